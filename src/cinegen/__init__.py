@@ -1,0 +1,3 @@
+"""cinegen: self-hosted, open Sora-style video generation."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""spec -> frames. Pure: no HTTP, no database."""

@@ -1,0 +1,1 @@
+"""Frames -> files: H.264 MP4, stills, the visible watermark, atomic writes."""
