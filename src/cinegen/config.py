@@ -1,0 +1,102 @@
+"""Settings: every default in one typed object.
+
+Read from ``CINEGEN_*`` environment variables (nested with ``__``, e.g.
+``CINEGEN_MODEL_PATHS__LTX_VIDEO=/weights/ltx``) and from an optional TOML file
+named by ``CINEGEN_CONFIG``. Unknown keys are errors, so a typo never passes
+silently as a default.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+import platformdirs
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+CONFIG_ENV = "CINEGEN_CONFIG"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CINEGEN_", env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    # Where state lives (database, uploads, keys) for every command: serve, worker, keys.
+    data_dir: Path = Field(default_factory=lambda: platformdirs.user_data_path("cinegen"))
+    # Where `cinegen generate` writes when --out is not given.
+    output_dir: Path = Path("cinegen-out")
+
+    # The model used when a request names none (or names a preset alias).
+    # The embedded cinegen-tiny replaces this default once it ships.
+    default_model: str = "ltx-video-tiny-random"
+    # Extra names for presets of the default model; `turbo` and `quality` always work.
+    preset_aliases: dict[str, Literal["turbo", "quality"]] = {
+        "sora-2": "turbo",
+        "sora-2-pro": "quality",
+    }
+    # model id -> local directory with diffusers-format weights; else the hub id is used.
+    # Keys may use - or _ (environment variables cannot hold '-').
+    model_paths: dict[str, Path] = {}
+
+    # Hardware: "auto" is CUDA + bfloat16 when a GPU is present, else CPU + float32.
+    device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    # Memory savers for small GPUs: "model" moves whole sub-models to the GPU in turn,
+    # "sequential" moves layers (slowest, least memory).
+    offload: Literal["none", "model", "sequential"] = "none"
+    vae_tiling: bool = False
+
+    # The visible mark in the bottom-right corner of every frame.
+    watermark: bool = True
+    watermark_text: Annotated[str, Field(min_length=1, max_length=40)] = "cinegen"
+    watermark_logo: Path | None = None
+
+    # H.264 quality (0 lossless .. 51 worst; 18-28 is the useful range) and speed preset.
+    crf: Annotated[int, Field(ge=0, le=51)] = 20
+    x264_preset: Literal[
+        "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"
+    ] = "medium"
+
+    @field_validator("model_paths")
+    @classmethod
+    def _normalise_model_keys(cls, paths: dict[str, Path]) -> dict[str, Path]:
+        return {key.lower().replace("_", "-"): path for key, path in paths.items()}
+
+    @field_validator("watermark_logo")
+    @classmethod
+    def _logo_exists(cls, logo: Path | None) -> Path | None:
+        if logo is not None and not logo.is_file():
+            raise ValueError(f"watermark_logo {logo} is not a file; give a PNG path or unset it")
+        return logo
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_ENV)
+        if config_file:
+            if not Path(config_file).is_file():
+                raise FileNotFoundError(f"{CONFIG_ENV}={config_file} does not name a file")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

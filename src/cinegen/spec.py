@@ -1,0 +1,257 @@
+"""The request vocabulary: one ``GenerationSpec`` from the CLI to the engine.
+
+Every intrinsic limit and every validation message lives here, once. Limits that
+depend on the chosen model (its native grid, its longest clip, what it can
+condition on) are checked by ``cinegen.engine.plan`` against the model registry,
+before any weights load, with the same ``SpecError`` shape.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from cinegen.errors import SpecError
+
+# ---- limits (the single source of truth; the CLI, API and docs quote these) ----
+PROMPT_MAX_CHARS = 32_000
+MIN_SIDE = 16
+MAX_LONG_SIDE = 1920  # 1080p landscape or portrait
+MAX_SHORT_SIDE = 1080
+MAX_SECONDS = 20.0
+MIN_FPS, MAX_FPS = 1.0, 60.0
+MAX_FRAMES = int(MAX_SECONDS * MAX_FPS)
+MAX_VARIANTS = 4
+MAX_SEED = 2**32 - 1
+
+DEFAULT_WIDTH, DEFAULT_HEIGHT = 854, 480
+DEFAULT_FPS = 24.0
+DEFAULT_SECONDS = 5.0
+
+
+class GenerationType(StrEnum):
+    video_gen = "video_gen"
+    image_gen = "image_gen"
+
+
+class Operation(StrEnum):
+    simple_compose = "simple_compose"
+    remix = "remix"
+    extend = "extend"
+    loop = "loop"
+    blend = "blend"
+    inpaint = "inpaint"
+    recut = "recut"
+    storyboard = "storyboard"
+
+
+class Preset(StrEnum):
+    """Speed/quality trade-off; each model defines what the two mean for it."""
+
+    turbo = "turbo"
+    quality = "quality"
+
+
+# Operations that work on earlier output and so need ``source``.
+OPERATIONS_NEEDING_SOURCE = frozenset(
+    {Operation.remix, Operation.extend, Operation.loop, Operation.blend, Operation.recut}
+)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+
+class CropBounds(_Strict):
+    """Normalised ``[x0, y0, x1, y1]`` of the source to use, as the Sora client sends it."""
+
+    bounds: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        x0, y0, x1, y1 = self.bounds
+        if not all(0.0 <= v <= 1.0 for v in self.bounds) or not (x0 < x1 and y0 < y1):
+            raise ValueError(
+                f"bounds must be [x0, y0, x1, y1] within 0..1 with x0 < x1 and y0 < y1, "
+                f"got {list(self.bounds)}"
+            )
+        return self
+
+
+class InpaintItem(_Strict):
+    """Media placed on the timeline: an upload or an earlier generation."""
+
+    type: Literal["image", "video"]
+    upload_id: str | None = None
+    generation_id: str | None = None
+    frame_index: Annotated[int, Field(ge=0)] = 0
+    source_start_frame: Annotated[int, Field(ge=0)] | None = None
+    source_end_frame: Annotated[int, Field(ge=0)] | None = None
+    crop_bounds: CropBounds = CropBounds()
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.upload_id is None) == (self.generation_id is None):
+            raise ValueError("give exactly one of upload_id or generation_id")
+        start, end = self.source_start_frame, self.source_end_frame
+        if start is not None and end is not None and end < start:
+            raise ValueError(f"source_end_frame ({end}) is before source_start_frame ({start})")
+        return self
+
+
+class Shot(_Strict):
+    """One shot of a storyboard: its prompt from ``start_frame`` until the next shot."""
+
+    prompt: Annotated[str, Field(min_length=1, max_length=PROMPT_MAX_CHARS)]
+    start_frame: Annotated[int, Field(ge=0)] = 0
+    media: InpaintItem | None = None
+
+
+class Source(_Strict):
+    """Earlier generations an operation works on (remix, extend, loop, blend, recut)."""
+
+    generation_ids: Annotated[list[str], Field(min_length=1, max_length=2)]
+    strength: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    start_frame: Annotated[int, Field(ge=0)] | None = None
+    end_frame: Annotated[int, Field(ge=0)] | None = None
+    direction: Literal["forward", "backward"] = "forward"
+
+
+class GenerationSpec(_Strict):
+    """Everything a generation needs to know, already validated.
+
+    ``model`` is a registered model id or an alias (``turbo``, ``quality``,
+    ``sora-2``, ``sora-2-pro``); ``preset`` left unset means the alias's preset,
+    else ``quality``. ``n_frames`` left unset means 5 s of video (1 for images).
+    """
+
+    type: GenerationType = GenerationType.video_gen
+    operation: Operation = Operation.simple_compose
+    prompt: Annotated[str, Field(min_length=1, max_length=PROMPT_MAX_CHARS)]
+    negative_prompt: Annotated[str, Field(max_length=PROMPT_MAX_CHARS)] | None = None
+    model: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    preset: Preset | None = None
+    style: Annotated[str, Field(min_length=1, max_length=64)] = "natural"
+    width: Annotated[int, Field(ge=MIN_SIDE, le=MAX_LONG_SIDE)] = DEFAULT_WIDTH
+    height: Annotated[int, Field(ge=MIN_SIDE, le=MAX_LONG_SIDE)] = DEFAULT_HEIGHT
+    n_frames: Annotated[int, Field(ge=1, le=MAX_FRAMES)] = 0  # 0: filled in by _defaults
+    fps: Annotated[float, Field(ge=MIN_FPS, le=MAX_FPS)] = DEFAULT_FPS
+    n_variants: Annotated[int, Field(ge=1, le=MAX_VARIANTS)] = 1
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)] | None = None
+    inpaint_items: list[InpaintItem] = Field(default_factory=list)
+    storyboard: list[Shot] = Field(default_factory=list)
+    source: Source | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict) and not data.get("n_frames"):
+            data = dict(data)
+            is_image = str(data.get("type", GenerationType.video_gen)) == GenerationType.image_gen
+            fps = float(data.get("fps") or DEFAULT_FPS)
+            data["n_frames"] = 1 if is_image else round(DEFAULT_SECONDS * fps)
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if not self.prompt.strip():
+            raise SpecError("prompt", "must contain some text, not only whitespace")
+        _check_size(self.type, self.width, self.height)
+        if self.type is GenerationType.image_gen and self.n_frames != 1:
+            raise SpecError("n_frames", "must be 1 for image_gen", value=self.n_frames, allowed="1")
+        if self.seconds > MAX_SECONDS + 1e-9:
+            raise SpecError(
+                "n_frames",
+                f"n_frames / fps is {self.seconds:g} s, longer than the {MAX_SECONDS:g} s maximum",
+                value=self.n_frames,
+                allowed=f"1..{int(MAX_SECONDS * self.fps)} at {self.fps:g} fps",
+            )
+        _check_operation(self)
+        for i, item in enumerate(self.inpaint_items):
+            if item.frame_index >= self.n_frames:
+                raise SpecError(
+                    f"inpaint_items.{i}.frame_index",
+                    "is past the last frame",
+                    value=item.frame_index,
+                    allowed=f"0..{self.n_frames - 1}",
+                )
+        return self
+
+    @property
+    def seconds(self) -> float:
+        return self.n_frames / self.fps
+
+    def variant_seeds(self, base_seed: int) -> list[int]:
+        """Distinct, reproducible seeds for ``n_variants`` videos from one base seed."""
+        return [(base_seed + i) % (MAX_SEED + 1) for i in range(self.n_variants)]
+
+
+def _check_size(kind: GenerationType, width: int, height: int) -> None:
+    # The field limits already cap each side at MAX_LONG_SIDE; this caps the pair at 1080p.
+    if min(width, height) > MAX_SHORT_SIDE:
+        field = "height" if height <= width else "width"
+        raise SpecError(
+            field,
+            f"{width}x{height} is larger than 1080p",
+            value=min(width, height),
+            allowed=f"short side ≤ {MAX_SHORT_SIDE}, long side ≤ {MAX_LONG_SIDE}",
+        )
+    for field, value in (("width", width), ("height", height)):
+        if kind is GenerationType.video_gen and value % 2:
+            raise SpecError(
+                field, "must be even for H.264 video (yuv420p)", value=value, allowed="even numbers"
+            )
+
+
+def _check_operation(spec: GenerationSpec) -> None:
+    op = spec.operation
+    if op is Operation.storyboard and not spec.storyboard:
+        raise SpecError("storyboard", "operation storyboard needs at least one shot")
+    if spec.storyboard and op is not Operation.storyboard:
+        raise SpecError("operation", "storyboard shots need operation storyboard", value=op.value)
+    if spec.storyboard:
+        starts = [shot.start_frame for shot in spec.storyboard]
+        if starts[0] != 0 or starts != sorted(set(starts)) or starts[-1] >= spec.n_frames:
+            raise SpecError(
+                "storyboard",
+                "start_frame values must begin at 0 and increase strictly",
+                value=starts,
+                allowed=f"0 ≤ start_frame < n_frames ({spec.n_frames})",
+            )
+    if op in OPERATIONS_NEEDING_SOURCE and spec.source is None:
+        raise SpecError("source", f"operation {op.value} needs source.generation_ids")
+    if op is Operation.blend and spec.source and len(spec.source.generation_ids) != 2:
+        raise SpecError(
+            "source.generation_ids",
+            "operation blend needs exactly two",
+            value=spec.source.generation_ids,
+        )
+
+
+def parse_spec(data: dict[str, Any]) -> GenerationSpec:
+    """Validate raw input into a spec, turning pydantic's error into one ``SpecError``.
+
+    The first problem is reported with its dotted field path so the user can fix
+    it and try again; nothing about the request is half-applied.
+    """
+    try:
+        return GenerationSpec.model_validate(data)
+    except ValidationError as exc:
+        raise spec_error_from(exc) from None
+
+
+def spec_error_from(exc: ValidationError) -> SpecError:
+    err = exc.errors(include_url=False)[0]
+    field = ".".join(str(part) for part in err["loc"]) or "request"
+    original = err.get("ctx", {}).get("error")
+    if isinstance(original, SpecError):  # raised by our own cross-field checks
+        if err["loc"]:  # nested model: qualify the field with where it sits
+            original.field = f"{field}.{original.field}"
+        return original
+    message = str(err["msg"]).removeprefix("Value error, ")
+    value = err.get("input") if err["type"] not in ("missing", "value_error") else None
+    if isinstance(value, dict | list):
+        value = None  # a whole sub-object is noise in a one-line message
+    return SpecError(field, message, value=value)

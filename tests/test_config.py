@@ -1,0 +1,41 @@
+"""Settings: environment variables and a TOML file; unknown keys are errors, not defaults."""
+
+import pytest
+from pydantic import ValidationError
+
+from cinegen.config import Settings
+
+
+def test_environment_variables_override_defaults(monkeypatch, tmp_path):
+    monkeypatch.setenv("CINEGEN_CRF", "28")
+    monkeypatch.setenv("CINEGEN_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("CINEGEN_MODEL_PATHS__LTX_VIDEO", str(tmp_path / "ltx"))
+    s = Settings()
+    assert s.crf == 28 and s.data_dir == tmp_path
+    assert s.model_paths == {"ltx-video": tmp_path / "ltx"}
+
+
+def test_toml_file_is_read_and_unknown_keys_refused(monkeypatch, tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text('default_model = "wan-tiny-random"\nwatermark_text = "studio"\n')
+    monkeypatch.setenv("CINEGEN_CONFIG", str(good))
+    s = Settings()
+    assert (s.default_model, s.watermark_text) == ("wan-tiny-random", "studio")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("watermark_txt = 'typo'\n")
+    monkeypatch.setenv("CINEGEN_CONFIG", str(bad))
+    with pytest.raises(ValidationError, match="watermark_txt"):
+        Settings()
+
+
+def test_missing_config_file_is_an_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("CINEGEN_CONFIG", str(tmp_path / "nope.toml"))
+    with pytest.raises(FileNotFoundError, match=r"nope\.toml"):
+        Settings()
+
+
+def test_out_of_range_values_are_refused():
+    with pytest.raises(ValidationError, match="crf"):
+        Settings(crf=60)
+    with pytest.raises(ValidationError, match="watermark_logo"):
+        Settings(watermark_logo="/no/such/logo.png")

@@ -1,0 +1,118 @@
+"""GenerationSpec: every input a user can get wrong names the field, value and what is allowed."""
+
+import pytest
+
+from cinegen.errors import SpecError
+from cinegen.spec import GenerationSpec, GenerationType, parse_spec
+
+
+def test_defaults_are_five_seconds_of_480p_video():
+    spec = parse_spec({"prompt": "a fox in the snow"})
+    assert (spec.type, spec.width, spec.height) == (GenerationType.video_gen, 854, 480)
+    assert spec.n_frames == 120 and spec.fps == 24 and spec.seconds == 5
+    assert spec.n_variants == 1 and spec.seed is None
+
+
+def test_image_gen_defaults_to_one_frame_and_refuses_more():
+    assert parse_spec({"prompt": "x", "type": "image_gen"}).n_frames == 1
+    with pytest.raises(SpecError) as e:
+        parse_spec({"prompt": "x", "type": "image_gen", "n_frames": 30})
+    assert e.value.field == "n_frames" and "1" in str(e.value)
+
+
+def test_default_frame_count_follows_fps():
+    assert parse_spec({"prompt": "x", "fps": 30}).n_frames == 150
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"prompt": ""}, "prompt", "at least 1"),
+        ({"prompt": "   "}, "prompt", "whitespace"),
+        ({"prompt": "x" * 32_001}, "prompt", "32000"),
+        ({"width": 853}, "width", "even"),
+        ({"height": 481}, "height", "even"),
+        ({"width": 8}, "width", "16"),
+        ({"width": 4000}, "width", "1920"),
+        ({"width": 1920, "height": 1200}, "height", "1080"),
+        ({"n_variants": 5}, "n_variants", "4"),
+        ({"n_variants": 0}, "n_variants", "1"),
+        ({"fps": 120}, "fps", "60"),
+        ({"n_frames": 600, "fps": 24}, "n_frames", "20 s"),
+        ({"seed": -1}, "seed", "0"),
+        ({"preset": "fast"}, "preset", "'turbo' or 'quality'"),
+        ({"type": "gif"}, "type", "video_gen"),
+        ({"operation": "teleport"}, "operation", "simple_compose"),
+        ({"operation": "remix"}, "source", "generation_ids"),
+        ({"operation": "storyboard"}, "storyboard", "at least one shot"),
+        ({"colour": "red"}, "colour", "not permitted"),
+    ],
+)
+def test_bad_input_names_the_field(fields, field, words):
+    with pytest.raises(SpecError) as e:
+        parse_spec({"prompt": "a fox", **fields})
+    assert e.value.field == field
+    assert words in str(e.value)
+
+
+def test_nested_errors_carry_their_path():
+    with pytest.raises(SpecError) as e:
+        parse_spec(
+            {
+                "prompt": "x",
+                "inpaint_items": [{"type": "image", "upload_id": "u", "frame_index": 500}],
+            }
+        )
+    assert e.value.field == "inpaint_items.0.frame_index" and "0..119" in str(e.value)
+    with pytest.raises(SpecError) as e:
+        parse_spec({"prompt": "x", "inpaint_items": [{"type": "image"}]})
+    assert e.value.field == "inpaint_items.0" and "upload_id" in str(e.value)
+    with pytest.raises(SpecError) as e:
+        parse_spec(
+            {
+                "prompt": "x",
+                "inpaint_items": [
+                    {"type": "image", "upload_id": "u", "crop_bounds": {"bounds": [0.5, 0, 0.2, 1]}}
+                ],
+            }
+        )
+    assert e.value.field == "inpaint_items.0.crop_bounds"
+
+
+def test_storyboard_shots_must_start_at_zero_and_increase():
+    ok = parse_spec(
+        {
+            "prompt": "x",
+            "operation": "storyboard",
+            "storyboard": [{"prompt": "a"}, {"prompt": "b", "start_frame": 60}],
+        }
+    )
+    assert [s.start_frame for s in ok.storyboard] == [0, 60]
+    with pytest.raises(SpecError) as e:
+        parse_spec(
+            {
+                "prompt": "x",
+                "operation": "storyboard",
+                "storyboard": [{"prompt": "a", "start_frame": 60}, {"prompt": "b"}],
+            }
+        )
+    assert e.value.field == "storyboard"
+
+
+def test_blend_needs_two_sources():
+    with pytest.raises(SpecError) as e:
+        parse_spec({"prompt": "x", "operation": "blend", "source": {"generation_ids": ["a"]}})
+    assert e.value.field == "source.generation_ids"
+
+
+def test_variant_seeds_are_distinct_and_reproducible():
+    spec = parse_spec({"prompt": "x", "n_variants": 4, "seed": 2**32 - 2})
+    seeds = spec.variant_seeds(spec.seed)
+    assert len(set(seeds)) == 4 and seeds == spec.variant_seeds(spec.seed)
+    assert all(0 <= s < 2**32 for s in seeds)
+
+
+def test_spec_is_immutable():
+    spec = GenerationSpec(prompt="x")
+    with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError
+        spec.width = 640
