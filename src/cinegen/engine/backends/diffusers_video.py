@@ -1,0 +1,225 @@
+"""Every diffusers video family behind one ``Backend``: LTX, Wan, CogVideoX, Mochi, Hunyuan.
+
+The families differ only in data — which pipeline classes, which extra call
+arguments, which step cache works — kept in ``FAMILIES``. Weights come from a
+local directory (``Settings.model_paths``) or the hub id in the registry; the
+``-tiny-random`` entries build the same pipeline classes in code.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from cinegen.config import Settings
+from cinegen.engine.backends.base import RenderJob, StepHooks
+from cinegen.engine.registry import ModelEntry
+from cinegen.errors import ModelLoadError
+
+log = logging.getLogger(__name__)
+
+
+def _first_block_cache() -> Any:
+    from diffusers.hooks.first_block_cache import FirstBlockCacheConfig
+
+    # 0.05 keeps visible drift low on the real models; diffusers' docs use 0.05–0.2.
+    return FirstBlockCacheConfig(threshold=0.05)
+
+
+@dataclass(frozen=True)
+class Family:
+    t2v: str  # diffusers pipeline class names
+    i2v: str | None = None
+    # Extra keyword arguments for a call, from the job (e.g. LTX's frame_rate).
+    extra: Callable[[RenderJob], dict[str, Any]] = lambda job: {}
+    negative_prompt: bool = True  # Hunyuan's guidance is embedded: no negative branch
+    cache: Callable[[], Any] | None = _first_block_cache
+    # i2v shares the t2v weights (same components) rather than needing its own checkpoint.
+    i2v_shares_weights: bool = False
+    # Variants are batched by repeating the prompt (num_videos_per_prompt is ignored by
+    # CogVideoX and crashes Wan/Hunyuan i2v). In such a batch, i2v wants the image once per
+    # video (CogVideoX, Hunyuan) or exactly once (Wan, LTX).
+    image_per_video: bool = False
+    # LTX's condition pipeline encodes the image with generator[0] only, so a batched
+    # variant would differ from the same seed alone: render i2v one seed at a time.
+    batch_i2v: bool = True
+
+
+FAMILIES: dict[str, Family] = {
+    "ltx": Family(
+        t2v="LTXPipeline",
+        i2v="LTXConditionPipeline",
+        extra=lambda job: {"frame_rate": round(job.fps)},
+        i2v_shares_weights=True,
+        batch_i2v=False,
+    ),
+    "wan": Family(t2v="WanPipeline", i2v="WanImageToVideoPipeline"),
+    "cogvideox": Family(
+        t2v="CogVideoXPipeline", i2v="CogVideoXImageToVideoPipeline", image_per_video=True
+    ),
+    "mochi": Family(t2v="MochiPipeline"),
+    # guidance_scale is Hunyuan's distilled guidance embedding; true CFG (and with it a
+    # negative prompt) would be true_cfg_scale > 1, which its i2v cannot batch.
+    "hunyuan": Family(
+        t2v="HunyuanVideoPipeline",
+        i2v="HunyuanVideoImageToVideoPipeline",
+        negative_prompt=False,
+        image_per_video=True,
+    ),
+}
+
+
+def pick_device_dtype(settings: Settings, tiny: bool) -> tuple[torch.device, torch.dtype]:
+    """CUDA + bfloat16 when present, else CPU + float32; settings may override either."""
+    if settings.device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    else:
+        device = settings.device
+    if settings.dtype == "auto":
+        # Random tiny weights gain nothing from bf16 and CPUs run it slowly.
+        dtype = torch.bfloat16 if device == "cuda" and not tiny else torch.float32
+    else:
+        dtype = getattr(torch, settings.dtype)
+    return torch.device(device), dtype
+
+
+@dataclass
+class DiffusersVideoBackend:
+    entry: ModelEntry
+    settings: Settings
+    family: Family = field(init=False)
+    device: torch.device = field(init=False)
+    dtype: torch.dtype = field(init=False)
+    source: str = field(init=False)
+    _pipes: dict[str, Any] = field(init=False, default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.family = FAMILIES[self.entry.family]
+        self.device, self.dtype = pick_device_dtype(self.settings, self.entry.tiny_random)
+        local = self.settings.model_paths.get(self.entry.id)
+        self.source = (
+            "built in code" if self.entry.tiny_random else str(local or self.entry.weights)
+        )
+        main_task = "t2v" if self.entry.capabilities.text_to_video else "i2v"
+        self._pipes[main_task] = self._place(self._load(main_task))
+
+    # -- loading -----------------------------------------------------------------------
+    def _load(self, task: str) -> Any:
+        if self.entry.tiny_random:
+            from cinegen.engine.backends.tiny_random import build_tiny_pipeline
+
+            pipe = build_tiny_pipeline(self.entry.family, task)
+            # Built in float32; casting with .to() only when asked for another dtype.
+            return pipe if self.dtype == torch.float32 else pipe.to(dtype=self.dtype)
+        import diffusers
+
+        cls = getattr(diffusers, self._class_name(task))
+        try:
+            return cls.from_pretrained(self.source, torch_dtype=self.dtype)
+        except (OSError, ValueError) as exc:
+            env = "CINEGEN_MODEL_PATHS__" + self.entry.id.upper().replace("-", "_")
+            where = "directory" if Path(self.source).exists() else "hub id"
+            raise ModelLoadError(
+                f"could not load {self.entry.id} from {where} {self.source!r} ({exc}). "
+                f"Download the diffusers-format weights of {self.entry.weights} and point "
+                f"{env} at that directory."
+            ) from exc
+
+    def _class_name(self, task: str) -> str:
+        name = self.family.t2v if task == "t2v" else self.family.i2v
+        if name is None:
+            raise ModelLoadError(f"{self.entry.id} has no {task} pipeline")
+        return name
+
+    def _place(self, pipe: Any) -> Any:
+        if self.settings.vae_tiling and hasattr(pipe.vae, "enable_tiling"):
+            pipe.vae.enable_tiling()
+        if self.device.type == "cuda" and self.settings.offload == "model":
+            pipe.enable_model_cpu_offload()
+        elif self.device.type == "cuda" and self.settings.offload == "sequential":
+            pipe.enable_sequential_cpu_offload()
+        else:
+            pipe.to(self.device)
+        pipe.set_progress_bar_config(disable=True)  # progress is ours to report
+        return pipe
+
+    def _pipe(self, task: str) -> Any:
+        if task not in self._pipes:
+            if not (self.family.i2v_shares_weights and "t2v" in self._pipes):
+                raise ModelLoadError(f"{self.entry.id} cannot run {task}")
+            import diffusers
+
+            # Same weights, another pipeline class: no copy, no reload.
+            cls = getattr(diffusers, self._class_name(task))
+            self._pipes[task] = cls.from_pipe(self._pipes["t2v"])
+            self._pipes[task].set_progress_bar_config(disable=True)
+        return self._pipes[task]
+
+    # -- rendering ---------------------------------------------------------------------
+    def render(self, job: RenderJob, hooks: StepHooks) -> np.ndarray:
+        task = "i2v" if job.image is not None else "t2v"
+        pipe = self._pipe(task)
+        batched = task == "t2v" or self.family.batch_i2v
+        # A batched call steps once for all variants; one call per seed steps V times.
+        total = job.steps if batched else job.steps * len(job.seeds)
+
+        def on_step_end(_pipe: Any, _i: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+            hooks.step(total)  # raises Cancelled between steps when asked
+            return kwargs
+
+        common: dict[str, Any] = dict(
+            height=job.height,
+            width=job.width,
+            num_frames=job.n_frames,
+            num_inference_steps=job.steps,
+            guidance_scale=job.guidance,
+            output_type="np",
+            callback_on_step_end=on_step_end,
+            **self.family.extra(job),
+        )
+        hooks.check()
+        groups = [job.seeds] if batched else [[seed] for seed in job.seeds]
+        with _step_cache(pipe.transformer, self.family.cache if job.cache else None):
+            videos = [self._call(pipe, common, job, seeds) for seeds in groups]
+        return np.concatenate(videos).astype(np.float32, copy=False)
+
+    def _call(
+        self, pipe: Any, common: dict[str, Any], job: RenderJob, seeds: list[int]
+    ) -> np.ndarray:
+        n = len(seeds)
+        kwargs = dict(common, prompt=[job.prompt] * n)
+        if self.family.negative_prompt:
+            kwargs["negative_prompt"] = [job.negative_prompt] * n
+        if job.image is not None:
+            image = Image.fromarray(job.image)
+            kwargs["image"] = [image] * n if self.family.image_per_video else image
+        # One generator per video: variant i depends only on its own seed.
+        generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
+        with torch.inference_mode():
+            out = pipe(**kwargs, generator=generators)
+        return np.asarray(out.frames)  # (V, F, H, W, 3)
+
+    def describe(self) -> dict[str, Any]:
+        return {"device": str(self.device), "dtype": str(self.dtype).removeprefix("torch.")}
+
+
+class _step_cache:
+    """Turn diffusers' step cache on for one call, and off again whatever happens."""
+
+    def __init__(self, transformer: Any, make_config: Callable[[], Any] | None) -> None:
+        self.transformer, self.make_config = transformer, make_config
+
+    def __enter__(self) -> None:
+        if self.make_config is not None:
+            self.transformer.enable_cache(self.make_config())
+
+    def __exit__(self, *exc: object) -> None:
+        if self.make_config is not None:
+            self.transformer.disable_cache()

@@ -1,0 +1,226 @@
+"""Model ids -> what each model can do, its presets and the factory that loads it.
+
+Everything here is plain data: importing it loads no weights and no torch, so the
+CLI, the API and the request validator can ask what a model supports before
+anything heavy happens. The backend factory is named as ``"module:attribute"``
+and imported only when the model is first used.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from cinegen.spec import Preset
+
+if TYPE_CHECKING:
+    from cinegen.config import Settings
+    from cinegen.engine.backends.base import Backend
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a model can do and the grid it renders on natively.
+
+    The engine renders on this grid and resamples to exactly what was asked;
+    requests outside it (too long, an operation it lacks) are refused by name.
+    """
+
+    text_to_video: bool = True
+    image_to_video: bool = False  # condition on a first frame
+    video_conditioning: bool = False  # condition on frames of an existing clip
+    inpaint: bool = False  # regenerate a masked region
+    spatial_multiple: int = 32  # native width and height are multiples of this
+    frame_step: int = 8  # native frame counts are frame_step * k + 1
+    max_frames: int = 121  # longest native clip
+    native_fps: float = 24.0
+    max_area: int = 768 * 512  # most native pixels per frame; larger asks are upscaled
+    fixed_size: tuple[int, int] | None = None  # the only native (width, height), if any
+
+
+@dataclass(frozen=True)
+class PresetConfig:
+    steps: int
+    guidance: float
+    cache: bool = False  # reuse transformer work across steps (diffusers' FirstBlockCache &c.)
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    id: str
+    family: str
+    description: str
+    weights: str  # hub id or "built in code"
+    capabilities: Capabilities
+    presets: Mapping[Preset, PresetConfig]
+    factory: str = "cinegen.engine.backends.diffusers_video:DiffusersVideoBackend"
+    tiny_random: bool = False
+    license: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)  # backend-specific knobs
+
+    @property
+    def tasks(self) -> list[str]:
+        caps = self.capabilities
+        flags = {
+            "text-to-video": caps.text_to_video,
+            "image-to-video": caps.image_to_video,
+            "video-conditioning": caps.video_conditioning,
+            "inpaint": caps.inpaint,
+        }
+        return [name for name, on in flags.items() if on]
+
+    def load(self, settings: Settings) -> Backend:
+        module_name, _, attr = self.factory.partition(":")
+        factory: Callable[[ModelEntry, Settings], Backend] = getattr(
+            importlib.import_module(module_name), attr
+        )
+        return factory(self, settings)
+
+
+def _presets(quality: tuple[int, float], turbo: tuple[int, float]) -> dict[Preset, PresetConfig]:
+    return {
+        Preset.quality: PresetConfig(steps=quality[0], guidance=quality[1]),
+        Preset.turbo: PresetConfig(steps=turbo[0], guidance=turbo[1], cache=True),
+    }
+
+
+# The open-weight families. Grids and limits follow each model card's recommended use.
+_REAL: tuple[ModelEntry, ...] = (
+    ModelEntry(
+        id="ltx-video",
+        family="ltx",
+        description="Lightricks LTX-Video 0.9.5: fast DiT, text and image/video conditioning",
+        weights="Lightricks/LTX-Video-0.9.5",
+        capabilities=Capabilities(
+            image_to_video=True,
+            video_conditioning=True,
+            spatial_multiple=32,
+            frame_step=8,
+            max_frames=257,
+            native_fps=24.0,
+            max_area=1216 * 704,
+        ),
+        presets=_presets(quality=(40, 3.0), turbo=(20, 3.0)),
+        license="LTXV Open Weights",
+    ),
+    ModelEntry(
+        id="wan",
+        family="wan",
+        description="Wan 2.1 T2V 1.3B: strong motion at 480p on an 8 GB GPU",
+        weights="Wan-AI/Wan2.1-T2V-1.3B-Diffusers",
+        capabilities=Capabilities(
+            spatial_multiple=16, frame_step=4, max_frames=81, native_fps=16.0, max_area=832 * 480
+        ),
+        presets=_presets(quality=(50, 5.0), turbo=(20, 5.0)),
+        license="Apache-2.0",
+    ),
+    ModelEntry(
+        id="wan-i2v",
+        family="wan",
+        description="Wan 2.1 I2V 14B 480p: animates a given first frame",
+        weights="Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
+        capabilities=Capabilities(
+            text_to_video=False,
+            image_to_video=True,
+            spatial_multiple=16,
+            frame_step=4,
+            max_frames=81,
+            native_fps=16.0,
+            max_area=832 * 480,
+        ),
+        presets=_presets(quality=(40, 5.0), turbo=(20, 5.0)),
+        license="Apache-2.0",
+    ),
+    ModelEntry(
+        id="cogvideox",
+        family="cogvideox",
+        description="CogVideoX 5B: 6 s at 720x480",
+        weights="THUDM/CogVideoX-5b",
+        capabilities=Capabilities(
+            spatial_multiple=16, frame_step=8, max_frames=49, native_fps=8.0, fixed_size=(720, 480)
+        ),
+        presets=_presets(quality=(50, 6.0), turbo=(25, 6.0)),
+        license="CogVideoX License",
+    ),
+    ModelEntry(
+        id="cogvideox-i2v",
+        family="cogvideox",
+        description="CogVideoX 5B I2V: animates a given first frame at 720x480",
+        weights="THUDM/CogVideoX-5b-I2V",
+        capabilities=Capabilities(
+            text_to_video=False,
+            image_to_video=True,
+            spatial_multiple=16,
+            frame_step=8,
+            max_frames=49,
+            native_fps=8.0,
+            fixed_size=(720, 480),
+        ),
+        presets=_presets(quality=(50, 6.0), turbo=(25, 6.0)),
+        license="CogVideoX License",
+    ),
+    ModelEntry(
+        id="mochi",
+        family="mochi",
+        description="Genmo Mochi 1 preview: 10B, 30 fps at 848x480",
+        weights="genmo/mochi-1-preview",
+        capabilities=Capabilities(
+            spatial_multiple=16, frame_step=6, max_frames=163, native_fps=30.0, max_area=848 * 480
+        ),
+        presets=_presets(quality=(64, 4.5), turbo=(30, 4.5)),
+        license="Apache-2.0",
+    ),
+    ModelEntry(
+        id="hunyuan-video-i2v",
+        family="hunyuan",
+        description="Tencent HunyuanVideo I2V 13B: animates a given first frame at 720p",
+        weights="hunyuanvideo-community/HunyuanVideo-I2V",
+        capabilities=Capabilities(
+            text_to_video=False,
+            image_to_video=True,
+            spatial_multiple=16,
+            frame_step=4,
+            max_frames=129,
+            native_fps=24.0,
+            max_area=1280 * 720,
+        ),
+        presets=_presets(quality=(50, 6.0), turbo=(25, 6.0)),
+        license="Tencent Hunyuan Community",
+    ),
+    ModelEntry(
+        id="hunyuan-video",
+        family="hunyuan",
+        description="Tencent HunyuanVideo 13B: 720p, 24 fps",
+        weights="hunyuanvideo-community/HunyuanVideo",
+        capabilities=Capabilities(
+            spatial_multiple=16, frame_step=4, max_frames=129, native_fps=24.0, max_area=1280 * 720
+        ),
+        presets=_presets(quality=(50, 6.0), turbo=(25, 6.0)),
+        license="Tencent Hunyuan Community",
+    ),
+)
+
+# The in-code random-weight twins (engine/backends/tiny_random.py) share the real models'
+# grids (a test checks them against the built pipelines) but render small, so tests and CI
+# run every real pipeline class end to end without a download. Their output is noise.
+_TINY_MAX_AREA = 128 * 96
+_TINY_PRESETS = _presets(quality=(6, 4.0), turbo=(3, 4.0))
+
+
+def _tiny(entry: ModelEntry) -> ModelEntry:
+    caps = dataclasses.replace(entry.capabilities, max_area=_TINY_MAX_AREA, fixed_size=None)
+    return dataclasses.replace(
+        entry,
+        id=f"{entry.id}-tiny-random",
+        description=f"random weights, built in code, for tests: {entry.id}'s pipeline",
+        weights="built in code",
+        capabilities=caps,
+        presets=_TINY_PRESETS,
+        tiny_random=True,
+    )
+
+
+MODELS: dict[str, ModelEntry] = {e.id: e for e in _REAL + tuple(_tiny(e) for e in _REAL)}

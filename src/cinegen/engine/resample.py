@@ -1,0 +1,64 @@
+"""Native frames -> exactly the requested frame count and size, as uint8.
+
+Backends render on their own grid (multiples of 16 or 32, k*step+1 frames, their
+own frame rate); the file must hold exactly what was asked. Time is resampled by
+linear blending between neighbouring native frames with the first and last frames
+aligned, so the whole rendered clip is kept; space by antialiased bilinear
+filtering. Work is done in chunks so a 20 s 1080p request never holds the whole
+clip in float32.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+CHUNK_FRAMES = 16
+
+
+def time_positions(native_frames: int, n_frames: int) -> np.ndarray:
+    """Fractional native-frame position of each output frame, endpoints aligned."""
+    if n_frames == 1 or native_frames == 1:
+        return np.zeros(n_frames) if native_frames == 1 else np.array([(native_frames - 1) / 2])
+    return np.linspace(0.0, native_frames - 1, n_frames)
+
+
+def resample_video(
+    frames: np.ndarray,
+    n_frames: int,
+    width: int,
+    height: int,
+    on_chunk: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """(F, h, w, 3) float in [0, 1] -> (n_frames, height, width, 3) uint8."""
+    out = np.empty((n_frames, height, width, 3), dtype=np.uint8)
+    for start, chunk in _chunks(frames, n_frames, width, height):
+        out[start : start + len(chunk)] = chunk
+        if on_chunk:
+            on_chunk(start + len(chunk), n_frames)
+    return out
+
+
+def _chunks(
+    frames: np.ndarray, n_frames: int, width: int, height: int
+) -> Iterator[tuple[int, np.ndarray]]:
+    source = torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32))
+    positions = time_positions(len(frames), n_frames)
+    lower = np.floor(positions).astype(np.int64)
+    upper = np.minimum(lower + 1, len(frames) - 1)
+    weight = torch.from_numpy((positions - lower).astype(np.float32)).view(-1, 1, 1, 1)
+    same_size = frames.shape[1:3] == (height, width)
+    for start in range(0, n_frames, CHUNK_FRAMES):
+        sl = slice(start, start + CHUNK_FRAMES)
+        w = weight[sl]
+        blended = source[lower[sl]] * (1 - w) + source[upper[sl]] * w  # (n, h, w, 3)
+        if not same_size:
+            nchw = blended.permute(0, 3, 1, 2)  # (n, 3, h, w)
+            nchw = F.interpolate(
+                nchw, size=(height, width), mode="bilinear", antialias=True, align_corners=False
+            )
+            blended = nchw.permute(0, 2, 3, 1)  # (n, H, W, 3)
+        yield start, (blended.clamp(0, 1) * 255 + 0.5).to(torch.uint8).numpy()

@@ -1,0 +1,153 @@
+"""The engine end to end on every backend's tiny-random twin: what a user would notice."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cinegen.config import Settings
+from cinegen.engine.engine import Engine
+from cinegen.engine.registry import MODELS
+from cinegen.errors import Cancelled, ModelLoadError, SpecError
+from cinegen.spec import InpaintItem, parse_spec
+from tests.conftest import first_frame_image
+
+TINY_T2V = [m.id for m in MODELS.values() if m.tiny_random and m.capabilities.text_to_video]
+TINY_I2V = [m.id for m in MODELS.values() if m.tiny_random and m.capabilities.image_to_video]
+
+
+def spec(**fields):
+    base = {
+        "prompt": "a red circle moving left",
+        "width": 96,
+        "height": 64,
+        "n_frames": 12,
+        "fps": 12,
+        "seed": 3,
+    }
+    return parse_spec({**base, **fields})
+
+
+def test_every_real_family_has_a_tiny_twin():
+    real = {m.id for m in MODELS.values() if not m.tiny_random}
+    assert {f"{r}-tiny-random" for r in real} <= set(MODELS)
+    assert {"ltx", "wan", "cogvideox", "mochi", "hunyuan"} <= {m.family for m in MODELS.values()}
+
+
+@pytest.mark.parametrize("model", TINY_T2V)
+def test_text_to_video_gives_exactly_the_requested_frames(engine, model):
+    rendered = engine.run(spec(model=model, n_variants=2))
+    video = rendered.variant(1)
+    assert video.shape == (12, 64, 96, 3) and video.dtype == np.uint8
+    assert rendered.native.shape[0] == 2
+    assert not np.array_equal(rendered.variant(0), video), "variants must differ"
+
+
+@pytest.mark.parametrize("model", TINY_T2V)
+def test_same_seed_same_frames(engine, model):
+    a = engine.run(spec(model=model, seed=11)).native
+    b = engine.run(spec(model=model, seed=11)).native
+    c = engine.run(spec(model=model, seed=12)).native
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_variant_frames_do_not_depend_on_how_many_were_asked(engine):
+    """Variant i's seed alone decides its frames: a batch of two equals two single runs."""
+    both = engine.run(spec(model="wan-tiny-random", seed=40, n_variants=2)).native
+    second = engine.run(spec(model="wan-tiny-random", seed=41)).native
+    np.testing.assert_allclose(both[1], second[0], atol=1e-4)
+
+
+@pytest.mark.parametrize("model", TINY_I2V)
+def test_image_to_video_runs_from_an_uploaded_image(engine, model):
+    image = first_frame_image(128, 96)
+    seen: list[InpaintItem] = []
+
+    def media(item: InpaintItem) -> np.ndarray:
+        seen.append(item)
+        return image[None]
+
+    item = {"type": "image", "upload_id": "up-1", "frame_index": 0}
+    rendered = engine.run(spec(model=model, inpaint_items=[item]), media=media)
+    assert seen and seen[0].upload_id == "up-1"
+    assert rendered.variant(0).shape == (12, 64, 96, 3)
+
+
+def test_image_on_a_text_only_model_is_refused_with_the_models_that_can(engine):
+    item = {"type": "image", "upload_id": "up-1"}
+    with pytest.raises(SpecError) as e:
+        engine.run(spec(model="mochi-tiny-random", inpaint_items=[item]), media=lambda i: None)
+    assert e.value.field == "model" and "ltx-video" in str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("model", "with_image", "calls"),
+    [
+        ("wan-tiny-random", False, 1),
+        ("cogvideox-tiny-random", False, 1),
+        ("ltx-video-tiny-random", True, 2),
+    ],
+)
+def test_progress_is_per_step_monotonic_and_complete(engine, model, with_image, calls):
+    """Variants share each step of one batched call, except LTX image-to-video (per seed)."""
+    events: list[tuple[str, int, int]] = []
+    items = [{"type": "image", "upload_id": "u"}] if with_image else []
+    engine.run(
+        spec(model=model, n_variants=2, inpaint_items=items),
+        on_progress=lambda *e: events.append(e),
+        media=lambda item: first_frame_image(96, 64)[None],
+    )
+    denoise = [(d, t) for s, d, t in events if s == "denoise"]
+    total = calls * MODELS[model].presets["quality"].steps
+    assert [d for d, _ in denoise] == list(range(1, total + 1))
+    assert {t for _, t in denoise} == {total}
+
+
+def test_turbo_takes_fewer_steps_and_leaves_no_cache_behind(engine):
+    events: list[tuple[str, int, int]] = []
+    engine.run(
+        spec(model="ltx-video-tiny-random", preset="turbo"), on_progress=lambda *e: events.append(e)
+    )
+    turbo_steps = max(d for s, d, _ in events if s == "denoise")
+    assert turbo_steps == MODELS["ltx-video-tiny-random"].presets["turbo"].steps
+    assert turbo_steps < MODELS["ltx-video-tiny-random"].presets["quality"].steps
+    transformer = engine.backend("ltx-video-tiny-random")._pipes["t2v"].transformer
+    assert not transformer.is_cache_enabled
+
+
+def test_cancel_stops_between_steps(engine):
+    events: list[tuple[str, int, int]] = []
+    with pytest.raises(Cancelled):
+        engine.run(
+            spec(model="wan-tiny-random"),
+            on_progress=lambda *e: events.append(e),
+            should_stop=lambda: any(s == "denoise" for s, _, _ in events),
+        )
+    assert max(d for s, d, _ in events if s == "denoise") == 1
+
+
+def test_weights_load_from_a_local_directory(tmp_path):
+    """The path a user's downloaded weights take: save a pipeline, load it as model `wan`."""
+    from cinegen.engine.backends.tiny_random import build_tiny_pipeline
+
+    build_tiny_pipeline("wan", "t2v").save_pretrained(tmp_path / "wan")
+    local = Engine(Settings(model_paths={"wan": tmp_path / "wan"}))
+    rendered = local.run(spec(model="wan", n_frames=16, fps=16))
+    assert rendered.variant(0).shape == (16, 64, 96, 3)
+    assert rendered.backend["device"] == "cpu"
+
+
+def test_missing_weights_say_where_to_put_them(tmp_path):
+    (tmp_path / "empty").mkdir()
+    broken = Engine(Settings(model_paths={"mochi": tmp_path / "empty"}))
+    with pytest.raises(ModelLoadError) as e:
+        broken.run(spec(model="mochi"))
+    assert "CINEGEN_MODEL_PATHS__MOCHI" in str(e.value) and "genmo/mochi-1-preview" in str(e.value)
+
+
+def test_bad_requests_fail_before_any_model_loads():
+    fresh = Engine(Settings())
+    with pytest.raises(SpecError):
+        fresh.run(spec(model="wan", n_frames=240, fps=24))
+    assert fresh._loaded == {}
