@@ -1,0 +1,3 @@
+from cinegen.cli import main
+
+main()

@@ -1,0 +1,278 @@
+"""The ``cinegen`` command: generate · models · styles.
+
+Progress goes to stderr, results to stdout (``--json`` for machines). A failure
+exits non-zero with one line that says what to change: 2 for a request that
+cannot be served as given, 1 for anything else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from cinegen.errors import CinegenError, SpecError
+from cinegen.spec import DEFAULT_FPS, GenerationType, Preset, parse_spec
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Self-hosted, open video generation: a prompt in, a watermarked MP4 out.",
+)
+err = Console(stderr=True)
+out = Console(highlight=False)
+
+STAGE_LABELS = {
+    "load": "loading model",
+    "denoise": "denoising",
+    "resample": "resampling",
+    "watermark": "visible mark",
+    "encode": "encoding H.264",
+}
+
+
+@app.command()
+def generate(
+    prompt: Annotated[str, typer.Argument(help="What the video shows.")],
+    model: Annotated[
+        str | None, typer.Option(help="Model id or alias (see `cinegen models`).")
+    ] = None,
+    preset: Annotated[Preset | None, typer.Option(help="turbo: fast; quality: best.")] = None,
+    style: Annotated[str, typer.Option(help="Style preset (see `cinegen styles`).")] = "natural",
+    size: Annotated[str, typer.Option(help="Output WIDTHxHEIGHT, up to 1920x1080.")] = "854x480",
+    seconds: Annotated[float | None, typer.Option(help="Length in seconds (default 5).")] = None,
+    frames: Annotated[
+        int | None, typer.Option(help="Length in frames, instead of seconds.")
+    ] = None,
+    fps: Annotated[float, typer.Option(help="Frames per second of the file.")] = DEFAULT_FPS,
+    variants: Annotated[int, typer.Option(help="How many distinct videos (1-4).")] = 1,
+    seed: Annotated[int | None, typer.Option(help="Seed for reproducible output.")] = None,
+    negative: Annotated[str | None, typer.Option(help="What to keep out of the video.")] = None,
+    kind: Annotated[
+        GenerationType, typer.Option("--type", help="video_gen, or image_gen for one PNG.")
+    ] = GenerationType.video_gen,
+    out: Annotated[
+        Path | None, typer.Option(help="Output folder, or a file name ending in .mp4/.png.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Generate video (or an image) from a prompt."""
+    from cinegen.engine.engine import Engine
+    from cinegen.generation import generate as run_generate
+
+    try:
+        spec = parse_spec(
+            _spec_fields(
+                prompt,
+                model,
+                preset,
+                style,
+                size,
+                seconds,
+                frames,
+                fps,
+                variants,
+                seed,
+                negative,
+                kind,
+            )
+        )
+        engine = Engine()
+        plan = engine.plan(spec)  # every model-specific check, before any weights load
+        with _progress_bars(enabled=not as_json) as on_progress:
+            result = run_generate(spec, out=out, engine=engine, on_progress=on_progress)
+    except SpecError as exc:
+        _fail(str(exc), code=2)
+    except CinegenError as exc:
+        _fail(str(exc), code=1)
+    except KeyboardInterrupt:
+        _fail("interrupted", code=130)
+    if as_json:
+        print(json.dumps(result.to_json()))
+        return
+    _print_summary(result.to_json(), plan.model.tiny_random)
+
+
+def _spec_fields(
+    prompt: str,
+    model: str | None,
+    preset: Preset | None,
+    style: str,
+    size: str,
+    seconds: float | None,
+    frames: int | None,
+    fps: float,
+    variants: int,
+    seed: int | None,
+    negative: str | None,
+    kind: GenerationType,
+) -> dict[str, Any]:
+    width, height = parse_size(size)
+    if seconds is not None and frames is not None:
+        raise SpecError("seconds", "give --seconds or --frames, not both")
+    if seconds is not None:
+        if seconds <= 0:
+            raise SpecError("seconds", "must be positive", value=seconds)
+        frames = max(1, round(seconds * fps))
+    fields: dict[str, Any] = dict(
+        type=kind,
+        prompt=prompt,
+        model=model,
+        preset=preset,
+        style=style,
+        width=width,
+        height=height,
+        fps=fps,
+        n_variants=variants,
+        seed=seed,
+        negative_prompt=negative,
+    )
+    if frames is not None:
+        fields["n_frames"] = frames
+    return fields
+
+
+def parse_size(size: str) -> tuple[int, int]:
+    parts = size.lower().replace("×", "x").split("x")
+    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+        raise SpecError(
+            "size",
+            "must be WIDTHxHEIGHT",
+            value=size,
+            allowed="e.g. 640x360, 854x480, 1280x720, 1920x1080",
+        )
+    return int(parts[0]), int(parts[1])
+
+
+class _progress_bars:
+    """One rich bar per stage, created the first time the stage reports."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.bars = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description:<16}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            disable=not enabled,
+        )
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> Any:
+        self.bars.start()
+        return self.report
+
+    def __exit__(self, *exc: object) -> None:
+        self.bars.stop()
+
+    def report(self, stage: str, done: int, total: int) -> None:
+        if stage not in self.tasks:
+            label = STAGE_LABELS.get(stage, stage)
+            self.tasks[stage] = self.bars.add_task(label, total=total)
+        self.bars.update(self.tasks[stage], completed=done, total=total)
+
+
+def _print_summary(result: dict[str, Any], tiny_random: bool) -> None:
+    output = result["output"]
+    out.print(
+        f"[bold green]done[/] {len(result['variants'])} × {output['width']}x{output['height']}, "
+        f"{output['n_frames']} frames at {output['fps']:g} fps · model {result['model']} "
+        f"({result['preset']}) · style {result['style']} · "
+        f"{sum(result['timings'].values()):.1f} s"
+    )
+    for variant in result["variants"]:
+        main = variant.get("video") or variant.get("image")
+        out.print(f"  seed {variant['seed']}: {main}")
+    out.print(f"  details: {result['sidecar']}")
+    if tiny_random:
+        out.print(
+            f"[yellow]note:[/] {result['model']} has random weights, built in code to test the "
+            "pipeline: its video is noise. Real models: `cinegen models`."
+        )
+
+
+@app.command()
+def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the models, what each can do and its native grid."""
+    from cinegen.config import get_settings
+    from cinegen.engine.registry import MODELS
+
+    default = get_settings().default_model
+    rows = []
+    for entry in MODELS.values():
+        caps = entry.capabilities
+        rows.append(
+            {
+                "id": entry.id,
+                "default": entry.id == default,
+                "family": entry.family,
+                "tasks": entry.tasks,
+                "weights": entry.weights,
+                "native_fps": caps.native_fps,
+                "max_seconds": round((caps.max_frames - 1) / caps.native_fps, 2),
+                "frames": f"{caps.frame_step}k+1 ≤ {caps.max_frames}",
+                "grid": (
+                    f"{caps.fixed_size[0]}x{caps.fixed_size[1]}"
+                    if caps.fixed_size
+                    else f"×{caps.spatial_multiple}, ≤ {caps.max_area} px"
+                ),
+                "presets": {p.value: asdict(c) for p, c in entry.presets.items()},
+            }
+        )
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table("model", "tasks", "native grid", "frames", "fps", "max s", "weights")
+    for r in rows:
+        name = f"{r['id']} [bold](default)[/]" if r["default"] else r["id"]
+        table.add_row(
+            name,
+            ", ".join(r["tasks"]),
+            r["grid"],
+            r["frames"],
+            f"{r['native_fps']:g}",
+            f"{r['max_seconds']:g}",
+            r["weights"],
+        )
+    out.print(table)
+    out.print(
+        "Any size up to 1920x1080 is resampled from the native grid. Local weights: "
+        "CINEGEN_MODEL_PATHS__<MODEL_ID>=/path/to/diffusers/folder"
+    )
+
+
+@app.command()
+def styles(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the style presets."""
+    from cinegen.engine.styles import STYLES
+
+    if as_json:
+        print(json.dumps([asdict(s) for s in STYLES.values()]))
+        return
+    table = Table("style", "look", "adds to the prompt")
+    for s in STYLES.values():
+        table.add_row(s.name, s.description, s.prompt_suffix or "—")
+    out.print(table)
+
+
+def _fail(message: str, code: int) -> None:
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def main() -> None:
+    app(prog_name="cinegen")

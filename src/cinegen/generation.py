@@ -1,0 +1,226 @@
+"""``cinegen.generate(spec) -> Result``: a prompt to finished files, from Python or the CLI.
+
+The recipe, one variant at a time so that memory holds one full-size clip at most:
+resample to exactly the requested grid, stamp the visible mark, encode H.264 (or
+write a PNG for ``image_gen``), write the thumbnail and spritesheet, and record
+everything in a JSON sidecar. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import cinegen
+from cinegen.config import Settings
+from cinegen.engine.engine import Engine, MediaResolver, ProgressFn, Rendered
+from cinegen.media import encode, stills
+from cinegen.media.atomic import atomic_path
+from cinegen.media.watermark import VisibleMark
+from cinegen.spec import GenerationSpec, GenerationType
+
+VIDEO_SUFFIX, IMAGE_SUFFIX = ".mp4", ".png"
+
+
+@dataclass(frozen=True)
+class VariantFiles:
+    index: int
+    seed: int
+    thumbnail: Path
+    video: Path | None = None  # video_gen
+    spritesheet: Path | None = None  # video_gen
+    image: Path | None = None  # image_gen
+
+    @property
+    def main(self) -> Path:
+        main = self.video or self.image
+        assert main is not None
+        return main
+
+
+@dataclass(frozen=True)
+class Result:
+    variants: list[VariantFiles]
+    sidecar: Path
+    metadata: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        files = [
+            {k: str(v) if isinstance(v, Path) else v for k, v in asdict(f).items()}
+            for f in self.variants
+        ]
+        return {"sidecar": str(self.sidecar), "variants": files, **self.metadata}
+
+
+def generate(
+    spec: GenerationSpec,
+    *,
+    out: Path | None = None,
+    engine: Engine | None = None,
+    on_progress: ProgressFn | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    media: MediaResolver | None = None,
+) -> Result:
+    engine = engine or Engine()
+    settings = engine.settings
+    # 1. validate and plan before anything loads (raises SpecError)
+    engine.plan(spec)
+    # 2. render every variant on the model's grid
+    rendered = engine.run(spec, on_progress, should_stop, media)
+    # 3. files, one variant at a time
+    layout = OutputLayout.choose(out, spec, settings)
+    mark = _visible_mark(settings)
+    t0 = time.perf_counter()
+    variants = [
+        _write_variant(rendered, i, layout, mark, settings, on_progress)
+        for i in range(spec.n_variants)
+    ]
+    rendered.timings["media_s"] = time.perf_counter() - t0
+    # 4. the sidecar, last: its presence means the set is complete
+    metadata = _metadata(rendered, settings, mark)
+    with atomic_path(layout.sidecar) as tmp:
+        body = {**metadata, "files": [_relative(f, layout.sidecar.parent) for f in variants]}
+        tmp.write_text(json.dumps(body, indent=2) + "\n")
+    return Result(variants, layout.sidecar, metadata)
+
+
+@dataclass(frozen=True)
+class OutputLayout:
+    """Where a generation's files go: a new folder per run, or a file name the user chose."""
+
+    folder: Path
+    stem: str | None  # None: the folder is ours, files are named video-1.mp4 &c.
+    suffix: str
+
+    @classmethod
+    def choose(cls, out: Path | None, spec: GenerationSpec, settings: Settings) -> OutputLayout:
+        suffix = IMAGE_SUFFIX if spec.type is GenerationType.image_gen else VIDEO_SUFFIX
+        if out is not None and out.suffix:
+            if out.suffix.lower() != suffix:
+                from cinegen.errors import SpecError
+
+                raise SpecError(
+                    "out", f"must end in {suffix} for {spec.type.value}", value=str(out)
+                )
+            return cls(out.parent.resolve(), out.stem, suffix)
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        slug = re.sub(r"[^a-z0-9]+", "-", spec.prompt.lower()).strip("-")[:40] or "generation"
+        folder = (out or settings.output_dir).resolve() / f"{stamp}-{slug}"
+        n = 1
+        while folder.exists():  # two runs in one second
+            n += 1
+            folder = folder.with_name(f"{stamp}-{slug}-{n}")
+        return cls(folder, None, suffix)
+
+    def path(self, kind: str, i: int, suffix: str) -> Path:
+        if self.stem is None:
+            return self.folder / f"{kind}-{i + 1}{suffix}"
+        number = "" if i == 0 else f"-{i + 1}"
+        ext = suffix if kind in ("video", "image") else f".{kind}{suffix}"
+        return self.folder / f"{self.stem}{number}{ext}"
+
+    @property
+    def sidecar(self) -> Path:
+        if self.stem is None:
+            return self.folder / "generation.json"
+        return self.folder / f"{self.stem}.json"
+
+
+def _write_variant(
+    rendered: Rendered,
+    i: int,
+    layout: OutputLayout,
+    mark: VisibleMark | None,
+    settings: Settings,
+    on_progress: ProgressFn | None,
+) -> VariantFiles:
+    spec = rendered.plan.spec
+    frames = rendered.variant(i, on_progress)
+    if mark is not None:
+        frames = mark.apply(frames, inplace=True)
+        if on_progress:
+            on_progress("watermark", i + 1, spec.n_variants)
+    seed = rendered.plan.seeds[i]
+    thumbnail = stills.write_thumbnail(frames, layout.path("thumbnail", i, ".webp"))
+    if spec.type is GenerationType.image_gen:
+        image = stills.write_png(frames[0], layout.path("image", i, IMAGE_SUFFIX))
+        return VariantFiles(i, seed, thumbnail, image=image)
+    report = (lambda d, t: on_progress("encode", d, t)) if on_progress else None
+    video = encode.encode_mp4(
+        frames,
+        layout.path("video", i, VIDEO_SUFFIX),
+        spec.fps,
+        crf=settings.crf,
+        preset=settings.x264_preset,
+        on_frame=report,
+    )
+    sprites = stills.write_spritesheet(frames, layout.path("spritesheet", i, ".jpg"))
+    return VariantFiles(i, seed, thumbnail, video=video, spritesheet=sprites)
+
+
+def _visible_mark(settings: Settings) -> VisibleMark | None:
+    if not settings.watermark:
+        return None
+    return VisibleMark(text=settings.watermark_text, logo=settings.watermark_logo)
+
+
+def _metadata(rendered: Rendered, settings: Settings, mark: VisibleMark | None) -> dict[str, Any]:
+    p = rendered.plan
+    import av
+    import diffusers
+    import torch
+
+    return {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "spec": p.spec.model_dump(mode="json"),
+        "model": p.model.id,
+        "weights": "built in code (random)" if p.model.tiny_random else p.model.weights,
+        "preset": p.preset.value,
+        "preset_config": asdict(p.preset_config),
+        "style": p.style.name,
+        "prompt_used": p.prompt,
+        "negative_prompt_used": p.negative_prompt,
+        "seeds": p.seeds,
+        "native": {
+            "width": p.native_width,
+            "height": p.native_height,
+            "n_frames": p.native_frames,
+            "fps": p.native_fps,
+        },
+        "output": {
+            "width": p.spec.width,
+            "height": p.spec.height,
+            "n_frames": p.spec.n_frames,
+            "fps": p.spec.fps,
+            "encoder": encode.ENCODER if p.spec.type is GenerationType.video_gen else "png",
+        },
+        "visible_mark": mark.text if mark else None,
+        "timings": {k: round(v, 3) for k, v in rendered.timings.items()},
+        **rendered.backend,
+        "versions": {
+            "cinegen": cinegen.__version__,
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "diffusers": diffusers.__version__,
+            "av": av.__version__,
+            "numpy": np.__version__,
+        },
+    }
+
+
+def _relative(files: VariantFiles, base: Path) -> dict[str, Any]:
+    paths = {k: v for k, v in asdict(files).items() if isinstance(v, Path)}
+    return {
+        "index": files.index,
+        "seed": files.seed,
+        **{k: str(v.relative_to(base)) for k, v in paths.items()},
+    }

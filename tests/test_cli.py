@@ -1,0 +1,102 @@
+"""The `cinegen` command as a person runs it: exit codes, one-line errors, files, JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cinegen.media.encode import probe
+
+
+def cinegen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-m", "cinegen", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_generate_writes_the_asked_for_video_and_says_where(tmp_path):
+    run = cinegen(
+        "generate",
+        "a red circle moving left",
+        "--model",
+        "hunyuan-video-tiny-random",
+        "--size",
+        "128x72",
+        "--seconds",
+        "2",
+        "--fps",
+        "12",
+        "--seed",
+        "1",
+        "--out",
+        "clip.mp4",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "clip.mp4" in run.stdout and "random weights" in run.stdout
+    info = probe(tmp_path / "clip.mp4")
+    assert (info.width, info.height, info.n_frames) == (128, 72, 24)
+
+
+def test_json_output_is_one_object_with_the_files(tmp_path):
+    run = cinegen(
+        "generate",
+        "a green square",
+        "--model",
+        "turbo",
+        "--size",
+        "64x64",
+        "--frames",
+        "8",
+        "--variants",
+        "2",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["preset"] == "turbo" and len(result["variants"]) == 2
+    assert all(Path(v["video"]).is_file() for v in result["variants"])
+
+
+def test_bad_input_exits_2_with_one_line_naming_the_field(tmp_path):
+    for args, words in [
+        (["--size", "1280by720"], "size"),
+        (["--size", "853x480"], "width"),
+        (["--variants", "9"], "n_variants"),
+        (["--model", "sora-3"], "model"),
+        (["--seconds", "60"], "n_frames"),
+        (["--style", "pointillism"], "style"),
+    ]:
+        run = cinegen("generate", "a cat", *args, cwd=tmp_path)
+        assert run.returncode == 2, (args, run.stderr)
+        lines = [line for line in run.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0], lines
+    assert not (tmp_path / "cinegen-out").exists()
+
+
+def test_models_and_styles_list_the_registries(tmp_path):
+    models = json.loads(cinegen("models", "--json", cwd=tmp_path).stdout)
+    ids = {m["id"] for m in models}
+    assert {"ltx-video", "wan", "cogvideox", "mochi", "hunyuan-video"} <= ids
+    ltx = next(m for m in models if m["id"] == "ltx-video")
+    assert "image-to-video" in ltx["tasks"] and set(ltx["presets"]) == {"quality", "turbo"}
+    styles = {s["name"] for s in json.loads(cinegen("styles", "--json", cwd=tmp_path).stdout)}
+    assert {
+        "natural",
+        "cinematic",
+        "anime",
+        "3d-render",
+        "watercolor",
+        "film-noir",
+        "claymation",
+    } <= styles

@@ -1,0 +1,112 @@
+"""cinegen.generate(): a prompt to files a person can open, exactly as asked."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import cinegen
+from cinegen.media.encode import is_faststart, probe, read_frames
+from cinegen.media.stills import spritesheet_frame_indices
+from cinegen.media.watermark import mark_box
+from cinegen.spec import parse_spec
+
+
+def spec(**fields):
+    base = {
+        "prompt": "a blue star moving right over a night sky",
+        "width": 160,
+        "height": 90,
+        "n_frames": 30,
+        "fps": 15,
+        "seed": 5,
+        "model": "wan-tiny-random",
+    }
+    return parse_spec({**base, **fields})
+
+
+def test_video_file_matches_the_request_and_carries_the_mark(engine, tmp_path):
+    result = cinegen.generate(spec(n_variants=2), out=tmp_path, engine=engine)
+    assert len(result.variants) == 2
+    for v in result.variants:
+        info = probe(v.video)
+        assert (info.width, info.height, info.n_frames) == (160, 90, 30)
+        assert info.fps == pytest.approx(15) and info.codec == "h264"
+        assert info.pix_fmt == "yuv420p" and is_faststart(v.video)
+        assert Image.open(v.thumbnail).format == "WEBP"
+        assert Image.open(v.spritesheet).format == "JPEG"
+    # the visible mark: bright text in the bottom-right box of every frame, absent elsewhere
+    marked = read_frames(result.variants[0].video)
+    unmarked = (
+        cinegen.generate(spec(n_variants=1), out=tmp_path / "plain", engine=_no_mark_engine(engine))
+        .variants[0]
+        .video
+    )
+    plain = read_frames(unmarked)
+    x0, y0, x1, y1 = mark_box(160, 90)
+    inside = np.abs(marked[:, y0:y1, x0:x1].astype(int) - plain[:, y0:y1, x0:x1]).mean(
+        axis=(1, 2, 3)
+    )
+    assert inside.min() > 10, "every frame carries the mark"
+    outside = np.abs(marked[:, : y0 - 4].astype(int) - plain[:, : y0 - 4]).mean()
+    assert outside < 2
+
+
+def _no_mark_engine(engine):
+    from cinegen.engine.engine import Engine
+
+    fresh = Engine(engine.settings.model_copy(update={"watermark": False}))
+    fresh._loaded = engine._loaded  # same loaded models, only the mark differs
+    return fresh
+
+
+def test_sidecar_records_what_was_done(engine, tmp_path):
+    result = cinegen.generate(spec(style="anime"), out=tmp_path, engine=engine)
+    sidecar = json.loads(result.sidecar.read_text())
+    assert sidecar["model"] == "wan-tiny-random" and sidecar["preset"] == "quality"
+    assert sidecar["style"] == "anime" and "anime style" in sidecar["prompt_used"]
+    assert sidecar["seeds"] == [5] and sidecar["spec"]["prompt"].startswith("a blue star")
+    assert sidecar["output"] == {
+        "width": 160,
+        "height": 90,
+        "n_frames": 30,
+        "fps": 15.0,
+        "encoder": "libx264",
+    }
+    assert {"torch", "diffusers", "av", "cinegen"} <= set(sidecar["versions"])
+    assert (result.sidecar.parent / sidecar["files"][0]["video"]).is_file()
+
+
+def test_spritesheet_shows_evenly_spaced_frames(engine, tmp_path):
+    result = cinegen.generate(spec(), out=tmp_path, engine=engine)
+    sheet = Image.open(result.variants[0].spritesheet)
+    assert sheet.width == 4 * 240  # 4 columns of 240 px tiles
+    assert spritesheet_frame_indices(30, 16)[0] == 0 and spritesheet_frame_indices(30, 16)[-1] == 29
+
+
+def test_named_output_file_and_image_generation(engine, tmp_path):
+    video = cinegen.generate(spec(), out=tmp_path / "clip.mp4", engine=engine)
+    assert video.variants[0].video == tmp_path / "clip.mp4"
+    assert (tmp_path / "clip.json").is_file() and (tmp_path / "clip.thumbnail.webp").is_file()
+    image = cinegen.generate(
+        spec(type="image_gen", n_frames=1), out=tmp_path / "kite.png", engine=engine
+    )
+    png = Image.open(image.variants[0].image)
+    assert png.format == "PNG" and png.size == (160, 90)
+
+
+def test_same_spec_and_seed_give_the_same_file_content(engine, tmp_path):
+    a = cinegen.generate(spec(), out=tmp_path / "a", engine=engine).variants[0].video
+    b = cinegen.generate(spec(), out=tmp_path / "b", engine=engine).variants[0].video
+    np.testing.assert_array_equal(read_frames(a), read_frames(b))
+
+
+def test_a_cancelled_generation_leaves_no_files(engine, tmp_path):
+    from cinegen.errors import Cancelled
+
+    with pytest.raises(Cancelled):
+        cinegen.generate(spec(), out=tmp_path, engine=engine, should_stop=lambda: True)
+    assert not any(p.is_file() for p in tmp_path.rglob("*"))
