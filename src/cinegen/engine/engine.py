@@ -92,12 +92,12 @@ class Engine:
         if should_stop:
             hooks.should_stop = should_stop
         t0 = time.perf_counter()
-        native = backend.render(_job(render_plan, first_frame), hooks)
+        native = backend.render(render_job(render_plan, first_frame), hooks)
         timings["render_s"] = time.perf_counter() - t0
         return Rendered(render_plan, native, timings, backend.describe())
 
 
-def _job(p: RenderPlan, image: np.ndarray | None) -> RenderJob:
+def render_job(p: RenderPlan, image: np.ndarray | None) -> RenderJob:
     return RenderJob(
         prompt=p.prompt,
         negative_prompt=p.negative_prompt,

@@ -51,14 +51,18 @@ def _chunks(
     upper = np.minimum(lower + 1, len(frames) - 1)
     weight = torch.from_numpy((positions - lower).astype(np.float32)).view(-1, 1, 1, 1)
     same_size = frames.shape[1:3] == (height, width)
+    same_time = len(frames) == n_frames  # positions are 0, 1, 2, ...: nothing to blend
     for start in range(0, n_frames, CHUNK_FRAMES):
         sl = slice(start, start + CHUNK_FRAMES)
-        w = weight[sl]
-        blended = source[lower[sl]] * (1 - w) + source[upper[sl]] * w  # (n, h, w, 3)
+        if same_time:
+            blended = source[sl].clone()  # (n, h, w, 3); a copy, as the steps below are in place
+        else:
+            w = weight[sl]
+            blended = source[lower[sl]] * (1 - w) + source[upper[sl]] * w  # (n, h, w, 3)
         if not same_size:
             nchw = blended.permute(0, 3, 1, 2)  # (n, 3, h, w)
             nchw = F.interpolate(
                 nchw, size=(height, width), mode="bilinear", antialias=True, align_corners=False
             )
             blended = nchw.permute(0, 2, 3, 1)  # (n, H, W, 3)
-        yield start, (blended.clamp(0, 1) * 255 + 0.5).to(torch.uint8).numpy()
+        yield start, blended.mul_(255).add_(0.5).clamp_(0, 255).to(torch.uint8).numpy()
