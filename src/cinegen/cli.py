@@ -8,6 +8,7 @@ cannot be served as given, 1 for anything else.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -33,7 +34,7 @@ app = typer.Typer(
     help="Self-hosted, open video generation: a prompt in, a watermarked MP4 out.",
 )
 err = Console(stderr=True)
-out = Console(highlight=False)
+out = Console(highlight=False, soft_wrap=True)  # paths must stay copyable
 
 STAGE_LABELS = {
     "load": "loading model",
@@ -70,6 +71,7 @@ def generate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Generate video (or an image) from a prompt."""
+    _quiet_libraries()
     from cinegen.engine.engine import Engine
     from cinegen.generation import generate as run_generate
 
@@ -212,7 +214,7 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     from cinegen.engine.registry import MODELS
 
     default = get_settings().default_model
-    rows = []
+    rows: list[dict[str, Any]] = []
     for entry in MODELS.values():
         caps = entry.capabilities
         rows.append(
@@ -267,6 +269,17 @@ def styles(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     for s in STYLES.values():
         table.add_row(s.name, s.description, s.prompt_suffix or "—")
     out.print(table)
+
+
+def _quiet_libraries() -> None:
+    """The terminal shows our progress and errors; library chatter is not for the terminal."""
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.set_verbosity_error()
+    transformers_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    # e.g. Mochi's "CPU autocast ... not supported" on every call on a CPU
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"diffusers\..*")
 
 
 def _fail(message: str, code: int) -> None:

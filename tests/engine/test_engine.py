@@ -151,3 +151,11 @@ def test_bad_requests_fail_before_any_model_loads():
     with pytest.raises(SpecError):
         fresh.run(spec(model="wan", n_frames=240, fps=24))
     assert fresh._loaded == {}
+
+
+def test_vae_tiling_setting_reaches_the_pipeline():
+    """Small GPUs decode in tiles; the setting must arrive and the output stay exact."""
+    tiled = Engine(Settings(vae_tiling=True))
+    assert tiled.backend("wan-tiny-random")._pipes["t2v"].vae.use_tiling
+    assert tiled.run(spec(model="wan-tiny-random")).variant(0).shape == (12, 64, 96, 3)
+    assert not Engine(Settings()).backend("wan-tiny-random")._pipes["t2v"].vae.use_tiling

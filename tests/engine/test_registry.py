@@ -1,0 +1,29 @@
+"""The registry's declarations hold for the pipelines it builds."""
+
+from __future__ import annotations
+
+import pytest
+
+from cinegen.engine.backends.diffusers_video import FAMILIES
+from cinegen.engine.backends.tiny_random import TINY_GRID
+from cinegen.engine.registry import MODELS
+from cinegen.spec import Preset
+
+
+@pytest.mark.parametrize("entry", MODELS.values(), ids=list(MODELS))
+def test_declared_grid_matches_the_built_pipelines(entry):
+    """Tiny twins share the real grids, and TINY_GRID is checked against the built pipelines
+    in test_tiny_random.py, so a wrong declaration here fails one of the two."""
+    grid = TINY_GRID[entry.family]
+    assert entry.capabilities.spatial_multiple == grid.spatial_multiple
+    assert entry.capabilities.frame_step == grid.frame_step
+
+
+@pytest.mark.parametrize("entry", MODELS.values(), ids=list(MODELS))
+def test_every_model_has_both_presets_and_a_pipeline_for_each_task(entry):
+    assert set(entry.presets) == set(Preset)
+    assert entry.presets[Preset.turbo].steps < entry.presets[Preset.quality].steps
+    family = FAMILIES[entry.family]
+    if entry.capabilities.image_to_video:
+        assert family.i2v is not None
+    assert entry.tasks, "a model must be able to do something"
