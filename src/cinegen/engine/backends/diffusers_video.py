@@ -122,7 +122,7 @@ class DiffusersVideoBackend:
 
         cls = getattr(diffusers, self._class_name(task))
         try:
-            return cls.from_pretrained(self.source, torch_dtype=self.dtype)
+            return cls.from_pretrained(self.source, dtype=self.dtype)
         except (OSError, ValueError) as exc:
             env = "CINEGEN_MODEL_PATHS__" + self.entry.id.upper().replace("-", "_")
             where = "directory" if Path(self.source).exists() else "hub id"
