@@ -11,8 +11,8 @@ from pathlib import Path
 from cinegen.media.encode import probe
 
 
-def cinegen(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
+def cinegen(*args: str, cwd: Path, **env_extra: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "COLUMNS": "200", **env_extra}
     return subprocess.run(
         [sys.executable, "-m", "cinegen", *args],
         cwd=cwd,
@@ -76,12 +76,47 @@ def test_bad_input_exits_2_with_one_line_naming_the_field(tmp_path):
         (["--model", "sora-3"], "model"),
         (["--seconds", "60"], "n_frames"),
         (["--style", "pointillism"], "style"),
+        (["--seconds", "nan"], "seconds"),
+        (["--fps", "inf"], "fps"),
+        (["--frames", "0"], "n_frames"),
+        (["--size", "16x1920"], "aspect"),
+        (["--image", "no-such.png", "--model", "wan-i2v-tiny-random"], "image"),
+        (["--out", "clip.png"], ".mp4"),
     ]:
         run = cinegen("generate", "a cat", *args, cwd=tmp_path)
         assert run.returncode == 2, (args, run.stderr)
         lines = [line for line in run.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0], lines
     assert not (tmp_path / "cinegen-out").exists()
+
+
+def test_a_bad_setting_is_one_line_naming_it(tmp_path):
+    run = cinegen("generate", "a cat", cwd=tmp_path, CINEGEN_CRF="99")
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert run.returncode == 2 and len(lines) == 1 and "crf" in lines[0], lines
+
+
+def test_image_to_video_from_a_file(tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (320, 240), (200, 40, 40)).save(tmp_path / "kite.png")
+    run = cinegen(
+        "generate",
+        "the kite takes off",
+        "--model",
+        "wan-i2v-tiny-random",
+        "--image",
+        "kite.png",
+        "--size",
+        "96x64",
+        "--frames",
+        "12",
+        "--out",
+        "kite.mp4",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    assert probe(tmp_path / "kite.mp4").n_frames == 12
 
 
 def test_models_and_styles_list_the_registries(tmp_path):

@@ -39,3 +39,18 @@ def test_out_of_range_values_are_refused():
         Settings(crf=60)
     with pytest.raises(ValidationError, match="watermark_logo"):
         Settings(watermark_logo="/no/such/logo.png")
+
+
+def test_unknown_environment_variables_are_refused(monkeypatch):
+    monkeypatch.setenv("CINEGEN_WATERMARK_TXT", "typo")
+    with pytest.raises(ValueError, match="CINEGEN_WATERMARK_TXT"):
+        Settings()
+
+
+def test_default_model_and_aliases_are_checked_against_the_registry():
+    with pytest.raises(ValidationError, match="default_model"):
+        Settings(default_model="nope")
+    with pytest.raises(ValidationError, match="hide the models"):
+        Settings(preset_aliases={"wan": "turbo"})
+    with pytest.raises(ValidationError, match="watermark_text"):
+        Settings(watermark_text="   ")

@@ -104,9 +104,76 @@ def test_same_spec_and_seed_give_the_same_file_content(engine, tmp_path):
     np.testing.assert_array_equal(read_frames(a), read_frames(b))
 
 
-def test_a_cancelled_generation_leaves_no_files(engine, tmp_path):
+def files_in(folder):
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def test_a_cancel_after_denoising_leaves_no_files(engine, tmp_path):
+    """Cancel arrives while files are being written: what was written goes away."""
     from cinegen.errors import Cancelled
 
+    events = []
+
+    def stop_once_media_started():
+        return any(stage in ("resample", "encode") for stage, _, _ in events)
+
     with pytest.raises(Cancelled):
-        cinegen.generate(spec(), out=tmp_path, engine=engine, should_stop=lambda: True)
-    assert not any(p.is_file() for p in tmp_path.rglob("*"))
+        cinegen.generate(
+            spec(n_variants=2),
+            out=tmp_path,
+            engine=engine,
+            on_progress=lambda *e: events.append(e),
+            should_stop=stop_once_media_started,
+        )
+    assert any(stage == "encode" for stage, _, _ in events), "variant 1 was written first"
+    assert files_in(tmp_path) == [] and list(tmp_path.iterdir()) == []
+
+
+def test_a_failure_midway_removes_the_earlier_variants(engine, tmp_path, monkeypatch):
+    from cinegen.media import stills
+
+    real = stills.write_spritesheet
+    calls = []
+
+    def fail_on_second(frames, path, **kw):
+        calls.append(path)
+        if len(calls) == 2:
+            raise OSError("disk full")
+        return real(frames, path, **kw)
+
+    monkeypatch.setattr(stills, "write_spritesheet", fail_on_second)
+    with pytest.raises(OSError, match="disk full"):
+        cinegen.generate(spec(n_variants=2), out=tmp_path, engine=engine)
+    assert files_in(tmp_path) == []
+
+
+def test_bad_output_places_fail_before_rendering(tmp_path):
+    from cinegen.config import Settings
+    from cinegen.engine.engine import Engine
+    from cinegen.errors import SpecError
+
+    fresh = Engine(Settings())
+    (tmp_path / "afile").write_text("x")
+    for out, words in [(tmp_path / "clip.png", ".mp4"), (tmp_path / "afile" / "sub", "is a file")]:
+        with pytest.raises(SpecError) as e:
+            cinegen.generate(spec(), out=out, engine=fresh)
+        assert e.value.field == "out" and words in str(e.value)
+    assert fresh._loaded == {}, "nothing was loaded for a request that cannot be written"
+
+
+def test_an_existing_folder_with_a_dot_is_a_folder(engine, tmp_path):
+    folder = tmp_path / "runs.v2"
+    folder.mkdir()
+    result = cinegen.generate(spec(), out=folder, engine=engine)
+    assert result.variants[0].video.parent.parent == folder
+
+
+def test_two_runs_in_the_same_second_get_their_own_folders(engine, tmp_path):
+    a = cinegen.generate(spec(), out=tmp_path, engine=engine).sidecar.parent
+    b = cinegen.generate(spec(), out=tmp_path, engine=engine).sidecar.parent
+    assert a != b and a.is_dir() and b.is_dir()
+
+
+def test_sidecar_says_when_a_model_ignores_the_negative_prompt(engine, tmp_path):
+    result = cinegen.generate(spec(model="hunyuan-video-tiny-random"), out=tmp_path, engine=engine)
+    assert json.loads(result.sidecar.read_text())["negative_prompt_used"] is None

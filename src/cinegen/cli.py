@@ -8,12 +8,16 @@ cannot be served as given, 1 for anything else.
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
+from PIL import Image
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -25,8 +29,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from cinegen.config import Settings
 from cinegen.errors import CinegenError, SpecError
-from cinegen.spec import DEFAULT_FPS, GenerationType, Preset, parse_spec
+from cinegen.spec import DEFAULT_FPS, GenerationType, InpaintItem, Preset, frames_for, parse_spec
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -53,7 +58,9 @@ def generate(
     ] = None,
     preset: Annotated[Preset | None, typer.Option(help="turbo: fast; quality: best.")] = None,
     style: Annotated[str, typer.Option(help="Style preset (see `cinegen styles`).")] = "natural",
-    size: Annotated[str, typer.Option(help="Output WIDTHxHEIGHT, up to 1920x1080.")] = "854x480",
+    size: Annotated[
+        str, typer.Option(help="Output WIDTHxHEIGHT, up to 1920x1080 or 1080x1920.")
+    ] = "854x480",
     seconds: Annotated[float | None, typer.Option(help="Length in seconds (default 5).")] = None,
     frames: Annotated[
         int | None, typer.Option(help="Length in frames, instead of seconds.")
@@ -62,6 +69,9 @@ def generate(
     variants: Annotated[int, typer.Option(help="How many distinct videos (1-4).")] = 1,
     seed: Annotated[int | None, typer.Option(help="Seed for reproducible output.")] = None,
     negative: Annotated[str | None, typer.Option(help="What to keep out of the video.")] = None,
+    image: Annotated[
+        Path | None, typer.Option(help="Animate this picture (first frame); needs an i2v model.")
+    ] = None,
     kind: Annotated[
         GenerationType, typer.Option("--type", help="video_gen, or image_gen for one PNG.")
     ] = GenerationType.video_gen,
@@ -69,82 +79,90 @@ def generate(
         Path | None, typer.Option(help="Output folder, or a file name ending in .mp4/.png.")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    debug: Annotated[bool, typer.Option(help="Show the traceback of an unexpected error.")] = False,
 ) -> None:
     """Generate video (or an image) from a prompt."""
-    _quiet_libraries()
-    from cinegen.engine.engine import Engine
-    from cinegen.generation import generate as run_generate
-
     try:
-        spec = parse_spec(
-            _spec_fields(
-                prompt,
-                model,
-                preset,
-                style,
-                size,
-                seconds,
-                frames,
-                fps,
-                variants,
-                seed,
-                negative,
-                kind,
-            )
+        width, height = parse_size(size)
+        fields: dict[str, Any] = dict(
+            type=kind,
+            prompt=prompt,
+            model=model,
+            preset=preset,
+            style=style,
+            width=width,
+            height=height,
+            fps=fps,
+            n_variants=variants,
+            seed=seed,
+            negative_prompt=negative,
+            n_frames=_length(seconds, frames, fps),
         )
-        engine = Engine()
-        plan = engine.plan(spec)  # every model-specific check, before any weights load
-        with _progress_bars(enabled=not as_json) as on_progress:
-            result = run_generate(spec, out=out, engine=engine, on_progress=on_progress)
+        if image is not None:
+            fields["inpaint_items"] = [{"type": "image", "upload_id": str(image)}]
+        spec = parse_spec(fields)  # cheap checks first: a typo answers before torch loads
+        _quiet_libraries()
+        from cinegen.engine.engine import Engine
+        from cinegen.generation import generate as run_generate
+
+        with _progress_bars(enabled=err.is_terminal) as on_progress:
+            result = run_generate(
+                spec,
+                out=out,
+                engine=Engine(_settings()),
+                on_progress=on_progress,
+                media=_local_files,
+            )
     except SpecError as exc:
         _fail(str(exc), code=2)
     except CinegenError as exc:
         _fail(str(exc), code=1)
     except KeyboardInterrupt:
-        _fail("interrupted", code=130)
+        _fail("interrupted; nothing was kept", code=130)
+    except Exception as exc:
+        if debug:
+            raise
+        _fail(f"unexpected {type(exc).__name__}: {exc} (run again with --debug for details)", 1)
     if as_json:
         print(json.dumps(result.to_json()))
         return
-    _print_summary(result.to_json(), plan.model.tiny_random)
+    _print_summary(result.to_json())
 
 
-def _spec_fields(
-    prompt: str,
-    model: str | None,
-    preset: Preset | None,
-    style: str,
-    size: str,
-    seconds: float | None,
-    frames: int | None,
-    fps: float,
-    variants: int,
-    seed: int | None,
-    negative: str | None,
-    kind: GenerationType,
-) -> dict[str, Any]:
-    width, height = parse_size(size)
-    if seconds is not None and frames is not None:
-        raise SpecError("seconds", "give --seconds or --frames, not both")
-    if seconds is not None:
-        if seconds <= 0:
-            raise SpecError("seconds", "must be positive", value=seconds)
-        frames = max(1, round(seconds * fps))
-    fields: dict[str, Any] = dict(
-        type=kind,
-        prompt=prompt,
-        model=model,
-        preset=preset,
-        style=style,
-        width=width,
-        height=height,
-        fps=fps,
-        n_variants=variants,
-        seed=seed,
-        negative_prompt=negative,
-    )
+def _length(seconds: float | None, frames: int | None, fps: float) -> int | None:
+    if seconds is None:
+        return frames
     if frames is not None:
-        fields["n_frames"] = frames
-    return fields
+        raise SpecError("seconds", "give --seconds or --frames, not both")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise SpecError("seconds", "must be a positive number", value=seconds)
+    if not math.isfinite(fps) or fps <= 0:
+        raise SpecError("fps", "must be a positive number", value=fps)
+    return frames_for(seconds, fps)
+
+
+def _settings() -> Settings:
+    """The settings, or a one-line error naming the bad setting."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        name = ".".join(str(p) for p in first["loc"])
+        raise SpecError(
+            f"setting {name}", str(first["msg"]).removeprefix("Value error, ")
+        ) from None
+    except (ValueError, OSError) as exc:
+        raise SpecError("settings", str(exc)) from None
+
+
+def _local_files(item: InpaintItem) -> np.ndarray:
+    """The CLI's uploads are files on disk: --image PATH."""
+    path = Path(item.upload_id or "")
+    try:
+        with Image.open(path) as picture:
+            return np.asarray(picture.convert("RGB"))[None]  # (1, H, W, 3)
+    except (OSError, ValueError) as exc:
+        raise SpecError("image", f"cannot read {path} as a picture ({exc})") from None
 
 
 def parse_size(size: str) -> tuple[int, int]:
@@ -188,7 +206,7 @@ class _progress_bars:
         self.bars.update(self.tasks[stage], completed=done, total=total)
 
 
-def _print_summary(result: dict[str, Any], tiny_random: bool) -> None:
+def _print_summary(result: dict[str, Any]) -> None:
     output = result["output"]
     out.print(
         f"[bold green]done[/] {len(result['variants'])} × {output['width']}x{output['height']}, "
@@ -200,7 +218,7 @@ def _print_summary(result: dict[str, Any], tiny_random: bool) -> None:
         main = variant.get("video") or variant.get("image")
         out.print(f"  seed {variant['seed']}: {main}")
     out.print(f"  details: {result['sidecar']}")
-    if tiny_random:
+    if result["weights"].startswith("built in code"):
         out.print(
             f"[yellow]note:[/] {result['model']} has random weights, built in code to test the "
             "pipeline: its video is noise. Real models: `cinegen models`."
@@ -210,10 +228,9 @@ def _print_summary(result: dict[str, Any], tiny_random: bool) -> None:
 @app.command()
 def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List the models, what each can do and its native grid."""
-    from cinegen.config import get_settings
     from cinegen.engine.registry import MODELS
 
-    default = get_settings().default_model
+    default = _settings().default_model
     rows: list[dict[str, Any]] = []
     for entry in MODELS.values():
         caps = entry.capabilities

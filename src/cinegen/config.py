@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # Keys may use - or _ (environment variables cannot hold '-').
     model_paths: dict[str, Path] = {}
 
+    # Models kept loaded between generations; the least recently used is dropped first.
+    max_loaded_models: Annotated[int, Field(ge=1, le=16)] = 1
+
     # Hardware: "auto" is CUDA + bfloat16 when a GPU is present, else CPU + float32.
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
@@ -65,6 +68,32 @@ class Settings(BaseSettings):
     x264_preset: Literal[
         "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"
     ] = "medium"
+
+    @field_validator("default_model")
+    @classmethod
+    def _known_model(cls, model: str) -> str:
+        from cinegen.engine.registry import MODELS  # plain data, no torch
+
+        if model not in MODELS:
+            raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+        return model
+
+    @field_validator("preset_aliases")
+    @classmethod
+    def _aliases_do_not_shadow_models(cls, aliases: dict[str, str]) -> dict[str, str]:
+        from cinegen.engine.registry import MODELS
+
+        shadowed = sorted(set(aliases) & set(MODELS))
+        if shadowed:
+            raise ValueError(f"aliases {shadowed} would hide the models of the same name")
+        return aliases
+
+    @field_validator("watermark_text")
+    @classmethod
+    def _visible_text(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("watermark_text must have visible characters; set watermark=false")
+        return text
 
     @field_validator("model_paths")
     @classmethod
@@ -87,6 +116,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        _refuse_unknown_environment()
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         config_file = os.environ.get(CONFIG_ENV)
         if config_file:
@@ -94,6 +124,17 @@ class Settings(BaseSettings):
                 raise FileNotFoundError(f"{CONFIG_ENV}={config_file} does not name a file")
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
         return tuple(sources)
+
+
+def _refuse_unknown_environment() -> None:
+    """pydantic-settings ignores unknown variables; a typo must not pass as a default."""
+    known = {f"CINEGEN_{name.upper()}" for name in Settings.model_fields} | {CONFIG_ENV}
+    for var in os.environ:
+        if var.startswith("CINEGEN_") and var.split("__")[0] not in known:
+            raise ValueError(
+                f"unknown setting {var}; known: {', '.join(sorted(known))} "
+                "(nested keys use __, e.g. CINEGEN_MODEL_PATHS__WAN)"
+            )
 
 
 @lru_cache(maxsize=1)

@@ -9,6 +9,7 @@ everything in a JSON sidecar. Every file is written atomically.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import time
@@ -23,6 +24,7 @@ import numpy as np
 import cinegen
 from cinegen.config import Settings
 from cinegen.engine.engine import Engine, MediaResolver, ProgressFn, Rendered
+from cinegen.errors import Cancelled, SpecError
 from cinegen.media import encode, stills
 from cinegen.media.atomic import atomic_path
 from cinegen.media.watermark import VisibleMark
@@ -72,28 +74,37 @@ def generate(
 ) -> Result:
     engine = engine or Engine()
     settings = engine.settings
-    # 1. validate and plan before anything loads (raises SpecError)
-    engine.plan(spec)
-    # 2. render every variant on the model's grid
-    rendered = engine.run(spec, on_progress, should_stop, media)
-    # 3. files, one variant at a time
-    layout = OutputLayout.choose(out, spec, settings)
+    # 1. everything a user can get wrong, checked before any weights load
+    plan = engine.plan(spec)
     mark = _visible_mark(settings)
+    layout = OutputLayout.choose(out, spec, settings)
+    # 2. render every variant on the model's grid
+    rendered = engine.run(plan, on_progress, should_stop, media)
+    # 3. files, one variant at a time; a failure or a cancel removes what this run wrote
+    written: list[Path] = []
     t0 = time.perf_counter()
-    variants = [
-        _write_variant(rendered, i, layout, mark, settings, on_progress)
-        for i in range(spec.n_variants)
-    ]
-    rendered.timings["media_s"] = time.perf_counter() - t0
-    # 4. the sidecar, last: its presence means the set is complete
-    metadata = _metadata(rendered, settings, mark)
-    with atomic_path(layout.sidecar) as tmp:
+    try:
+        layout.create()
+        variants = []
+        for i in range(spec.n_variants):
+            if should_stop and should_stop():
+                raise Cancelled()
+            variants.append(
+                _write_variant(rendered, i, layout, mark, settings, on_progress, written)
+            )
+        rendered.timings["media_s"] = time.perf_counter() - t0
+        # 4. the sidecar, last: its presence means the set is complete
+        metadata = _metadata(rendered, settings, mark)
         body = {**metadata, "files": [_relative(f, layout.sidecar.parent) for f in variants]}
-        tmp.write_text(json.dumps(body, indent=2) + "\n")
+        with atomic_path(layout.sidecar) as tmp:
+            tmp.write_text(json.dumps(body, indent=2) + "\n")
+    except BaseException:
+        layout.discard(written)
+        raise
     return Result(variants, layout.sidecar, metadata)
 
 
-@dataclass(frozen=True)
+@dataclass
 class OutputLayout:
     """Where a generation's files go: a new folder per run, or a file name the user chose."""
 
@@ -103,23 +114,39 @@ class OutputLayout:
 
     @classmethod
     def choose(cls, out: Path | None, spec: GenerationSpec, settings: Settings) -> OutputLayout:
+        """Decide and check the place (nothing is created yet)."""
         suffix = IMAGE_SUFFIX if spec.type is GenerationType.image_gen else VIDEO_SUFFIX
-        if out is not None and out.suffix:
+        if out is not None and out.suffix and not out.is_dir():
             if out.suffix.lower() != suffix:
-                from cinegen.errors import SpecError
-
                 raise SpecError(
                     "out", f"must end in {suffix} for {spec.type.value}", value=str(out)
                 )
-            return cls(out.parent.resolve(), out.stem, suffix)
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        slug = re.sub(r"[^a-z0-9]+", "-", spec.prompt.lower()).strip("-")[:40] or "generation"
-        folder = (out or settings.output_dir).resolve() / f"{stamp}-{slug}"
-        n = 1
-        while folder.exists():  # two runs in one second
-            n += 1
-            folder = folder.with_name(f"{stamp}-{slug}-{n}")
-        return cls(folder, None, suffix)
+            layout = cls(out.parent.resolve(), out.stem, suffix)
+        else:
+            slug = re.sub(r"[^a-z0-9]+", "-", spec.prompt.lower()).strip("-")[:40] or "generation"
+            name = f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{slug}"
+            layout = cls((out or settings.output_dir).resolve() / name, None, suffix)
+        _check_writable(layout.folder)
+        return layout
+
+    def create(self) -> None:
+        if self.stem is not None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            return
+        base, n = self.folder, 1
+        while True:  # exclusive: two runs in the same second never share a folder
+            try:
+                self.folder.mkdir(parents=True)
+                return
+            except FileExistsError:
+                n += 1
+                self.folder = base.with_name(f"{base.name}-{n}")
+
+    def discard(self, written: list[Path]) -> None:
+        for path in written:
+            path.unlink(missing_ok=True)
+        if self.stem is None and self.folder.is_dir() and not any(self.folder.iterdir()):
+            self.folder.rmdir()
 
     def path(self, kind: str, i: int, suffix: str) -> Path:
         if self.stem is None:
@@ -135,6 +162,17 @@ class OutputLayout:
         return self.folder / f"{self.stem}.json"
 
 
+def _check_writable(folder: Path) -> None:
+    """The nearest existing ancestor must be a folder we may write in."""
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise SpecError("out", f"{existing} is a file, not a folder", value=str(folder))
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise SpecError("out", f"no permission to write in {existing}", value=str(folder))
+
+
 def _write_variant(
     rendered: Rendered,
     i: int,
@@ -142,6 +180,7 @@ def _write_variant(
     mark: VisibleMark | None,
     settings: Settings,
     on_progress: ProgressFn | None,
+    written: list[Path],
 ) -> VariantFiles:
     spec = rendered.plan.spec
     frames = rendered.variant(i, on_progress)
@@ -151,8 +190,10 @@ def _write_variant(
             on_progress("watermark", i + 1, spec.n_variants)
     seed = rendered.plan.seeds[i]
     thumbnail = stills.write_thumbnail(frames, layout.path("thumbnail", i, ".webp"))
+    written.append(thumbnail)
     if spec.type is GenerationType.image_gen:
         image = stills.write_png(frames[0], layout.path("image", i, IMAGE_SUFFIX))
+        written.append(image)
         return VariantFiles(i, seed, thumbnail, image=image)
     report = (lambda d, t: on_progress("encode", d, t)) if on_progress else None
     video = encode.encode_mp4(
@@ -163,14 +204,19 @@ def _write_variant(
         preset=settings.x264_preset,
         on_frame=report,
     )
+    written.append(video)
     sprites = stills.write_spritesheet(frames, layout.path("spritesheet", i, ".jpg"))
+    written.append(sprites)
     return VariantFiles(i, seed, thumbnail, video=video, spritesheet=sprites)
 
 
 def _visible_mark(settings: Settings) -> VisibleMark | None:
     if not settings.watermark:
         return None
-    return VisibleMark(text=settings.watermark_text, logo=settings.watermark_logo)
+    try:
+        return VisibleMark(text=settings.watermark_text, logo=settings.watermark_logo)
+    except ValueError as exc:  # e.g. a logo that is not an image
+        raise SpecError("watermark", str(exc)) from None
 
 
 def _metadata(rendered: Rendered, settings: Settings, mark: VisibleMark | None) -> dict[str, Any]:
@@ -188,7 +234,8 @@ def _metadata(rendered: Rendered, settings: Settings, mark: VisibleMark | None) 
         "preset_config": asdict(p.preset_config),
         "style": p.style.name,
         "prompt_used": p.prompt,
-        "negative_prompt_used": p.negative_prompt,
+        # Hunyuan's guidance is distilled: its pipeline takes no negative prompt.
+        "negative_prompt_used": p.negative_prompt if rendered.uses_negative_prompt else None,
         "seeds": p.seeds,
         "native": {
             "width": p.native_width,
@@ -203,9 +250,11 @@ def _metadata(rendered: Rendered, settings: Settings, mark: VisibleMark | None) 
             "fps": p.spec.fps,
             "encoder": encode.ENCODER if p.spec.type is GenerationType.video_gen else "png",
         },
-        "visible_mark": mark.text if mark else None,
+        "visible_mark": (str(mark.logo) if mark.logo else mark.text) if mark else None,
+        "license": p.model.license,
         "timings": {k: round(v, 3) for k, v in rendered.timings.items()},
-        **rendered.backend,
+        "device": rendered.backend["device"],
+        "dtype": rendered.backend["dtype"],
         "versions": {
             "cinegen": cinegen.__version__,
             "python": platform.python_version(),

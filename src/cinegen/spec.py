@@ -8,9 +8,11 @@ before any weights load, with the same ``SpecError`` shape.
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cinegen.errors import SpecError
@@ -23,6 +25,7 @@ MAX_SHORT_SIDE = 1080
 MAX_SECONDS = 20.0
 MIN_FPS, MAX_FPS = 1.0, 60.0
 MAX_FRAMES = int(MAX_SECONDS * MAX_FPS)
+MAX_ASPECT = 4.0  # long side / short side; 16:9 and 9:16 are 1.78
 MAX_VARIANTS = 4
 MAX_SEED = 2**32 - 1
 
@@ -136,8 +139,10 @@ class GenerationSpec(_Strict):
     style: Annotated[str, Field(min_length=1, max_length=64)] = "natural"
     width: Annotated[int, Field(ge=MIN_SIDE, le=MAX_LONG_SIDE)] = DEFAULT_WIDTH
     height: Annotated[int, Field(ge=MIN_SIDE, le=MAX_LONG_SIDE)] = DEFAULT_HEIGHT
-    n_frames: Annotated[int, Field(ge=1, le=MAX_FRAMES)] = 0  # 0: filled in by _defaults
-    fps: Annotated[float, Field(ge=MIN_FPS, le=MAX_FPS)] = DEFAULT_FPS
+    # fps before n_frames: a bad fps is reported before the length derived from it.
+    fps: Annotated[float, Field(ge=MIN_FPS, le=MAX_FPS, allow_inf_nan=False)] = DEFAULT_FPS
+    # Unset (or null): 5 s of video at fps, or 1 for an image; filled by _default_length.
+    n_frames: Annotated[int, Field(ge=1, le=MAX_FRAMES)] = Field(default=None)  # type: ignore[assignment]
     n_variants: Annotated[int, Field(ge=1, le=MAX_VARIANTS)] = 1
     seed: Annotated[int, Field(ge=0, le=MAX_SEED)] | None = None
     inpaint_items: list[InpaintItem] = Field(default_factory=list)
@@ -146,12 +151,18 @@ class GenerationSpec(_Strict):
 
     @model_validator(mode="before")
     @classmethod
-    def _defaults(cls, data: Any) -> Any:
-        if isinstance(data, dict) and not data.get("n_frames"):
-            data = dict(data)
-            is_image = str(data.get("type", GenerationType.video_gen)) == GenerationType.image_gen
-            fps = float(data.get("fps") or DEFAULT_FPS)
-            data["n_frames"] = 1 if is_image else round(DEFAULT_SECONDS * fps)
+    def _default_length(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("n_frames") is not None:
+            return data
+        is_image = str(data.get("type", "")) == GenerationType.image_gen.value
+        try:
+            fps = float(data.get("fps", DEFAULT_FPS))
+        except (TypeError, ValueError):
+            return data  # fps's own validation names the problem
+        if is_image:
+            return {**data, "n_frames": 1}
+        if math.isfinite(fps) and fps > 0:
+            return {**data, "n_frames": frames_for(DEFAULT_SECONDS, fps)}
         return data
 
     @model_validator(mode="after")
@@ -161,7 +172,8 @@ class GenerationSpec(_Strict):
         _check_size(self.type, self.width, self.height)
         if self.type is GenerationType.image_gen and self.n_frames != 1:
             raise SpecError("n_frames", "must be 1 for image_gen", value=self.n_frames, allowed="1")
-        if self.seconds > MAX_SECONDS + 1e-9:
+        # Half a frame of slack: 20 s at 23.976 fps is 480 frames, 20.02 s.
+        if self.seconds > MAX_SECONDS + 0.5 / self.fps:
             raise SpecError(
                 "n_frames",
                 f"n_frames / fps is {self.seconds:g} s, longer than the {MAX_SECONDS:g} s maximum",
@@ -184,11 +196,31 @@ class GenerationSpec(_Strict):
         return self.n_frames / self.fps
 
     def variant_seeds(self, base_seed: int) -> list[int]:
-        """Distinct, reproducible seeds for ``n_variants`` videos from one base seed."""
-        return [(base_seed + i) % (MAX_SEED + 1) for i in range(self.n_variants)]
+        """Distinct, reproducible seeds for ``n_variants`` videos from one base seed.
+
+        Variant 1 uses the seed itself; the others are hashed from (seed, i), so the
+        runs for seed 7 and seed 8 share no video.
+        """
+        extra = [
+            int(np.random.SeedSequence([base_seed, i]).generate_state(1)[0])
+            for i in range(1, self.n_variants)
+        ]
+        return [base_seed, *extra]
+
+
+def frames_for(seconds: float, fps: float) -> int:
+    """Frames covering ``seconds`` at ``fps``, rounding halves up (12.5 fps x 1 s = 13)."""
+    return max(1, math.floor(seconds * fps + 0.5))
 
 
 def _check_size(kind: GenerationType, width: int, height: int) -> None:
+    if max(width, height) / min(width, height) > MAX_ASPECT:
+        raise SpecError(
+            "width" if width > height else "height",
+            f"{width}x{height} is more elongated than {MAX_ASPECT:g}:1",
+            value=max(width, height),
+            allowed=f"aspect ratios up to {MAX_ASPECT:g}:1 (16:9 is 1.78:1)",
+        )
     # The field limits already cap each side at MAX_LONG_SIDE; this caps the pair at 1080p.
     if min(width, height) > MAX_SHORT_SIDE:
         field = "height" if height <= width else "width"

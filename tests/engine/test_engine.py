@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from cinegen.config import Settings
 from cinegen.engine.engine import Engine
@@ -54,8 +55,10 @@ def test_same_seed_same_frames(engine, model):
 
 def test_variant_frames_do_not_depend_on_how_many_were_asked(engine):
     """Variant i's seed alone decides its frames: a batch of two equals two single runs."""
-    both = engine.run(spec(model="wan-tiny-random", seed=40, n_variants=2)).native
-    second = engine.run(spec(model="wan-tiny-random", seed=41)).native
+    both_spec = spec(model="wan-tiny-random", seed=40, n_variants=2)
+    both = engine.run(both_spec).native
+    second_seed = engine.plan(both_spec).seeds[1]
+    second = engine.run(spec(model="wan-tiny-random", seed=second_seed)).native
     np.testing.assert_allclose(both[1], second[0], atol=1e-4)
 
 
@@ -104,6 +107,24 @@ def test_progress_is_per_step_monotonic_and_complete(engine, model, with_image, 
     assert {t for _, t in denoise} == {total}
 
 
+def test_turbo_turns_the_step_cache_on(engine, monkeypatch):
+    """With a threshold that reuses every step it can, turbo's frames must change."""
+    import dataclasses
+
+    from diffusers.hooks.first_block_cache import FirstBlockCacheConfig
+
+    from cinegen.engine.backends import diffusers_video
+
+    model = "wan-tiny-random"
+    backend = engine.backend(model)
+    plain = engine.run(spec(model=model, preset="turbo")).native
+    greedy = dataclasses.replace(backend.family, cache=lambda: FirstBlockCacheConfig(threshold=1e9))
+    monkeypatch.setattr(backend, "family", greedy)
+    monkeypatch.setitem(diffusers_video.FAMILIES, "wan", greedy)
+    cached = engine.run(spec(model=model, preset="turbo")).native
+    assert not np.allclose(plain, cached, atol=1e-6)
+
+
 def test_turbo_takes_fewer_steps_and_leaves_no_cache_behind(engine):
     events: list[tuple[str, int, int]] = []
     engine.run(
@@ -136,6 +157,29 @@ def test_weights_load_from_a_local_directory(tmp_path):
     rendered = local.run(spec(model="wan", n_frames=16, fps=16))
     assert rendered.variant(0).shape == (16, 64, 96, 3)
     assert rendered.backend["device"] == "cpu"
+
+
+def test_dtype_setting_is_honoured_when_loading_weights(tmp_path):
+    from cinegen.engine.backends.tiny_random import build_tiny_pipeline
+
+    build_tiny_pipeline("ltx", "t2v").save_pretrained(tmp_path / "ltx")
+    bf16 = Engine(Settings(model_paths={"ltx-video": tmp_path / "ltx"}, dtype="bfloat16"))
+    rendered = bf16.run(spec(model="ltx-video", n_frames=9, fps=24))
+    assert rendered.backend["dtype"] == "bfloat16"
+    assert bf16.backend("ltx-video")._pipes["t2v"].transformer.dtype == torch.bfloat16
+    assert rendered.variant(0).shape == (9, 64, 96, 3)
+
+
+def test_only_the_configured_number_of_models_stay_loaded():
+    two = Engine(Settings(max_loaded_models=2))
+    for model in (
+        "wan-tiny-random",
+        "mochi-tiny-random",
+        "wan-tiny-random",
+        "ltx-video-tiny-random",
+    ):
+        two.backend(model)
+    assert list(two._loaded) == ["wan-tiny-random", "ltx-video-tiny-random"]
 
 
 def test_missing_weights_say_where_to_put_them(tmp_path):

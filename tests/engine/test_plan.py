@@ -84,5 +84,9 @@ def test_operations_not_yet_built_are_refused_by_name():
 
 
 def test_seeds_are_fixed_when_given_and_drawn_when_not():
-    assert make(seed=5, n_variants=3).seeds == [5, 6, 7]
+    seeds = make(seed=5, n_variants=3).seeds
+    assert seeds[0] == 5 and len(set(seeds)) == 3 and seeds == make(seed=5, n_variants=3).seeds
+    assert not set(seeds) & set(make(seed=6, n_variants=3).seeds), (
+        "neighbouring seeds share no video"
+    )
     assert len(set(make(n_variants=4).seeds)) == 4

@@ -31,3 +31,23 @@ def test_size_changes_keep_a_flat_colour_flat():
 def test_single_frame_sources_and_targets():
     assert list(time_positions(1, 4)) == [0, 0, 0, 0]
     assert list(time_positions(9, 1)) == [4.0]  # an image is the middle of a clip
+
+
+def test_aspect_is_kept_by_cropping_not_stretching():
+    """A 720x480 grid asked for portrait video: a circle must stay round."""
+    native = np.zeros((1, 480, 720, 3), np.float32)
+    yy, xx = np.mgrid[:480, :720]
+    native[0][(yy - 240) ** 2 + (xx - 360) ** 2 < 100**2] = 1.0  # radius 100 circle, centred
+    out = resample_video(native, 1, 270, 480)[0, ..., 0] > 127
+    rows, cols = np.nonzero(out)
+    height, width = np.ptp(rows) + 1, np.ptp(cols) + 1
+    assert abs(height - width) <= 2, (height, width)  # round, not squashed
+    assert abs(height - 200) <= 4  # 480 native rows -> 480 output rows: scale 1
+
+
+def test_crop_box_is_centred():
+    from cinegen.engine.resample import crop_box
+
+    assert crop_box(720, 480, 1080, 1920) == (225, 0, 495, 480)
+    assert crop_box(128, 96, 1920, 1080) == (0, 12, 128, 84)
+    assert crop_box(64, 64, 64, 64) == (0, 0, 64, 64)

@@ -77,7 +77,7 @@ def test_spritesheet_indices_span_the_clip_evenly() -> None:
 
 def test_spritesheet_grid_shows_the_listed_frames(tmp_path: Path) -> None:
     frames = indexed_clip(40, 64, 48)
-    out = write_spritesheet(frames, tmp_path / "sheet.jpg", tiles=16, columns=4, tile_width=60)
+    out = write_spritesheet(frames, tmp_path / "sheet.jpg", tiles=16, columns=4, tile_size=60)
     assert out.read_bytes()[:3] == b"\xff\xd8\xff"
     with Image.open(out) as image:
         assert image.format == "JPEG"
@@ -90,7 +90,7 @@ def test_spritesheet_grid_shows_the_listed_frames(tmp_path: Path) -> None:
 
 def test_spritesheet_with_fewer_frames_than_tiles(tmp_path: Path) -> None:
     frames = indexed_clip(6, 64, 48)
-    out = write_spritesheet(frames, tmp_path / "sheet.jpg", tiles=16, columns=4, tile_width=32)
+    out = write_spritesheet(frames, tmp_path / "sheet.jpg", tiles=16, columns=4, tile_size=32)
     with Image.open(out) as image:
         assert image.size == (4 * 32, 2 * 24)
         sheet = np.asarray(image.convert("RGB"))

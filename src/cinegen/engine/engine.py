@@ -22,8 +22,8 @@ from cinegen.engine.resample import resample_video
 from cinegen.errors import SpecError
 from cinegen.spec import GenerationSpec, InpaintItem
 
-# (stage, done, total): stages are "load", "denoise", "resample" here; the media layer
-# adds "watermark", "encode", "stills".
+# (stage, done, total): stages are "load", "denoise", "resample" here; generation.py
+# adds "watermark" and "encode".
 ProgressFn = Callable[[str, int, int], None]
 
 
@@ -40,7 +40,11 @@ class Rendered:
     plan: RenderPlan
     native: np.ndarray  # (V, F, h, w, 3) float32 in [0, 1]
     timings: dict[str, float]
-    backend: dict[str, Any]
+    backend: dict[str, Any]  # Backend.describe(): device, dtype, negative_prompt
+
+    @property
+    def uses_negative_prompt(self) -> bool:
+        return bool(self.backend.get("negative_prompt", True))
 
     def variant(self, i: int, on_progress: ProgressFn | None = None) -> np.ndarray:
         """Variant ``i`` at exactly the requested frames and size, uint8."""
@@ -59,26 +63,35 @@ class Engine:
         return plan(spec, self.settings)
 
     def backend(self, model_id: str, on_progress: ProgressFn | None = None) -> Backend:
-        """The loaded backend for a model, loading it on first use (kept for reuse)."""
-        if model_id not in self._loaded:
-            from cinegen.engine.registry import MODELS
+        """The loaded backend for a model, loading it on first use.
 
-            if on_progress:
-                on_progress("load", 0, 1)
-            self._loaded[model_id] = MODELS[model_id].load(self.settings)
-            if on_progress:
-                on_progress("load", 1, 1)
+        At most ``settings.max_loaded_models`` stay loaded; the least recently used goes
+        first, so a worker that switches between large models does not run out of memory.
+        """
+        if model_id in self._loaded:
+            self._loaded[model_id] = self._loaded.pop(model_id)  # most recently used last
+            return self._loaded[model_id]
+        from cinegen.engine.registry import MODELS
+
+        while len(self._loaded) >= self.settings.max_loaded_models:
+            del self._loaded[next(iter(self._loaded))]
+        if on_progress:
+            on_progress("load", 0, 1)
+        self._loaded[model_id] = MODELS[model_id].load(self.settings)
+        if on_progress:
+            on_progress("load", 1, 1)
         return self._loaded[model_id]
 
     def run(
         self,
-        spec: GenerationSpec,
+        request: GenerationSpec | RenderPlan,
         on_progress: ProgressFn | None = None,
         should_stop: Callable[[], bool] | None = None,
         media: MediaResolver | None = None,
     ) -> Rendered:
+        """Render a spec (planned here) or a plan already made with ``plan()``."""
         # 1. check inputs against the registry, before any weights load
-        render_plan = self.plan(spec)
+        render_plan = request if isinstance(request, RenderPlan) else self.plan(request)
         first_frame = _first_frame(render_plan, media)
         timings: dict[str, float] = {}
         # 2. load (or reuse) the model

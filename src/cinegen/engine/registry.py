@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cinegen.spec import Preset
 
@@ -59,7 +59,6 @@ class ModelEntry:
     factory: str = "cinegen.engine.backends.diffusers_video:DiffusersVideoBackend"
     tiny_random: bool = False
     license: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)  # backend-specific knobs
 
     @property
     def tasks(self) -> list[str]:

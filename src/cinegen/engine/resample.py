@@ -3,9 +3,10 @@
 Backends render on their own grid (multiples of 16 or 32, k*step+1 frames, their
 own frame rate); the file must hold exactly what was asked. Time is resampled by
 linear blending between neighbouring native frames with the first and last frames
-aligned, so the whole rendered clip is kept; space by antialiased bilinear
-filtering. Work is done in chunks so a 20 s 1080p request never holds the whole
-clip in float32.
+aligned, so the whole rendered clip is kept. Space is resampled by centre-cropping
+the native frame to the requested aspect ratio (a model with a fixed 720x480 grid
+asked for portrait video must not be stretched), then antialiased bilinear
+filtering. Float work is done 16 frames at a time; the result is one uint8 clip.
 """
 
 from __future__ import annotations
@@ -42,6 +43,17 @@ def resample_video(
     return out
 
 
+def crop_box(width: int, height: int, target_w: int, target_h: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1): the centred part of a width x height frame with the target's aspect."""
+    if width * target_h > height * target_w:  # native is wider: trim the sides
+        keep = max(1, round(height * target_w / target_h))
+        x0 = (width - keep) // 2
+        return x0, 0, x0 + keep, height
+    keep = max(1, round(width * target_h / target_w))
+    y0 = (height - keep) // 2
+    return 0, y0, width, y0 + keep
+
+
 def _chunks(
     frames: np.ndarray, n_frames: int, width: int, height: int
 ) -> Iterator[tuple[int, np.ndarray]]:
@@ -50,7 +62,9 @@ def _chunks(
     lower = np.floor(positions).astype(np.int64)
     upper = np.minimum(lower + 1, len(frames) - 1)
     weight = torch.from_numpy((positions - lower).astype(np.float32)).view(-1, 1, 1, 1)
-    same_size = frames.shape[1:3] == (height, width)
+    x0, y0, x1, y1 = crop_box(frames.shape[2], frames.shape[1], width, height)
+    source = source[:, y0:y1, x0:x1]  # a view: nothing is copied until the blend
+    same_size = tuple(source.shape[1:3]) == (height, width)
     same_time = len(frames) == n_frames  # positions are 0, 1, 2, ...: nothing to blend
     for start in range(0, n_frames, CHUNK_FRAMES):
         sl = slice(start, start + CHUNK_FRAMES)

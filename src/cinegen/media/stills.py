@@ -83,22 +83,24 @@ def write_spritesheet(
     *,
     tiles: int = 16,
     columns: int = 4,
-    tile_width: int = 240,
+    tile_size: int = 240,
 ) -> Path:
     """Write a JPEG grid of evenly spaced frames, read left to right, top to bottom.
 
-    Tile i shows frame ``spritesheet_frame_indices(F, tiles)[i]``, scaled to ``tile_width``
-    wide with the clip's aspect ratio. The grid is ``min(columns, n)`` tiles wide and
+    Tile i shows frame ``spritesheet_frame_indices(F, tiles)[i]``, scaled to fit a
+    ``tile_size`` square with the clip's aspect ratio (so portrait clips stay small too).
+    The grid is ``min(columns, n)`` tiles wide and
     ``ceil(n / columns)`` tall; unused cells in the last row are black.
     """
     check_frames(frames)
     if columns < 1:
         raise ValueError(f"columns must be >= 1, got {columns}")
-    if tile_width < 1:
-        raise ValueError(f"tile_width must be >= 1, got {tile_width}")
+    if tile_size < 1:
+        raise ValueError(f"tile_size must be >= 1, got {tile_size}")
     indices = spritesheet_frame_indices(frames.shape[0], tiles)
     _, height, width, _ = frames.shape
-    tile_height = max(1, round(tile_width * height / width))
+    scale = tile_size / max(width, height)
+    tile_width, tile_height = max(1, round(width * scale)), max(1, round(height * scale))
     cols = min(columns, len(indices))
     rows = math.ceil(len(indices) / columns)
 

@@ -59,5 +59,5 @@ class Backend(Protocol):
         ...
 
     def describe(self) -> dict[str, Any]:
-        """Device, dtype and where the weights came from, for the sidecar."""
+        """For the sidecar: device, dtype, and whether the negative prompt was used."""
         ...

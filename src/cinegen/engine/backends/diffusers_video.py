@@ -82,6 +82,16 @@ def pick_device_dtype(settings: Settings, tiny: bool) -> tuple[torch.device, tor
         device = "cuda" if torch.cuda.is_available() else "cpu"
     else:
         device = settings.device
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available(),
+        "mps": torch.backends.mps.is_available(),
+    }
+    if not available[device]:
+        raise ModelLoadError(
+            f"CINEGEN_DEVICE={device} but this machine has no {device} device torch can use; "
+            "set CINEGEN_DEVICE=auto or cpu"
+        )
     if settings.dtype == "auto":
         # Random tiny weights gain nothing from bf16 and CPUs run it slowly.
         dtype = torch.bfloat16 if device == "cuda" and not tiny else torch.float32
@@ -207,7 +217,11 @@ class DiffusersVideoBackend:
         return np.asarray(out.frames)  # (V, F, H, W, 3)
 
     def describe(self) -> dict[str, Any]:
-        return {"device": str(self.device), "dtype": str(self.dtype).removeprefix("torch.")}
+        return {
+            "device": str(self.device),
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "negative_prompt": self.family.negative_prompt,
+        }
 
 
 class _step_cache:

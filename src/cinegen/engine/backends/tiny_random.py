@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import torch
@@ -54,7 +53,6 @@ from diffusers import (
     WanPipeline,
     WanTransformer3DModel,
 )
-from diffusers.hooks.first_block_cache import FirstBlockCacheConfig
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 from tokenizers import Regex, Tokenizer, normalizers, pre_tokenizers, processors
 from tokenizers.models import WordLevel
@@ -75,7 +73,7 @@ from transformers import (
     UMT5EncoderModel,
 )
 
-FAMILIES: tuple[str, ...] = ("ltx", "wan", "cogvideox", "mochi", "hunyuan")
+TINY_FAMILIES: tuple[str, ...] = ("ltx", "wan", "cogvideox", "mochi", "hunyuan")
 TASKS: tuple[str, ...] = ("t2v", "i2v")
 
 
@@ -104,13 +102,6 @@ TINY_GRID: dict[str, TinyGrid] = {
     "hunyuan": TinyGrid(spatial_multiple=16, frame_step=4, example_size=(16, 32), example_frames=5),
 }
 
-
-# Cache config for a "turbo" preset: `pipe.transformer.enable_cache(TURBO_CACHE[family]())`,
-# `pipe.transformer.disable_cache()` after. FirstBlockCache works for every family here (it
-# needs at least two transformer blocks, hence num_layers=2 below).
-TURBO_CACHE: dict[str, Callable[[], object] | None] = dict.fromkeys(
-    FAMILIES, partial(FirstBlockCacheConfig, threshold=0.2)
-)
 
 _SPECIALS = ("<pad>", "</s>", "<unk>")  # ids 0, 1, 2: the T5 convention
 # Kept whole so HunyuanVideo's Llama-3 prompt templates find their markers and image slot.
@@ -225,7 +216,7 @@ def _build_wan(task: str) -> DiffusionPipeline:
         text_dim=32,  # == UMT5 d_model
         ffn_dim=32,
         num_layers=2,
-        rope_max_seq_len=32,
+        rope_max_seq_len=1024,  # as the real model: sides up to 1024 latent patches
         image_dim=4 if i2v else None,  # == image encoder hidden_size
     )
     vae = AutoencoderKLWan(
@@ -436,7 +427,7 @@ def build_tiny_pipeline(family: str, task: str = "t2v", seed: int = 0) -> Diffus
     """Build `family`'s real diffusers pipeline for `task` ("t2v" or "i2v") with tiny random
     weights; the same `seed` gives the same weights. The global torch RNG is left untouched."""
     if family not in _BUILDERS:
-        raise ValueError(f"family={family!r}: expected one of {', '.join(FAMILIES)}")
+        raise ValueError(f"family={family!r}: expected one of {', '.join(TINY_FAMILIES)}")
     if task not in TASKS:
         raise ValueError(f"task={task!r}: expected one of {', '.join(TASKS)}")
     if task == "i2v" and family in _NO_I2V:
