@@ -1,6 +1,7 @@
 """GenerationSpec: every input a user can get wrong names the field, value and what is allowed."""
 
 import pytest
+from pydantic import ValidationError
 
 from cinegen.errors import SpecError
 from cinegen.spec import GenerationSpec, GenerationType, parse_spec
@@ -114,5 +115,5 @@ def test_variant_seeds_are_distinct_and_reproducible():
 
 def test_spec_is_immutable():
     spec = GenerationSpec(prompt="x")
-    with pytest.raises(Exception):  # noqa: B017 - pydantic raises ValidationError
+    with pytest.raises(ValidationError, match="frozen"):
         spec.width = 640

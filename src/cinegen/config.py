@@ -22,6 +22,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from cinegen.media.encode import X264Preset
+
 CONFIG_ENV = "CINEGEN_CONFIG"
 
 
@@ -65,9 +67,7 @@ class Settings(BaseSettings):
 
     # H.264 quality (0 lossless .. 51 worst; 18-28 is the useful range) and speed preset.
     crf: Annotated[int, Field(ge=0, le=51)] = 20
-    x264_preset: Literal[
-        "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower"
-    ] = "medium"
+    x264_preset: X264Preset = "medium"
 
     @field_validator("default_model")
     @classmethod

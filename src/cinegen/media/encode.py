@@ -9,7 +9,7 @@ from collections.abc import Callable, Set
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import cast
+from typing import Literal, cast, get_args
 
 import av
 import numpy as np
@@ -17,18 +17,11 @@ from av.video.reformatter import ColorRange, Colorspace
 
 from cinegen.media.atomic import atomic_path
 
-PRESETS = (
-    "ultrafast",
-    "superfast",
-    "veryfast",
-    "faster",
-    "fast",
-    "medium",
-    "slow",
-    "slower",
-    "veryslow",
-    "placebo",
-)
+X264Preset = Literal[
+    "ultrafast", "superfast", "veryfast", "faster", "fast",
+    "medium", "slow", "slower", "veryslow", "placebo",
+]  # fmt: skip
+PRESETS: tuple[str, ...] = get_args(X264Preset)
 
 # ffmpeg's AVColorPrimaries / AVColorTransferCharacteristic value for BT.709.
 _BT709 = 1
