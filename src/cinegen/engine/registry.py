@@ -12,7 +12,7 @@ import dataclasses
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cinegen.spec import Preset
 
@@ -86,8 +86,18 @@ def _presets(quality: tuple[int, float], turbo: tuple[int, float]) -> dict[Prese
     }
 
 
+def _image_to_video(
+    base: ModelEntry, id: str, weights: str, description: str, **changes: Any
+) -> ModelEntry:
+    """The image-to-video checkpoint of a family: the same grid, a first frame required."""
+    caps = dataclasses.replace(base.capabilities, text_to_video=False, image_to_video=True)
+    return dataclasses.replace(
+        base, id=id, weights=weights, description=description, capabilities=caps, **changes
+    )
+
+
 # The open-weight families. Grids and limits follow each model card's recommended use.
-_REAL: tuple[ModelEntry, ...] = (
+_TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
     ModelEntry(
         id="ltx-video",
         family="ltx",
@@ -117,46 +127,12 @@ _REAL: tuple[ModelEntry, ...] = (
         license="Apache-2.0",
     ),
     ModelEntry(
-        id="wan-i2v",
-        family="wan",
-        description="Wan 2.1 I2V 14B 480p: animates a given first frame",
-        weights="Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
-        capabilities=Capabilities(
-            text_to_video=False,
-            image_to_video=True,
-            spatial_multiple=16,
-            frame_step=4,
-            max_frames=81,
-            native_fps=16.0,
-            max_area=832 * 480,
-        ),
-        presets=_presets(quality=(40, 5.0), turbo=(20, 5.0)),
-        license="Apache-2.0",
-    ),
-    ModelEntry(
         id="cogvideox",
         family="cogvideox",
         description="CogVideoX 5B: 6 s at 720x480",
         weights="THUDM/CogVideoX-5b",
         capabilities=Capabilities(
             spatial_multiple=16, frame_step=8, max_frames=49, native_fps=8.0, fixed_size=(720, 480)
-        ),
-        presets=_presets(quality=(50, 6.0), turbo=(25, 6.0)),
-        license="CogVideoX License",
-    ),
-    ModelEntry(
-        id="cogvideox-i2v",
-        family="cogvideox",
-        description="CogVideoX 5B I2V: animates a given first frame at 720x480",
-        weights="THUDM/CogVideoX-5b-I2V",
-        capabilities=Capabilities(
-            text_to_video=False,
-            image_to_video=True,
-            spatial_multiple=16,
-            frame_step=8,
-            max_frames=49,
-            native_fps=8.0,
-            fixed_size=(720, 480),
         ),
         presets=_presets(quality=(50, 6.0), turbo=(25, 6.0)),
         license="CogVideoX License",
@@ -173,23 +149,6 @@ _REAL: tuple[ModelEntry, ...] = (
         license="Apache-2.0",
     ),
     ModelEntry(
-        id="hunyuan-video-i2v",
-        family="hunyuan",
-        description="Tencent HunyuanVideo I2V 13B: animates a given first frame at 720p",
-        weights="hunyuanvideo-community/HunyuanVideo-I2V",
-        capabilities=Capabilities(
-            text_to_video=False,
-            image_to_video=True,
-            spatial_multiple=16,
-            frame_step=4,
-            max_frames=129,
-            native_fps=24.0,
-            max_area=1280 * 720,
-        ),
-        presets=_presets(quality=(50, 6.0), turbo=(25, 6.0)),
-        license="Tencent Hunyuan Community",
-    ),
-    ModelEntry(
         id="hunyuan-video",
         family="hunyuan",
         description="Tencent HunyuanVideo 13B: 720p, 24 fps",
@@ -199,6 +158,30 @@ _REAL: tuple[ModelEntry, ...] = (
         ),
         presets=_presets(quality=(50, 6.0), turbo=(25, 6.0)),
         license="Tencent Hunyuan Community",
+    ),
+)
+
+_BY_ID = {e.id: e for e in _TEXT_TO_VIDEO}
+_REAL = (
+    *_TEXT_TO_VIDEO,
+    _image_to_video(
+        _BY_ID["wan"],
+        "wan-i2v",
+        "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
+        "Wan 2.1 I2V 14B 480p: animates a given first frame",
+        presets=_presets(quality=(40, 5.0), turbo=(20, 5.0)),
+    ),
+    _image_to_video(
+        _BY_ID["cogvideox"],
+        "cogvideox-i2v",
+        "THUDM/CogVideoX-5b-I2V",
+        "CogVideoX 5B I2V: animates a given first frame at 720x480",
+    ),
+    _image_to_video(
+        _BY_ID["hunyuan-video"],
+        "hunyuan-video-i2v",
+        "hunyuanvideo-community/HunyuanVideo-I2V",
+        "Tencent HunyuanVideo I2V 13B: animates a given first frame at 720p",
     ),
 )
 
