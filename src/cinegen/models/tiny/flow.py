@@ -1,0 +1,156 @@
+"""Rectified flow for cinegen-tiny: the training target, the conditions it trains under, and
+the sampler every operation uses.
+
+Convention: ``x_t = (1 - t) * x_0 + t * noise`` with t = 1 pure noise and t = 0 the clip; the
+network predicts the velocity ``noise - x_0`` and sampling integrates from t = 1 (or, for a
+remix, from the source noised to ``t = strength``) down to 0 with Euler steps.
+
+Given latents (``Condition``) are fed to the network with their mask *and* written back into
+the state at every step, so given frames and the kept part of an inpainted clip come out
+exactly as given (up to the autoencoder), while the rest is generated around them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from cinegen.models.tiny.network import VideoDiT
+from cinegen.models.tiny.text import EncodedText
+
+
+@dataclass
+class Condition:
+    """Latents to keep and where: ``known`` (B, F, C, H, W), ``mask`` (B, F, 1, H, W) in {0, 1}."""
+
+    known: Tensor
+    mask: Tensor
+
+    @classmethod
+    def none(cls, shape: tuple[int, ...], device: torch.device | str = "cpu") -> Condition:
+        b, f, _, h, w = shape
+        return cls(torch.zeros(shape, device=device), torch.zeros((b, f, 1, h, w), device=device))
+
+
+def sample_training_time(batch: int, rng: torch.Generator) -> Tensor:
+    """Mostly logit-normal (where the flow is hardest), a fifth uniform so that the few-step
+    turbo sampler's large steps near t = 1 and t = 0 are trained too."""
+    logit = torch.sigmoid(torch.randn(batch, generator=rng))
+    uniform = torch.rand(batch, generator=rng)
+    pick = torch.rand(batch, generator=rng) < 0.2
+    return torch.where(pick, uniform, logit).clamp(1e-4, 1 - 1e-4)
+
+
+def condition_for_training(latents: Tensor, rng: np.random.Generator) -> Condition:
+    """The conditions of the operations the sampler serves, each drawn for part of a batch:
+    none (text-to-video), first frames (image-to-video, extension), last frames (backward
+    extension), both ends (loop, blend), all but a box (inpaint)."""
+    b, f, _, h, w = latents.shape
+    mask = torch.zeros((b, f, 1, h, w))
+    for i in range(b):
+        kind = rng.random()
+        k = int(rng.choice([1, 2, 4, 8]))
+        if kind < 0.45:
+            continue
+        if kind < 0.70:
+            mask[i, :k] = 1
+        elif kind < 0.80:
+            mask[i, f - k :] = 1
+        elif kind < 0.88:
+            mask[i, : max(1, k // 2)] = 1
+            mask[i, f - max(1, k // 2) :] = 1
+        else:
+            mask[i] = 1
+            y0, x0 = int(rng.integers(0, h - 1)), int(rng.integers(0, w - 1))
+            y1, x1 = int(rng.integers(y0 + 2, h + 1)), int(rng.integers(x0 + 2, w + 1))
+            mask[i, :, :, y0:y1, x0:x1] = 0
+    return Condition(known=latents * mask, mask=mask)
+
+
+def flow_loss(
+    model: VideoDiT,
+    latents: Tensor,
+    text: EncodedText,
+    condition: Condition,
+    t: Tensor,
+    noise: Tensor,
+) -> Tensor:
+    """Mean squared velocity error, weighted to the latents the model has to make."""
+    tt = t[:, None, None, None, None]
+    x_t = (1 - tt) * latents + tt * noise
+    x_t = condition.mask * condition.known + (1 - condition.mask) * x_t
+    predicted = model(x_t, t, condition.known, condition.mask, text.tokens, text.mask)
+    weight = 1 - 0.9 * condition.mask
+    loss: Tensor = ((predicted.float() - (noise - latents)) ** 2 * weight).mean()
+    return loss
+
+
+@dataclass(frozen=True)
+class SamplerSettings:
+    steps: int
+    guidance: float
+    start: float = 1.0  # remix: begin from the source noised to this flow time
+
+
+def timesteps(steps: int, start: float = 1.0) -> list[float]:
+    """Flow times from ``start`` down to 0, evenly spaced."""
+    return [float(v) for v in np.linspace(start, 0.0, steps + 1)]
+
+
+@torch.no_grad()
+def sample(
+    model: VideoDiT,
+    noise: Tensor,
+    text: EncodedText,
+    empty: EncodedText,
+    settings: SamplerSettings,
+    condition: Condition | None = None,
+    source: Tensor | None = None,
+    on_step: Callable[[], None] = lambda: None,
+    autocast: bool = False,
+) -> Tensor:
+    """Latent clips from ``noise`` (B, F, C, H, W) under prompts ``text`` (B rows) with
+    classifier-free guidance against ``empty`` (one row, the empty prompt)."""
+    b = noise.shape[0]
+    cond = condition or Condition.none(tuple(noise.shape), noise.device)
+    times = timesteps(settings.steps, settings.start)
+    x = noise if source is None else (1 - times[0]) * source + times[0] * noise
+    guided = settings.guidance != 1.0
+    tokens, mask = text.tokens, text.mask
+    if guided:  # one batch of 2B: conditional rows, then unconditional ones
+        length = max(tokens.shape[1], empty.tokens.shape[1])
+        tokens = torch.cat([_pad(tokens, length), _pad(empty.tokens, length).expand(b, -1, -1)])
+        mask = torch.cat([_pad(mask, length), _pad(empty.mask, length).expand(b, -1)])
+    for t_now, t_next in itertools.pairwise(times):
+        x = cond.mask * ((1 - t_now) * cond.known + t_now * noise) + (1 - cond.mask) * x
+        rows = 2 if guided else 1
+        t = torch.full((b * rows,), t_now, device=x.device)
+        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast):
+            v = model(
+                x.repeat(rows, 1, 1, 1, 1),
+                t,
+                cond.known.repeat(rows, 1, 1, 1, 1),
+                cond.mask.repeat(rows, 1, 1, 1, 1),
+                tokens,
+                mask,
+            ).float()
+        if guided:
+            v_cond, v_uncond = v.chunk(2)
+            v = v_uncond + settings.guidance * (v_cond - v_uncond)
+        x = x + (t_next - t_now) * v
+        on_step()
+    return cond.mask * cond.known + (1 - cond.mask) * x
+
+
+def _pad(x: Tensor, length: int) -> Tensor:
+    """Right-pad dimension 1 of token states or masks with zeros / False to ``length``."""
+    extra = length - x.shape[1]
+    if extra <= 0:
+        return x
+    pad_shape = (x.shape[0], extra, *x.shape[2:])
+    return torch.cat([x, torch.zeros(pad_shape, dtype=x.dtype, device=x.device)], dim=1)

@@ -1,0 +1,315 @@
+"""``cinegen train-tiny``: cinegen-tiny from nothing, on a CPU or a GPU, resumable.
+
+Three stages, each checkpointed in the work directory and skipped once done:
+
+1. **autoencoder** on single toy-world frames (L1, with object pixels weighted up: objects are
+   a tenth of a frame but all of what the analyser reads);
+2. **latents**: a fixed set of training clips rendered and encoded once, normalised per channel
+   (encoding on the fly would cost as much as the transformer's own step);
+3. **transformer**: rectified flow on those latents under fresh captions every step, with
+   10% empty prompts (for classifier-free guidance), the operations' conditions
+   (``flow.condition_for_training``) and an exponential moving average of the weights.
+
+Every batch is drawn from ``(seed, stage, step)``, so a run stopped and resumed makes the same
+batches as one that never stopped. ``export`` writes the shipped bundle (``weights.py``).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from cinegen.models.tiny import weights as bundle
+from cinegen.models.tiny.captions import caption
+from cinegen.models.tiny.flow import condition_for_training, flow_loss, sample_training_time
+from cinegen.models.tiny.network import AutoEncoder, TinyConfig, VideoDiT, count_parameters
+from cinegen.models.tiny.text import EncodedText, TextEncoder
+from cinegen.models.tiny.toyworld import Scene, background_image, render_clip, sample_scene
+
+Progress = Callable[[str, int, int, dict[str, float]], None]
+
+STAGE_AE, STAGE_DATA, STAGE_DIT = 1, 2, 3
+CFG_DROP = 0.1  # share of prompts replaced by the empty prompt
+EMA_DECAY = 0.999
+FOREGROUND_WEIGHT = 10.0
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    workdir: Path
+    seed: int = 0
+    config: TinyConfig = field(default_factory=TinyConfig)
+    ae_steps: int = 3000
+    ae_batch: int = 64  # frames
+    clips: int = 32768  # encoded training clips
+    dit_steps: int = 6000
+    dit_batch: int = 64
+    lr: float = 3e-4
+    warmup: int = 200
+    checkpoint_every: int = 200
+    device: str = "cpu"
+    compile: bool = False  # torch.compile the transformer (a minute to start, ~1.5x faster)
+    threads: int | None = None
+
+
+def _rng(seed: int, stage: int, step: int) -> np.random.Generator:
+    return np.random.default_rng([seed, stage, step])
+
+
+def _torch_rng(seed: int, stage: int, step: int) -> torch.Generator:
+    return torch.Generator().manual_seed(int(_rng(seed, stage, step).integers(2**62)))
+
+
+def _to_unit(clips: np.ndarray) -> Tensor:
+    """uint8 (..., H, W, 3) -> float (..., 3, H, W) in [-1, 1]."""
+    x = torch.from_numpy(clips).float().div(127.5).sub(1)
+    return x.movedim(-1, -3)
+
+
+def _save(path: Path, state: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def _autocast(device: str) -> Any:
+    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
+
+
+def _lr(settings: TrainSettings, step: int, total: int) -> float:
+    if step < settings.warmup:
+        return settings.lr * (step + 1) / settings.warmup
+    progress = (step - settings.warmup) / max(1, total - settings.warmup)
+    return settings.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+# --- stage 1: autoencoder ------------------------------------------------------------------
+def ae_batch(seed: int, step: int, frames: int, config: TinyConfig) -> tuple[Tensor, Tensor]:
+    """``frames`` toy-world frames (N, 3, H, W) in [-1, 1] and their per-pixel loss weights."""
+    rng = _rng(seed, STAGE_AE, step)
+    per_clip = 4
+    scenes = [sample_scene(rng) for _ in range(max(1, frames // per_clip))]
+    images, weights = [], []
+    for scene in scenes:
+        clip = render_clip(scene, config.frames, config.size)
+        picked = clip[rng.choice(config.frames, per_clip, replace=False)]
+        backdrop = background_image(scene.background, config.size)
+        differs = np.abs(picked.astype(np.float32) - backdrop).max(axis=-1) > 8
+        images.append(picked)
+        weights.append(1 + (FOREGROUND_WEIGHT - 1) * differs)
+    x = _to_unit(np.concatenate(images))
+    w = torch.from_numpy(np.concatenate(weights)).float()[:, None]
+    return x, w
+
+
+def train_autoencoder(settings: TrainSettings, progress: Progress) -> AutoEncoder:
+    path = settings.workdir / "autoencoder.pt"
+    ae = AutoEncoder(settings.config).to(settings.device)
+    opt = torch.optim.AdamW(ae.parameters(), lr=settings.lr, weight_decay=0.0)
+    step = 0
+    if path.exists():
+        state = torch.load(path, map_location=settings.device)
+        ae.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        step = state["step"]
+    total = settings.ae_steps
+    while step < total:
+        for group in opt.param_groups:
+            group["lr"] = _lr(settings, step, total)
+        x, w = ae_batch(settings.seed, step, settings.ae_batch, settings.config)
+        x, w = x.to(settings.device), w.to(settings.device)
+        with _autocast(settings.device):
+            z = ae.encode(x)
+            noisy = z + 0.05 * z.detach().std() * torch.randn_like(z)
+            y = ae.decode(noisy)
+        loss = ((y.float() - x).abs() * w).mean() / w.mean() + 1e-4 * z.float().pow(2).mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        opt.step()
+        step += 1
+        progress("autoencoder", step, total, {"loss": loss.item()})
+        if step % settings.checkpoint_every == 0 or step == total:
+            _save(path, {"model": ae.state_dict(), "optimizer": opt.state_dict(), "step": step})
+    return ae.eval()
+
+
+# --- stage 2: latents ----------------------------------------------------------------------
+def dataset_scenes(seed: int, n: int) -> list[Scene]:
+    rng = _rng(seed, STAGE_DATA, 0)
+    return [sample_scene(rng) for _ in range(n)]
+
+
+@torch.no_grad()
+def encode_clips(ae: AutoEncoder, clips: np.ndarray, device: str) -> Tensor:
+    """uint8 clips (B, F, H, W, 3) -> raw latents (B, F, C, h, w) float32."""
+    b, f = clips.shape[:2]
+    x = _to_unit(clips.reshape(b * f, *clips.shape[2:])).to(device)
+    with _autocast(device):
+        z = ae.encode(x).float()
+    return z.view(b, f, *z.shape[1:])
+
+
+def build_latents(
+    settings: TrainSettings, ae: AutoEncoder, progress: Progress
+) -> tuple[Tensor, Tensor, Tensor, list[Scene]]:
+    """Latents of the training clips, normalised, with the per-channel mean and std used."""
+    path = settings.workdir / "latents.pt"
+    scenes = dataset_scenes(settings.seed, settings.clips)
+    if path.exists():
+        state = torch.load(path)
+        return state["latents"], state["mean"], state["std"], scenes
+    chunk, parts = 256, []
+    for start in range(0, len(scenes), chunk):
+        part = scenes[start : start + chunk]
+        clips = np.stack(
+            [render_clip(s, settings.config.frames, settings.config.size) for s in part]
+        )
+        parts.append(encode_clips(ae, clips, settings.device).cpu().half())
+        progress("latents", min(start + chunk, len(scenes)), len(scenes), {})
+    latents = torch.cat(parts)
+    flat = latents.float().movedim(2, -1).reshape(-1, latents.shape[2])
+    mean, std = flat.mean(0), flat.std(0)
+    latents = ((latents.float() - mean[:, None, None]) / std[:, None, None]).half()
+    _save(path, {"latents": latents, "mean": mean, "std": std})
+    return latents, mean, std, scenes
+
+
+# --- stage 3: transformer ------------------------------------------------------------------
+def dit_batch(
+    settings: TrainSettings,
+    step: int,
+    latents: Tensor,
+    scenes: list[Scene],
+    encoder: TextEncoder,
+) -> tuple[Tensor, EncodedText, Tensor, Tensor, Any]:
+    rng = _rng(settings.seed, STAGE_DIT, step)
+    index = rng.integers(len(scenes), size=settings.dit_batch)
+    prompts = ["" if rng.random() < CFG_DROP else caption(scenes[i], rng) for i in index.tolist()]
+    x0 = latents[torch.from_numpy(index)].float()
+    condition = condition_for_training(x0, rng)
+    generator = _torch_rng(settings.seed, STAGE_DIT, step)
+    t = sample_training_time(len(index), generator)
+    noise = torch.randn(x0.shape, generator=generator)
+    return x0, encoder(prompts), t, noise, condition
+
+
+def train_transformer(
+    settings: TrainSettings,
+    latents: Tensor,
+    scenes: list[Scene],
+    progress: Progress,
+) -> tuple[VideoDiT, list[float]]:
+    path = settings.workdir / "transformer.pt"
+    device = settings.device
+    model = VideoDiT(settings.config).to(device)
+    ema = copy.deepcopy(model).requires_grad_(False)
+    opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=0.01)
+    step, losses = 0, []
+    if path.exists():
+        state = torch.load(path, map_location=device)
+        model.load_state_dict(state["model"])
+        ema.load_state_dict(state["ema"])
+        opt.load_state_dict(state["optimizer"])
+        step, losses = state["step"], state["losses"]
+    forward: nn.Module = torch.compile(model) if settings.compile else model  # type: ignore[assignment]
+    encoder = TextEncoder(device)
+    total = settings.dit_steps
+    while step < total:
+        for group in opt.param_groups:
+            group["lr"] = _lr(settings, step, total)
+        x0, text, t, noise, condition = dit_batch(settings, step, latents, scenes, encoder)
+        with _autocast(device):
+            loss = flow_loss(
+                forward,  # type: ignore[arg-type]
+                x0.to(device),
+                text,
+                replace(
+                    condition, known=condition.known.to(device), mask=condition.mask.to(device)
+                ),
+                t.to(device),
+                noise.to(device),
+            )
+        opt.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        decay = min(EMA_DECAY, (1 + step) / (10 + step))
+        with torch.no_grad():
+            for p_ema, p in zip(ema.parameters(), model.parameters(), strict=True):
+                p_ema.lerp_(p, 1 - decay)
+        step += 1
+        losses.append(loss.item())
+        progress("transformer", step, total, {"loss": float(np.mean(losses[-50:]))})
+        if step % settings.checkpoint_every == 0 or step == total:
+            _save(
+                path,
+                {
+                    "model": model.state_dict(),
+                    "ema": ema.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "step": step,
+                    "losses": losses,
+                },
+            )
+    return ema.eval(), losses
+
+
+# --- the whole run -------------------------------------------------------------------------
+def hardware(device: str) -> str:
+    if torch.device(device).type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA)"
+    cpu = platform.processor() or platform.machine()
+    return f"CPU {cpu}, {torch.get_num_threads()} threads"
+
+
+def train(
+    settings: TrainSettings,
+    progress: Progress,
+    out: Path | None = None,
+    command: str = "cinegen train-tiny",
+) -> Path:
+    """Run (or resume) every stage and write the bundle to ``out`` (default: the workdir)."""
+    settings.workdir.mkdir(parents=True, exist_ok=True)
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    torch.manual_seed(settings.seed)
+    timing_path = settings.workdir / "wall_seconds.json"
+    spent = json.loads(timing_path.read_text())["seconds"] if timing_path.exists() else 0.0
+    started = time.perf_counter()
+
+    def tracked(stage: str, done: int, total: int, stats: dict[str, float]) -> None:
+        progress(stage, done, total, stats)
+        if done == total or done % settings.checkpoint_every == 0:
+            elapsed = spent + time.perf_counter() - started
+            timing_path.write_text(json.dumps({"seconds": elapsed}))
+
+    ae = train_autoencoder(settings, tracked)
+    latents, mean, std, scenes = build_latents(settings, ae, tracked)
+    dit, losses = train_transformer(settings, latents, scenes, tracked)
+    wall = spent + time.perf_counter() - started
+    record = {
+        "command": command,
+        "seed": settings.seed,
+        "hardware": hardware(settings.device),
+        "wall_seconds": round(wall, 1),
+        "torch": torch.__version__,
+        "steps": {"autoencoder": settings.ae_steps, "transformer": settings.dit_steps},
+        "batch": {"autoencoder": settings.ae_batch, "transformer": settings.dit_batch},
+        "clips": settings.clips,
+        "final_loss": float(np.mean(losses[-200:])) if losses else None,
+        "parameters": {"autoencoder": count_parameters(ae), "transformer": count_parameters(dit)},
+    }
+    target = out or settings.workdir / "bundle"
+    return bundle.export(target, settings.config, ae, dit, mean, std, record)

@@ -1,0 +1,65 @@
+"""`cinegen train-tiny` in miniature: the loss falls, a stopped run resumes exactly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from cinegen.errors import ModelLoadError
+from cinegen.models.tiny import weights
+from cinegen.models.tiny.train import train
+
+from .conftest import MINI, mini_settings
+
+
+def test_transformer_loss_falls(mini_bundle):
+    state = torch.load(mini_bundle.parent / "transformer.pt")
+    losses = state["losses"]
+    assert len(losses) == 40 and state["step"] == 40
+    assert sum(losses[-10:]) / 10 < 0.8 * sum(losses[:5]) / 5
+
+
+def test_bundle_records_how_it_was_made(mini_bundle):
+    record = json.loads((mini_bundle / weights.RECORD_NAME).read_text())
+    assert record["seed"] == 0 and record["steps"] == {"autoencoder": 30, "transformer": 40}
+    assert record["config"]["width"] == MINI.width and record["wall_seconds"] > 0
+    assert record["hardware"].startswith("CPU") and record["command"].startswith("cinegen")
+    tensors = load_file(str(mini_bundle / weights.WEIGHTS_NAME))
+    assert all(t.dtype == torch.float16 for k, t in tensors.items() if not k.startswith("latent"))
+    assert record["bytes"] == (mini_bundle / weights.WEIGHTS_NAME).stat().st_size
+
+
+class Stop(Exception):
+    pass
+
+
+def test_a_stopped_run_resumes_to_the_same_weights(tmp_path, mini_bundle):
+    def stop_at(stage, done, total, stats):
+        if stage == "transformer" and done == 25:  # checkpoints every 10 steps
+            raise Stop
+
+    settings = mini_settings(tmp_path)
+    with pytest.raises(Stop):
+        train(settings, stop_at)
+    assert torch.load(tmp_path / "transformer.pt")["step"] == 20
+    train(settings, lambda *a: None, out=tmp_path / "bundle")
+    resumed = load_file(str(tmp_path / "bundle" / weights.WEIGHTS_NAME))
+    straight = load_file(str(mini_bundle / weights.WEIGHTS_NAME))
+    assert resumed.keys() == straight.keys()
+    for name, tensor in straight.items():
+        torch.testing.assert_close(resumed[name], tensor, rtol=0, atol=0, msg=name)
+
+
+def test_a_damaged_weight_file_is_refused(tmp_path, mini_bundle):
+    for name in (weights.WEIGHTS_NAME, weights.RECORD_NAME):
+        (tmp_path / name).write_bytes((mini_bundle / name).read_bytes())
+    data = bytearray((tmp_path / weights.WEIGHTS_NAME).read_bytes())
+    data[-1] ^= 0xFF
+    (tmp_path / weights.WEIGHTS_NAME).write_bytes(bytes(data))
+    with pytest.raises(ModelLoadError, match="does not match its record"):
+        weights.load(tmp_path)
+    with pytest.raises(ModelLoadError, match="train-tiny"):
+        weights.load(tmp_path / "missing")
