@@ -47,6 +47,11 @@ STAGE_LABELS = {
     "resample": "resampling",
     "watermark": "visible mark",
     "encode": "encoding H.264",
+    "autoencoder": "autoencoder",
+    "latents": "encoding clips",
+    "transformer": "transformer",
+    "quality": "quality preset",
+    "turbo": "turbo preset",
 }
 
 
@@ -241,9 +246,9 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                 "family": entry.family,
                 "tasks": entry.tasks,
                 "weights": entry.weights,
-                "native_fps": caps.native_fps,
-                "max_seconds": round((caps.max_frames - 1) / caps.native_fps, 2),
-                "frames": f"{caps.frame_step}k+1 ≤ {caps.max_frames}",
+                "native_fps": caps.fps_rule,
+                "max_seconds": round(caps.max_seconds, 2),
+                "frames": caps.frame_rule,
                 "grid": (
                     f"{caps.fixed_size[0]}x{caps.fixed_size[1]}"
                     if caps.fixed_size
@@ -263,7 +268,7 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             ", ".join(r["tasks"]),
             r["grid"],
             r["frames"],
-            f"{r['native_fps']:g}",
+            r["native_fps"],
             f"{r['max_seconds']:g}",
             r["weights"],
         )
@@ -288,6 +293,99 @@ def styles(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     out.print(table)
 
 
+@app.command("train-tiny")
+def train_tiny(
+    workdir: Annotated[Path, typer.Option(help="Checkpoints; a rerun resumes from them.")] = Path(
+        "cinegen-train-tiny"
+    ),
+    bundle_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where the finished bundle goes (default WORKDIR/bundle)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seeds the data, the batches and the weights.")] = 0,
+    ae_steps: Annotated[int, typer.Option(min=1, help="Autoencoder steps.")] = 3000,
+    steps: Annotated[int, typer.Option(min=1, help="Transformer steps.")] = 6000,
+    batch: Annotated[int, typer.Option(min=1, help="Transformer clips per step.")] = 64,
+    clips: Annotated[int, typer.Option(min=1, help="Training clips rendered and encoded.")] = 32768,
+    device: Annotated[
+        str, typer.Option(help="cpu, cuda or cuda:N; default: cuda if present.")
+    ] = "",
+    compile: Annotated[bool, typer.Option(help="torch.compile the transformer.")] = False,
+) -> None:
+    """Train cinegen-tiny from scratch (resumes from WORKDIR when stopped)."""
+    import shlex
+    import sys
+
+    import torch
+
+    from cinegen.models.tiny.train import TrainSettings, train
+
+    chosen = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    settings = TrainSettings(
+        workdir=workdir,
+        seed=seed,
+        ae_steps=ae_steps,
+        dit_steps=steps,
+        dit_batch=batch,
+        clips=clips,
+        device=chosen,
+        compile=compile,
+    )
+    _quiet_libraries()
+    command = shlex.join(["cinegen", *sys.argv[1:]])
+    with _progress_bars(err.is_terminal) as report:
+
+        def progress(stage: str, done: int, total: int, stats: dict[str, float]) -> None:
+            report(stage, done, total)
+            if not err.is_terminal and (done % 100 == 0 or done == total):
+                detail = " ".join(f"{k} {v:.4f}" for k, v in stats.items())
+                err.print(f"{stage} {done}/{total} {detail}")
+
+        path = train(settings, progress, out=bundle_dir, command=command)
+    out.print(f"[bold green]trained[/] {path}")
+
+
+@app.command("eval-tiny")
+def eval_tiny(
+    prompts: Annotated[int, typer.Option(min=1, help="Prompts per split.")] = 64,
+    seed: Annotated[int, typer.Option(help="Seeds the prompts and the noise.")] = 0,
+    weights: Annotated[
+        Path | None, typer.Option(help="A bundle from `cinegen train-tiny` (default: shipped).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Measure how well cinegen-tiny follows prompts, at both presets, and turbo's speed-up."""
+    from cinegen.models.tiny.evaluate import SPLITS, evaluate
+    from cinegen.models.tiny.pipeline import TinyPipeline
+
+    _quiet_libraries()
+    try:
+        pipeline = TinyPipeline.load(weights)
+    except CinegenError as exc:
+        _fail(str(exc), code=1)
+    with _progress_bars(err.is_terminal) as report:
+        results = evaluate(pipeline, prompts, seed, on_batch=report)
+    if as_json:
+        print(json.dumps(results))
+        return
+    table = Table(title=f"cinegen-tiny prompt following ({prompts} prompts per split)")
+    names = ["background", "color", "shape", "motion", "overall"]
+    for column in ["split", "renders", *names]:
+        table.add_column(column, justify="left" if column in ("split", "renders") else "right")
+    for split in SPLITS:
+        for row in ("reference", "quality", "turbo"):
+            accuracy = results[row]["accuracy"][split]
+            table.add_row(split, row, *(f"{100 * accuracy[n]:.1f}%" for n in names))
+    out.print(table)
+    quality, turbo = results["quality"], results["turbo"]
+    out.print(
+        f"quality {quality['steps']} steps {quality['seconds']:.1f} s · turbo {turbo['steps']} "
+        f"steps {turbo['seconds']:.1f} s · turbo is {results['turbo_speedup']:.2f}x faster, "
+        f"{results['turbo_heldout_drop_points']:+.1f} points lower on held-out prompts"
+    )
+    out.print("reference: the toy world's own renders of the same scenes, read by the analyser")
+
+
 def _quiet_libraries() -> None:
     """The terminal shows our progress and errors; library chatter is not for the terminal."""
     from diffusers.utils import logging as diffusers_logging
@@ -295,6 +393,7 @@ def _quiet_libraries() -> None:
 
     diffusers_logging.set_verbosity_error()
     transformers_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+    transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
     # e.g. Mochi's "CPU autocast ... not supported" on every call on a CPU
     warnings.filterwarnings("ignore", category=UserWarning, module=r"diffusers\..*")
 

@@ -225,7 +225,7 @@ def _metadata(rendered: Rendered, settings: Settings, mark: VisibleMark | None) 
     import diffusers
     import torch
 
-    return {
+    metadata = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "spec": p.spec.model_dump(mode="json"),
         "model": p.model.id,
@@ -264,6 +264,9 @@ def _metadata(rendered: Rendered, settings: Settings, mark: VisibleMark | None) 
             "numpy": np.__version__,
         },
     }
+    if "weights_sha256" in rendered.backend:  # weights that ship as one checked file
+        metadata["weights_sha256"] = rendered.backend["weights_sha256"]
+    return metadata
 
 
 def _relative(files: VariantFiles, base: Path) -> dict[str, Any]:

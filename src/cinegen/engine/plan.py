@@ -72,7 +72,7 @@ def plan(spec: GenerationSpec, settings: Settings) -> RenderPlan:
         native_width=width,
         native_height=height,
         native_frames=frames,
-        native_fps=caps.native_fps,
+        native_fps=caps.fixed_frames / spec.seconds if caps.fixed_frames else caps.native_fps,
     )
 
 
@@ -121,6 +121,8 @@ def native_frames(caps: Capabilities, spec: GenerationSpec, model_id: str) -> in
     """Frames at the model's own rate covering the same duration, on its k*step+1 rule."""
     if spec.type is GenerationType.image_gen:
         return 1
+    if caps.fixed_frames:  # any duration the spec allows (up to 20 s): frames stretch
+        return caps.fixed_frames
     step = caps.frame_step
     longest_valid = (caps.max_frames - 1) // step * step + 1
     wanted = spec.seconds * caps.native_fps

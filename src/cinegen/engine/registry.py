@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cinegen.spec import Preset
+from cinegen.spec import MAX_SECONDS, Preset
 
 if TYPE_CHECKING:
     from cinegen.config import Settings
@@ -39,6 +39,27 @@ class Capabilities:
     native_fps: float = 24.0
     max_area: int = 768 * 512  # most native pixels per frame; larger asks are upscaled
     fixed_size: tuple[int, int] | None = None  # the only native (width, height), if any
+    # The only native clip length, if any: those frames span whatever duration is asked
+    # (the native rate is fixed_frames / seconds) and frame_step/max_frames do not apply.
+    fixed_frames: int | None = None
+
+    @property
+    def max_seconds(self) -> float:
+        """The longest clip, in seconds, one render covers."""
+        if self.fixed_frames:
+            return MAX_SECONDS
+        return (self.max_frames - 1) / self.native_fps
+
+    @property
+    def frame_rule(self) -> str:
+        """Native clip lengths, in words for `cinegen models`."""
+        if self.fixed_frames:
+            return f"{self.fixed_frames}, stretched to any length"
+        return f"{self.frame_step}k+1 ≤ {self.max_frames}"
+
+    @property
+    def fps_rule(self) -> str:
+        return f"{self.fixed_frames}/length" if self.fixed_frames else f"{self.native_fps:g}"
 
 
 @dataclass(frozen=True)
@@ -205,4 +226,28 @@ def _tiny(entry: ModelEntry) -> ModelEntry:
     )
 
 
-MODELS: dict[str, ModelEntry] = {e.id: e for e in _REAL + tuple(_tiny(e) for e in _REAL)}
+# The embedded model, trained here (models/tiny): a toy world of coloured shapes moving
+# over simple backgrounds, 16 frames at 64x64, on any CPU in seconds.
+CINEGEN_TINY = ModelEntry(
+    id="cinegen-tiny",
+    family="tiny",
+    description="embedded, trained here: coloured shapes in motion, 16 frames at 64x64, any CPU",
+    weights="shipped with cinegen (models/tiny/shipped)",
+    capabilities=Capabilities(
+        image_to_video=True,
+        video_conditioning=True,  # the sampler holds any given frames or pixels: pipeline.Keep
+        inpaint=True,
+        spatial_multiple=64,
+        native_fps=4.0,
+        max_area=64 * 64,
+        fixed_size=(64, 64),
+        fixed_frames=16,
+    ),
+    presets=_presets(quality=(24, 4.0), turbo=(6, 4.0)),
+    factory="cinegen.engine.backends.cinegen_tiny:CinegenTinyBackend",
+    license="Apache-2.0",
+)
+
+MODELS: dict[str, ModelEntry] = {
+    e.id: e for e in (CINEGEN_TINY, *_REAL, *(_tiny(e) for e in _REAL))
+}

@@ -1,0 +1,57 @@
+"""The embedded model, cinegen-tiny, behind the backend protocol.
+
+It renders one native clip of 16 frames at 64x64 whatever the duration asked: the
+planner stretches those frames over the requested seconds (``Capabilities.fixed_frames``)
+and the engine resamples to the requested size. Weights ship inside the package; a
+retrained bundle loads from ``Settings.model_paths["cinegen-tiny"]``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cinegen.config import Settings
+from cinegen.engine.backends.base import RenderJob, StepHooks
+from cinegen.engine.backends.diffusers_video import pick_device_dtype
+from cinegen.engine.registry import ModelEntry
+from cinegen.errors import ModelLoadError
+from cinegen.models.tiny.pipeline import TinyPipeline
+
+
+@dataclass
+class CinegenTinyBackend:
+    entry: ModelEntry
+    settings: Settings
+    pipeline: TinyPipeline = field(init=False)
+
+    def __post_init__(self) -> None:
+        device, _ = pick_device_dtype(self.settings, tiny=True)
+        if device.type == "mps":
+            raise ModelLoadError("cinegen-tiny runs on cpu or cuda; set CINEGEN_DEVICE=cpu")
+        self.pipeline = TinyPipeline.load(self.settings.model_paths.get(self.entry.id), str(device))
+
+    def render(self, job: RenderJob, hooks: StepHooks) -> np.ndarray:
+        size, frames = self.pipeline.size, self.pipeline.frames
+        if (job.width, job.height) != (size, size):
+            raise ValueError(f"cinegen-tiny renders {size}x{size}, got {job.width}x{job.height}")
+        clips = self.pipeline(
+            job.prompt,
+            job.seeds,
+            steps=job.steps,
+            guidance=job.guidance,
+            first_frame=job.image,
+            on_step=lambda: hooks.step(job.steps),
+        )
+        # A still (image_gen) is the opening frame of the clip the prompt describes.
+        return clips if job.n_frames == frames else clips[:, : job.n_frames]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "device": str(self.pipeline.device),
+            "dtype": "bfloat16" if self.pipeline.autocast else "float32",
+            "negative_prompt": False,  # guidance is against the empty prompt it was trained on
+            "weights_sha256": self.pipeline.model.record.get("sha256"),
+        }

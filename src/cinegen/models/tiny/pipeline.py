@@ -1,0 +1,178 @@
+"""cinegen-tiny end to end: prompts and seeds -> 64x64, 16-frame clips.
+
+``TinyPipeline`` joins the parts: the MiniLM text encoder, the flow sampler over the
+transformer, and the autoencoder that turns latents back into pixels. Each clip's noise
+comes from its own seed, so a variant depends on its seed and prompt, not on which other
+variants share the batch. A first frame, when given, is encoded and held fixed while the
+rest of the clip is sampled around it (image-to-video); more generally ``Keep`` holds any
+given pixels of any frames (extension, inpainting), and ``source`` starts the sampler from
+a noised existing clip instead of pure noise (remix).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from cinegen.models.tiny.flow import Condition, SamplerSettings, sample
+from cinegen.models.tiny.text import TextEncoder, shared_encoder
+from cinegen.models.tiny.weights import TinyModel, load
+
+
+@dataclass(frozen=True)
+class Keep:
+    """Pixels to hold: ``frames`` (F, size, size, 3) uint8 and ``mask`` (F, size, size) bool,
+    true where the given pixel stays. Those pixels come back exactly; everything else is
+    generated to fit around them."""
+
+    frames: np.ndarray
+    mask: np.ndarray
+
+    @classmethod
+    def first_frame(cls, image: np.ndarray, n_frames: int) -> Keep:
+        frames = np.zeros((n_frames, *image.shape), np.uint8)
+        frames[0] = image
+        mask = np.zeros(frames.shape[:3], bool)
+        mask[0] = True
+        return cls(frames, mask)
+
+
+class TinyPipeline:
+    def __init__(
+        self, model: TinyModel, encoder: TextEncoder, device: str = "cpu", autocast: bool = True
+    ) -> None:
+        self.model = model.to(device)
+        self.encoder = encoder
+        self.device = torch.device(device)
+        # bfloat16 matmuls: several times faster on CPUs with AMX or AVX512-BF16, and on GPUs.
+        self.autocast = autocast
+
+    @classmethod
+    def load(cls, directory: Path | None = None, device: str = "cpu") -> TinyPipeline:
+        """The bundle in ``directory`` (default: the one shipped with cinegen)."""
+        return cls(load(directory), shared_encoder(device), device)
+
+    @property
+    def frames(self) -> int:
+        return self.model.config.frames
+
+    @property
+    def size(self) -> int:
+        return self.model.config.size
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        prompt: str | Sequence[str],
+        seeds: Sequence[int],
+        *,
+        steps: int,
+        guidance: float,
+        first_frame: np.ndarray | None = None,
+        keep: Keep | None = None,
+        source: np.ndarray | None = None,
+        strength: float = 1.0,
+        on_step: Callable[[], None] = lambda: None,
+    ) -> np.ndarray:
+        """One clip per seed -> (len(seeds), frames, size, size, 3) float32 in [0, 1].
+
+        ``prompt`` is one prompt for every seed or one per seed. ``first_frame`` is a
+        (size, size, 3) uint8 image every clip starts from (shorthand for a ``keep`` of
+        frame 0). ``source`` is a (frames, size, size, 3) uint8 clip to remix: sampling
+        starts from it noised to ``strength`` (1: ignore it, 0: return it unchanged).
+        ``on_step`` runs after each sampler step; there are ``ceil(steps * strength)``.
+        """
+        prompts = [prompt] * len(seeds) if isinstance(prompt, str) else list(prompt)
+        if len(prompts) != len(seeds):
+            raise ValueError(f"got {len(prompts)} prompts for {len(seeds)} seeds")
+        if first_frame is not None:
+            if keep is not None:
+                raise ValueError("give first_frame or keep, not both")
+            self._check_frames("first_frame", first_frame[None])
+            keep = Keep.first_frame(first_frame, self.frames)
+        if not 0.0 <= strength <= 1.0:
+            raise ValueError(f"strength must be in [0, 1], got {strength}")
+        cfg = self.model.config
+        shape = (cfg.frames, cfg.latent_channels, cfg.latent_size, cfg.latent_size)
+        noise = torch.stack([_noise(shape, seed) for seed in seeds]).to(self.device)
+        condition = self._condition(keep, len(seeds)) if keep is not None else None
+        start_from = None
+        if source is not None:
+            self._check_frames("source", source, self.frames)
+            start_from = self.encode(source)[None].expand(len(seeds), -1, -1, -1, -1)
+        latents = sample(
+            self.model.transformer,
+            noise,
+            self.encoder(prompts),
+            self.encoder([""]),
+            SamplerSettings(
+                steps=max(1, math.ceil(steps * strength)),
+                guidance=guidance,
+                start=strength if source is not None else 1.0,
+            ),
+            condition=condition,
+            source=start_from,
+            on_step=on_step,
+            autocast=self.autocast,
+        )
+        clips = self.decode(latents)
+        if keep is not None:  # the decoder blurs across cells: put the given pixels back
+            given = keep.frames.astype(np.float32) / 255
+            clips = np.where(keep.mask[None, ..., None], given[None], clips)
+        return clips
+
+    def encode(self, frames: np.ndarray) -> Tensor:
+        """(F, size, size, 3) uint8 -> normalised latents (F, C, h, w)."""
+        x = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device)
+        x = x.permute(0, 3, 1, 2).float().div(127.5).sub(1)
+        z = self.model.autoencoder.encode(x).float()
+        return (z - self._mean) / self._std
+
+    def decode(self, latents: Tensor) -> np.ndarray:
+        """Normalised latents (B, F, C, h, w) -> (B, F, size, size, 3) float32 in [0, 1]."""
+        b, f = latents.shape[:2]
+        z = latents.flatten(0, 1) * self._std + self._mean
+        x = self.model.autoencoder.decode(z).float().clamp(-1, 1).add(1).div(2)
+        x = x.view(b, f, *x.shape[1:]).permute(0, 1, 3, 4, 2)
+        return x.cpu().numpy().astype(np.float32, copy=False)
+
+    def _condition(self, keep: Keep, batch: int) -> Condition:
+        """Latent cells to hold: those whose every pixel is kept (a cell that touches the
+        region to regenerate is regenerated whole, so no stale edge survives)."""
+        self._check_frames("keep.frames", keep.frames, self.frames)
+        if keep.mask.shape != keep.frames.shape[:3]:
+            raise ValueError(f"keep.mask must be {keep.frames.shape[:3]}, got {keep.mask.shape}")
+        cfg = self.model.config
+        down = cfg.latent_down
+        cells = torch.from_numpy(np.ascontiguousarray(keep.mask)).to(self.device).float()
+        cells = -F.max_pool2d(-cells[:, None], down)  # (F, 1, h, w): 1 where all kept
+        known = self.encode(keep.frames) * cells
+        return Condition(
+            known[None].expand(batch, -1, -1, -1, -1), cells[None].expand(batch, -1, -1, -1, -1)
+        )
+
+    def _check_frames(self, name: str, frames: np.ndarray, n: int | None = None) -> None:
+        size = self.size
+        want = (n if n is not None else frames.shape[0], size, size, 3)
+        if frames.shape != want or frames.dtype != np.uint8:
+            raise ValueError(f"{name} must be {want} uint8, got {frames.shape} {frames.dtype}")
+
+    @property
+    def _mean(self) -> Tensor:
+        return self.model.latent_mean.view(-1, 1, 1)
+
+    @property
+    def _std(self) -> Tensor:
+        return self.model.latent_std.view(-1, 1, 1)
+
+
+def _noise(shape: tuple[int, ...], seed: int) -> Tensor:
+    """Standard normal noise from ``seed`` alone, the same on every device."""
+    return torch.randn(shape, generator=torch.Generator().manual_seed(seed))

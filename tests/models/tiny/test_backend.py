@@ -1,0 +1,88 @@
+"""cinegen-tiny through the engine: any duration and size, stills, first frames, presets."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import cinegen
+from cinegen.config import Settings
+from cinegen.engine.engine import Engine
+from cinegen.engine.registry import MODELS
+from cinegen.errors import Cancelled
+from cinegen.media.encode import probe, read_frames
+from cinegen.spec import parse_spec
+
+PROMPT = "a blue star moving right over a night sky"
+
+
+@pytest.fixture(scope="module")
+def engine(mini_bundle):
+    settings = Settings(default_model="cinegen-tiny", model_paths={"cinegen-tiny": mini_bundle})
+    return Engine(settings)
+
+
+def spec(**fields):
+    base = {"prompt": PROMPT, "width": 160, "height": 90, "n_frames": 24, "fps": 12, "seed": 3}
+    return parse_spec({**base, **fields})
+
+
+@pytest.mark.parametrize("seconds", [0.5, 4, 20])
+def test_sixteen_native_frames_span_any_duration(engine, seconds):
+    plan = engine.plan(spec(n_frames=round(seconds * 12)))
+    assert (plan.native_width, plan.native_height, plan.native_frames) == (64, 64, 16)
+    assert plan.native_fps == pytest.approx(16 / seconds)
+
+
+def test_a_video_of_the_requested_size_and_length(engine, tmp_path):
+    result = cinegen.generate(spec(n_variants=2), out=tmp_path, engine=engine)
+    sidecar = json.loads(result.sidecar.read_text())
+    assert sidecar["model"] == "cinegen-tiny" and sidecar["native"]["n_frames"] == 16
+    assert sidecar["negative_prompt_used"] is None and len(sidecar["weights_sha256"]) == 64
+    for variant in result.variants:
+        info = probe(variant.video)
+        assert (info.width, info.height, info.n_frames, info.fps) == (160, 90, 24, 12)
+    a, b = (read_frames(v.video).astype(int) for v in result.variants)
+    assert np.abs(a - b).mean() > 2  # two seeds, two videos
+
+
+def test_turbo_takes_a_quarter_of_the_steps(engine):
+    steps = {}
+    for preset in ("quality", "turbo"):
+        seen: list[tuple[str, int]] = []
+        engine.run(spec(preset=preset), on_progress=lambda s, d, t, seen=seen: seen.append((s, t)))
+        steps[preset] = {t for s, t in seen if s == "denoise"}
+    assert steps == {
+        "quality": {MODELS["cinegen-tiny"].presets["quality"].steps},
+        "turbo": {MODELS["cinegen-tiny"].presets["turbo"].steps},
+    }
+    assert 4 * steps["turbo"].pop() <= steps["quality"].pop()
+
+
+def test_a_still_and_an_animated_picture(engine, tmp_path):
+    still = engine.run(spec(type="image_gen", n_frames=1)).variant(0)
+    assert still.shape == (1, 90, 160, 3)
+    picture = np.zeros((90, 160, 3), np.uint8)
+    picture[:, :80] = (230, 30, 30)  # red left half, green right half
+    picture[:, 80:] = (30, 200, 30)
+    rendered = engine.run(
+        spec(inpaint_items=[{"type": "image", "upload_id": "x", "frame_index": 0}]),
+        media=lambda item: picture[None],
+    )
+    first = rendered.variant(0)[0].astype(int)
+    assert np.abs(first[:, :70] - (230, 30, 30)).mean() < 12
+    assert np.abs(first[:, 90:] - (30, 200, 30)).mean() < 12
+
+
+def test_cancel_between_steps(engine, tmp_path):
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return len(calls) >= 2
+
+    with pytest.raises(Cancelled):
+        cinegen.generate(spec(), out=tmp_path / "run", engine=engine, should_stop=stop)
+    assert not list(tmp_path.rglob("*.mp4"))
