@@ -64,6 +64,7 @@ def test_json_output_is_one_object_with_the_files(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
+    assert result["model"] == "cinegen-tiny"  # the default model, trained and shipped
     assert result["preset"] == "turbo" and len(result["variants"]) == 2
     assert all(Path(v["video"]).is_file() for v in result["variants"])
 

@@ -37,9 +37,9 @@ class Settings(BaseSettings):
     # Where `cinegen generate` writes when --out is not given.
     output_dir: Path = Path("cinegen-out")
 
-    # The model used when a request names none (or names a preset alias).
-    # The embedded cinegen-tiny replaces this default once it ships.
-    default_model: str = "ltx-video-tiny-random"
+    # The model used when a request names none (or names a preset alias): the embedded
+    # model, which runs offline on any CPU.
+    default_model: str = "cinegen-tiny"
     # Extra names for presets of the default model; `turbo` and `quality` always work.
     preset_aliases: dict[str, Literal["turbo", "quality"]] = {
         "sora-2": "turbo",

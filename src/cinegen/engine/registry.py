@@ -243,7 +243,7 @@ CINEGEN_TINY = ModelEntry(
         fixed_size=(64, 64),
         fixed_frames=16,
     ),
-    presets=_presets(quality=(24, 4.0), turbo=(6, 4.0)),
+    presets=_presets(quality=(32, 4.0), turbo=(6, 4.0)),
     factory="cinegen.engine.backends.cinegen_tiny:CinegenTinyBackend",
     license="Apache-2.0",
 )
