@@ -87,7 +87,8 @@ class TinyPipeline:
         (size, size, 3) uint8 image every clip starts from (shorthand for a ``keep`` of
         frame 0). ``source`` is a (frames, size, size, 3) uint8 clip to remix: sampling
         starts from it noised to ``strength`` (1: ignore it, 0: return it unchanged).
-        ``on_step`` runs after each sampler step; there are ``ceil(steps * strength)``.
+        ``on_step`` runs after each sampler step: ``steps``, or ``ceil(steps * strength)``
+        (at least 1) with a ``source``.
         """
         prompts = [prompt] * len(seeds) if isinstance(prompt, str) else list(prompt)
         if len(prompts) != len(seeds):
@@ -103,8 +104,9 @@ class TinyPipeline:
         shape = (cfg.frames, cfg.latent_channels, cfg.latent_size, cfg.latent_size)
         noise = torch.stack([_noise(shape, seed) for seed in seeds]).to(self.device)
         condition = self._condition(keep, len(seeds)) if keep is not None else None
-        start_from = None
+        start, start_from = 1.0, None
         if source is not None:
+            start = strength
             self._check_frames("source", source, self.frames)
             start_from = self.encode(source)[None].expand(len(seeds), -1, -1, -1, -1)
         latents = sample(
@@ -112,11 +114,7 @@ class TinyPipeline:
             noise,
             self.encoder(prompts),
             self.encoder([""]),
-            SamplerSettings(
-                steps=max(1, math.ceil(steps * strength)),
-                guidance=guidance,
-                start=strength if source is not None else 1.0,
-            ),
+            SamplerSettings(steps=max(1, math.ceil(steps * start)), guidance=guidance, start=start),
             condition=condition,
             source=start_from,
             on_step=on_step,
