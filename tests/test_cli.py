@@ -47,6 +47,15 @@ def test_generate_writes_the_asked_for_video_and_says_where(tmp_path):
     assert (info.width, info.height, info.n_frames) == (128, 72, 24)
 
 
+def test_the_default_model_says_when_a_prompt_is_outside_its_world(tmp_path):
+    args = ("--size", "64x64", "--frames", "4", "--model", "turbo")
+    inside = cinegen("generate", "a red circle over the ocean", *args, cwd=tmp_path)
+    outside = cinegen("generate", "a lighthouse in a storm", *args, cwd=tmp_path)
+    assert inside.returncode == 0 and outside.returncode == 0, outside.stderr
+    assert "knows only" not in inside.stdout
+    assert "cinegen-tiny knows only coloured circles" in outside.stdout
+
+
 def test_json_output_is_one_object_with_the_files(tmp_path):
     run = cinegen(
         "generate",

@@ -211,6 +211,12 @@ class _progress_bars:
         self.bars.update(self.tasks[stage], completed=done, total=total)
 
 
+def _names_toy_world(prompt: str) -> bool:
+    from cinegen.models.tiny.prompt import parse_prompt
+
+    return bool(parse_prompt(prompt).named())
+
+
 def _print_summary(result: dict[str, Any]) -> None:
     output = result["output"]
     out.print(
@@ -223,6 +229,13 @@ def _print_summary(result: dict[str, Any]) -> None:
         main = variant.get("video") or variant.get("image")
         out.print(f"  seed {variant['seed']}: {main}")
     out.print(f"  details: {result['sidecar']}")
+    if result["model"] == "cinegen-tiny" and not _names_toy_world(result["spec"]["prompt"]):
+        out.print(
+            "[yellow]note:[/] cinegen-tiny knows only coloured circles, squares, triangles and "
+            "stars moving over plain, sunset, night, ocean or grass backgrounds, and your "
+            "prompt names none of them. Real-world video: an open-weight model "
+            "(`cinegen models`)."
+        )
     if result["weights"].startswith("built in code"):
         out.print(
             f"[yellow]note:[/] {result['model']} has random weights, built in code to test the "
