@@ -72,7 +72,7 @@ def plan(spec: GenerationSpec, settings: Settings) -> RenderPlan:
         native_width=width,
         native_height=height,
         native_frames=frames,
-        native_fps=caps.fixed_frames / spec.seconds if caps.fixed_frames else caps.native_fps,
+        native_fps=caps.native_rate(spec.seconds),
     )
 
 

@@ -57,6 +57,10 @@ class Capabilities:
             return f"{self.fixed_frames}, stretched to any length"
         return f"{self.frame_step}k+1 ≤ {self.max_frames}"
 
+    def native_rate(self, seconds: float) -> float:
+        """Native frames per second for a clip of ``seconds``."""
+        return self.fixed_frames / seconds if self.fixed_frames else self.native_fps
+
     @property
     def fps_rule(self) -> str:
         return f"{self.fixed_frames}/length" if self.fixed_frames else f"{self.native_fps:g}"
@@ -238,7 +242,6 @@ CINEGEN_TINY = ModelEntry(
         video_conditioning=True,  # the sampler holds any given frames or pixels: pipeline.Keep
         inpaint=True,
         spatial_multiple=64,
-        native_fps=4.0,
         max_area=64 * 64,
         fixed_size=(64, 64),
         fixed_frames=16,
