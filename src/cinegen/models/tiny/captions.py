@@ -36,6 +36,9 @@ TRAIN_TEMPLATES: dict[int, tuple[str, ...]] = {
         "the {bg}, with {obj1} {ing1}",
         "video of {obj1} {ing1} against the {bg}",
         "{obj1} {verb1}; background: {bg}",
+        "{obj1} {ing1} across the {bg}",
+        "on the {bg}, {obj1} {verb1}",
+        "{obj1} {ing1}, {bg} behind it",
     ),
     2: (
         "two objects over the {bg}: {obj1} {ing1} and {obj2} {ing2}",

@@ -92,7 +92,7 @@ class Words(Generic[V]):
 MotionPhrase = tuple[str, str]
 
 COLOR_WORDS: dict[Color, Words[str]] = {
-    Color.RED: Words(("red", "crimson"), ("scarlet", "ruby")),
+    Color.RED: Words(("red", "crimson", "cherry red"), ("scarlet", "ruby")),
     Color.ORANGE: Words(("orange",), ("tangerine", "amber")),
     Color.YELLOW: Words(("yellow",), ("lemon", "golden")),
     Color.GREEN: Words(("green",), ("emerald", "lime")),
@@ -103,53 +103,84 @@ COLOR_WORDS: dict[Color, Words[str]] = {
 }
 
 SHAPE_WORDS: dict[Shape, Words[str]] = {
-    Shape.CIRCLE: Words(("circle", "disc", "ball"), ("orb", "round token")),
-    Shape.SQUARE: Words(("square", "box", "block"), ("tile", "slab")),
-    Shape.TRIANGLE: Words(("triangle", "wedge"), ("delta", "three-sided figure")),
+    Shape.CIRCLE: Words(("circle", "disc", "ball", "sphere", "dot"), ("orb", "round token")),
+    Shape.SQUARE: Words(("square", "box", "block", "cube"), ("tile", "slab")),
+    Shape.TRIANGLE: Words(("triangle", "wedge", "pyramid"), ("delta", "three-sided figure")),
     Shape.STAR: Words(("star",), ("pentagram", "five-pointed figure")),
 }
 
 MOTION_WORDS: dict[Motion, Words[MotionPhrase]] = {
     Motion.LEFT: Words(
-        (("moves left", "moving left"), ("drifts to the left", "drifting to the left")),
+        (
+            ("moves left", "moving left"),
+            ("drifts to the left", "drifting to the left"),
+            ("goes left", "going left"),
+        ),
         (("heads west", "heading west"), ("glides westward", "gliding westward")),
     ),
     Motion.RIGHT: Words(
-        (("moves right", "moving right"), ("slides rightward", "sliding rightward")),
+        (
+            ("moves right", "moving right"),
+            ("slides rightward", "sliding rightward"),
+            ("travels to the right", "travelling to the right"),
+        ),
         (("heads east", "heading east"), ("glides eastward", "gliding eastward")),
     ),
     Motion.UP: Words(
-        (("moves up", "moving up"), ("rises", "rising"), ("floats upward", "floating upward")),
+        (
+            ("moves up", "moving up"),
+            ("rises", "rising"),
+            ("floats upward", "floating upward"),
+            ("goes up", "going up"),
+        ),
         (("ascends", "ascending"), ("climbs skyward", "climbing skyward")),
     ),
     Motion.DOWN: Words(
-        (("moves down", "moving down"), ("falls", "falling"), ("sinks", "sinking")),
+        (
+            ("moves down", "moving down"),
+            ("falls", "falling"),
+            ("sinks", "sinking"),
+            ("goes down", "going down"),
+        ),
         (("descends", "descending"), ("drops earthward", "dropping earthward")),
     ),
     Motion.BOUNCING: Words(
-        (("bounces", "bouncing"), ("hops", "hopping")),
+        (("bounces", "bouncing"), ("hops", "hopping"), ("jumps", "jumping")),
         (("rebounds", "rebounding"), ("bobs", "bobbing")),
     ),
     Motion.SPINNING: Words(
-        (("spins", "spinning"), ("rotates", "rotating")),
+        (("spins", "spinning"), ("rotates", "rotating"), ("turns", "turning")),
         (("twirls", "twirling"), ("whirls around", "whirling around")),
     ),
     Motion.GROWING: Words(
-        (("grows", "growing"), ("gets bigger", "getting bigger"), ("expands", "expanding")),
+        (
+            ("grows", "growing"),
+            ("gets bigger", "getting bigger"),
+            ("expands", "expanding"),
+            ("gets larger", "getting larger"),
+        ),
         (("swells", "swelling"), ("enlarges", "enlarging")),
     ),
     Motion.SHRINKING: Words(
-        (("shrinks", "shrinking"), ("gets smaller", "getting smaller")),
+        (
+            ("shrinks", "shrinking"),
+            ("gets smaller", "getting smaller"),
+            ("contracts", "contracting"),
+        ),
         (("dwindles", "dwindling"), ("diminishes", "diminishing")),
     ),
 }
 
 BACKGROUND_WORDS: dict[Background, Words[str]] = {
     Background.STUDIO: Words(("grey studio", "plain backdrop", "studio"), ("neutral stage",)),
-    Background.SUNSET: Words(("sunset", "sunset sky", "dusk sky"), ("twilight horizon",)),
+    Background.SUNSET: Words(
+        ("sunset", "sunset sky", "dusk sky", "evening sky"), ("twilight horizon",)
+    ),
     Background.NIGHT: Words(("night sky", "starry sky", "starry night"), ("midnight heavens",)),
     Background.OCEAN: Words(("ocean", "sea", "ocean waves"), ("open water", "rolling surf")),
-    Background.GRASS: Words(("grass field", "meadow", "lawn"), ("pasture", "prairie")),
+    Background.GRASS: Words(
+        ("grass field", "meadow", "lawn", "field of grass"), ("pasture", "prairie")
+    ),
 }
 
 # Size adjectives carry no attribute the analyser checks; they vary the wording.
