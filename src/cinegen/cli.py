@@ -324,6 +324,9 @@ def train_tiny(
         str, typer.Option(help="cpu, cuda or cuda:N; default: cuda if present.")
     ] = "",
     compile: Annotated[bool, typer.Option(help="torch.compile the transformer.")] = False,
+    foreground_weight: Annotated[
+        float, typer.Option(min=1.0, help="Transformer loss weight of object latents.")
+    ] = 4.0,
 ) -> None:
     """Train cinegen-tiny from scratch (resumes from WORKDIR when stopped)."""
     import shlex
@@ -343,6 +346,7 @@ def train_tiny(
         clips=clips,
         device=chosen,
         compile=compile,
+        foreground_weight=foreground_weight,
     )
     _quiet_libraries()
     command = shlex.join(["cinegen", *sys.argv[1:]])

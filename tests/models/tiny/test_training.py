@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -45,12 +46,18 @@ def test_a_stopped_run_resumes_to_the_same_weights(tmp_path, mini_bundle):
     with pytest.raises(Stop):
         train(settings, stop_at)
     assert torch.load(tmp_path / "transformer.pt")["step"] == 20
-    train(settings, lambda *a: None, out=tmp_path / "bundle")
+    train(settings, lambda *a: None, out=tmp_path / "bundle", command="cinegen resumed")
     resumed = load_file(str(tmp_path / "bundle" / weights.WEIGHTS_NAME))
     straight = load_file(str(mini_bundle / weights.WEIGHTS_NAME))
     assert resumed.keys() == straight.keys()
     for name, tensor in straight.items():
         torch.testing.assert_close(resumed[name], tensor, rtol=0, atol=0, msg=name)
+    runs = json.loads((tmp_path / "bundle" / weights.RECORD_NAME).read_text())["runs"]
+    assert [run["steps"] for run in runs] == [
+        {"autoencoder": [0, 30], "transformer": [0, 20]},  # up to its last checkpoint
+        {"transformer": [20, 40]},
+    ]
+    assert runs[1]["command"] == "cinegen resumed" and runs[1]["settings"]["dit_steps"] == 40
 
 
 def test_a_damaged_weight_file_is_refused(tmp_path, mini_bundle):
@@ -63,3 +70,35 @@ def test_a_damaged_weight_file_is_refused(tmp_path, mini_bundle):
         weights.load(tmp_path)
     with pytest.raises(ModelLoadError, match="train-tiny"):
         weights.load(tmp_path / "missing")
+
+
+def test_object_latents_weigh_more_in_the_transformer_loss(mini_bundle):
+    from cinegen.models.tiny.network import AutoEncoder
+    from cinegen.models.tiny.text import shared_encoder
+    from cinegen.models.tiny.toyworld import background_image, render_clip
+    from cinegen.models.tiny.train import background_latents, build_latents, dit_batch
+
+    workdir = mini_bundle.parent
+    settings = mini_settings(workdir, foreground_weight=4.0)
+    ae = AutoEncoder(MINI)
+    ae.load_state_dict(torch.load(workdir / "autoencoder.pt")["model"])
+    latents, mean, std, scenes = build_latents(settings, ae.eval(), lambda *a: None)
+    bare = background_latents(ae, MINI, mean, std, "cpu")
+    batch = dit_batch(settings, 0, latents, scenes, bare, shared_encoder())
+    assert set(batch.weight.unique().tolist()) <= {1.0, 4.0}
+
+    on_object, far_away = [], []
+    for row, i in enumerate(batch.clips):
+        clip = render_clip(scenes[i], MINI.frames, MINI.size).astype(np.float32)
+        drawn = np.abs(clip - background_image(scenes[i].background, MINI.size)).max(-1) > 8
+        cells = drawn.reshape(MINI.frames, 8, 8, 8, 8).mean((2, 4))  # share of each latent cell
+        near = torch.nn.functional.max_pool2d(
+            torch.from_numpy(cells).float()[:, None], 5, stride=1, padding=2
+        )[:, 0].numpy()
+        weight = batch.weight[row, :, 0].numpy()
+        on_object.append(weight[cells > 0.5])
+        far_away.append(weight[near == 0])
+    # Nearly every object cell is marked; most of the bare background is not (a briefly
+    # trained autoencoder's group norms still carry a little of the object everywhere).
+    assert np.mean(np.concatenate(on_object) == 4.0) > 0.95
+    assert np.mean(np.concatenate(far_away) == 1.0) > 0.75

@@ -79,13 +79,15 @@ def flow_loss(
     condition: Condition,
     t: Tensor,
     noise: Tensor,
+    weight: Tensor | None = None,
 ) -> Tensor:
-    """Mean squared velocity error, weighted to the latents the model has to make."""
+    """Mean squared velocity error, weighted to the latents the model has to make: given ones
+    count a tenth, and ``weight`` (B, F, 1, H, W), when given, scales each latent pixel."""
     tt = t[:, None, None, None, None]
     x_t = (1 - tt) * latents + tt * noise
     x_t = condition.mask * condition.known + (1 - condition.mask) * x_t
     predicted = model(x_t, t, condition.known, condition.mask, text.tokens, text.mask)
-    weight = 1 - 0.9 * condition.mask
+    weight = (1 - 0.9 * condition.mask) * (1 if weight is None else weight)
     loss: Tensor = ((predicted.float() - (noise - latents)) ** 2 * weight).mean()
     return loss
 

@@ -8,22 +8,28 @@ Three stages, each checkpointed in the work directory and skipped once done:
    (encoding on the fly would cost as much as the transformer's own step);
 3. **transformer**: rectified flow on those latents under fresh captions every step, with
    10% empty prompts (for classifier-free guidance), the operations' conditions
-   (``flow.condition_for_training``) and an exponential moving average of the weights.
+   (``flow.condition_for_training``) and an exponential moving average of the weights. Latent
+   pixels where a clip differs from its bare background weigh ``foreground_weight`` in the
+   loss: objects are a fifth of the latents but all of what shape and motion are made of.
 
 Every batch is drawn from ``(seed, stage, step)``, so a run stopped and resumed makes the same
-batches as one that never stopped. ``export`` writes the shipped bundle (``weights.py``).
+batches as one that never stopped. Each invocation is appended to ``runs.json`` in the work
+directory (command, settings, the steps it trained), and the bundle's record lists them all:
+a run stopped and resumed with other settings says so. ``export`` writes the shipped bundle
+(``weights.py``).
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +37,27 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from cinegen.models.tiny import captions, toyworld, vocab
 from cinegen.models.tiny import weights as bundle
 from cinegen.models.tiny.captions import caption
-from cinegen.models.tiny.flow import condition_for_training, flow_loss, sample_training_time
+from cinegen.models.tiny.flow import (
+    Condition,
+    condition_for_training,
+    flow_loss,
+    sample_training_time,
+)
 from cinegen.models.tiny.network import AutoEncoder, TinyConfig, VideoDiT, count_parameters
 from cinegen.models.tiny.text import EncodedText, TextEncoder
 from cinegen.models.tiny.toyworld import Scene, background_image, render_clip, sample_scene
+from cinegen.models.tiny.vocab import Background
 
 Progress = Callable[[str, int, int, dict[str, float]], None]
 
 STAGE_AE, STAGE_DATA, STAGE_DIT = 1, 2, 3
 CFG_DROP = 0.1  # share of prompts replaced by the empty prompt
 EMA_DECAY = 0.999
-FOREGROUND_WEIGHT = 10.0
+FOREGROUND_WEIGHT = 10.0  # autoencoder: object pixels' share of the L1 loss
+FOREGROUND_LATENT = 1.0  # normalised latent distance from the bare background marking an object
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,7 @@ class TrainSettings:
     clips: int = 32768  # encoded training clips
     dit_steps: int = 6000
     dit_batch: int = 64
+    foreground_weight: float = 4.0  # transformer loss weight of object latents (1: uniform)
     lr: float = 3e-4
     warmup: int = 200
     checkpoint_every: int = 200
@@ -186,14 +201,48 @@ def build_latents(
     return latents, mean, std, scenes
 
 
+@torch.no_grad()
+def background_latents(
+    ae: AutoEncoder, config: TinyConfig, mean: Tensor, std: Tensor, device: str
+) -> Tensor:
+    """Normalised latents of every bare background, (len(Background), C, h, w), in enum order."""
+    images = np.stack([background_image(b, config.size) for b in Background])
+    clips = np.round(images).astype(np.uint8)[:, None]
+    z = encode_clips(ae, clips, device)[:, 0].cpu()
+    return (z - mean[:, None, None]) / std[:, None, None]
+
+
 # --- stage 3: transformer ------------------------------------------------------------------
+@dataclass
+class DitBatch:
+    clips: list[int]  # indices of the training clips drawn
+    latents: Tensor  # (B, F, C, h, w) normalised clean latents
+    text: EncodedText
+    t: Tensor  # (B,) flow times
+    noise: Tensor
+    condition: Condition
+    weight: Tensor  # (B, F, 1, h, w) loss weight per latent pixel
+
+    def to(self, device: str) -> DitBatch:
+        return DitBatch(
+            self.clips,
+            self.latents.to(device),
+            self.text,
+            self.t.to(device),
+            self.noise.to(device),
+            Condition(self.condition.known.to(device), self.condition.mask.to(device)),
+            self.weight.to(device),
+        )
+
+
 def dit_batch(
     settings: TrainSettings,
     step: int,
     latents: Tensor,
     scenes: list[Scene],
+    backgrounds: Tensor,
     encoder: TextEncoder,
-) -> tuple[Tensor, EncodedText, Tensor, Tensor, Any]:
+) -> DitBatch:
     rng = _rng(settings.seed, STAGE_DIT, step)
     index = rng.integers(len(scenes), size=settings.dit_batch)
     prompts = ["" if rng.random() < CFG_DROP else caption(scenes[i], rng) for i in index.tolist()]
@@ -202,13 +251,18 @@ def dit_batch(
     generator = _torch_rng(settings.seed, STAGE_DIT, step)
     t = sample_training_time(len(index), generator)
     noise = torch.randn(x0.shape, generator=generator)
-    return x0, encoder(prompts), t, noise, condition
+    order = list(Background)
+    bare = backgrounds[[order.index(scenes[i].background) for i in index.tolist()]]
+    foreground = (x0 - bare[:, None]).abs().amax(2, keepdim=True) > FOREGROUND_LATENT
+    weight = 1 + (settings.foreground_weight - 1) * foreground.float()
+    return DitBatch(index.tolist(), x0, encoder(prompts), t, noise, condition, weight)
 
 
 def train_transformer(
     settings: TrainSettings,
     latents: Tensor,
     scenes: list[Scene],
+    backgrounds: Tensor,
     progress: Progress,
 ) -> tuple[VideoDiT, list[float]]:
     path = settings.workdir / "transformer.pt"
@@ -229,17 +283,16 @@ def train_transformer(
     while step < total:
         for group in opt.param_groups:
             group["lr"] = _lr(settings, step, total)
-        x0, text, t, noise, condition = dit_batch(settings, step, latents, scenes, encoder)
+        batch = dit_batch(settings, step, latents, scenes, backgrounds, encoder).to(device)
         with _autocast(device):
             loss = flow_loss(
                 forward,  # type: ignore[arg-type]
-                x0.to(device),
-                text,
-                replace(
-                    condition, known=condition.known.to(device), mask=condition.mask.to(device)
-                ),
-                t.to(device),
-                noise.to(device),
+                batch.latents,
+                batch.text,
+                batch.condition,
+                batch.t,
+                batch.noise,
+                batch.weight,
             )
         opt.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
@@ -267,6 +320,17 @@ def train_transformer(
 
 
 # --- the whole run -------------------------------------------------------------------------
+def _settings_record(settings: TrainSettings) -> dict[str, Any]:
+    """The settings that shape the weights (not where or how fast they were computed), and a
+    fingerprint of the code that draws the data: a changed caption or scene changes it."""
+    skip = {"workdir", "config", "device", "compile", "threads", "checkpoint_every"}
+    record = {k: v for k, v in asdict(settings).items() if k not in skip}
+    digest = hashlib.sha256()
+    for module in (toyworld, vocab, captions):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return {**record, "data_code_sha256": digest.hexdigest()[:16]}
+
+
 def hardware(device: str) -> str:
     if torch.device(device).type == "cuda":
         return f"{torch.cuda.get_device_name(device)} (CUDA)"
@@ -288,19 +352,31 @@ def train(
     timing_path = settings.workdir / "wall_seconds.json"
     spent = json.loads(timing_path.read_text())["seconds"] if timing_path.exists() else 0.0
     started = time.perf_counter()
+    runs_path = settings.workdir / "runs.json"
+    runs: list[dict[str, Any]] = json.loads(runs_path.read_text()) if runs_path.exists() else []
+    this_run: dict[str, Any] = {"command": command, "settings": _settings_record(settings)}
+    steps: dict[str, list[int]] = {}  # stage -> [first step, last step] trained by this run
+    this_run["steps"] = steps
+    runs.append(this_run)
 
     def tracked(stage: str, done: int, total: int, stats: dict[str, float]) -> None:
         progress(stage, done, total, stats)
+        if stage != "latents":
+            steps.setdefault(stage, [done - 1, done])[1] = done
         if done == total or done % settings.checkpoint_every == 0:
             elapsed = spent + time.perf_counter() - started
             timing_path.write_text(json.dumps({"seconds": elapsed}))
+            if steps:
+                runs_path.write_text(json.dumps(runs, indent=1))
 
     ae = train_autoencoder(settings, tracked)
     latents, mean, std, scenes = build_latents(settings, ae, tracked)
-    dit, losses = train_transformer(settings, latents, scenes, tracked)
+    backgrounds = background_latents(ae, settings.config, mean, std, settings.device)
+    dit, losses = train_transformer(settings, latents, scenes, backgrounds, tracked)
     wall = spent + time.perf_counter() - started
     record = {
         "command": command,
+        "runs": [run for run in runs if run["steps"]],  # every invocation that trained a step
         "seed": settings.seed,
         "hardware": hardware(settings.device),
         "wall_seconds": round(wall, 1),
