@@ -27,3 +27,11 @@ def first_frame_image(width: int, height: int) -> np.ndarray:
     image[:, : width // 2] = (230, 30, 30)
     image[:, width // 2 :] = (30, 30, 230)
     return image
+
+
+@pytest.fixture
+def sessions(tmp_path):  # type: ignore[no-untyped-def]
+    """A fresh, migrated SQLite database in a temporary data directory."""
+    from cinegen.store.db import open_database
+
+    return open_database(tmp_path / "data")

@@ -1,4 +1,4 @@
-"""The ``cinegen`` command: generate · models · styles.
+"""The ``cinegen`` command: generate · models · styles · keys · train-tiny · eval-tiny.
 
 Progress goes to stderr, results to stdout (``--json`` for machines). A failure
 exits non-zero with one line that says what to change: 2 for a request that
@@ -31,6 +31,7 @@ from rich.table import Table
 
 from cinegen.config import Settings
 from cinegen.errors import CinegenError, SpecError
+from cinegen.keys_cli import keys_app
 from cinegen.spec import DEFAULT_FPS, GenerationType, InpaintItem, Preset, frames_for, parse_spec
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)  # paths must stay copyable
+app.add_typer(keys_app, name="keys")
 
 STAGE_LABELS = {
     "load": "loading model",

@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: platformdirs.user_data_path("cinegen"))
     # Where `cinegen generate` writes when --out is not given.
     output_dir: Path = Path("cinegen-out")
+    # The database shared by serve, worker and keys: an SQLite file in data_dir unless set
+    # (a SQLAlchemy URL, e.g. postgresql+psycopg://user@host/cinegen for many machines).
+    database_url: str | None = None
+
+    # A running task whose worker has not reported progress for this long goes back to the
+    # queue (its worker is taken for dead) ...
+    task_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    # ... at most this many times in all; then it fails with code "interrupted".
+    task_max_attempts: Annotated[int, Field(ge=1, le=20)] = 3
 
     # The model used when a request names none (or names a preset alias): the embedded
     # model, which runs offline on any CPU.

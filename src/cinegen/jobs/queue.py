@@ -1,0 +1,274 @@
+"""The task queue, in the database: nothing lives only in a process's memory.
+
+States: ``queued -> running -> succeeded | failed | cancelled`` (and ``queued -> cancelled``).
+Every move is one conditional ``UPDATE … WHERE state = <expected>`` whose row count says
+whether it happened, so two workers can never both claim a task and a late worker can never
+overwrite a task that was taken back from it; each move writes a ``TaskEvent`` in the same
+transaction. A running task holds a lease that the worker extends with each progress report;
+``requeue_expired`` gives the task of a worker that stopped reporting to the next one, up to
+``max_attempts``, then fails it with code ``interrupted``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, case, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from cinegen.errors import CinegenError
+from cinegen.store.models import Generation, Task, TaskEvent, TaskState, new_id, utcnow
+
+INTERRUPTED = "interrupted"
+CLAIM_RETRIES = 8  # rivals taking the same candidate first, before giving up for now
+
+
+class IllegalTransition(CinegenError):
+    """A move the state machine does not allow from the task's current state."""
+
+
+class LeaseLost(CinegenError):
+    """The worker no longer holds the task (taken back after its lease expired, or finished
+    elsewhere): whatever it produced must be discarded, not stored."""
+
+
+@dataclass(frozen=True)
+class QueuePolicy:
+    lease_seconds: float = 60.0  # a running task is taken back this long after its last report
+    max_attempts: int = 3  # claims per task before it fails as interrupted
+
+    def lease_until(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.lease_seconds)
+
+
+def _event(session: Session, task: Task, message: str | None = None) -> None:
+    session.add(
+        TaskEvent(
+            task_id=task.id,
+            state=task.state,
+            progress=task.progress,
+            stage=task.stage,
+            message=message,
+        )
+    )
+
+
+def _moved(
+    session: Session,
+    task_id: str,
+    expected: Sequence[TaskState],
+    values: dict[str, Any],
+    *guards: ColumnElement[bool],
+) -> bool:
+    """Apply ``values`` to the task if it is in one of the ``expected`` states and meets
+    every guard; True if it did (the caller commits or rolls back)."""
+    result = session.execute(
+        update(Task)
+        .where(Task.id == task_id, Task.state.in_(list(expected)), *guards)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _reload(session: Session, task_id: str) -> Task:
+    task = session.get(Task, task_id, populate_existing=True)
+    assert task is not None
+    return task
+
+
+# --- submitting ----------------------------------------------------------------------------
+def submit(
+    session: Session,
+    account_id: str,
+    spec: dict[str, Any],
+    idempotency_key: str | None = None,
+    expires_at: datetime | None = None,
+) -> Task:
+    """Store a queued task and commit before returning: once this returns, it is durable.
+    With an ``idempotency_key`` the account's earlier task under that key is returned."""
+    if idempotency_key is not None:
+        earlier = _by_idempotency_key(session, account_id, idempotency_key)
+        if earlier is not None:
+            return earlier
+    task = Task(
+        id=new_id("task"),
+        account_id=account_id,
+        spec=spec,
+        state=TaskState.queued,
+        progress=0.0,
+        stage="queued",
+        idempotency_key=idempotency_key,
+        expires_at=expires_at,
+    )
+    session.add(task)
+    _event(session, task)
+    try:
+        session.commit()
+    except IntegrityError:  # a concurrent retry with the same key committed first
+        session.rollback()
+        earlier = _by_idempotency_key(session, account_id, idempotency_key or "")
+        if earlier is None:
+            raise
+        return earlier
+    return task
+
+
+def _by_idempotency_key(session: Session, account_id: str, key: str) -> Task | None:
+    return session.scalar(
+        select(Task).where(Task.account_id == account_id, Task.idempotency_key == key)
+    )
+
+
+# --- working -------------------------------------------------------------------------------
+def claim(session: Session, worker: str, policy: QueuePolicy) -> Task | None:
+    """The oldest queued task, now running under ``worker``'s lease; None if none is queued."""
+    for _ in range(CLAIM_RETRIES):
+        candidate = session.scalar(
+            select(Task.id)
+            .where(Task.state == TaskState.queued)
+            .order_by(Task.created_at, Task.id)
+            .limit(1)
+        )
+        if candidate is None:
+            return None
+        now = utcnow()
+        taken = _moved(
+            session,
+            candidate,
+            [TaskState.queued],
+            {
+                "state": TaskState.running,
+                "lease_owner": worker,
+                "lease_expires_at": policy.lease_until(now),
+                "attempts": Task.attempts + 1,
+                "started_at": case((Task.started_at.is_(None), now), else_=Task.started_at),
+                "stage": "starting",
+            },
+        )
+        if taken:
+            task = _reload(session, candidate)
+            _event(session, task, f"claimed by {worker} (attempt {task.attempts})")
+            session.commit()
+            return task
+        session.rollback()  # a rival worker took it first; try the next one
+    return None
+
+
+def report(
+    session: Session, task_id: str, worker: str, progress: float, stage: str, policy: QueuePolicy
+) -> bool:
+    """Record progress (never lower than already reported) and extend the lease.
+
+    Returns False when the worker should stop: cancellation was asked for, or the task is
+    no longer its own (``LeaseLost`` then follows at ``finish``)."""
+    before = _reload(session, task_id)
+    stage_before, progress_before = before.stage, before.progress  # the row object is reused
+    values = {
+        "progress": case((Task.progress < progress, progress), else_=Task.progress),
+        "stage": stage,
+        "lease_expires_at": policy.lease_until(utcnow()),
+    }
+    if not _moved(session, task_id, [TaskState.running], values, Task.lease_owner == worker):
+        session.rollback()
+        return False
+    task = _reload(session, task_id)
+    if task.stage != stage_before or task.progress >= progress_before + 0.01:
+        _event(session, task)
+    session.commit()
+    return not task.cancel_requested
+
+
+def finish(
+    session: Session,
+    task_id: str,
+    worker: str,
+    state: TaskState,
+    generations: Sequence[Generation] = (),
+    error_code: str | None = None,
+    error_message: str | None = None,
+) -> Task:
+    """End a running task held by ``worker``: its generations and final state in one commit."""
+    if not state.terminal:
+        raise IllegalTransition(f"finish needs a final state, not {state.value}")
+    values: dict[str, Any] = {
+        "state": state,
+        "stage": state.value,
+        "finished_at": utcnow(),
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "error_code": error_code,
+        "error_message": error_message,
+    }
+    if state is TaskState.succeeded:
+        values["progress"] = 1.0
+    if not _moved(session, task_id, [TaskState.running], values, Task.lease_owner == worker):
+        session.rollback()
+        raise LeaseLost(f"task {task_id} is no longer held by {worker}")
+    session.add_all(generations)
+    task = _reload(session, task_id)
+    _event(session, task, error_message)
+    session.commit()
+    return task
+
+
+# --- from outside --------------------------------------------------------------------------
+def cancel(session: Session, task_id: str) -> Task:
+    """Cancel a queued task at once; ask a running one to stop at its next denoising step.
+    A finished task cannot be cancelled (``IllegalTransition``)."""
+    now = utcnow()
+    stopped = {"state": TaskState.cancelled, "stage": "cancelled", "finished_at": now}
+    if _moved(session, task_id, [TaskState.queued], stopped):
+        task = _reload(session, task_id)
+        _event(session, task, "cancelled before it started")
+    elif _moved(session, task_id, [TaskState.running], {"cancel_requested": True}):
+        task = _reload(session, task_id)
+        _event(session, task, "cancellation requested")
+    else:
+        session.rollback()
+        task = _reload(session, task_id)
+        raise IllegalTransition(
+            f"task {task_id} is {task.state.value}; only queued or running tasks can be cancelled"
+        )
+    session.commit()
+    return task
+
+
+def requeue_expired(
+    session: Session, policy: QueuePolicy, now: datetime | None = None
+) -> list[Task]:
+    """Take back running tasks whose lease ran out: queued again while attempts remain,
+    else failed with code ``interrupted`` (cancelled, if cancellation had been asked)."""
+    now = now or utcnow()
+    expired = session.scalars(
+        select(Task.id).where(Task.state == TaskState.running, Task.lease_expires_at < now)
+    ).all()
+    changed = []
+    for task_id in expired:
+        task = _reload(session, task_id)
+        if task.cancel_requested:
+            target, code, message = TaskState.cancelled, None, "cancelled; its worker stopped"
+        elif task.attempts >= policy.max_attempts:
+            target, code = TaskState.failed, INTERRUPTED
+            message = f"its worker stopped {task.attempts} times; giving up"
+        else:
+            target, code, message = TaskState.queued, None, "its worker stopped; queued again"
+        values = {
+            "state": target,
+            "stage": target.value,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "error_code": code,
+            "error_message": message if code else None,
+            "finished_at": now if target.terminal else None,
+        }
+        if _moved(session, task_id, [TaskState.running], values, Task.lease_expires_at < now):
+            task = _reload(session, task_id)
+            _event(session, task, message)
+            changed.append(task)
+    session.commit()
+    return changed

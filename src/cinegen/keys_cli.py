@@ -1,0 +1,101 @@
+"""``cinegen keys``: create, list and revoke the API keys that the server accepts.
+
+Every command opens the same database as ``cinegen serve`` (``CINEGEN_DATA_DIR`` or
+``CINEGEN_DATABASE_URL``), so a key created here works at once and a revoked one fails on
+its very next request.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
+
+from cinegen.config import Settings
+from cinegen.store.db import open_database
+from cinegen.store.keys import create_key, list_keys, revoke_key
+from cinegen.store.models import Role
+
+keys_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API keys.")
+err = Console(stderr=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def _database() -> sessionmaker[Session]:
+    try:
+        settings = Settings()
+    except (ValidationError, ValueError, OSError) as exc:
+        err.print(f"[bold red]error:[/] settings: {exc}")
+        raise typer.Exit(2) from None
+    return open_database(settings.data_dir, settings.database_url)
+
+
+@keys_app.command("create")
+def create(
+    name: Annotated[str, typer.Option(help="What the key is for, e.g. 'laptop'.")],
+    account: Annotated[
+        str | None, typer.Option(help="The account it acts for (default: NAME); made if new.")
+    ] = None,
+    role: Annotated[Role, typer.Option(help="The role of a new account.")] = Role.artist,
+) -> None:
+    """Create a key and print it once: only its hash is stored."""
+    with _database()() as session:
+        try:
+            new = create_key(session, name, account=account, role=role)
+        except ValueError as exc:
+            err.print(f"[bold red]error:[/] {exc}")
+            raise typer.Exit(2) from None
+        owner = new.key.account
+        out.print(new.secret)
+        err.print(
+            f"key {new.key.id} for account {owner.name!r} ({owner.role.value}); "
+            "store it now: it cannot be shown again"
+        )
+
+
+@keys_app.command("list")
+def list_(as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False) -> None:
+    """Every key with its account, role and state; never the key itself."""
+    with _database()() as session:
+        rows = [
+            {
+                "id": key.id,
+                "prefix": key.prefix,
+                "name": key.name,
+                "account": key.account.name,
+                "role": key.account.role.value,
+                "created_at": key.created_at.isoformat(),
+                "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+            }
+            for key in list_keys(session)
+        ]
+    if as_json:
+        out.print(json.dumps(rows))
+        return
+    table = Table("id", "starts with", "name", "account", "role", "created", "state")
+    for row in rows:
+        state = f"revoked {row['revoked_at'][:16]}" if row["revoked_at"] else "active"
+        table.add_row(
+            str(row["id"]), f"{row['prefix']}…", str(row["name"]), str(row["account"]),
+            str(row["role"]), str(row["created_at"])[:16], state,
+        )  # fmt: skip
+    out.print(table)
+
+
+@keys_app.command("revoke")
+def revoke(
+    key: Annotated[str, typer.Argument(help="The key's id or the start `keys list` shows.")],
+) -> None:
+    """Revoke a key: its next request is refused."""
+    with _database()() as session:
+        try:
+            revoked = revoke_key(session, key)
+        except KeyError as exc:
+            err.print(f"[bold red]error:[/] {exc.args[0]}")
+            raise typer.Exit(2) from None
+    out.print(f"revoked {revoked.id} ({revoked.name})")

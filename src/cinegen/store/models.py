@@ -1,0 +1,170 @@
+"""The tables. Ids are prefixed random strings (``task_…``) so that a log line says what an
+id names; times are timezone-aware UTC.
+
+A *task* is one request (one ``GenerationSpec``); it holds ``n_variants`` *generations*, one
+set of files each. Every state change of a task also writes a ``TaskEvent`` row, so progress
+streams and audits read one table.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Enum as SqlEnum
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id(prefix: str) -> str:
+    """``prefix_`` + 24 random hex digits: unguessable, so ids double as capabilities."""
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out; SQLite stores naive values, so tz is restored on read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+class Role(StrEnum):
+    artist = "artist"
+    reviewer = "reviewer"
+    admin = "admin"
+
+
+class TaskState(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (TaskState.succeeded, TaskState.failed, TaskState.cancelled)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime}
+
+
+def _enum(kind: type[StrEnum]) -> SqlEnum:
+    # Stored as plain strings (no database enum type): adding a value needs no migration.
+    return SqlEnum(kind, native_enum=False, length=16, validate_strings=True)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    keys: Mapped[list[ApiKey]] = relationship(back_populates="account")
+
+
+class ApiKey(Base):
+    """A bearer key. Only its SHA-256 is stored: keys are 256-bit random, so a fast hash is
+    as safe as a slow one, and lets every request look its key up by an index."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in listings to tell keys apart
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    account: Mapped[Account] = relationship(back_populates="keys")
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        Index("ix_tasks_queue", "state", "created_at"),
+        Index("ix_tasks_account", "account_id", "created_at"),
+        Index("ix_tasks_idempotency", "account_id", "idempotency_key", unique=True),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # GenerationSpec.model_dump(mode="json")
+    state: Mapped[TaskState] = mapped_column(_enum(TaskState), default=TaskState.queued)
+    progress: Mapped[float] = mapped_column(Float, default=0.0)  # 0..1, never decreases
+    stage: Mapped[str] = mapped_column(String(32), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(80), default=None)
+    lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+    error_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    error_message: Mapped[str | None] = mapped_column(Text, default=None)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    generations: Mapped[list[Generation]] = relationship(
+        back_populates="task", order_by="Generation.index"
+    )
+
+
+class Generation(Base):
+    """One variant's files, paths relative to the data directory's ``assets/``."""
+
+    __tablename__ = "generations"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), index=True)
+    index: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    n_frames: Mapped[int] = mapped_column(Integer)
+    files: Mapped[dict[str, str]] = mapped_column(JSON)  # kind (video, thumbnail, …) -> path
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    task: Mapped[Task] = relationship(back_populates="generations")
+
+
+class TaskEvent(Base):
+    __tablename__ = "task_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[TaskState] = mapped_column(_enum(TaskState))
+    progress: Mapped[float] = mapped_column(Float)
+    stage: Mapped[str] = mapped_column(String(32))
+    message: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class Upload(Base):
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    path: Mapped[str] = mapped_column(String(500))
+    media_type: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,42 @@
+"""`cinegen keys` as an operator runs it: the key printed once, listed without it, revoked."""
+
+from __future__ import annotations
+
+import json
+
+from cinegen.store.db import open_database
+from cinegen.store.keys import authenticate
+
+from .test_cli import cinegen
+
+
+def test_create_list_revoke(tmp_path):
+    env = {"CINEGEN_DATA_DIR": str(tmp_path / "data")}
+    created = cinegen("keys", "create", "--name", "laptop", "--role", "admin", cwd=tmp_path, **env)
+    assert created.returncode == 0, created.stderr
+    secret = created.stdout.strip()
+    assert secret.startswith("cg-") and "cannot be shown again" in created.stderr
+    with open_database(tmp_path / "data")() as session:
+        assert authenticate(session, secret).role.value == "admin"
+
+    listed = cinegen("keys", "list", "--json", cwd=tmp_path, **env)
+    (row,) = json.loads(listed.stdout)
+    assert row["name"] == "laptop" and row["revoked_at"] is None
+    assert secret not in listed.stdout and secret.startswith(row["prefix"])
+
+    revoked = cinegen("keys", "revoke", row["id"], cwd=tmp_path, **env)
+    assert revoked.returncode == 0 and row["id"] in revoked.stdout
+    with open_database(tmp_path / "data")() as session:
+        assert authenticate(session, secret) is None
+
+
+def test_mistakes_name_what_to_do(tmp_path):
+    env = {"CINEGEN_DATA_DIR": str(tmp_path / "data")}
+    unknown = cinegen("keys", "revoke", "key_nope", cwd=tmp_path, **env)
+    assert unknown.returncode == 2 and "keys list" in unknown.stderr
+    bad_role = cinegen("keys", "create", "--name", "x", "--role", "boss", cwd=tmp_path, **env)
+    assert bad_role.returncode == 2 and "artist" in bad_role.stderr
+    cinegen("keys", "create", "--name", "ada", cwd=tmp_path, **env)
+    clash = cinegen("keys", "create", "--name", "ada2", "--account", "ada", "--role", "admin",
+                    cwd=tmp_path, **env)  # fmt: skip
+    assert clash.returncode == 2 and "exists with role artist" in clash.stderr
