@@ -49,6 +49,7 @@ STAGE_LABELS = {
     "resample": "resampling",
     "watermark": "visible mark",
     "encode": "encoding H.264",
+    "files": "variants written",
     "autoencoder": "autoencoder",
     "latents": "encoding clips",
     "transformer": "transformer",

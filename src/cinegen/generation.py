@@ -92,6 +92,8 @@ def generate(
             variants.append(
                 _write_variant(rendered, i, layout, mark, settings, on_progress, written)
             )
+            if on_progress:
+                on_progress("files", i + 1, spec.n_variants)
         rendered.timings["media_s"] = time.perf_counter() - t0
         # 4. the sidecar, last: its presence means the set is complete
         metadata = _metadata(rendered, settings, mark)

@@ -1,0 +1,222 @@
+"""The worker: claim a task, generate it, store the outcome; again, until told to stop.
+
+One worker is one process with one ``Engine`` (models stay loaded between tasks). While a
+task runs, a heartbeat thread renews its lease every third of the lease time, so a slow step
+(loading a large model) does not lose the task, while a killed process stops renewing and
+the task goes back to the queue. Progress is reported per denoising step and per stage
+(``TaskProgress``), and the answer to each report is whether to go on: a cancelled task
+stops at its next step. The final state is decided in exactly one place, ``_outcome``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from cinegen.engine.engine import Engine
+from cinegen.errors import Cancelled, CinegenError, SpecError
+from cinegen.generation import Result, generate
+from cinegen.jobs.queue import LeaseLost, QueuePolicy, claim, finish, report, requeue_expired
+from cinegen.spec import parse_spec
+from cinegen.store.models import Generation, Task, TaskState, new_id
+
+ASSETS = "assets"
+# Share of a task's progress bar per stage: loading, denoising, then writing the files.
+LOAD_END, DENOISE_END = 0.05, 0.85
+# Within one variant's files: resampling, then the visible mark, then H.264 encoding.
+WITHIN_VARIANT = {"resample": (0.0, 0.3), "watermark": (0.3, 0.4), "encode": (0.4, 1.0)}
+REPORT_EVERY_S = 0.25  # at most this often, except when the stage changes
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-6:]}"
+
+
+@dataclass
+class TaskProgress:
+    """Engine progress callbacks (stage, done, total) -> one fraction 0..1 for the task."""
+
+    n_variants: int
+    fraction: float = 0.0
+    stage: str = "starting"
+    variants_done: int = 0
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        part = done / total if total else 1.0
+        if stage == "load":
+            value = LOAD_END * part
+        elif stage == "denoise":
+            value = LOAD_END + (DENOISE_END - LOAD_END) * part
+        else:
+            if stage == "files":
+                self.variants_done = done
+                within = 0.0
+            else:
+                start, end = WITHIN_VARIANT.get(stage, (0.0, 0.0))
+                within = start + (end - start) * part
+            value = DENOISE_END + (1 - DENOISE_END) * min(
+                1.0, (self.variants_done + within) / self.n_variants
+            )
+        self.fraction = max(self.fraction, value)
+        self.stage = stage
+
+
+@dataclass
+class Worker:
+    sessions: sessionmaker[Session]
+    data_dir: Path
+    engine: Engine
+    policy: QueuePolicy = field(default_factory=QueuePolicy)
+    name: str = field(default_factory=worker_name)
+
+    def run(self, stop: threading.Event | None = None, idle_s: float = 0.5) -> None:
+        """Work until ``stop`` is set (forever without one)."""
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            if not self.run_once():
+                stop.wait(idle_s)
+
+    def run_once(self) -> bool:
+        """Take back dead workers' tasks, then do one task; False if none was queued."""
+        with self.sessions() as session:
+            requeue_expired(session, self.policy)
+            task = claim(session, self.name, self.policy)
+        if task is None:
+            return False
+        self.execute(task)
+        return True
+
+    def execute(self, task: Task) -> None:
+        folder = self.data_dir / ASSETS / task.id
+        shutil.rmtree(folder, ignore_errors=True)  # an earlier, interrupted attempt's files
+        progress = TaskProgress(n_variants=int(task.spec.get("n_variants", 1)))
+        link = _Link(self.sessions, task.id, self.name, self.policy, progress)
+        with link.heartbeat():
+            try:
+                result: Result | BaseException = generate(
+                    parse_spec(task.spec),
+                    out=folder,
+                    engine=self.engine,
+                    on_progress=link.on_progress,
+                    should_stop=link.should_stop,
+                )
+            except Exception as exc:  # every failure ends the task; none ends the worker
+                result = exc
+        self._outcome(task, result, folder)
+
+    def _outcome(self, task: Task, result: Result | BaseException, folder: Path) -> None:
+        state, code, message, generations = TaskState.succeeded, None, None, []
+        if isinstance(result, Cancelled):
+            state = TaskState.cancelled
+        elif isinstance(result, SpecError):
+            state, code, message = TaskState.failed, "invalid_request", str(result)
+        elif isinstance(result, BaseException):
+            state, code = TaskState.failed, "generation_failed"
+            message = str(result) if isinstance(result, CinegenError) else repr(result)
+        else:
+            generations = _generations(task, result, self.data_dir)
+        with self.sessions() as session:
+            try:
+                finish(session, task.id, self.name, state, generations, code, message)
+            except LeaseLost:  # another worker has it now: this attempt's files are not it
+                shutil.rmtree(folder, ignore_errors=True)
+                return
+        if state is not TaskState.succeeded:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _generations(task: Task, result: Result, data_dir: Path) -> list[Generation]:
+    spec = result.metadata["spec"]
+    rows = []
+    for variant in result.variants:
+        files = {
+            kind: str(path.relative_to(data_dir))
+            for kind, path in (
+                ("video", variant.video),
+                ("image", variant.image),
+                ("thumbnail", variant.thumbnail),
+                ("spritesheet", variant.spritesheet),
+                ("sidecar", result.sidecar),
+            )
+            if path is not None
+        }
+        rows.append(
+            Generation(
+                id=new_id("gen"),
+                task_id=task.id,
+                index=variant.index,
+                seed=variant.seed,
+                width=spec["width"],
+                height=spec["height"],
+                n_frames=spec["n_frames"],
+                files=files,
+            )
+        )
+    return rows
+
+
+@dataclass
+class _Link:
+    """The running task's line to the database: progress out, "go on?" back."""
+
+    sessions: sessionmaker[Session]
+    task_id: str
+    worker: str
+    policy: QueuePolicy
+    progress: TaskProgress
+    go_on: bool = True
+    _last: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def on_progress(self, stage: str, done: int, total: int) -> None:
+        changed = stage != self.progress.stage
+        self.progress.update(stage, done, total)
+        if changed or time.monotonic() - self._last >= REPORT_EVERY_S:
+            self.send()
+
+    def should_stop(self) -> bool:
+        return not self.go_on
+
+    def send(self) -> None:
+        with self._lock, self.sessions() as session:
+            self._last = time.monotonic()
+            self.go_on = (
+                report(
+                    session,
+                    self.task_id,
+                    self.worker,
+                    self.progress.fraction,
+                    self.progress.stage,
+                    self.policy,
+                )
+                and self.go_on
+            )
+
+    def heartbeat(self) -> _Heartbeat:
+        return _Heartbeat(self, self.policy.lease_seconds / 3)
+
+
+class _Heartbeat:
+    def __init__(self, link: _Link, every_s: float) -> None:
+        self.link, self.every_s = link, every_s
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True, name="lease-heartbeat")
+
+    def _beat(self) -> None:
+        while not self.stop.wait(self.every_s):
+            self.link.send()
+
+    def __enter__(self) -> _Heartbeat:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
