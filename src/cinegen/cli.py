@@ -1,4 +1,5 @@
-"""The ``cinegen`` command: generate · models · styles · keys · train-tiny · eval-tiny.
+"""The ``cinegen`` command: generate · models · styles · serve · worker · keys · train-tiny ·
+eval-tiny.
 
 Progress goes to stderr, results to stdout (``--json`` for machines). A failure
 exits non-zero with one line that says what to change: 2 for a request that
@@ -29,6 +30,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from cinegen import serve_cli
 from cinegen.config import Settings
 from cinegen.errors import CinegenError, SpecError
 from cinegen.keys_cli import keys_app
@@ -42,6 +44,8 @@ app = typer.Typer(
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)  # paths must stay copyable
 app.add_typer(keys_app, name="keys")
+app.command()(serve_cli.serve)
+app.command()(serve_cli.worker)
 
 STAGE_LABELS = {
     "load": "loading model",

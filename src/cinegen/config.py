@@ -46,6 +46,20 @@ class Settings(BaseSettings):
     # ... at most this many times in all; then it fails with code "interrupted".
     task_max_attempts: Annotated[int, Field(ge=1, le=20)] = 3
 
+    # The HTTP API (`cinegen serve`): loopback unless told otherwise.
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    # Worker processes that `cinegen serve` starts beside the API (0: run `cinegen worker`).
+    workers: Annotated[int, Field(ge=0, le=64)] = 1
+    # Finished videos and their records are deleted this long after they complete.
+    asset_ttl_hours: Annotated[float, Field(gt=0)] = 24.0 * 7
+    # Unfinished tasks (queued or running) one account may have; more answer 429.
+    max_active_tasks_per_account: Annotated[int, Field(ge=1)] = 4
+    # Queued tasks across all accounts; more answer 429 with Retry-After.
+    max_queued_tasks: Annotated[int, Field(ge=1)] = 256
+    # How long clients polling a task are told to wait (openai-poll-after-ms).
+    poll_after_ms: Annotated[int, Field(ge=100, le=60_000)] = 1000
+
     # The model used when a request names none (or names a preset alias): the embedded
     # model, which runs offline on any CPU.
     default_model: str = "cinegen-tiny"

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from cinegen.jobs.assets import ASSETS
 from cinegen.jobs.queue import QueuePolicy, cancel, claim, requeue_expired, submit
-from cinegen.jobs.worker import ASSETS, TaskProgress, Worker, _Link
+from cinegen.jobs.worker import TaskProgress, Worker, _Link
 from cinegen.media.encode import probe
 from cinegen.store.keys import create_key
 from cinegen.store.models import Task, TaskEvent, TaskState, utcnow

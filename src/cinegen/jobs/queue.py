@@ -166,7 +166,9 @@ def report(
 
     Returns False when the worker should stop: cancellation was asked for, or the task is
     no longer its own (``LeaseLost`` then follows at ``finish``)."""
-    before = _reload(session, task_id)
+    before = session.get(Task, task_id, populate_existing=True)
+    if before is None:  # deleted while it ran
+        return False
     stage_before, progress_before = before.stage, before.progress  # the row object is reused
     values = {
         "progress": case((Task.progress < progress, progress), else_=Task.progress),
@@ -191,14 +193,18 @@ def finish(
     generations: Sequence[Generation] = (),
     error_code: str | None = None,
     error_message: str | None = None,
+    keep_for: timedelta | None = None,
 ) -> Task:
-    """End a running task held by ``worker``: its generations and final state in one commit."""
+    """End a running task held by ``worker``: its generations and final state in one commit.
+    With ``keep_for``, the task and its files expire that long from now."""
     if not state.terminal:
         raise IllegalTransition(f"finish needs a final state, not {state.value}")
+    now = utcnow()
     values: dict[str, Any] = {
         "state": state,
         "stage": state.value,
-        "finished_at": utcnow(),
+        "finished_at": now,
+        "expires_at": now + keep_for if keep_for is not None else None,
         "lease_owner": None,
         "lease_expires_at": None,
         "error_code": error_code,

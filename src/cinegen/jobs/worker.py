@@ -16,18 +16,21 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from cinegen.config import Settings
 from cinegen.engine.engine import Engine
 from cinegen.errors import Cancelled, CinegenError, SpecError
 from cinegen.generation import Result, generate
+from cinegen.jobs.assets import sweep_expired, task_folder
+from cinegen.jobs.media import StoreMedia
 from cinegen.jobs.queue import LeaseLost, QueuePolicy, claim, finish, report, requeue_expired
 from cinegen.spec import parse_spec
 from cinegen.store.models import Generation, Task, TaskState, new_id
 
-ASSETS = "assets"
 # Share of a task's progress bar per stage: loading, denoising, then writing the files.
 LOAD_END, DENOISE_END = 0.05, 0.85
 # Within one variant's files: resampling, then the visible mark, then H.264 encoding.
@@ -74,7 +77,21 @@ class Worker:
     data_dir: Path
     engine: Engine
     policy: QueuePolicy = field(default_factory=QueuePolicy)
+    keep_for: timedelta | None = None  # finished tasks expire this long after they end
     name: str = field(default_factory=worker_name)
+
+    @classmethod
+    def configured(
+        cls, settings: Settings, sessions: sessionmaker[Session], engine: Engine
+    ) -> Worker:
+        """A worker with the lease, retry and expiry policy of ``settings``."""
+        return cls(
+            sessions=sessions,
+            data_dir=settings.data_dir,
+            engine=engine,
+            policy=QueuePolicy(settings.task_lease_seconds, settings.task_max_attempts),
+            keep_for=timedelta(hours=settings.asset_ttl_hours),
+        )
 
     def run(self, stop: threading.Event | None = None, idle_s: float = 0.5) -> None:
         """Work until ``stop`` is set (forever without one)."""
@@ -87,6 +104,7 @@ class Worker:
         """Take back dead workers' tasks, then do one task; False if none was queued."""
         with self.sessions() as session:
             requeue_expired(session, self.policy)
+            sweep_expired(session, self.data_dir)
             task = claim(session, self.name, self.policy)
         if task is None:
             return False
@@ -94,7 +112,7 @@ class Worker:
         return True
 
     def execute(self, task: Task) -> None:
-        folder = self.data_dir / ASSETS / task.id
+        folder = task_folder(self.data_dir, task.id)
         shutil.rmtree(folder, ignore_errors=True)  # an earlier, interrupted attempt's files
         progress = TaskProgress(n_variants=int(task.spec.get("n_variants", 1)))
         link = _Link(self.sessions, task.id, self.name, self.policy, progress)
@@ -106,6 +124,7 @@ class Worker:
                     engine=self.engine,
                     on_progress=link.on_progress,
                     should_stop=link.should_stop,
+                    media=StoreMedia(self.sessions, self.data_dir, task.account_id),
                 )
             except Exception as exc:  # every failure ends the task; none ends the worker
                 result = exc
@@ -124,7 +143,9 @@ class Worker:
             generations = _generations(task, result, self.data_dir)
         with self.sessions() as session:
             try:
-                finish(session, task.id, self.name, state, generations, code, message)
+                finish(
+                    session, task.id, self.name, state, generations, code, message, self.keep_for
+                )
             except LeaseLost:  # another worker has it now: this attempt's files are not it
                 shutil.rmtree(folder, ignore_errors=True)
                 return
@@ -220,3 +241,11 @@ class _Heartbeat:
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
         self.thread.join()
+
+
+def run_worker(settings: Settings, stop: threading.Event | None = None) -> None:
+    """One worker process's life: open the shared database, load models on demand, work."""
+    from cinegen.store.db import open_database
+
+    sessions = open_database(settings.data_dir, settings.database_url)
+    Worker.configured(settings, sessions, Engine(settings)).run(stop)

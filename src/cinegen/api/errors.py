@@ -1,0 +1,88 @@
+"""Errors in the OpenAI shape, ``{"error": {message, type, param, code}}``, for both dialects.
+
+Every refusal is an ``ApiError`` (or a ``SpecError`` / request validation error, mapped here)
+with a status, a message that says what to change, the request field it concerns and a
+machine-readable code. A task that is not the caller's is a 404 exactly like one that does
+not exist: the answer never confirms another account's ids.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from cinegen.errors import SpecError
+
+TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_error",
+         404: "invalid_request_error", 409: "invalid_request_error", 413: "invalid_request_error",
+         429: "rate_limit_error", 501: "not_implemented_error", 503: "server_error"}  # fmt: skip
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.message, self.code, self.param = status, message, code, param
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        error_type = TYPES.get(
+            self.status, "server_error" if self.status >= 500 else "invalid_request_error"
+        )
+        return {
+            "error": {
+                "message": self.message,
+                "type": error_type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body(), status_code=self.status, headers=self.headers)
+
+
+def not_found(kind: str, ident: str) -> ApiError:
+    return ApiError(404, f"no {kind} with id {ident!r}", code="not_found", param="id")
+
+
+def from_spec_error(exc: SpecError, rename: dict[str, str] | None = None) -> ApiError:
+    """A spec field named in the dialect's own words (``n_frames`` -> ``seconds``)."""
+    root = exc.field.split(".")[0]
+    param = (rename or {}).get(root, exc.field)
+    message = str(exc) if param == exc.field else f"{param} ({exc!s})"
+    return ApiError(400, message, code="invalid_value", param=param)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return exc.response()
+
+    @app.exception_handler(SpecError)
+    async def _spec_error(request: Request, exc: SpecError) -> JSONResponse:
+        return from_spec_error(exc).response()
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0]
+        location = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
+        param = ".".join(location) or None
+        message = f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
+        return ApiError(400, message, code="invalid_value", param=param).response()
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return ApiError(exc.status_code, str(exc.detail), code=code).response()

@@ -1,0 +1,383 @@
+"""The OpenAI Videos API, as the official ``openai`` SDK's ``client.videos`` calls it.
+
+``POST /v1/videos`` takes JSON or multipart (the SDK switches to multipart when
+``input_reference`` is a file); ``seconds`` and ``size`` arrive as strings. ``sora-2`` and
+``sora-2-pro`` are the default model's turbo and quality presets; any registered model id
+works too, as do sizes and lengths beyond the SDK's literals that the model can make.
+Statuses map ``queued / running / succeeded / failed | cancelled`` to ``queued /
+in_progress / completed / failed`` (a cancelled video is failed with code ``cancelled``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cinegen.api import tasks
+from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
+from cinegen.api.errors import ApiError, not_found
+from cinegen.api.uploads import decode_data_url, store_image
+from cinegen.config import Settings
+from cinegen.jobs.assets import delete_task
+from cinegen.spec import DEFAULT_FPS, frames_for
+from cinegen.store.models import Account, Task, TaskState
+
+router = APIRouter(prefix="/v1/videos", tags=["OpenAI Videos API"])
+
+STATUS = {
+    TaskState.queued: "queued",
+    TaskState.running: "in_progress",
+    TaskState.succeeded: "completed",
+    TaskState.failed: "failed",
+    TaskState.cancelled: "failed",
+}
+DEFAULTS = {"model": "sora-2", "seconds": "4", "size": "720x1280"}
+# Spec fields as this dialect names them, for error messages.
+RENAME = {
+    "width": "size",
+    "height": "size",
+    "n_frames": "seconds",
+    "inpaint_items": "input_reference",
+}
+CREATE_FIELDS = {"prompt", "model", "seconds", "size", "input_reference"}
+CONTENT = {"video": ("video", "video/mp4"), "thumbnail": ("thumbnail", "image/webp"),
+           "spritesheet": ("spritesheet", "image/jpeg")}  # fmt: skip
+
+
+class VideoError(BaseModel):
+    code: str
+    message: str
+
+
+class Video(BaseModel):
+    id: str
+    object: Literal["video"] = "video"
+    created_at: int
+    completed_at: int | None
+    expires_at: int | None
+    error: VideoError | None
+    model: str
+    progress: int
+    prompt: str | None
+    remixed_from_video_id: str | None
+    seconds: str
+    size: str
+    status: Literal["queued", "in_progress", "completed", "failed"]
+
+
+class VideoList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Video]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class VideoDeleted(BaseModel):
+    id: str
+    deleted: bool = True
+    object: Literal["video.deleted"] = "video.deleted"
+
+
+def video(task: Task, settings: Settings) -> Video:
+    spec = tasks.spec_of(task)
+    error = None
+    if task.state is TaskState.failed:
+        error = VideoError(code=task.error_code or "failed", message=task.error_message or "")
+    elif task.state is TaskState.cancelled:
+        error = VideoError(code="cancelled", message="the video was cancelled")
+    return Video(
+        id=task.id,
+        created_at=int(task.created_at.timestamp()),
+        completed_at=int(task.finished_at.timestamp()) if task.finished_at else None,
+        expires_at=int(task.expires_at.timestamp()) if task.expires_at else None,
+        error=error,
+        model=spec.model or settings.default_model,
+        progress=math.floor(task.progress * 100),
+        prompt=spec.prompt,
+        remixed_from_video_id=None,
+        seconds=f"{spec.seconds:g}",
+        size=f"{spec.width}x{spec.height}",
+        status=STATUS[task.state],  # type: ignore[arg-type]
+    )
+
+
+def _poll_hint(response: Response, settings: Settings) -> None:
+    response.headers["openai-poll-after-ms"] = str(settings.poll_after_ms)
+
+
+# --- create --------------------------------------------------------------------------------
+CREATE_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/VideoCreate"}},
+            "multipart/form-data": {"schema": {"$ref": "#/components/schemas/VideoCreateForm"}},
+        },
+    }
+}
+
+
+class VideoCreate(BaseModel):
+    """``POST /v1/videos`` as JSON."""
+
+    prompt: str
+    model: str | None = None
+    seconds: str | None = None
+    size: str | None = None
+    input_reference: dict[str, str] | None = None  # {"image_url": "data:image/png;base64,…"}
+
+
+class VideoCreateForm(BaseModel):
+    """``POST /v1/videos`` as multipart; ``input_reference`` is an image file."""
+
+    prompt: str
+    model: str | None = None
+    seconds: str | None = None
+    size: str | None = None
+    input_reference: bytes | None = None
+
+
+@router.post("", response_model=Video, openapi_extra=CREATE_BODY)
+async def create_video(
+    request: Request,
+    response: Response,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> Video:
+    fields, image = await _read_create_body(request)
+    task = await run_in_threadpool(
+        _create, session, settings, request.app.state.data_dir, account, fields, image,
+        idempotency_key,
+    )  # fmt: skip
+    _poll_hint(response, settings)
+    return video(task, settings)
+
+
+async def _read_create_body(request: Request) -> tuple[dict[str, Any], bytes | None]:
+    content_type = request.headers.get("content-type", "")
+    image: bytes | None = None
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form()
+        fields: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            if key == "input_reference" and not isinstance(value, str):
+                image = await value.read()
+            else:
+                fields[key] = value
+    else:
+        try:
+            fields = await request.json()
+        except ValueError:
+            raise ApiError(
+                400, "the body must be JSON or multipart/form-data", code="invalid_json"
+            ) from None
+        if not isinstance(fields, dict):
+            raise ApiError(400, "the body must be a JSON object", code="invalid_json")
+    unknown = sorted(set(fields) - CREATE_FIELDS)
+    if unknown:
+        raise ApiError(
+            400,
+            f"unknown parameter {unknown[0]!r}; known: {', '.join(sorted(CREATE_FIELDS))}",
+            code="unknown_parameter",
+            param=unknown[0],
+        )
+    return fields, image
+
+
+def _create(
+    session: Session,
+    settings: Settings,
+    data_dir: Any,
+    account: Account,
+    fields: dict[str, Any],
+    image: bytes | None,
+    idempotency_key: str | None,
+) -> Task:
+    prompt = fields.get("prompt")
+    if not isinstance(prompt, str):
+        raise ApiError(
+            400,
+            "prompt is required: a text describing the video",
+            code="missing_required_parameter",
+            param="prompt",
+        )
+    width, height = _size(str(fields.get("size") or DEFAULTS["size"]))
+    seconds = _seconds(fields.get("seconds") or DEFAULTS["seconds"])
+    reference = fields.get("input_reference")
+    if isinstance(reference, dict):
+        if "image_url" not in reference:
+            raise ApiError(
+                400,
+                "input_reference needs image_url (a data: URL); file_id is not supported here",
+                code="invalid_value",
+                param="input_reference",
+            )
+        image = decode_data_url(str(reference["image_url"]), "input_reference")
+    spec: dict[str, Any] = {
+        "prompt": prompt,
+        "model": str(fields.get("model") or DEFAULTS["model"]),
+        "width": width,
+        "height": height,
+        "fps": DEFAULT_FPS,
+        "n_frames": frames_for(seconds, DEFAULT_FPS),
+    }
+    if image is not None:
+        upload = store_image(session, data_dir, account, image, "input_reference")
+        spec["inpaint_items"] = [{"type": "image", "upload_id": upload.id, "frame_index": 0}]
+    return tasks.create(session, settings, account, spec, idempotency_key, RENAME)
+
+
+def _size(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        raise ApiError(
+            400,
+            f"size must be WIDTHxHEIGHT in pixels, e.g. 1280x720 (got {text!r})",
+            code="invalid_value",
+            param="size",
+        )
+    return int(width), int(height)
+
+
+def _seconds(value: Any) -> float:
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ApiError(
+            400,
+            f'seconds must be a positive number, e.g. "4" (got {value!r})',
+            code="invalid_value",
+            param="seconds",
+        )
+    return seconds
+
+
+# --- read, list, delete, download ------------------------------------------------------------
+@router.get("/{video_id}", response_model=Video)
+def retrieve_video(
+    video_id: str,
+    response: Response,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Video:
+    _poll_hint(response, settings)
+    return video(tasks.owned(session, account, video_id), settings)
+
+
+@router.get("", response_model=VideoList)
+def list_videos(
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    after: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    order: Literal["asc", "desc"] = "desc",
+) -> VideoList:
+    key = (Task.created_at, Task.id)
+    query = select(Task).where(Task.account_id == account.id)
+    if after is not None:
+        cursor = tasks.owned(session, account, after)
+        point = (cursor.created_at, cursor.id)
+        if order == "desc":
+            query = query.where(
+                (Task.created_at < point[0])
+                | ((Task.created_at == point[0]) & (Task.id < point[1]))
+            )
+        else:
+            query = query.where(
+                (Task.created_at > point[0])
+                | ((Task.created_at == point[0]) & (Task.id > point[1]))
+            )
+    ordering = [k.desc() for k in key] if order == "desc" else list(key)
+    rows = [
+        t
+        for t in session.scalars(query.order_by(*ordering).limit(limit + 1))
+        if not tasks.expired(t)
+    ]
+    page = rows[:limit]
+    data = [video(t, settings) for t in page]
+    return VideoList(
+        data=data,
+        first_id=data[0].id if data else None,
+        last_id=data[-1].id if data else None,
+        has_more=len(rows) > limit,
+    )
+
+
+@router.delete("/{video_id}", response_model=VideoDeleted)
+def delete_video(
+    video_id: str, request: Request, account: CurrentAccount, session: SessionDep
+) -> VideoDeleted:
+    task = tasks.owned(session, account, video_id)
+    delete_task(session, request.app.state.data_dir, task.id)
+    return VideoDeleted(id=video_id)
+
+
+@router.get(
+    "/{video_id}/content",
+    response_class=FileResponse,
+    responses={200: {"content": {"video/mp4": {}, "image/webp": {}, "image/jpeg": {}}}},
+)
+def download_video_content(
+    video_id: str,
+    request: Request,
+    account: CurrentAccount,
+    session: SessionDep,
+    variant: Literal["video", "thumbnail", "spritesheet"] = "video",
+) -> FileResponse:
+    task = tasks.owned(session, account, video_id)
+    kind, media_type = CONTENT[variant]
+    path = tasks.asset_path(request.app.state.data_dir, task, kind)
+    if not path.is_file():  # only an operator removing files by hand gets here
+        raise not_found("file of video", video_id)
+    return FileResponse(path, media_type=media_type, filename=f"{video_id}-{variant}{path.suffix}")
+
+
+# --- not yet: the operations (issue: Sora's creation tools) ----------------------------------
+def _not_yet(what: str) -> ApiError:
+    return ApiError(
+        501,
+        f"{what} is not available on this server yet: it arrives with cinegen's operations "
+        "(remix, extend, edit, characters); plain generation from a prompt and an optional "
+        "input_reference image works now",
+        code="not_implemented",
+    )
+
+
+@router.post("/{video_id}/remix")
+def remix_video(video_id: str, account: CurrentAccount, session: SessionDep) -> None:
+    tasks.owned(session, account, video_id)
+    raise _not_yet("remix")
+
+
+@router.post("/edits")
+def edit_video(account: CurrentAccount) -> None:
+    raise _not_yet("edits")
+
+
+@router.post("/extensions")
+def extend_video(account: CurrentAccount) -> None:
+    raise _not_yet("extensions")
+
+
+@router.post("/characters")
+def create_character(account: CurrentAccount) -> None:
+    raise _not_yet("characters")
+
+
+@router.get("/characters/{character_id}")
+def get_character(character_id: str, account: CurrentAccount) -> None:
+    raise _not_yet("characters")

@@ -1,0 +1,104 @@
+"""What both dialects do with tasks: create one (validated, within limits, committed before
+the answer), find one of the caller's, and find a finished one's files."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cinegen.api.errors import ApiError, from_spec_error, not_found
+from cinegen.config import Settings
+from cinegen.engine.plan import plan
+from cinegen.errors import SpecError
+from cinegen.jobs.queue import submit
+from cinegen.spec import GenerationSpec, parse_spec
+from cinegen.store.models import Account, Task, TaskState, utcnow
+
+ACTIVE = (TaskState.queued, TaskState.running)
+RETRY_AFTER_S = 10
+
+
+def create(
+    session: Session,
+    settings: Settings,
+    account: Account,
+    fields: dict[str, Any],
+    idempotency_key: str | None = None,
+    rename: dict[str, str] | None = None,
+) -> Task:
+    """Validate ``fields`` as a GenerationSpec against the model registry, check the limits,
+    and queue it. ``rename`` maps spec fields to the dialect's names in error messages."""
+    try:
+        spec = parse_spec(fields)
+        plan(spec, settings)
+    except SpecError as exc:
+        raise from_spec_error(exc, rename) from None
+    if idempotency_key is None:
+        _check_limits(session, settings, account)
+    return submit(
+        session,
+        account.id,
+        spec.model_dump(mode="json"),
+        idempotency_key=idempotency_key,
+    )
+
+
+def _check_limits(session: Session, settings: Settings, account: Account) -> None:
+    active = session.scalar(
+        select(func.count()).where(Task.account_id == account.id, Task.state.in_(ACTIVE))
+    )
+    if (active or 0) >= settings.max_active_tasks_per_account:
+        raise ApiError(
+            429,
+            f"this account already has {active} unfinished tasks (the limit is "
+            f"{settings.max_active_tasks_per_account}); wait for one to finish",
+            code="too_many_active_tasks",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+    queued = session.scalar(select(func.count()).where(Task.state == TaskState.queued))
+    if (queued or 0) >= settings.max_queued_tasks:
+        raise ApiError(
+            429,
+            f"the queue is full ({queued} tasks); try again shortly",
+            code="queue_full",
+            headers={"Retry-After": str(RETRY_AFTER_S)},
+        )
+
+
+def owned(session: Session, account: Account, task_id: str) -> Task:
+    """The caller's task, or 404 — also for another account's task and for an expired one."""
+    task = session.get(Task, task_id)
+    if task is None or task.account_id != account.id or expired(task):
+        raise not_found("task", task_id)
+    return task
+
+
+def expired(task: Task, now: datetime | None = None) -> bool:
+    return task.expires_at is not None and task.expires_at <= (now or utcnow())
+
+
+def spec_of(task: Task) -> GenerationSpec:
+    return GenerationSpec.model_validate(task.spec)
+
+
+def asset_path(data_dir: Path, task: Task, kind: str, index: int = 0) -> Path:
+    """A finished task's file of ``kind`` (video, image, thumbnail, spritesheet)."""
+    if task.state is not TaskState.succeeded:
+        raise ApiError(
+            409,
+            f"task {task.id} is {task.state.value}; its files exist once it has succeeded",
+            code="not_ready",
+        )
+    generations = sorted(task.generations, key=lambda g: g.index)
+    if not 0 <= index < len(generations):
+        raise ApiError(
+            404, f"task {task.id} has no variant {index}", code="not_found", param="variant"
+        )
+    relative = generations[index].files.get(kind)
+    if relative is None:
+        raise ApiError(404, f"this task has no {kind}", code="not_found", param="variant")
+    return data_dir / relative

@@ -1,0 +1,51 @@
+"""A task's files under the data directory, and their end: deleted on request or on expiry,
+always together with the task's rows, so that no answer ever says "completed" for a video
+whose file is gone."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from cinegen.jobs.queue import IllegalTransition, cancel
+from cinegen.store.models import Generation, Task, TaskEvent, TaskState, utcnow
+
+ASSETS = "assets"
+
+
+def task_folder(data_dir: Path, task_id: str) -> Path:
+    return data_dir / ASSETS / task_id
+
+
+def remove_files(data_dir: Path, task_id: str) -> None:
+    shutil.rmtree(task_folder(data_dir, task_id), ignore_errors=True)
+
+
+def delete_task(session: Session, data_dir: Path, task_id: str) -> None:
+    """Delete a task for good. A running one is asked to stop first: its worker stops at
+    the next step, finds the task gone and discards what it wrote."""
+    task = session.get(Task, task_id)
+    if task is None:
+        return
+    if task.state in (TaskState.queued, TaskState.running):
+        try:
+            cancel(session, task_id)
+        except IllegalTransition:
+            session.rollback()  # it finished meanwhile; delete it all the same
+    session.execute(delete(TaskEvent).where(TaskEvent.task_id == task_id))
+    session.execute(delete(Generation).where(Generation.task_id == task_id))
+    session.execute(delete(Task).where(Task.id == task_id))
+    session.commit()
+    remove_files(data_dir, task_id)
+
+
+def sweep_expired(session: Session, data_dir: Path, now: datetime | None = None) -> list[str]:
+    """Delete every task whose assets have expired; returns their ids."""
+    ids = list(session.scalars(select(Task.id).where(Task.expires_at <= (now or utcnow()))))
+    for task_id in ids:
+        delete_task(session, data_dir, task_id)
+    return ids

@@ -1,0 +1,68 @@
+"""A real server on loopback with a worker beside it, sharing one temporary database."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlalchemy.orm import Session, sessionmaker
+
+from cinegen.api.app import create_app
+from cinegen.config import Settings
+from cinegen.jobs.worker import Worker
+from cinegen.store.db import open_database
+from cinegen.store.keys import create_key
+
+
+@dataclass
+class Service:
+    url: str
+    settings: Settings
+    sessions: sessionmaker[Session]
+    data_dir: Path
+    worker_stop: threading.Event | None = None
+
+    def key(self, name: str) -> str:
+        with self.sessions() as session:
+            return create_key(session, name).secret
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, engine) -> Iterator[Service]:
+    data_dir = tmp_path_factory.mktemp("service")
+    settings = Settings(
+        data_dir=data_dir, default_model="wan-tiny-random", max_active_tasks_per_account=3,
+        poll_after_ms=100,
+    )  # fmt: skip
+    sessions = open_database(data_dir)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, sessions), host="127.0.0.1", port=_free_port(),
+                       log_level="warning")
+    )  # fmt: skip
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    stop = threading.Event()
+    worker = Worker.configured(settings, sessions, engine)
+    worker_thread = threading.Thread(target=worker.run, args=(stop, 0.05), daemon=True)
+    worker_thread.start()
+    yield Service(f"http://127.0.0.1:{server.config.port}", settings, sessions, data_dir, stop)
+    stop.set()
+    worker_thread.join(timeout=60)
+    server.should_exit = True
+    thread.join(timeout=30)

@@ -1,0 +1,130 @@
+"""The official `openai` SDK, unmodified, against a real cinegen server on loopback."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import openai
+import pytest
+from PIL import Image
+
+from cinegen.media.encode import probe
+
+SMALL = {"size": "160x96", "seconds": "2"}
+
+
+@pytest.fixture(scope="module")
+def client(service) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{service.url}/v1", api_key=service.key("sdk"), max_retries=0)
+
+
+def test_create_and_poll_then_download_every_variant(client, tmp_path):
+    video = client.videos.create_and_poll(
+        prompt="a red circle moving left over the ocean", model="sora-2", poll_interval_ms=100,
+        **SMALL,
+    )  # fmt: skip
+    assert video.status == "completed" and video.progress == 100, video.error
+    assert (video.size, video.seconds, video.model) == ("160x96", "2", "sora-2")
+    assert video.completed_at >= video.created_at and video.expires_at > video.completed_at
+    assert video.error is None and video.remixed_from_video_id is None
+
+    path = tmp_path / "video.mp4"
+    client.videos.download_content(video.id).write_to_file(path)
+    info = probe(path)
+    assert (info.width, info.height, info.n_frames) == (160, 96, 48)
+    thumbnail = client.videos.download_content(video.id, variant="thumbnail").read()
+    assert Image.open(io.BytesIO(thumbnail)).format == "WEBP"
+    sprites = client.videos.download_content(video.id, variant="spritesheet").read()
+    assert Image.open(io.BytesIO(sprites)).format == "JPEG"
+
+
+def test_polls_are_told_when_to_come_back(client, service):
+    created = client.videos.with_raw_response.create(prompt="a green star spinning", **SMALL)
+    assert created.headers["openai-poll-after-ms"] == "100"
+    video = created.parse()
+    assert video.status in ("queued", "in_progress", "completed") and 0 <= video.progress <= 100
+    done = client.videos.poll(video.id, poll_interval_ms=100)
+    assert done.status == "completed"
+
+
+def test_list_pages_with_a_cursor_and_delete_removes(client, service):
+    fresh = openai.OpenAI(base_url=client.base_url, api_key=service.key("lister"), max_retries=0)
+    ids = [fresh.videos.create(prompt=f"a blue square number {i}", **SMALL).id for i in range(3)]
+    for video_id in ids:
+        fresh.videos.poll(video_id, poll_interval_ms=100)
+    first = fresh.videos.list(limit=2)
+    assert [v.id for v in first.data] == ids[::-1][:2] and first.has_more
+    rest = fresh.videos.list(limit=2, after=first.last_id)
+    assert [v.id for v in rest.data] == ids[:1] and not rest.has_more
+    assert [v.id for v in fresh.videos.list(order="asc")] == ids  # the SDK's auto-paging too
+
+    deleted = fresh.videos.delete(ids[0])
+    assert deleted.deleted and deleted.id == ids[0] and deleted.object == "video.deleted"
+    with pytest.raises(openai.NotFoundError):
+        fresh.videos.retrieve(ids[0])
+    assert not (service.data_dir / "assets" / ids[0]).exists()
+
+
+def test_another_accounts_video_does_not_exist_and_a_revoked_key_stops(client, service):
+    video = client.videos.create(prompt="a white triangle falling", **SMALL)
+    stranger = openai.OpenAI(base_url=client.base_url, api_key=service.key("other"), max_retries=0)
+    videos = stranger.videos
+    for call in (videos.retrieve, videos.delete, videos.download_content):
+        with pytest.raises(openai.NotFoundError) as caught:
+            call(video.id)
+        assert caught.value.body["code"] == "not_found"
+    nobody = openai.OpenAI(base_url=client.base_url, api_key="cg-made-up", max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        nobody.videos.list()
+
+
+def test_mistakes_are_named_in_the_openai_error_shape(client):
+    cases = {
+        "size": {"size": "big"},
+        "seconds": {"seconds": "0"},
+        "model": {"model": "sora-9"},
+    }
+    for param, change in cases.items():
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.videos.create(prompt="a pink circle", **{**SMALL, **change})
+        error = caught.value.body
+        assert error["param"] == param and error["type"] == "invalid_request_error", error
+        assert error["message"]
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.videos.create(prompt="x", extra_body={"colour": "red"}, **SMALL)
+    assert caught.value.body["param"] == "colour"
+
+
+def test_operations_not_built_yet_answer_501(client):
+    video = client.videos.create(prompt="a yellow circle bouncing", **SMALL)
+    with pytest.raises(openai.APIStatusError) as caught:
+        client.videos.remix(video.id, prompt="now purple")
+    assert caught.value.status_code == 501 and caught.value.body["code"] == "not_implemented"
+
+
+def test_an_image_reference_becomes_the_first_frame(client, service, tmp_path):
+    image = np.zeros((96, 160, 3), np.uint8)
+    image[:, :80] = (230, 30, 30)
+    image[:, 80:] = (30, 30, 230)
+    png = io.BytesIO()
+    Image.fromarray(image).save(png, format="PNG")
+    video = client.videos.create_and_poll(
+        prompt="a red and blue wall", model="cinegen-tiny", poll_interval_ms=100,
+        input_reference=("wall.png", png.getvalue(), "image/png"), **SMALL,
+    )  # fmt: skip
+    assert video.status == "completed", video.error
+    path = tmp_path / "v.mp4"
+    client.videos.download_content(video.id).write_to_file(path)
+    from cinegen.media.encode import read_frames
+
+    first = read_frames(path)[0].astype(int)
+    assert first[40:60, 10:60, 0].mean() > first[40:60, 10:60, 2].mean() + 80  # red left
+    assert first[40:60, 100:150, 2].mean() > first[40:60, 100:150, 0].mean() + 80  # blue right
+
+
+def test_a_retried_create_with_the_same_idempotency_key_is_one_video(client):
+    headers = {"Idempotency-Key": "retry-1"}
+    a = client.videos.create(prompt="a red star rising", extra_headers=headers, **SMALL)
+    b = client.videos.create(prompt="a red star rising", extra_headers=headers, **SMALL)
+    assert a.id == b.id
