@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 import cinegen
-from cinegen.api import errors, openai_videos
+from cinegen.api import errors, openai_videos, sora_backend
 from cinegen.config import Settings
 from cinegen.store.db import open_database
 
@@ -33,6 +33,7 @@ def create_app(
     app.state.sessions = sessions or open_database(settings.data_dir, settings.database_url)
     errors.install(app)
     app.include_router(openai_videos.router)
+    app.include_router(sora_backend.router)
 
     @app.get("/healthz", tags=["service"])
     def health() -> dict[str, str]:

@@ -1,0 +1,267 @@
+"""The Sora web backend's ``video_gen`` dialect, as scripts written for it call it.
+
+``POST /backend/video_gen`` takes the ``GenerationSpec`` fields themselves (``n_frames`` at
+30 fps, ``inpaint_items`` naming uploads from ``POST /backend/uploads``) and answers
+``{"id"}``; ``GET /backend/video_gen?limit=N`` lists the caller's newest tasks as
+``task_responses`` with ``progress_pct`` 0..1, and each finished generation has a ``url``
+that downloads with the same key. ``type: image_gen`` (``n_frames: 1``) makes a PNG.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from cinegen.api import tasks
+from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
+from cinegen.api.errors import ApiError, not_found
+from cinegen.api.uploads import store_image
+from cinegen.jobs.queue import IllegalTransition, cancel
+from cinegen.spec import GenerationType
+from cinegen.store.models import Generation, Task, TaskState
+
+router = APIRouter(prefix="/backend", tags=["Sora backend dialect"])
+
+SORA_FPS = 30.0  # the dialect counts n_frames at 30 per second
+MEDIA_TYPES = {
+    ".mp4": "video/mp4",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".jpg": "image/jpeg",
+}
+
+
+class VideoGenRequest(BaseModel):
+    """The payload Sora's clients sent; every field but ``prompt`` has the dialect's default."""
+
+    model_config = {"extra": "forbid"}
+
+    type: GenerationType = GenerationType.video_gen
+    prompt: str
+    n_variants: int = 1
+    n_frames: int | None = None
+    width: int | None = None
+    height: int | None = None
+    style: str | None = None
+    model: str | None = None
+    operation: str = "simple_compose"
+    inpaint_items: list[dict[str, Any]] = []
+    seed: int | None = None
+    negative_prompt: str | None = None
+
+
+class Created(BaseModel):
+    id: str
+
+
+class Encoding(BaseModel):
+    path: str
+
+
+class SoraGeneration(BaseModel):
+    id: str
+    task_id: str
+    index: int
+    url: str
+    width: int
+    height: int
+    n_frames: int
+    seed: int
+    encodings: dict[str, Encoding]
+
+
+class ModerationResult(BaseModel):
+    is_output_rejection: bool = False
+    code: str | None = None
+
+
+class TaskResponse(BaseModel):
+    id: str
+    type: str
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    progress_pct: float
+    failure_reason: str | None
+    moderation_result: ModerationResult
+    prompt: str
+    model: str
+    operation: str
+    n_variants: int
+    n_frames: int
+    width: int
+    height: int
+    created_at: str
+    generations: list[SoraGeneration]
+    actions: list[str]
+
+
+class TaskList(BaseModel):
+    task_responses: list[TaskResponse]
+    last_id: str | None
+    has_more: bool
+
+
+class UploadResponse(BaseModel):
+    id: str
+    media_type: str
+
+
+def _generation(request: Request, generation: Generation) -> SoraGeneration:
+    def link(kind: str) -> str:
+        return (
+            str(request.url_for("generation_content", generation_id=generation.id))
+            + f"?kind={kind}"
+        )
+
+    main = "image" if "image" in generation.files else "video"
+    encodings = {"source": Encoding(path=link(main))}
+    for kind in ("thumbnail", "spritesheet"):
+        if kind in generation.files:
+            encodings[kind] = Encoding(path=link(kind))
+    return SoraGeneration(
+        id=generation.id,
+        task_id=generation.task_id,
+        index=generation.index,
+        url=link(main),
+        width=generation.width,
+        height=generation.height,
+        n_frames=generation.n_frames,
+        seed=generation.seed,
+        encodings=encodings,
+    )
+
+
+def task_response(request: Request, task: Task, default_model: str) -> TaskResponse:
+    spec = tasks.spec_of(task)
+    failure = None
+    if task.state is TaskState.failed:
+        failure = task.error_message or task.error_code
+    return TaskResponse(
+        id=task.id,
+        type=spec.type.value,
+        status=task.state.value,
+        progress_pct=round(task.progress, 4),
+        failure_reason=failure,
+        moderation_result=ModerationResult(),
+        prompt=spec.prompt,
+        model=spec.model or default_model,
+        operation=spec.operation.value,
+        n_variants=spec.n_variants,
+        n_frames=spec.n_frames,
+        width=spec.width,
+        height=spec.height,
+        created_at=task.created_at.isoformat(),
+        generations=[_generation(request, g) for g in task.generations],
+        actions=[],
+    )
+
+
+@router.post("/video_gen", response_model=Created)
+def create_video_gen(
+    body: VideoGenRequest,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> Created:
+    fields = body.model_dump(exclude_none=True)
+    fields["fps"] = SORA_FPS
+    fields["inpaint_items"] = [_item(i) for i in body.inpaint_items]
+    task = tasks.create(session, settings, account, fields, idempotency_key)
+    return Created(id=task.id)
+
+
+def _item(item: dict[str, Any]) -> dict[str, Any]:
+    """Sora's clients named an upload ``upload_media_id``; the spec calls it ``upload_id``."""
+    if "upload_media_id" in item and "upload_id" not in item:
+        item = {**item, "upload_id": item["upload_media_id"]}
+        del item["upload_media_id"]
+    return item
+
+
+@router.get("/video_gen", response_model=TaskList)
+def list_video_gen(
+    request: Request,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    before: str | None = None,
+) -> TaskList:
+    query = select(Task).where(Task.account_id == account.id)
+    if before is not None:
+        cursor = tasks.owned(session, account, before)
+        query = query.where(
+            (Task.created_at < cursor.created_at)
+            | ((Task.created_at == cursor.created_at) & (Task.id < cursor.id))
+        )
+    rows = session.scalars(query.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit + 1))
+    live = [t for t in rows if not tasks.expired(t)]
+    page = live[:limit]
+    return TaskList(
+        task_responses=[task_response(request, t, settings.default_model) for t in page],
+        last_id=page[-1].id if page else None,
+        has_more=len(live) > limit,
+    )
+
+
+@router.get("/video_gen/{task_id}", response_model=TaskResponse)
+def get_video_gen(
+    task_id: str,
+    request: Request,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> TaskResponse:
+    return task_response(request, tasks.owned(session, account, task_id), settings.default_model)
+
+
+@router.post("/video_gen/{task_id}/cancel", response_model=TaskResponse)
+def cancel_video_gen(
+    task_id: str,
+    request: Request,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> TaskResponse:
+    task = tasks.owned(session, account, task_id)
+    try:
+        task = cancel(session, task.id)
+    except IllegalTransition as exc:
+        raise ApiError(409, str(exc), code="already_finished") from None
+    return task_response(request, task, settings.default_model)
+
+
+@router.get(
+    "/generations/{generation_id}/content", name="generation_content", response_class=FileResponse
+)
+def generation_content(
+    generation_id: str,
+    request: Request,
+    account: CurrentAccount,
+    session: SessionDep,
+    kind: Literal["video", "image", "thumbnail", "spritesheet"] = "video",
+) -> FileResponse:
+    generation = session.get(Generation, generation_id)
+    if generation is None:
+        raise not_found("generation", generation_id)
+    task = tasks.owned(session, account, generation.task_id)  # 404 for others' too
+    path = tasks.asset_path(request.app.state.data_dir, task, kind, generation.index)
+    if not path.is_file():
+        raise not_found("file of generation", generation_id)
+    return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix, "application/octet-stream"))
+
+
+@router.post("/uploads", response_model=UploadResponse)
+async def upload(
+    file: UploadFile, request: Request, account: CurrentAccount, session: SessionDep
+) -> UploadResponse:
+    data = await file.read()
+    stored = await run_in_threadpool(
+        store_image, session, request.app.state.data_dir, account, data, "file"
+    )
+    return UploadResponse(id=stored.id, media_type=stored.media_type)

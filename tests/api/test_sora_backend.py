@@ -1,0 +1,101 @@
+"""The Sora `video_gen` dialect over plain HTTP, as a script written for it would call it."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from cinegen.media.encode import probe, read_frames
+
+
+@pytest.fixture(scope="module")
+def http(service) -> httpx.Client:
+    key = service.key("sora-script")
+    return httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {key}"})
+
+
+def _wait(http: httpx.Client, task_id: str, timeout: float = 120) -> dict:
+    deadline, seen = time.monotonic() + timeout, []
+    while time.monotonic() < deadline:
+        (task,) = [t for t in http.get("/backend/video_gen", params={"limit": 10}).json()[
+            "task_responses"] if t["id"] == task_id]  # fmt: skip
+        seen.append(task["progress_pct"])
+        if task["status"] in ("succeeded", "failed", "cancelled"):
+            assert seen == sorted(seen), seen  # progress never goes back
+            return task
+        time.sleep(0.05)
+    raise AssertionError(f"task {task_id} did not finish")
+
+
+PAYLOAD = {
+    "type": "video_gen", "prompt": "a purple square moving up over a sunset", "n_variants": 2,
+    "n_frames": 30, "height": 96, "width": 160, "style": "natural", "inpaint_items": [],
+    "model": "turbo", "operation": "simple_compose",
+}  # fmt: skip
+
+
+def test_video_gen_task_to_downloaded_variants(http, tmp_path):
+    created = http.post("/backend/video_gen", json=PAYLOAD)
+    assert created.status_code == 200, created.text
+    task = _wait(http, created.json()["id"])
+    assert task["status"] == "succeeded" and task["progress_pct"] == 1.0
+    assert task["failure_reason"] is None
+    assert task["moderation_result"]["is_output_rejection"] is False
+    assert task["actions"] == [] and len(task["generations"]) == 2
+    for generation in task["generations"]:
+        assert (generation["width"], generation["height"], generation["n_frames"]) == (160, 96, 30)
+        download = http.get(generation["url"])
+        assert download.status_code == 200 and download.headers["content-type"] == "video/mp4"
+        path = tmp_path / f"{generation['id']}.mp4"
+        path.write_bytes(download.content)
+        info = probe(path)
+        assert (info.width, info.height, info.n_frames, info.fps) == (160, 96, 30, 30.0)
+        thumb = http.get(generation["encodings"]["thumbnail"]["path"])
+        assert Image.open(io.BytesIO(thumb.content)).format == "WEBP"
+    assert http.get(f"/backend/video_gen/{task['id']}").json()["id"] == task["id"]
+
+
+def test_image_gen_makes_a_png(http):
+    created = http.post("/backend/video_gen", json={
+        **PAYLOAD, "type": "image_gen", "n_frames": 1, "n_variants": 1})  # fmt: skip
+    task = _wait(http, created.json()["id"])
+    assert task["status"] == "succeeded", task["failure_reason"]
+    image = http.get(task["generations"][0]["url"])
+    assert image.headers["content-type"] == "image/png"
+    assert Image.open(io.BytesIO(image.content)).size == (160, 96)
+
+
+def test_an_upload_animated_from_its_first_frame(http, tmp_path):
+    picture = np.zeros((96, 160, 3), np.uint8)
+    picture[:48] = (240, 240, 240)
+    png = io.BytesIO()
+    Image.fromarray(picture).save(png, format="PNG")
+    upload = http.post("/backend/uploads", files={"file": ("top.png", png.getvalue(), "image/png")})
+    assert upload.status_code == 200, upload.text
+    item = {"type": "image", "upload_media_id": upload.json()["id"], "frame_index": 0,
+            "crop_bounds": {"bounds": [0, 0, 1, 1]}}  # fmt: skip
+    created = http.post("/backend/video_gen", json={
+        **PAYLOAD, "n_variants": 1, "model": "cinegen-tiny", "inpaint_items": [item]})  # fmt: skip
+    task = _wait(http, created.json()["id"])
+    assert task["status"] == "succeeded", task["failure_reason"]
+    path = tmp_path / "animated.mp4"
+    path.write_bytes(http.get(task["generations"][0]["url"]).content)
+    first = read_frames(path)[0].astype(int)
+    assert first[10:30].mean() > 200 and first[66:86].mean() < 60  # bright top, dark bottom
+
+
+def test_refusals_name_the_field(http, service):
+    bad = http.post("/backend/video_gen", json={**PAYLOAD, "width": 5000})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "width"
+    unknown = http.post("/backend/video_gen", json={**PAYLOAD, "colour": "red"})
+    assert unknown.status_code == 400 and unknown.json()["error"]["param"] == "colour"
+    not_text = http.post("/backend/uploads", files={"file": ("a.txt", b"hello", "text/plain")})
+    assert not_text.status_code == 400 and not_text.json()["error"]["param"] == "file"
+    anonymous = httpx.get(f"{service.url}/backend/video_gen")
+    assert anonymous.status_code == 401 and "keys create" in anonymous.json()["error"]["message"]
+    assert http.get("/backend/video_gen/task_nope").status_code == 404
