@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 import cinegen
-from cinegen.api import errors, openai_videos, sora_backend
+from cinegen.api import errors, native, openai_videos, sora_backend
 from cinegen.config import Settings
 from cinegen.store.db import open_database
 
@@ -34,6 +34,7 @@ def create_app(
     errors.install(app)
     app.include_router(openai_videos.router)
     app.include_router(sora_backend.router)
+    app.include_router(native.router)
 
     @app.get("/healthz", tags=["service"])
     def health() -> dict[str, str]:
