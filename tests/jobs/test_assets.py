@@ -1,0 +1,51 @@
+"""Expiry and deletion remove a task's files and rows together."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from cinegen.jobs.assets import delete_task, sweep_expired, task_folder
+from cinegen.jobs.queue import QueuePolicy, claim, finish, submit
+from cinegen.store.keys import create_key
+from cinegen.store.models import Generation, Task, TaskEvent, TaskState, new_id, utcnow
+
+
+def _finished_task(sessions, data_dir, keep_for):
+    with sessions() as session:
+        account = create_key(session, "a").key.account_id
+        task = submit(session, account, {"prompt": "a red star"})
+        claim(session, "w", QueuePolicy())
+        folder = task_folder(data_dir, task.id)
+        folder.mkdir(parents=True)
+        (folder / "video-1.mp4").write_bytes(b"mp4")
+        generation = Generation(
+            id=new_id("gen"), task_id=task.id, index=0, seed=1, width=64, height=64,
+            n_frames=16, files={"video": f"assets/{task.id}/video-1.mp4"},
+        )  # fmt: skip
+        finish(session, task.id, "w", TaskState.succeeded, [generation], keep_for=keep_for)
+        return task.id
+
+
+def test_expired_tasks_go_with_their_files(sessions, tmp_path):
+    data_dir = tmp_path / "data"
+    old = _finished_task(sessions, data_dir, timedelta(hours=1))
+    with sessions() as session:
+        task = session.get(Task, old)
+        assert task.expires_at - task.finished_at == timedelta(hours=1)
+        assert sweep_expired(session, data_dir) == []  # not yet
+        assert sweep_expired(session, data_dir, now=utcnow() + timedelta(hours=2)) == [old]
+        assert session.get(Task, old) is None
+        assert session.scalars(select(TaskEvent).where(TaskEvent.task_id == old)).all() == []
+    assert not task_folder(data_dir, old).exists()
+
+
+def test_deleting_a_task_removes_rows_and_files(sessions, tmp_path):
+    data_dir = tmp_path / "data"
+    task_id = _finished_task(sessions, data_dir, None)
+    with sessions() as session:
+        delete_task(session, data_dir, task_id)
+        assert session.get(Task, task_id) is None
+        assert session.scalars(select(Generation)).all() == []
+    assert not task_folder(data_dir, task_id).exists()
