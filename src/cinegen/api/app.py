@@ -8,6 +8,7 @@ stall or kill the API.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
@@ -40,4 +41,24 @@ def create_app(
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
+    _describe_bodies_read_by_hand(app)
     return app
+
+
+def _describe_bodies_read_by_hand(app: FastAPI) -> None:
+    """``POST /v1/videos`` reads JSON or multipart itself (the SDK sends either), so FastAPI
+    cannot see its body models: add them to the schema, where the route refers to them."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            for model in openai_videos.HAND_READ_BODIES:
+                components[model.__name__] = model.model_json_schema(
+                    ref_template="#/components/schemas/{model}"
+                )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cinegen.errors import SpecError
@@ -20,6 +21,34 @@ from cinegen.errors import SpecError
 TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_error",
          404: "invalid_request_error", 409: "invalid_request_error", 413: "invalid_request_error",
          429: "rate_limit_error", 501: "not_implemented_error", 503: "server_error"}  # fmt: skip
+
+
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str
+
+
+class ErrorBody(BaseModel):
+    """Every refusal, in both dialects."""
+
+    error: ErrorDetail
+
+
+# Declared on every router, so that /openapi.json lists the refusals the server really gives.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        400: "A field is wrong; `param` names it",
+        401: "No API key, or an unknown or revoked one",
+        404: "No such id for this account",
+        409: "Not in a state that allows this",
+        413: "Upload too large",
+        429: "A limit is reached; see Retry-After",
+        501: "Not available on this server yet",
+    }.items()
+}
 
 
 class ApiError(Exception):

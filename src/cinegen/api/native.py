@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cinegen.api import tasks
 from cinegen.api.deps import CurrentAccount, SessionDep
-from cinegen.api.errors import ApiError
+from cinegen.api.errors import ERROR_RESPONSES, ApiError
 from cinegen.jobs.queue import IllegalTransition, cancel
 from cinegen.store.models import Task, TaskEvent
 
-router = APIRouter(prefix="/v1/tasks", tags=["cinegen tasks"])
+router = APIRouter(prefix="/v1/tasks", tags=["cinegen tasks"], responses=ERROR_RESPONSES)
 
 POLL_S = 0.2  # how often the stream looks for new events
 KEEPALIVE_S = 15.0  # a comment line this often keeps proxies from closing a quiet stream

@@ -22,14 +22,14 @@ from sqlalchemy.orm import Session
 
 from cinegen.api import tasks
 from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
-from cinegen.api.errors import ApiError, not_found
+from cinegen.api.errors import ERROR_RESPONSES, ApiError, not_found
 from cinegen.api.uploads import decode_data_url, store_image
 from cinegen.config import Settings
 from cinegen.jobs.assets import delete_task
 from cinegen.spec import DEFAULT_FPS, frames_for
 from cinegen.store.models import Account, Task, TaskState
 
-router = APIRouter(prefix="/v1/videos", tags=["OpenAI Videos API"])
+router = APIRouter(prefix="/v1/videos", tags=["OpenAI Videos API"], responses=ERROR_RESPONSES)
 
 STATUS = {
     TaskState.queued: "queued",
@@ -143,6 +143,9 @@ class VideoCreateForm(BaseModel):
     seconds: str | None = None
     size: str | None = None
     input_reference: bytes | None = None
+
+
+HAND_READ_BODIES = (VideoCreate, VideoCreateForm)
 
 
 @router.post("", response_model=Video, openapi_extra=CREATE_BODY)

@@ -19,13 +19,13 @@ from sqlalchemy import select
 
 from cinegen.api import tasks
 from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
-from cinegen.api.errors import ApiError, not_found
+from cinegen.api.errors import ERROR_RESPONSES, ApiError, not_found
 from cinegen.api.uploads import store_image
 from cinegen.jobs.queue import IllegalTransition, cancel
 from cinegen.spec import GenerationType
 from cinegen.store.models import Generation, Task, TaskState
 
-router = APIRouter(prefix="/backend", tags=["Sora backend dialect"])
+router = APIRouter(prefix="/backend", tags=["Sora backend dialect"], responses=ERROR_RESPONSES)
 
 SORA_FPS = 30.0  # the dialect counts n_frames at 30 per second
 MEDIA_TYPES = {
