@@ -14,7 +14,7 @@ from cinegen.api.errors import ApiError, from_spec_error, not_found
 from cinegen.config import Settings
 from cinegen.engine.plan import plan
 from cinegen.errors import SpecError
-from cinegen.jobs.queue import submit
+from cinegen.jobs.queue import find_by_idempotency_key, submit
 from cinegen.spec import GenerationSpec, parse_spec
 from cinegen.store.models import Account, Task, TaskState, utcnow
 
@@ -37,8 +37,11 @@ def create(
         plan(spec, settings)
     except SpecError as exc:
         raise from_spec_error(exc, rename) from None
-    if idempotency_key is None:
-        _check_limits(session, settings, account)
+    if idempotency_key is not None:  # a retry of an accepted request: the same task, no limit
+        earlier = find_by_idempotency_key(session, account.id, idempotency_key)
+        if earlier is not None:
+            return earlier
+    _check_limits(session, settings, account)
     return submit(
         session,
         account.id,

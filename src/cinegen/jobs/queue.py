@@ -92,7 +92,7 @@ def submit(
     """Store a queued task and commit before returning: once this returns, it is durable.
     With an ``idempotency_key`` the account's earlier task under that key is returned."""
     if idempotency_key is not None:
-        earlier = _by_idempotency_key(session, account_id, idempotency_key)
+        earlier = find_by_idempotency_key(session, account_id, idempotency_key)
         if earlier is not None:
             return earlier
     task = Task(
@@ -111,14 +111,15 @@ def submit(
         session.commit()
     except IntegrityError:  # a concurrent retry with the same key committed first
         session.rollback()
-        earlier = _by_idempotency_key(session, account_id, idempotency_key or "")
+        earlier = find_by_idempotency_key(session, account_id, idempotency_key or "")
         if earlier is None:
             raise
         return earlier
     return task
 
 
-def _by_idempotency_key(session: Session, account_id: str, key: str) -> Task | None:
+def find_by_idempotency_key(session: Session, account_id: str, key: str) -> Task | None:
+    """The account's task created under idempotency ``key``, if any."""
     return session.scalar(
         select(Task).where(Task.account_id == account_id, Task.idempotency_key == key)
     )
