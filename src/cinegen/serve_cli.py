@@ -10,6 +10,7 @@ when its lease runs out.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 import threading
 from typing import Annotated
@@ -31,13 +32,23 @@ def _settings(**overrides: object) -> Settings:
         raise typer.Exit(2) from None
 
 
-def _worker_process(settings: Settings) -> None:
+def _worker_process(settings: Settings, parent: int | None = None) -> None:
+    """A worker until SIGTERM / SIGINT, or until ``parent`` (the ``serve`` process that
+    started it) is gone: it finishes its current task, then exits instead of living on."""
     from cinegen.jobs.worker import run_worker
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    if parent is not None:
+        threading.Thread(target=_stop_when_orphaned, args=(parent, stop), daemon=True).start()
     run_worker(settings, stop)
+
+
+def _stop_when_orphaned(parent: int, stop: threading.Event) -> None:
+    while not stop.wait(1.0):
+        if os.getppid() != parent:
+            stop.set()
 
 
 def serve(
@@ -59,7 +70,9 @@ def serve(
     open_database(settings.data_dir, settings.database_url)  # migrate once, before the workers
     context = multiprocessing.get_context("spawn")
     processes = [
-        context.Process(target=_worker_process, args=(settings,), name=f"cinegen-worker-{i}")
+        context.Process(
+            target=_worker_process, args=(settings, os.getpid()), name=f"cinegen-worker-{i}"
+        )
         for i in range(settings.workers)
     ]
     for process in processes:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 from sqlalchemy import select
@@ -39,6 +40,19 @@ def _wait_for(condition, timeout: float, what: str):  # type: ignore[no-untyped-
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def _children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(p) for p in text.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
 
 
 def _api_up(url: str) -> bool:
@@ -89,6 +103,10 @@ def test_killed_worker_and_api_lose_no_task_and_leave_no_half_file(tmp_path):
             return all(states.get(i) in ("succeeded", "failed", "cancelled") for i in ids)
 
         _wait_for(all_done, 240, "every task to finish after the restart")
+        spawned = _children(api.pid)
+        assert spawned, "serve --workers 1 started no worker process"
+        api.kill()  # the workers it started must not live on as orphans
+        _wait_for(lambda: not any(_alive(pid) for pid in spawned), 30, "orphaned workers to exit")
     finally:
         for process in (api, worker):
             process.kill()
