@@ -98,9 +98,20 @@ def test_mistakes_are_named_in_the_openai_error_shape(client):
 
 def test_operations_not_built_yet_answer_501(client):
     video = client.videos.create(prompt="a yellow circle bouncing", **SMALL)
-    with pytest.raises(openai.APIStatusError) as caught:
-        client.videos.remix(video.id, prompt="now purple")
-    assert caught.value.status_code == 501 and caught.value.body["code"] == "not_implemented"
+    clip = ("clip.mp4", b"not really a video", "video/mp4")
+    calls = {
+        "remix": lambda: client.videos.remix(video.id, prompt="now purple"),
+        "edits": lambda: client.videos.edit(prompt="purple", video=clip),
+        "extensions": lambda: client.videos.extend(prompt="on", seconds="4", video=clip),
+        "characters": lambda: client.videos.create_character(name="ada", video=clip),
+        "get character": lambda: client.videos.get_character("char_1"),
+    }
+    for name, call in calls.items():
+        with pytest.raises(openai.APIStatusError) as caught:
+            call()
+        error = caught.value.body
+        assert caught.value.status_code == 501 and error["code"] == "not_implemented", name
+        assert "not available on this server yet" in error["message"]
 
 
 def test_an_image_reference_becomes_the_first_frame(client, service, tmp_path):
