@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from fastapi.testclient import TestClient
+from PIL import Image
+from sqlalchemy import select
 
 from cinegen.api.app import create_app
 from cinegen.config import Settings
 from cinegen.store.db import open_database
 from cinegen.store.keys import create_key, list_keys, revoke_key
+from cinegen.store.models import Task, Upload
 
 BODY = {"prompt": "a red circle", "size": "160x96", "seconds": "1", "model": "wan-tiny-random"}
 
@@ -58,3 +63,29 @@ def test_a_revoked_key_fails_on_its_very_next_request(api):
         revoke_key(session, stored.id)
     refused = client.get("/v1/videos", headers=headers)
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_api_key"
+
+
+def test_a_refused_request_keeps_neither_its_image_nor_a_task(api, tmp_path):
+    client, key, sessions = api
+    png = io.BytesIO()
+    Image.new("RGB", (32, 32), (200, 10, 10)).save(png, format="PNG")
+    refused = client.post(
+        "/v1/videos",
+        data={"prompt": "a red wall", "size": "99999x1", "model": "cinegen-tiny"},
+        files={"input_reference": ("wall.png", png.getvalue(), "image/png")},
+        headers=key("ada"),
+    )
+    assert refused.status_code == 400 and refused.json()["error"]["param"] == "size"
+    with sessions() as session:
+        assert session.scalars(select(Upload)).all() == []
+        assert session.scalars(select(Task)).all() == []
+    uploads = tmp_path / "data" / "uploads"
+    assert not uploads.exists() or list(uploads.iterdir()) == []
+
+
+def test_the_seed_is_fixed_when_the_task_is_accepted(api):
+    client, key, _ = api
+    headers = key("ada")
+    task_id = client.post("/v1/videos", json=BODY, headers=headers).json()["id"]
+    seed = client.get(f"/v1/tasks/{task_id}", headers=headers).json()["spec"]["seed"]
+    assert isinstance(seed, int)  # a retried attempt renders the same video

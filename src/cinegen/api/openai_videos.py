@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from cinegen.api import tasks
 from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError, not_found
-from cinegen.api.uploads import decode_data_url, store_image
+from cinegen.api.uploads import decode_data_url, remove_upload, store_image
 from cinegen.config import Settings
 from cinegen.jobs.assets import delete_task
 from cinegen.spec import DEFAULT_FPS, frames_for
@@ -234,10 +234,15 @@ def _create(
         "fps": DEFAULT_FPS,
         "n_frames": frames_for(seconds, DEFAULT_FPS),
     }
-    if image is not None:
-        upload = store_image(session, data_dir, account, image, "input_reference")
-        spec["inpaint_items"] = [{"type": "image", "upload_id": upload.id, "frame_index": 0}]
-    return tasks.create(session, settings, account, spec, idempotency_key, RENAME)
+    if image is None:
+        return tasks.create(session, settings, account, spec, idempotency_key, RENAME)
+    upload = store_image(session, data_dir, account, image, "input_reference")
+    spec["inpaint_items"] = [{"type": "image", "upload_id": upload.id, "frame_index": 0}]
+    try:
+        return tasks.create(session, settings, account, spec, idempotency_key, RENAME)
+    except ApiError:  # refused: the image was for this request only
+        remove_upload(session, data_dir, upload)
+        raise
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -290,7 +295,7 @@ def list_videos(
     order: Literal["asc", "desc"] = "desc",
 ) -> VideoList:
     key = (Task.created_at, Task.id)
-    query = select(Task).where(Task.account_id == account.id)
+    query = select(Task).where(Task.account_id == account.id, tasks.live())
     if after is not None:
         cursor = tasks.owned(session, account, after)
         point = (cursor.created_at, cursor.id)
@@ -305,11 +310,7 @@ def list_videos(
                 | ((Task.created_at == point[0]) & (Task.id > point[1]))
             )
     ordering = [k.desc() for k in key] if order == "desc" else list(key)
-    rows = [
-        t
-        for t in session.scalars(query.order_by(*ordering).limit(limit + 1))
-        if not tasks.expired(t)
-    ]
+    rows = list(session.scalars(query.order_by(*ordering).limit(limit + 1)))
     page = rows[:limit]
     data = [video(t, settings) for t in page]
     return VideoList(

@@ -192,15 +192,16 @@ def list_video_gen(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     before: str | None = None,
 ) -> TaskList:
-    query = select(Task).where(Task.account_id == account.id)
+    query = select(Task).where(Task.account_id == account.id, tasks.live())
     if before is not None:
         cursor = tasks.owned(session, account, before)
         query = query.where(
             (Task.created_at < cursor.created_at)
             | ((Task.created_at == cursor.created_at) & (Task.id < cursor.id))
         )
-    rows = session.scalars(query.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit + 1))
-    live = [t for t in rows if not tasks.expired(t)]
+    live = list(
+        session.scalars(query.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit + 1))
+    )
     page = live[:limit]
     return TaskList(
         task_responses=[task_response(request, t, settings.default_model) for t in page],

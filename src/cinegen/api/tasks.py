@@ -3,11 +3,12 @@ the answer), find one of the caller's, and find a finished one's files."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from cinegen.api.errors import ApiError, from_spec_error, not_found
@@ -15,7 +16,7 @@ from cinegen.config import Settings
 from cinegen.engine.plan import plan
 from cinegen.errors import SpecError
 from cinegen.jobs.queue import find_by_idempotency_key, submit
-from cinegen.spec import GenerationSpec, parse_spec
+from cinegen.spec import MAX_SEED, GenerationSpec, parse_spec
 from cinegen.store.models import Account, Task, TaskState, utcnow
 
 ACTIVE = (TaskState.queued, TaskState.running)
@@ -37,6 +38,8 @@ def create(
         plan(spec, settings)
     except SpecError as exc:
         raise from_spec_error(exc, rename) from None
+    if spec.seed is None:  # chosen now, so that a retried attempt makes the same video
+        spec = spec.model_copy(update={"seed": secrets.randbelow(MAX_SEED + 1)})
     if idempotency_key is not None:  # a retry of an accepted request: the same task, no limit
         earlier = find_by_idempotency_key(session, account.id, idempotency_key)
         if earlier is not None:
@@ -78,6 +81,11 @@ def owned(session: Session, account: Account, task_id: str) -> Task:
     if task is None or task.account_id != account.id or expired(task):
         raise not_found("task", task_id)
     return task
+
+
+def live() -> ColumnElement[bool]:
+    """SQL for "not expired", for listings."""
+    return or_(Task.expires_at.is_(None), Task.expires_at > utcnow())
 
 
 def expired(task: Task, now: datetime | None = None) -> bool:

@@ -72,3 +72,9 @@ def decode_data_url(url: str, param: str) -> bytes:
         raise ApiError(
             400, f"{param} is not valid base64", code="invalid_value", param=param
         ) from None
+
+
+def remove_upload(session: Session, data_dir: Path, upload: Upload) -> None:
+    (data_dir / upload.path).unlink(missing_ok=True)
+    session.delete(upload)
+    session.commit()
