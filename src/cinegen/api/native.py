@@ -21,8 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cinegen.api import tasks
 from cinegen.api.deps import CurrentAccount, SessionDep
-from cinegen.api.errors import ERROR_RESPONSES, ApiError
-from cinegen.jobs.queue import IllegalTransition, cancel
+from cinegen.api.errors import ERROR_RESPONSES
 from cinegen.store.models import Task, TaskEvent
 
 router = APIRouter(prefix="/v1/tasks", tags=["cinegen tasks"], responses=ERROR_RESPONSES)
@@ -87,11 +86,7 @@ def get_task(task_id: str, account: CurrentAccount, session: SessionDep) -> Task
 @router.post("/{task_id}/cancel", response_model=TaskView)
 def cancel_task(task_id: str, account: CurrentAccount, session: SessionDep) -> TaskView:
     """Cancel a queued task at once, or stop a running one at its next denoising step."""
-    task = tasks.owned(session, account, task_id)
-    try:
-        return view(cancel(session, task.id))
-    except IllegalTransition as exc:
-        raise ApiError(409, str(exc), code="already_finished") from None
+    return view(tasks.cancel_owned(session, account, task_id))
 
 
 @router.get(

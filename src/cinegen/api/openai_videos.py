@@ -17,7 +17,6 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cinegen.api import tasks
@@ -294,30 +293,13 @@ def list_videos(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     order: Literal["asc", "desc"] = "desc",
 ) -> VideoList:
-    key = (Task.created_at, Task.id)
-    query = select(Task).where(Task.account_id == account.id, tasks.live())
-    if after is not None:
-        cursor = tasks.owned(session, account, after)
-        point = (cursor.created_at, cursor.id)
-        if order == "desc":
-            query = query.where(
-                (Task.created_at < point[0])
-                | ((Task.created_at == point[0]) & (Task.id < point[1]))
-            )
-        else:
-            query = query.where(
-                (Task.created_at > point[0])
-                | ((Task.created_at == point[0]) & (Task.id > point[1]))
-            )
-    ordering = [k.desc() for k in key] if order == "desc" else list(key)
-    rows = list(session.scalars(query.order_by(*ordering).limit(limit + 1)))
-    page = rows[:limit]
+    page, has_more = tasks.page(session, account, after, limit, newest_first=order == "desc")
     data = [video(t, settings) for t in page]
     return VideoList(
         data=data,
         first_id=data[0].id if data else None,
         last_id=data[-1].id if data else None,
-        has_more=len(rows) > limit,
+        has_more=has_more,
     )
 
 

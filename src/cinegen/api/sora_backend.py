@@ -15,13 +15,11 @@ from fastapi import APIRouter, Header, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
-from sqlalchemy import select
 
 from cinegen.api import tasks
 from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
-from cinegen.api.errors import ERROR_RESPONSES, ApiError, not_found
+from cinegen.api.errors import ERROR_RESPONSES, not_found
 from cinegen.api.uploads import store_image
-from cinegen.jobs.queue import IllegalTransition, cancel
 from cinegen.spec import GenerationType
 from cinegen.store.models import Generation, Task, TaskState
 
@@ -192,21 +190,11 @@ def list_video_gen(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     before: str | None = None,
 ) -> TaskList:
-    query = select(Task).where(Task.account_id == account.id, tasks.live())
-    if before is not None:
-        cursor = tasks.owned(session, account, before)
-        query = query.where(
-            (Task.created_at < cursor.created_at)
-            | ((Task.created_at == cursor.created_at) & (Task.id < cursor.id))
-        )
-    live = list(
-        session.scalars(query.order_by(Task.created_at.desc(), Task.id.desc()).limit(limit + 1))
-    )
-    page = live[:limit]
+    page, has_more = tasks.page(session, account, before, limit, newest_first=True)
     return TaskList(
         task_responses=[task_response(request, t, settings.default_model) for t in page],
         last_id=page[-1].id if page else None,
-        has_more=len(live) > limit,
+        has_more=has_more,
     )
 
 
@@ -229,12 +217,9 @@ def cancel_video_gen(
     session: SessionDep,
     settings: SettingsDep,
 ) -> TaskResponse:
-    task = tasks.owned(session, account, task_id)
-    try:
-        task = cancel(session, task.id)
-    except IllegalTransition as exc:
-        raise ApiError(409, str(exc), code="already_finished") from None
-    return task_response(request, task, settings.default_model)
+    return task_response(
+        request, tasks.cancel_owned(session, account, task_id), settings.default_model
+    )
 
 
 @router.get(

@@ -15,7 +15,7 @@ from cinegen.api.errors import ApiError, from_spec_error, not_found
 from cinegen.config import Settings
 from cinegen.engine.plan import plan
 from cinegen.errors import SpecError
-from cinegen.jobs.queue import find_by_idempotency_key, submit
+from cinegen.jobs.queue import IllegalTransition, cancel, find_by_idempotency_key, submit
 from cinegen.spec import MAX_SEED, GenerationSpec, parse_spec
 from cinegen.store.models import Account, Task, TaskState, utcnow
 
@@ -113,3 +113,36 @@ def asset_path(data_dir: Path, task: Task, kind: str, index: int = 0) -> Path:
     if relative is None:
         raise ApiError(404, f"this task has no {kind}", code="not_found", param="variant")
     return data_dir / relative
+
+
+def page(
+    session: Session, account: Account, after: str | None, limit: int, newest_first: bool
+) -> tuple[list[Task], bool]:
+    """Up to ``limit`` of the account's live tasks after the task ``after`` in the chosen
+    order (by creation time, then id), and whether more follow."""
+    query = select(Task).where(Task.account_id == account.id, live())
+    if after is not None:
+        cursor = owned(session, account, after)
+        if newest_first:
+            query = query.where(
+                (Task.created_at < cursor.created_at)
+                | ((Task.created_at == cursor.created_at) & (Task.id < cursor.id))
+            )
+        else:
+            query = query.where(
+                (Task.created_at > cursor.created_at)
+                | ((Task.created_at == cursor.created_at) & (Task.id > cursor.id))
+            )
+    key = (Task.created_at, Task.id)
+    ordering = [k.desc() for k in key] if newest_first else list(key)
+    rows = list(session.scalars(query.order_by(*ordering).limit(limit + 1)))
+    return rows[:limit], len(rows) > limit
+
+
+def cancel_owned(session: Session, account: Account, task_id: str) -> Task:
+    """Cancel the caller's task (409 once it has finished)."""
+    task = owned(session, account, task_id)
+    try:
+        return cancel(session, task.id)
+    except IllegalTransition as exc:
+        raise ApiError(409, str(exc), code="already_finished") from None
