@@ -11,6 +11,7 @@ in_progress / completed / failed`` (a cancelled video is failed with code ``canc
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -199,7 +200,7 @@ async def _read_create_body(request: Request) -> tuple[dict[str, Any], bytes | N
 def _create(
     session: Session,
     settings: Settings,
-    data_dir: Any,
+    data_dir: Path,
     account: Account,
     fields: dict[str, Any],
     image: bytes | None,
