@@ -139,3 +139,29 @@ def test_a_retried_create_with_the_same_idempotency_key_is_one_video(client):
     a = client.videos.create(prompt="a red star rising", extra_headers=headers, **SMALL)
     b = client.videos.create(prompt="a red star rising", extra_headers=headers, **SMALL)
     assert a.id == b.id
+    with pytest.raises(openai.UnprocessableEntityError) as caught:
+        client.videos.create(prompt="a blue star falling", extra_headers=headers, **SMALL)
+    error = caught.value.body
+    assert error["code"] == "idempotency_key_reused" and error["param"] == "Idempotency-Key"
+    assert a.id in error["message"]
+
+
+def test_a_retried_upload_keeps_one_image(client, service):
+    png = io.BytesIO()
+    Image.fromarray(np.full((96, 160, 3), 200, np.uint8)).save(png, format="PNG")
+    uploads = service.data_dir / "uploads"
+    before = set(uploads.iterdir()) if uploads.exists() else set()
+    other = io.BytesIO()
+    Image.fromarray(np.zeros((96, 160, 3), np.uint8)).save(other, format="PNG")
+
+    def create(image: bytes) -> str:
+        return client.videos.create(
+            prompt="a grey wall", model="cinegen-tiny", extra_headers={"Idempotency-Key": "up"},
+            input_reference=("wall.png", image, "image/png"), **SMALL,
+        ).id  # fmt: skip
+
+    assert create(png.getvalue()) == create(png.getvalue())
+    assert len(set(uploads.iterdir()) - before) == 1
+    with pytest.raises(openai.UnprocessableEntityError):
+        create(other.getvalue())
+    assert len(set(uploads.iterdir()) - before) == 1

@@ -99,3 +99,15 @@ def test_refusals_name_the_field(http, service):
     anonymous = httpx.get(f"{service.url}/backend/video_gen")
     assert anonymous.status_code == 401 and "keys create" in anonymous.json()["error"]["message"]
     assert http.get("/backend/video_gen/task_nope").status_code == 404
+
+
+def test_a_retried_video_gen_is_one_task_and_a_reused_key_is_refused(http):
+    headers = {"Idempotency-Key": "sora-retry"}
+    first = http.post("/backend/video_gen", json=PAYLOAD, headers=headers)
+    again = http.post("/backend/video_gen", json=PAYLOAD, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert first.json()["id"] == again.json()["id"]
+    changed = http.post("/backend/video_gen", json={**PAYLOAD, "n_variants": 1}, headers=headers)
+    assert changed.status_code == 422
+    assert changed.json()["error"]["code"] == "idempotency_key_reused"
+    _wait(http, first.json()["id"])

@@ -158,9 +158,10 @@ async def create_video(
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> Video:
     fields, image = await _read_create_body(request)
+    idempotency = tasks.Idempotency.of(idempotency_key, fields, *([image] if image else []))
     task = await run_in_threadpool(
         _create, session, settings, request.app.state.data_dir, account, fields, image,
-        idempotency_key,
+        idempotency,
     )  # fmt: skip
     _poll_hint(response, settings)
     return video(task, settings)
@@ -204,8 +205,11 @@ def _create(
     account: Account,
     fields: dict[str, Any],
     image: bytes | None,
-    idempotency_key: str | None,
+    idempotency: tasks.Idempotency | None,
 ) -> Task:
+    earlier = tasks.replayed(session, account, idempotency)  # before keeping any upload
+    if earlier is not None:
+        return earlier
     prompt = fields.get("prompt")
     if not isinstance(prompt, str):
         raise ApiError(
@@ -235,11 +239,11 @@ def _create(
         "n_frames": frames_for(seconds, DEFAULT_FPS),
     }
     if image is None:
-        return tasks.create(session, settings, account, spec, idempotency_key, RENAME)
+        return tasks.create(session, settings, account, spec, idempotency, RENAME)
     upload = store_image(session, data_dir, account, image, "input_reference")
     spec["inpaint_items"] = [{"type": "image", "upload_id": upload.id, "frame_index": 0}]
     try:
-        return tasks.create(session, settings, account, spec, idempotency_key, RENAME)
+        return tasks.create(session, settings, account, spec, idempotency, RENAME)
     except ApiError:  # refused: the image was for this request only
         remove_upload(session, data_dir, upload)
         raise

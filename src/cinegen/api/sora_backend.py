@@ -167,9 +167,10 @@ def create_video_gen(
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> Created:
     fields = body.model_dump(exclude_none=True)
+    idempotency = tasks.Idempotency.of(idempotency_key, body.model_dump(mode="json"))
     fields["fps"] = SORA_FPS
     fields["inpaint_items"] = [_item(i) for i in body.inpaint_items]
-    task = tasks.create(session, settings, account, fields, idempotency_key)
+    task = tasks.create(session, settings, account, fields, idempotency)
     return Created(id=task.id)
 
 

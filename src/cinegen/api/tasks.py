@@ -3,7 +3,10 @@ the answer), find one of the caller's, and find a finished one's files."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,16 +26,55 @@ ACTIVE = (TaskState.queued, TaskState.running)
 RETRY_AFTER_S = 10
 
 
+@dataclass(frozen=True)
+class Idempotency:
+    """A create's ``Idempotency-Key`` header and a fingerprint of the request it came with."""
+
+    key: str
+    request_sha256: str
+
+    @classmethod
+    def of(cls, key: str | None, fields: dict[str, Any], *blobs: bytes) -> Idempotency | None:
+        """None without a key; otherwise the key and the sha256 of ``fields`` (canonical JSON)
+        and of each uploaded file in ``blobs``."""
+        if key is None:
+            return None
+        digest = hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode())
+        for blob in blobs:
+            digest.update(hashlib.sha256(blob).digest())
+        return cls(key, digest.hexdigest())
+
+
+def replayed(session: Session, account: Account, idempotency: Idempotency | None) -> Task | None:
+    """The task an earlier request under the same Idempotency-Key made (a retry gets it back,
+    whatever the limits say now); 422 if that request was a different one."""
+    if idempotency is None:
+        return None
+    earlier = find_by_idempotency_key(session, account.id, idempotency.key)
+    if earlier is not None and earlier.request_sha256 != idempotency.request_sha256:
+        raise ApiError(
+            422,
+            f"Idempotency-Key {idempotency.key!r} was already used for a different request "
+            f"(task {earlier.id}); send a new key for a new request",
+            code="idempotency_key_reused",
+            param="Idempotency-Key",
+        )
+    return earlier
+
+
 def create(
     session: Session,
     settings: Settings,
     account: Account,
     fields: dict[str, Any],
-    idempotency_key: str | None = None,
+    idempotency: Idempotency | None = None,
     rename: dict[str, str] | None = None,
 ) -> Task:
     """Validate ``fields`` as a GenerationSpec against the model registry, check the limits,
     and queue it. ``rename`` maps spec fields to the dialect's names in error messages."""
+    earlier = replayed(session, account, idempotency)
+    if earlier is not None:
+        return earlier
     try:
         spec = parse_spec(fields)
         plan(spec, settings)
@@ -40,17 +82,16 @@ def create(
         raise from_spec_error(exc, rename) from None
     if spec.seed is None:  # chosen now, so that a retried attempt makes the same video
         spec = spec.model_copy(update={"seed": secrets.randbelow(MAX_SEED + 1)})
-    if idempotency_key is not None:  # a retry of an accepted request: the same task, no limit
-        earlier = find_by_idempotency_key(session, account.id, idempotency_key)
-        if earlier is not None:
-            return earlier
     _check_limits(session, settings, account)
-    return submit(
+    task = submit(
         session,
         account.id,
         spec.model_dump(mode="json"),
-        idempotency_key=idempotency_key,
+        idempotency_key=idempotency.key if idempotency else None,
+        request_sha256=idempotency.request_sha256 if idempotency else None,
     )
+    replayed(session, account, idempotency)  # a concurrent retry may have won the race
+    return task
 
 
 def _check_limits(session: Session, settings: Settings, account: Account) -> None:

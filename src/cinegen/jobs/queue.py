@@ -88,9 +88,11 @@ def submit(
     spec: dict[str, Any],
     idempotency_key: str | None = None,
     expires_at: datetime | None = None,
+    request_sha256: str | None = None,
 ) -> Task:
     """Store a queued task and commit before returning: once this returns, it is durable.
-    With an ``idempotency_key`` the account's earlier task under that key is returned."""
+    With an ``idempotency_key`` the account's earlier task under that key is returned (the
+    caller compares its ``request_sha256``, kept as given, with the retried request's)."""
     if idempotency_key is not None:
         earlier = find_by_idempotency_key(session, account_id, idempotency_key)
         if earlier is not None:
@@ -103,6 +105,7 @@ def submit(
         progress=0.0,
         stage="queued",
         idempotency_key=idempotency_key,
+        request_sha256=request_sha256,
         expires_at=expires_at,
     )
     session.add(task)
