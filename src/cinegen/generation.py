@@ -23,7 +23,7 @@ import numpy as np
 
 import cinegen
 from cinegen.config import Settings
-from cinegen.engine.engine import Engine, MediaResolver, ProgressFn, Rendered
+from cinegen.engine.engine import Engine, MediaResolver, PreviewFn, ProgressFn, Rendered
 from cinegen.errors import Cancelled, SpecError
 from cinegen.media import encode, stills
 from cinegen.media.atomic import atomic_path
@@ -71,6 +71,7 @@ def generate(
     on_progress: ProgressFn | None = None,
     should_stop: Callable[[], bool] | None = None,
     media: MediaResolver | None = None,
+    on_preview: PreviewFn | None = None,
 ) -> Result:
     engine = engine or Engine()
     settings = engine.settings
@@ -79,7 +80,7 @@ def generate(
     mark = _visible_mark(settings)
     layout = OutputLayout.choose(out, spec, settings)
     # 2. render every variant on the model's grid
-    rendered = engine.run(plan, on_progress, should_stop, media)
+    rendered = engine.run(plan, on_progress, should_stop, media, on_preview)
     # 3. files, one variant at a time; a failure or a cancel removes what this run wrote
     written: list[Path] = []
     t0 = time.perf_counter()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 
 import httpx
 import pytest
+from PIL import Image
 
 PAYLOAD = {"prompt": "an orange circle shrinking over a meadow", "n_frames": 30,
            "width": 160, "height": 96, "n_variants": 1}  # fmt: skip
@@ -51,6 +54,21 @@ def test_events_stream_the_task_to_its_end_and_resume_where_they_left(http):
     stored = http.get(f"/v1/tasks/{task_id}").json()
     assert stored["state"] == "succeeded" and stored["attempts"] == 1
     assert stored["generations"][0]["files"] == ["sidecar", "spritesheet", "thumbnail", "video"]
+
+
+def test_the_embedded_model_streams_preview_frames(http):
+    created = http.post("/backend/video_gen", json={**PAYLOAD, "model": "cinegen-tiny"})
+    events = _stream(http, created.json()["id"])
+    previews = [e for e in events if e["type"] == "preview"]
+    assert previews and events[-1]["state"] == "succeeded"
+    for event in previews:
+        assert event["state"] == "running" and event["stage"] == "denoise"
+        header, _, data = event["image"].partition(",")
+        image = Image.open(io.BytesIO(base64.b64decode(data)))
+        assert header == "data:image/jpeg;base64" and image.format == "JPEG"
+        assert image.size == (64, 64)  # cinegen-tiny's native frame
+    progress = [e["progress"] for e in events]
+    assert progress == sorted(progress)
 
 
 def test_cancel_a_task_and_not_a_finished_one(http):

@@ -2,12 +2,15 @@
 
 ``GET /v1/tasks/{id}/events`` is a server-sent-event stream of the task's recorded events
 (state, progress, stage), oldest first, ending after the final state. It resumes after the
-``Last-Event-ID`` a reconnecting client sends, so no event is missed or repeated.
+``Last-Event-ID`` a reconnecting client sends, so no event is missed or repeated. Models
+that can show where denoising is heading (cinegen-tiny) add ``preview`` events: a small
+JPEG as a ``data:`` URL in ``image``, about once a second while a task denoises.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
@@ -144,17 +147,21 @@ def _since(
         ).all()
         task = session.get(Task, task_id)
         finished = task is None or task.state.terminal
-    events = [
-        {
-            "id": row.id,
-            "type": "state" if row.stage in (row.state.value, "starting") else "progress",
-            "task_id": task_id,
-            "state": row.state.value,
-            "progress": row.progress,
-            "stage": row.stage,
-            "message": row.message,
-            "at": row.at.isoformat(),
-        }
-        for row in rows
-    ]
-    return events, finished
+    return [_event(row) for row in rows], finished
+
+
+def _event(row: TaskEvent) -> dict[str, Any]:
+    event = {
+        "id": row.id,
+        "type": "state" if row.stage in (row.state.value, "starting") else "progress",
+        "task_id": row.task_id,
+        "state": row.state.value,
+        "progress": row.progress,
+        "stage": row.stage,
+        "message": row.message,
+        "at": row.at.isoformat(),
+    }
+    if row.preview is not None:
+        event["type"] = "preview"
+        event["image"] = "data:image/jpeg;base64," + base64.b64encode(row.preview).decode()
+    return event

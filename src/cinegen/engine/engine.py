@@ -25,6 +25,8 @@ from cinegen.spec import GenerationSpec, InpaintItem
 # (stage, done, total): stages are "load", "denoise", "resample" here; generation.py
 # adds "watermark" and "encode".
 ProgressFn = Callable[[str, int, int], None]
+# A small frame of where denoising is heading: (h, w, 3) uint8, from backends that can.
+PreviewFn = Callable[[np.ndarray], None]
 
 
 class MediaResolver(Protocol):
@@ -88,6 +90,7 @@ class Engine:
         on_progress: ProgressFn | None = None,
         should_stop: Callable[[], bool] | None = None,
         media: MediaResolver | None = None,
+        on_preview: PreviewFn | None = None,
     ) -> Rendered:
         """Render a spec (planned here) or a plan already made with ``plan()``."""
         # 1. check inputs against the registry, before any weights load
@@ -99,7 +102,7 @@ class Engine:
         backend = self.backend(render_plan.model.id, on_progress)
         timings["load_s"] = time.perf_counter() - t0
         # 3. denoise on the native grid
-        hooks = StepHooks()
+        hooks = StepHooks(on_preview=on_preview)
         if on_progress:
             hooks.on_step = lambda done, total: on_progress("denoise", done, total)
         if should_stop:

@@ -45,7 +45,9 @@ class QueuePolicy:
         return now + timedelta(seconds=self.lease_seconds)
 
 
-def _event(session: Session, task: Task, message: str | None = None) -> None:
+def _event(
+    session: Session, task: Task, message: str | None = None, preview: bytes | None = None
+) -> None:
     session.add(
         TaskEvent(
             task_id=task.id,
@@ -53,6 +55,7 @@ def _event(session: Session, task: Task, message: str | None = None) -> None:
             progress=task.progress,
             stage=task.stage,
             message=message,
+            preview=preview,
         )
     )
 
@@ -129,6 +132,16 @@ def find_by_idempotency_key(session: Session, account_id: str, key: str) -> Task
 
 
 # --- working -------------------------------------------------------------------------------
+def add_preview(session: Session, task_id: str, worker: str, jpeg: bytes) -> None:
+    """Put a preview frame on the running task's event stream; ignored unless ``worker``
+    still holds the task's lease."""
+    task = session.get(Task, task_id, populate_existing=True)
+    if task is None or task.state != TaskState.running or task.lease_owner != worker:
+        return
+    _event(session, task, preview=jpeg)
+    session.commit()
+
+
 def claim(session: Session, worker: str, policy: QueuePolicy) -> Task | None:
     """The oldest queued task, now running under ``worker``'s lease; None if none is queued."""
     for _ in range(CLAIM_RETRIES):

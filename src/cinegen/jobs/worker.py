@@ -10,6 +10,7 @@ stops at its next step. The final state is decided in exactly one place, ``_outc
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import socket
@@ -19,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
 from cinegen.config import Settings
@@ -27,7 +30,15 @@ from cinegen.errors import Cancelled, CinegenError, SpecError
 from cinegen.generation import Result, generate
 from cinegen.jobs.assets import sweep_expired, task_folder
 from cinegen.jobs.media import StoreMedia
-from cinegen.jobs.queue import LeaseLost, QueuePolicy, claim, finish, report, requeue_expired
+from cinegen.jobs.queue import (
+    LeaseLost,
+    QueuePolicy,
+    add_preview,
+    claim,
+    finish,
+    report,
+    requeue_expired,
+)
 from cinegen.spec import parse_spec
 from cinegen.store.models import Generation, Task, TaskState, new_id
 
@@ -36,6 +47,7 @@ LOAD_END, DENOISE_END = 0.05, 0.85
 # Within one variant's files: resampling, then the visible mark, then H.264 encoding.
 WITHIN_VARIANT = {"resample": (0.0, 0.3), "watermark": (0.3, 0.4), "encode": (0.4, 1.0)}
 REPORT_EVERY_S = 0.25  # at most this often, except when the stage changes
+PREVIEW_SIDE = 160  # preview frames are at most this wide and tall (JPEG)
 
 
 def worker_name() -> str:
@@ -124,6 +136,7 @@ class Worker:
                     engine=self.engine,
                     on_progress=link.on_progress,
                     should_stop=link.should_stop,
+                    on_preview=link.on_preview,
                     media=StoreMedia(self.sessions, self.data_dir, task.account_id),
                 )
             except Exception as exc:  # every failure ends the task; none ends the worker
@@ -204,6 +217,14 @@ class _Link:
 
     def should_stop(self) -> bool:
         return not self.go_on
+
+    def on_preview(self, frame: np.ndarray) -> None:
+        image = Image.fromarray(frame)
+        image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+        jpeg = io.BytesIO()
+        image.save(jpeg, format="JPEG", quality=80)
+        with self._lock, self.sessions() as session:
+            add_preview(session, self.task_id, self.worker, jpeg.getvalue())
 
     def send(self) -> None:
         with self._lock, self.sessions() as session:

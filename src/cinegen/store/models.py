@@ -13,7 +13,17 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy import Enum as SqlEnum
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -158,6 +168,7 @@ class TaskEvent(Base):
     progress: Mapped[float] = mapped_column(Float)
     stage: Mapped[str] = mapped_column(String(32))
     message: Mapped[str | None] = mapped_column(Text, default=None)
+    preview: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)  # a small JPEG
 
 
 class Upload(Base):

@@ -86,3 +86,12 @@ def test_cancel_between_steps(engine, tmp_path):
     with pytest.raises(Cancelled):
         cinegen.generate(spec(), out=tmp_path / "run", engine=engine, should_stop=stop)
     assert not list(tmp_path.rglob("*.mp4"))
+
+
+def test_previews_show_where_denoising_is_heading_and_end_on_the_video(engine):
+    previews: list[np.ndarray] = []
+    rendered = engine.run(spec(), on_preview=previews.append)
+    assert previews and all(p.shape == (64, 64, 3) and p.dtype == np.uint8 for p in previews)
+    middle = np.round(rendered.native[0, 8] * 255).astype(np.uint8)
+    np.testing.assert_array_equal(previews[-1], middle)  # the last step's is the result
+    assert engine.run(spec()).native.shape == rendered.native.shape  # no one listening: none

@@ -65,11 +65,11 @@ def test_remix_strength_runs_from_the_source_to_fresh_noise(pipe):
         guidance=3.0,
         source=source,
         strength=0.5,
-        on_step=lambda: steps.append(1),
+        on_step=lambda estimate: steps.append(1),
     )
     assert len(steps) == 4
     steps.clear()  # without a source there is nothing to start from: every step runs
-    pipe(PROMPT, [1], steps=8, guidance=3.0, strength=0.5, on_step=lambda: steps.append(1))
+    pipe(PROMPT, [1], steps=8, guidance=3.0, strength=0.5, on_step=lambda estimate: steps.append(1))
     assert len(steps) == 8
 
 

@@ -7,6 +7,8 @@ layer encodes.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -34,16 +36,30 @@ class RenderJob:
 
 @dataclass
 class StepHooks:
-    """Called by a backend between denoising steps: progress and cooperative cancel."""
+    """Called by a backend between denoising steps: progress, previews, cooperative cancel.
+
+    A backend that can show where sampling is heading passes ``step`` a ``preview``: a
+    function returning one (h, w, 3) uint8 frame. It is called only when someone listens
+    (``on_preview``) and at most every ``preview_every_s`` seconds, so a costly decode is
+    paid for only when it is wanted."""
 
     on_step: Callable[[int, int], None] = lambda done, total: None
     should_stop: Callable[[], bool] = lambda: False
+    on_preview: Callable[[np.ndarray], None] | None = None
+    preview_every_s: float = 1.0
     steps_done: int = field(default=0, init=False)
+    _last_preview: float = field(default=-math.inf, init=False)
 
-    def step(self, total: int) -> None:
-        """Count one finished step; stop here if asked. Raises ``Cancelled``."""
+    def step(self, total: int, preview: Callable[[], np.ndarray] | None = None) -> None:
+        """Count one finished step; offer a preview; stop here if asked. Raises
+        ``Cancelled``."""
         self.steps_done += 1
         self.on_step(self.steps_done, total)
+        now = time.monotonic()
+        due = now - self._last_preview >= self.preview_every_s or self.steps_done == total
+        if preview is not None and self.on_preview is not None and due:
+            self._last_preview = now
+            self.on_preview(preview())
         self.check()
 
     def check(self) -> None:

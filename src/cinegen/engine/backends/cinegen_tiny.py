@@ -9,7 +9,7 @@ retrained bundle loads from ``Settings.model_paths["cinegen-tiny"]``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from cinegen.engine.backends.diffusers_video import pick_device_dtype
 from cinegen.engine.registry import ModelEntry
 from cinegen.errors import ModelLoadError
 from cinegen.models.tiny.pipeline import TinyPipeline
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 
 @dataclass
@@ -43,10 +46,16 @@ class CinegenTinyBackend:
             steps=job.steps,
             guidance=job.guidance,
             first_frame=job.image,
-            on_step=lambda: hooks.step(job.steps),
+            on_step=lambda estimate: hooks.step(job.steps, lambda: self._preview(estimate)),
         )
         # A still (image_gen) is the opening frame of the clip the prompt describes.
         return clips if job.n_frames == frames else clips[:, : job.n_frames]
+
+    def _preview(self, estimate: Tensor) -> np.ndarray:
+        """The first clip's middle frame as sampling stands, (size, size, 3) uint8."""
+        middle = estimate[:1, estimate.shape[1] // 2, None]
+        frame: np.ndarray = np.round(self.pipeline.decode(middle)[0, 0] * 255).astype(np.uint8)
+        return frame
 
     def describe(self) -> dict[str, Any]:
         return {

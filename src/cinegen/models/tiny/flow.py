@@ -113,11 +113,12 @@ def sample(
     settings: SamplerSettings,
     condition: Condition | None = None,
     source: Tensor | None = None,
-    on_step: Callable[[], None] = lambda: None,
+    on_step: Callable[[Tensor], None] = lambda estimate: None,
     autocast: bool = False,
 ) -> Tensor:
     """Latent clips from ``noise`` (B, F, C, H, W) under prompts ``text`` (B rows) with
-    classifier-free guidance against ``empty`` (one row, the empty prompt)."""
+    classifier-free guidance against ``empty`` (one row, the empty prompt). After each step
+    ``on_step`` gets the clips the straight path from there ends at (for previews)."""
     b = noise.shape[0]
     cond = condition or Condition.none(tuple(noise.shape), noise.device)
     times = timesteps(settings.steps, settings.start)
@@ -145,7 +146,7 @@ def sample(
             v_cond, v_uncond = v.chunk(2)
             v = v_uncond + settings.guidance * (v_cond - v_uncond)
         x = x + (t_next - t_now) * v
-        on_step()
+        on_step(cond.mask * cond.known + (1 - cond.mask) * (x - t_next * v))
     return cond.mask * cond.known + (1 - cond.mask) * x
 
 

@@ -79,7 +79,7 @@ class TinyPipeline:
         keep: Keep | None = None,
         source: np.ndarray | None = None,
         strength: float = 1.0,
-        on_step: Callable[[], None] = lambda: None,
+        on_step: Callable[[Tensor], None] = lambda estimate: None,
     ) -> np.ndarray:
         """One clip per seed -> (len(seeds), frames, size, size, 3) float32 in [0, 1].
 
@@ -87,8 +87,9 @@ class TinyPipeline:
         (size, size, 3) uint8 image every clip starts from (shorthand for a ``keep`` of
         frame 0). ``source`` is a (frames, size, size, 3) uint8 clip to remix: sampling
         starts from it noised to ``strength`` (1: ignore it, 0: return it unchanged).
-        ``on_step`` runs after each sampler step: ``steps``, or ``ceil(steps * strength)``
-        (at least 1) with a ``source``.
+        ``on_step`` runs after each sampler step (``steps``, or ``ceil(steps * strength)``,
+        at least 1, with a ``source``) with the latents sampling is heading for (B, F, C,
+        h, w); ``decode`` turns them into a preview.
         """
         prompts = [prompt] * len(seeds) if isinstance(prompt, str) else list(prompt)
         if len(prompts) != len(seeds):
