@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 
 from cinegen.config import Settings
 from cinegen.engine.engine import Engine
+
+from .postgres_server import PostgresServer, server_programs
 
 
 @pytest.fixture(autouse=True)
@@ -29,9 +34,28 @@ def first_frame_image(width: int, height: int) -> np.ndarray:
     return image
 
 
-@pytest.fixture
-def sessions(tmp_path):  # type: ignore[no-untyped-def]
-    """A fresh, migrated SQLite database in a temporary data directory."""
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the run (see ``postgres_server.py``)."""
+    programs = server_programs()
+    if programs is None:
+        message = "PostgreSQL is not installed (apt-get install postgresql)"
+        if os.environ.get("CINEGEN_TEST_POSTGRES") == "required":
+            pytest.fail(message)
+        pytest.skip(message)
+    with PostgresServer.started(programs) as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sessions(request, tmp_path):  # type: ignore[no-untyped-def]
+    """A fresh, migrated database: SQLite in a temporary data directory, or a new database
+    on the test PostgreSQL server."""
     from cinegen.store.db import open_database
 
-    return open_database(tmp_path / "data")
+    url = None
+    if request.param == "postgresql":
+        url = request.getfixturevalue("postgres").fresh_database()
+    factory = open_database(tmp_path / "data", url)
+    yield factory
+    factory.kw["bind"].dispose()
