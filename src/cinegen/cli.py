@@ -55,6 +55,7 @@ STAGE_LABELS = {
     "encode": "encoding H.264",
     "files": "variants written",
     "autoencoder": "autoencoder",
+    "detail": "decoder detail",
     "latents": "encoding clips",
     "transformer": "transformer",
     "quality": "quality preset",
@@ -324,6 +325,9 @@ def train_tiny(
     ] = None,
     seed: Annotated[int, typer.Option(help="Seeds the data, the batches and the weights.")] = 0,
     ae_steps: Annotated[int, typer.Option(min=1, help="Autoencoder steps.")] = 3000,
+    detail_steps: Annotated[
+        int, typer.Option(min=0, help="Decoder steps learning fixed detail (stars).")
+    ] = 1500,
     steps: Annotated[int, typer.Option(min=1, help="Transformer steps.")] = 6000,
     batch: Annotated[int, typer.Option(min=1, help="Transformer clips per step.")] = 64,
     clips: Annotated[int, typer.Option(min=1, help="Training clips rendered and encoded.")] = 32768,
@@ -348,6 +352,7 @@ def train_tiny(
         workdir=workdir,
         seed=seed,
         ae_steps=ae_steps,
+        detail_steps=detail_steps,
         dit_steps=steps,
         dit_batch=batch,
         clips=clips,

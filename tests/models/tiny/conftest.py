@@ -18,6 +18,7 @@ def mini_settings(workdir: Path, **changes: object) -> TrainSettings:
         config=MINI,
         ae_steps=30,
         ae_batch=16,
+        detail_steps=20,
         clips=48,
         dit_steps=40,
         dit_batch=8,

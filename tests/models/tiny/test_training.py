@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -25,7 +26,11 @@ def test_transformer_loss_falls(mini_bundle):
 
 def test_bundle_records_how_it_was_made(mini_bundle):
     record = json.loads((mini_bundle / weights.RECORD_NAME).read_text())
-    assert record["seed"] == 0 and record["steps"] == {"autoencoder": 30, "transformer": 40}
+    assert record["seed"] == 0 and record["steps"] == {
+        "autoencoder": 30,
+        "detail": 20,
+        "transformer": 40,
+    }
     assert record["config"]["width"] == MINI.width and record["wall_seconds"] > 0
     assert record["hardware"].startswith("CPU") and record["command"].startswith("cinegen")
     tensors = load_file(str(mini_bundle / weights.WEIGHTS_NAME))
@@ -38,13 +43,17 @@ class Stop(Exception):
 
 
 def test_a_stopped_run_resumes_to_the_same_weights(tmp_path, mini_bundle):
-    def stop_at(stage, done, total, stats):
-        if stage == "transformer" and done == 25:  # checkpoints every 10 steps
-            raise Stop
+    def stop_at(where):
+        def progress(stage, done, total, stats):
+            if (stage, done) == where:  # checkpoints every 10 steps
+                raise Stop
+
+        return progress
 
     settings = mini_settings(tmp_path)
-    with pytest.raises(Stop):
-        train(settings, stop_at)
+    for where in (("detail", 15), ("transformer", 25)):
+        with pytest.raises(Stop):
+            train(settings, stop_at(where))
     assert torch.load(tmp_path / "transformer.pt")["step"] == 20
     train(settings, lambda *a: None, out=tmp_path / "bundle", command="cinegen resumed")
     resumed = load_file(str(tmp_path / "bundle" / weights.WEIGHTS_NAME))
@@ -54,10 +63,11 @@ def test_a_stopped_run_resumes_to_the_same_weights(tmp_path, mini_bundle):
         torch.testing.assert_close(resumed[name], tensor, rtol=0, atol=0, msg=name)
     runs = json.loads((tmp_path / "bundle" / weights.RECORD_NAME).read_text())["runs"]
     assert [run["steps"] for run in runs] == [
-        {"autoencoder": [0, 30], "transformer": [0, 20]},  # up to its last checkpoint
+        {"autoencoder": [0, 30], "detail": [0, 10]},  # up to its last checkpoint
+        {"detail": [10, 20], "transformer": [0, 20]},
         {"transformer": [20, 40]},
     ]
-    assert runs[1]["command"] == "cinegen resumed" and runs[1]["settings"]["dit_steps"] == 40
+    assert runs[2]["command"] == "cinegen resumed" and runs[2]["settings"]["dit_steps"] == 40
 
 
 def test_a_damaged_weight_file_is_refused(tmp_path, mini_bundle):
@@ -102,3 +112,30 @@ def test_object_latents_weigh_more_in_the_transformer_loss(mini_bundle):
     # trained autoencoder's group norms still carry a little of the object everywhere).
     assert np.mean(np.concatenate(on_object) == 4.0) > 0.95
     assert np.mean(np.concatenate(far_away) == 1.0) > 0.75
+
+
+def test_the_detail_stage_draws_the_night_stars_and_keeps_the_latents(tmp_path, mini_bundle):
+    """The plain decoder loses the night's one-pixel stars; the detail stage brings them back
+    without moving a latent (the transformer trained on stage 1's latents stays valid)."""
+    from cinegen.models.tiny.network import AutoEncoder
+    from cinegen.models.tiny.toyworld import background_image
+    from cinegen.models.tiny.train import _to_unit, background_detail, train_detail
+    from cinegen.models.tiny.vocab import Background
+
+    plain = AutoEncoder(MINI)
+    plain.load_state_dict(torch.load(mini_bundle.parent / "autoencoder.pt")["model"])
+    settings = mini_settings(tmp_path, detail_steps=200, ae_batch=32)
+    detailed = train_detail(settings, copy.deepcopy(plain), lambda *a: None)
+
+    night = background_image(Background.NIGHT, MINI.size)
+    stars = background_detail(Background.NIGHT, MINI.size)
+    assert stars.sum() == 22
+    frame = _to_unit(np.round(night).astype(np.uint8)[None])
+    shortfall = {}
+    with torch.no_grad():
+        latents = {"plain": plain.eval().encode(frame), "detailed": detailed.encode(frame)}
+        for name, ae in (("plain", plain), ("detailed", detailed)):
+            pixels = (ae.decode(latents[name])[0].clamp(-1, 1) + 1) * 127.5
+            shortfall[name] = night[stars].mean() - pixels.movedim(0, -1).numpy()[stars].mean()
+    torch.testing.assert_close(latents["detailed"], latents["plain"], rtol=0, atol=0)
+    assert shortfall["plain"] > 100 and shortfall["detailed"] < 75

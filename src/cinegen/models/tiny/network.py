@@ -79,6 +79,13 @@ class AutoEncoder(nn.Module):
 
     Pixel (un)shuffle moves 4 x 4 pixel cells into channels, so no convolution runs at full
     resolution: the toy world's flat colours and sharp edges need no more.
+
+    Convolutions cannot tell where they are, so detail fixed in place (the night sky's
+    one-pixel stars) would have to be squeezed through the latents, and is lost. The decoder
+    therefore adds ``detail``, a learned image of what is always at a place, wherever its
+    ``detail_gate`` says it shows (at night, where no object covers it; per pixel).
+    ``detail`` is zero through training stage 1, so it starts as the plain decoder; stage 2
+    learns it with the decoder (``train.py``).
     """
 
     def __init__(self, config: TinyConfig) -> None:
@@ -108,12 +115,17 @@ class AutoEncoder(nn.Module):
             nn.Conv2d(w, 48, 3, padding=1),
             nn.PixelShuffle(4),
         )
+        self.detail = nn.Parameter(torch.zeros(1, 3, config.size, config.size))
+        self.detail_gate = nn.Sequential(nn.Conv2d(w, 16, 1), nn.PixelShuffle(4))
 
     def encode(self, frames: Tensor) -> Tensor:
         return cast(Tensor, self.encoder(frames))
 
     def decode(self, latents: Tensor) -> Tensor:
-        return cast(Tensor, self.decoder(latents))
+        features = self.decoder[:-2](latents)  # (N, w, 16, 16), normalised and activated
+        pixels = self.decoder[-2:](features)
+        shows = torch.sigmoid(self.detail_gate(features))  # (N, 1, size, size)
+        return cast(Tensor, pixels + shows * self.detail)
 
 
 # --- diffusion transformer ---------------------------------------------------------------

@@ -1,22 +1,28 @@
 """``cinegen train-tiny``: cinegen-tiny from nothing, on a CPU or a GPU, resumable.
 
-Three stages, each checkpointed in the work directory and skipped once done:
+Four stages, each checkpointed in the work directory and skipped once done:
 
 1. **autoencoder** on single toy-world frames (L1, with object pixels weighted up: objects are
    a tenth of a frame but all of what the analyser reads);
-2. **latents**: a fixed set of training clips rendered and encoded once, normalised per channel
+2. **detail**: the encoder frozen (so the latents are stage 1's), the decoder trained on with
+   its fixed ``detail`` image and gate (``network.AutoEncoder``), background-detail pixels (the
+   night's stars) weighted like objects: a one-pixel star is 1 in 4096 of a frame, and a
+   convolution cannot know where the stars are;
+3. **latents**: a fixed set of training clips rendered and encoded once, normalised per channel
    (encoding on the fly would cost as much as the transformer's own step);
-3. **transformer**: rectified flow on those latents under fresh captions every step, with
+4. **transformer**: rectified flow on those latents under fresh captions every step, with
    10% empty prompts (for classifier-free guidance), the operations' conditions
    (``flow.condition_for_training``) and an exponential moving average of the weights. Latent
    pixels where a clip differs from its bare background weigh ``foreground_weight`` in the
    loss: objects are a fifth of the latents but all of what shape and motion are made of.
 
-Every batch is drawn from ``(seed, stage, step)``, so a run stopped and resumed makes the same
-batches as one that never stopped. Each invocation is appended to ``runs.json`` in the work
-directory (command, settings, the steps it trained), and the bundle's record lists them all:
-a run stopped and resumed with other settings says so. ``export`` writes the shipped bundle
-(``weights.py``).
+Every batch and its noise are drawn from ``(seed, stage, step)``, and the transformer starts
+from ``seed`` alone, so a run stopped and resumed anywhere ends with the same weights as one
+that never stopped (the shipped weights' first run, in November 2026, still drew the
+autoencoder's noise from the global generator). Each invocation is appended to
+``runs.json`` in the work directory (command, settings, the steps it trained), and the
+bundle's record lists them all: a run stopped and resumed with other settings says so.
+``export`` writes the shipped bundle (``weights.py``).
 """
 
 from __future__ import annotations
@@ -53,10 +59,11 @@ from cinegen.models.tiny.vocab import Background
 
 Progress = Callable[[str, int, int, dict[str, float]], None]
 
-STAGE_AE, STAGE_DATA, STAGE_DIT = 1, 2, 3
+STAGE_AE, STAGE_DATA, STAGE_DIT, STAGE_DETAIL = 1, 2, 3, 4  # random streams (kept as first used)
 CFG_DROP = 0.1  # share of prompts replaced by the empty prompt
 EMA_DECAY = 0.999
 FOREGROUND_WEIGHT = 10.0  # autoencoder: object pixels' share of the L1 loss
+DETAIL_LR = (1 / 3, 30.0)  # detail stage: (decoder, detail image and gate) x the base rate
 FOREGROUND_LATENT = 1.0  # normalised latent distance from the bare background marking an object
 
 
@@ -67,6 +74,7 @@ class TrainSettings:
     config: TinyConfig = field(default_factory=TinyConfig)
     ae_steps: int = 3000
     ae_batch: int = 64  # frames
+    detail_steps: int = 1500
     clips: int = 32768  # encoded training clips
     dit_steps: int = 6000
     dit_batch: int = 64
@@ -85,6 +93,12 @@ def _rng(seed: int, stage: int, step: int) -> np.random.Generator:
 
 def _torch_rng(seed: int, stage: int, step: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(_rng(seed, stage, step).integers(2**62)))
+
+
+def _noise_like(x: Tensor, seed: int, stage: int, step: int) -> Tensor:
+    """Standard normal noise shaped like ``x``, drawn from ``(seed, stage, step)`` alone."""
+    noise = torch.randn(x.shape, generator=_torch_rng(seed, stage, step))
+    return noise.to(device=x.device, dtype=x.dtype)
 
 
 def _to_unit(clips: np.ndarray) -> Tensor:
@@ -111,9 +125,12 @@ def _lr(settings: TrainSettings, step: int, total: int) -> float:
 
 
 # --- stage 1: autoencoder ------------------------------------------------------------------
-def ae_batch(seed: int, step: int, frames: int, config: TinyConfig) -> tuple[Tensor, Tensor]:
-    """``frames`` toy-world frames (N, 3, H, W) in [-1, 1] and their per-pixel loss weights."""
-    rng = _rng(seed, STAGE_AE, step)
+def ae_batch(
+    seed: int, step: int, frames: int, config: TinyConfig, stage: int = STAGE_AE
+) -> tuple[Tensor, Tensor]:
+    """``frames`` toy-world frames (N, 3, H, W) in [-1, 1] and their per-pixel loss weights:
+    ``FOREGROUND_WEIGHT`` on objects, and in the detail stage on visible background detail."""
+    rng = _rng(seed, stage, step)
     per_clip = 4
     scenes = [sample_scene(rng) for _ in range(max(1, frames // per_clip))]
     images, weights = [], []
@@ -122,6 +139,8 @@ def ae_batch(seed: int, step: int, frames: int, config: TinyConfig) -> tuple[Ten
         picked = clip[rng.choice(config.frames, per_clip, replace=False)]
         backdrop = background_image(scene.background, config.size)
         differs = np.abs(picked.astype(np.float32) - backdrop).max(axis=-1) > 8
+        if stage == STAGE_DETAIL:
+            differs |= background_detail(scene.background, config.size)
         images.append(picked)
         weights.append(1 + (FOREGROUND_WEIGHT - 1) * differs)
     x = _to_unit(np.concatenate(images))
@@ -129,10 +148,18 @@ def ae_batch(seed: int, step: int, frames: int, config: TinyConfig) -> tuple[Ten
     return x, w
 
 
+def background_detail(background: Background, size: int) -> np.ndarray:
+    """(size, size) bool: where a backdrop differs from its row's colour (the night's stars)."""
+    image = background_image(background, size)
+    detail: np.ndarray = np.abs(image - np.median(image, axis=1, keepdims=True)).max(axis=-1) > 8
+    return detail
+
+
 def train_autoencoder(settings: TrainSettings, progress: Progress) -> AutoEncoder:
     path = settings.workdir / "autoencoder.pt"
     ae = AutoEncoder(settings.config).to(settings.device)
-    opt = torch.optim.AdamW(ae.parameters(), lr=settings.lr, weight_decay=0.0)
+    plain = [*ae.encoder.parameters(), *ae.decoder.parameters()]  # detail stays zero here
+    opt = torch.optim.AdamW(plain, lr=settings.lr, weight_decay=0.0)
     step = 0
     if path.exists():
         state = torch.load(path, map_location=settings.device)
@@ -147,8 +174,8 @@ def train_autoencoder(settings: TrainSettings, progress: Progress) -> AutoEncode
         x, w = x.to(settings.device), w.to(settings.device)
         with _autocast(settings.device):
             z = ae.encode(x)
-            noisy = z + 0.05 * z.detach().std() * torch.randn_like(z)
-            y = ae.decode(noisy)
+            noise = _noise_like(z, settings.seed, STAGE_AE, step)
+            y = ae.decode(z + 0.05 * z.detach().std() * noise)
         loss = ((y.float() - x).abs() * w).mean() / w.mean() + 1e-4 * z.float().pow(2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
@@ -160,7 +187,47 @@ def train_autoencoder(settings: TrainSettings, progress: Progress) -> AutoEncode
     return ae.eval()
 
 
-# --- stage 2: latents ----------------------------------------------------------------------
+# --- stage 2: detail -----------------------------------------------------------------------
+def train_detail(settings: TrainSettings, ae: AutoEncoder, progress: Progress) -> AutoEncoder:
+    """The decoder again with its ``detail`` image and gate; the encoder (and so every latent)
+    stays as stage 1 left it."""
+    path = settings.workdir / "detail.pt"
+    ae.requires_grad_(False)
+    decoder = [*ae.decoder.parameters()]
+    detail = [ae.detail, *ae.detail_gate.parameters()]
+    for p in decoder + detail:
+        p.requires_grad_(True)
+    groups = [{"params": decoder, "scale": DETAIL_LR[0]}, {"params": detail, "scale": DETAIL_LR[1]}]
+    opt = torch.optim.AdamW(groups, lr=settings.lr, weight_decay=0.0)
+    step = 0
+    if path.exists():
+        state = torch.load(path, map_location=settings.device)
+        ae.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        step = state["step"]
+    total = settings.detail_steps
+    ae.train()
+    while step < total:
+        for group in opt.param_groups:
+            group["lr"] = _lr(settings, step, total) * group["scale"]
+        x, w = ae_batch(settings.seed, step, settings.ae_batch, settings.config, STAGE_DETAIL)
+        x, w = x.to(settings.device), w.to(settings.device)
+        with _autocast(settings.device):
+            z = ae.encode(x)
+            noise = _noise_like(z, settings.seed, STAGE_DETAIL, step)
+            y = ae.decode(z + 0.05 * z.std() * noise)
+        loss = ((y.float() - x).abs() * w).mean() / w.mean()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()  # type: ignore[no-untyped-call]
+        opt.step()
+        step += 1
+        progress("detail", step, total, {"loss": loss.item()})
+        if step % settings.checkpoint_every == 0 or step == total:
+            _save(path, {"model": ae.state_dict(), "optimizer": opt.state_dict(), "step": step})
+    return ae.requires_grad_(False).eval()
+
+
+# --- stage 3: latents ----------------------------------------------------------------------
 def dataset_scenes(seed: int, n: int) -> list[Scene]:
     rng = _rng(seed, STAGE_DATA, 0)
     return [sample_scene(rng) for _ in range(n)]
@@ -212,7 +279,7 @@ def background_latents(
     return (z - mean[:, None, None]) / std[:, None, None]
 
 
-# --- stage 3: transformer ------------------------------------------------------------------
+# --- stage 4: transformer ------------------------------------------------------------------
 @dataclass
 class DitBatch:
     clips: list[int]  # indices of the training clips drawn
@@ -267,6 +334,7 @@ def train_transformer(
 ) -> tuple[VideoDiT, list[float]]:
     path = settings.workdir / "transformer.pt"
     device = settings.device
+    torch.manual_seed(settings.seed)  # the same start whatever ran before in this process
     model = VideoDiT(settings.config).to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=0.01)
@@ -369,7 +437,7 @@ def train(
             if steps:
                 runs_path.write_text(json.dumps(runs, indent=1))
 
-    ae = train_autoencoder(settings, tracked)
+    ae = train_detail(settings, train_autoencoder(settings, tracked), tracked)
     latents, mean, std, scenes = build_latents(settings, ae, tracked)
     backgrounds = background_latents(ae, settings.config, mean, std, settings.device)
     dit, losses = train_transformer(settings, latents, scenes, backgrounds, tracked)
@@ -381,7 +449,11 @@ def train(
         "hardware": hardware(settings.device),
         "wall_seconds": round(wall, 1),
         "torch": torch.__version__,
-        "steps": {"autoencoder": settings.ae_steps, "transformer": settings.dit_steps},
+        "steps": {
+            "autoencoder": settings.ae_steps,
+            "detail": settings.detail_steps,
+            "transformer": settings.dit_steps,
+        },
         "batch": {"autoencoder": settings.ae_batch, "transformer": settings.dit_batch},
         "clips": settings.clips,
         "final_loss": float(np.mean(losses[-200:])) if losses else None,
