@@ -40,7 +40,7 @@ def postgres() -> Iterator[PostgresServer]:
     programs = server_programs()
     if programs is None:
         message = "PostgreSQL is not installed (apt-get install postgresql)"
-        if os.environ.get("CINEGEN_TEST_POSTGRES") == "required":
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
             pytest.fail(message)
         pytest.skip(message)
     with PostgresServer.started(programs) as server:

@@ -3,7 +3,8 @@
 It uses the server programs of Debian's ``postgresql`` package (``.ci/run`` installs it).
 PostgreSQL refuses to run as root, so under root the cluster belongs to the ``postgres``
 user the package creates. Without the programs the PostgreSQL tests are skipped, unless
-``CINEGEN_TEST_POSTGRES=required`` (set by ``.ci/run``) makes that a failure.
+``REQUIRE_POSTGRES=1`` (set by ``.ci/run``; not a ``CINEGEN_`` name, which the settings
+would refuse as unknown) makes that a failure.
 """
 
 from __future__ import annotations

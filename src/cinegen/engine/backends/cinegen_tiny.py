@@ -46,14 +46,16 @@ class CinegenTinyBackend:
             steps=job.steps,
             guidance=job.guidance,
             first_frame=job.image,
-            on_step=lambda estimate: hooks.step(job.steps, lambda: self._preview(estimate)),
+            on_step=lambda estimate: hooks.step(job.steps, lambda: self._preview(estimate, job)),
         )
         # A still (image_gen) is the opening frame of the clip the prompt describes.
         return clips if job.n_frames == frames else clips[:, : job.n_frames]
 
-    def _preview(self, estimate: Tensor) -> np.ndarray:
-        """The first clip's middle frame as sampling stands, (size, size, 3) uint8."""
-        middle = estimate[:1, estimate.shape[1] // 2, None]
+    def _preview(self, estimate: Tensor, job: RenderJob) -> np.ndarray:
+        """The middle of the first clip's kept frames as sampling stands (a still's only
+        frame), (size, size, 3) uint8."""
+        kept = min(job.n_frames, estimate.shape[1])
+        middle = estimate[:1, kept // 2, None]
         frame: np.ndarray = np.round(self.pipeline.decode(middle)[0, 0] * 255).astype(np.uint8)
         return frame
 
