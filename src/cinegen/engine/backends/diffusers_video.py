@@ -33,6 +33,45 @@ def _first_block_cache() -> Any:
     return FirstBlockCacheConfig(threshold=0.05)
 
 
+# --- previews: the first video's first latent frame as sampling stands, decoded the way the
+# family's pipeline decodes (each scales its latents its own way): the pipeline's latents
+# in, a video (1, C, F, H, W) in [-1, 1] out.
+def _first_frame(latents: torch.Tensor) -> torch.Tensor:
+    return latents[:1, :, :1]  # (B, C, F, h, w)
+
+
+def _wan_decode(pipe: Any, latents: torch.Tensor) -> torch.Tensor:
+    latents = _first_frame(latents)
+    config = pipe.vae.config
+    mean = torch.tensor(config.latents_mean).view(1, config.z_dim, 1, 1, 1)
+    std = torch.tensor(config.latents_std).view(1, config.z_dim, 1, 1, 1)
+    latents = latents * std.to(latents) + mean.to(latents)
+    return pipe.vae.decode(latents, return_dict=False)[0]  # type: ignore[no-any-return]
+
+
+def _mochi_decode(pipe: Any, latents: torch.Tensor) -> torch.Tensor:
+    latents = _first_frame(latents)
+    config = pipe.vae.config
+    if getattr(config, "latents_mean", None) is not None:
+        c = latents.shape[1]
+        mean = torch.tensor(config.latents_mean).view(1, c, 1, 1, 1).to(latents)
+        std = torch.tensor(config.latents_std).view(1, c, 1, 1, 1).to(latents)
+        latents = latents * std / config.scaling_factor + mean
+    else:
+        latents = latents / config.scaling_factor
+    return pipe.vae.decode(latents, return_dict=False)[0]  # type: ignore[no-any-return]
+
+
+def _hunyuan_decode(pipe: Any, latents: torch.Tensor) -> torch.Tensor:
+    latents = _first_frame(latents) / pipe.vae.config.scaling_factor
+    return pipe.vae.decode(latents, return_dict=False)[0]  # type: ignore[no-any-return]
+
+
+def _cogvideox_decode(pipe: Any, latents: torch.Tensor) -> torch.Tensor:
+    # CogVideoX keeps frames second, (B, F, C, h, w); its own helper permutes and scales.
+    return pipe.decode_latents(latents[:1, :1])  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True)
 class Family:
     t2v: str  # diffusers pipeline class names
@@ -50,6 +89,9 @@ class Family:
     # LTX's condition pipeline encodes the image with generator[0] only, so a batched
     # variant would differ from the same seed alone: render i2v one seed at a time.
     batch_i2v: bool = True
+    # Previews (see above); None: the family sends none (LTX packs its latents into tokens
+    # and its decoder takes a noise level).
+    decode: Callable[[Any, torch.Tensor], torch.Tensor] | None = None
 
 
 FAMILIES: dict[str, Family] = {
@@ -60,11 +102,14 @@ FAMILIES: dict[str, Family] = {
         i2v_shares_weights=True,
         batch_i2v=False,
     ),
-    "wan": Family(t2v="WanPipeline", i2v="WanImageToVideoPipeline"),
+    "wan": Family(t2v="WanPipeline", i2v="WanImageToVideoPipeline", decode=_wan_decode),
     "cogvideox": Family(
-        t2v="CogVideoXPipeline", i2v="CogVideoXImageToVideoPipeline", image_per_video=True
+        t2v="CogVideoXPipeline",
+        i2v="CogVideoXImageToVideoPipeline",
+        image_per_video=True,
+        decode=_cogvideox_decode,
     ),
-    "mochi": Family(t2v="MochiPipeline"),
+    "mochi": Family(t2v="MochiPipeline", decode=_mochi_decode),
     # guidance_scale is Hunyuan's distilled guidance embedding; true CFG (and with it a
     # negative prompt) would be true_cfg_scale > 1, which its i2v cannot batch.
     "hunyuan": Family(
@@ -72,6 +117,7 @@ FAMILIES: dict[str, Family] = {
         i2v="HunyuanVideoImageToVideoPipeline",
         negative_prompt=False,
         image_per_video=True,
+        decode=_hunyuan_decode,
     ),
 }
 
@@ -181,7 +227,9 @@ class DiffusersVideoBackend:
         total = job.steps if batched else job.steps * len(job.seeds)
 
         def on_step_end(_pipe: Any, _i: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-            hooks.step(total)  # raises Cancelled between steps when asked
+            latents = kwargs["latents"]
+            preview = (lambda: self._preview(pipe, latents)) if self.family.decode else None
+            hooks.step(total, preview)  # raises Cancelled between steps when asked
             return kwargs
 
         common: dict[str, Any] = dict(
@@ -215,6 +263,16 @@ class DiffusersVideoBackend:
         with torch.inference_mode():
             out = pipe(**kwargs, generator=generators)
         return np.asarray(out.frames)  # (V, F, H, W, 3)
+
+    def _preview(self, pipe: Any, latents: torch.Tensor) -> np.ndarray:
+        """The first video's first frame as sampling stands (its noisy latents decoded),
+        (H, W, 3) uint8."""
+        assert self.family.decode is not None
+        with torch.inference_mode():
+            video = self.family.decode(pipe, latents.to(pipe.vae.dtype))
+        frames = np.asarray(pipe.video_processor.postprocess_video(video, output_type="np"))
+        frame: np.ndarray = np.round(frames[0, 0] * 255).astype(np.uint8)
+        return frame
 
     def describe(self) -> dict[str, Any]:
         return {
