@@ -7,6 +7,7 @@ layer encodes.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -17,6 +18,8 @@ import numpy as np
 
 from cinegen.engine.registry import ModelEntry
 from cinegen.errors import Cancelled
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,13 @@ class StepHooks:
         due = now - self._last_preview >= self.preview_every_s or self.steps_done == total
         if preview is not None and self.on_preview is not None and due:
             self._last_preview = now
-            self.on_preview(preview())
+            try:
+                frame = preview()
+            except Exception:  # a preview must never cost the video
+                log.warning("a preview failed; no more for this render", exc_info=True)
+                self.on_preview = None
+            else:
+                self.on_preview(frame)
         self.check()
 
     def check(self) -> None:

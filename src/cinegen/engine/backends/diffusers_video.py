@@ -35,12 +35,12 @@ def _first_block_cache() -> Any:
 
 # --- previews: the first video's first latent frame as sampling stands, decoded the way the
 # family's pipeline decodes (each scales its latents its own way): the pipeline's latents
-# in, a video (1, C, F, H, W) in [-1, 1] out.
+# and the job in, a video (1, C, F, H, W) in [-1, 1] out.
 def _first_frame(latents: torch.Tensor) -> torch.Tensor:
     return latents[:1, :, :1]  # (B, C, F, h, w)
 
 
-def _wan_decode(pipe: Any, latents: torch.Tensor) -> torch.Tensor:
+def _wan_decode(pipe: Any, latents: torch.Tensor, job: RenderJob) -> torch.Tensor:
     latents = _first_frame(latents)
     config = pipe.vae.config
     mean = torch.tensor(config.latents_mean).view(1, config.z_dim, 1, 1, 1)
@@ -49,7 +49,7 @@ def _wan_decode(pipe: Any, latents: torch.Tensor) -> torch.Tensor:
     return pipe.vae.decode(latents, return_dict=False)[0]  # type: ignore[no-any-return]
 
 
-def _mochi_decode(pipe: Any, latents: torch.Tensor) -> torch.Tensor:
+def _mochi_decode(pipe: Any, latents: torch.Tensor, job: RenderJob) -> torch.Tensor:
     latents = _first_frame(latents)
     config = pipe.vae.config
     if getattr(config, "latents_mean", None) is not None:
@@ -62,14 +62,38 @@ def _mochi_decode(pipe: Any, latents: torch.Tensor) -> torch.Tensor:
     return pipe.vae.decode(latents, return_dict=False)[0]  # type: ignore[no-any-return]
 
 
-def _hunyuan_decode(pipe: Any, latents: torch.Tensor) -> torch.Tensor:
+def _hunyuan_decode(pipe: Any, latents: torch.Tensor, job: RenderJob) -> torch.Tensor:
     latents = _first_frame(latents) / pipe.vae.config.scaling_factor
     return pipe.vae.decode(latents, return_dict=False)[0]  # type: ignore[no-any-return]
 
 
-def _cogvideox_decode(pipe: Any, latents: torch.Tensor) -> torch.Tensor:
+def _cogvideox_decode(pipe: Any, latents: torch.Tensor, job: RenderJob) -> torch.Tensor:
     # CogVideoX keeps frames second, (B, F, C, h, w); its own helper permutes and scales.
     return pipe.decode_latents(latents[:1, :1])  # type: ignore[no-any-return]
+
+
+def _ltx_decode(pipe: Any, latents: torch.Tensor, job: RenderJob) -> torch.Tensor:
+    # LTX packs latents into tokens (B, S, D), conditioning tokens first in its condition
+    # pipeline; its decoder takes a noise level (0: the pipeline's default decode_timestep).
+    # The decoder looks both ways in time, so the first latent frame alone decodes to an
+    # approximation of the first frame: a full decode at every preview would cost as much
+    # as the rest of a step.
+    grid = (
+        (job.n_frames - 1) // pipe.vae_temporal_compression_ratio + 1,
+        job.height // pipe.vae_spatial_compression_ratio,
+        job.width // pipe.vae_spatial_compression_ratio,
+    )
+    p, pt = pipe.transformer_spatial_patch_size, pipe.transformer_temporal_patch_size
+    tokens = (grid[0] // pt) * (grid[1] // p) * (grid[2] // p)
+    video = pipe._unpack_latents(
+        latents[:1, -tokens:], grid[0] // pt, grid[1] // p, grid[2] // p, p, pt
+    )
+    vae = pipe.vae
+    video = pipe._denormalize_latents(
+        video[:, :, :1], vae.latents_mean, vae.latents_std, vae.config.scaling_factor
+    )
+    timestep = torch.zeros(1, device=video.device) if vae.config.timestep_conditioning else None
+    return vae.decode(video, timestep, return_dict=False)[0]  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
@@ -89,9 +113,8 @@ class Family:
     # LTX's condition pipeline encodes the image with generator[0] only, so a batched
     # variant would differ from the same seed alone: render i2v one seed at a time.
     batch_i2v: bool = True
-    # Previews (see above); None: the family sends none (LTX packs its latents into tokens
-    # and its decoder takes a noise level).
-    decode: Callable[[Any, torch.Tensor], torch.Tensor] | None = None
+    # Previews (see above).
+    decode: Callable[[Any, torch.Tensor, RenderJob], torch.Tensor] | None = None
 
 
 FAMILIES: dict[str, Family] = {
@@ -101,6 +124,7 @@ FAMILIES: dict[str, Family] = {
         extra=lambda job: {"frame_rate": round(job.fps)},
         i2v_shares_weights=True,
         batch_i2v=False,
+        decode=_ltx_decode,
     ),
     "wan": Family(t2v="WanPipeline", i2v="WanImageToVideoPipeline", decode=_wan_decode),
     "cogvideox": Family(
@@ -228,7 +252,7 @@ class DiffusersVideoBackend:
 
         def on_step_end(_pipe: Any, _i: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
             latents = kwargs["latents"]
-            preview = (lambda: self._preview(pipe, latents)) if self.family.decode else None
+            preview = (lambda: self._preview(pipe, latents, job)) if self.family.decode else None
             hooks.step(total, preview)  # raises Cancelled between steps when asked
             return kwargs
 
@@ -264,12 +288,12 @@ class DiffusersVideoBackend:
             out = pipe(**kwargs, generator=generators)
         return np.asarray(out.frames)  # (V, F, H, W, 3)
 
-    def _preview(self, pipe: Any, latents: torch.Tensor) -> np.ndarray:
+    def _preview(self, pipe: Any, latents: torch.Tensor, job: RenderJob) -> np.ndarray:
         """The first video's first frame as sampling stands (its noisy latents decoded),
         (H, W, 3) uint8."""
         assert self.family.decode is not None
         with torch.inference_mode():
-            video = self.family.decode(pipe, latents.to(pipe.vae.dtype))
+            video = self.family.decode(pipe, latents.to(pipe.vae.dtype), job)
         frames = np.asarray(pipe.video_processor.postprocess_video(video, output_type="np"))
         frame: np.ndarray = np.round(frames[0, 0] * 255).astype(np.uint8)
         return frame
