@@ -2,8 +2,8 @@
 
 ``GET /v1/tasks/{id}/events`` is a server-sent-event stream of the task's recorded events
 (state, progress, stage), oldest first, ending after the final state. It resumes after the
-``Last-Event-ID`` a reconnecting client sends, so no event is missed or repeated. Models
-that can show where denoising is heading (all but LTX-Video) add ``preview`` events: a small
+``Last-Event-ID`` a reconnecting client sends, so no event is missed or repeated. Every
+model shows where denoising is heading in ``preview`` events: a small
 JPEG as a ``data:`` URL in ``image``, about once a second while a task denoises.
 """
 
