@@ -156,74 +156,61 @@ def background_detail(background: Background, size: int) -> np.ndarray:
 
 
 def train_autoencoder(settings: TrainSettings, progress: Progress) -> AutoEncoder:
-    path = settings.workdir / "autoencoder.pt"
     ae = AutoEncoder(settings.config).to(settings.device)
     plain = [*ae.encoder.parameters(), *ae.decoder.parameters()]  # detail stays zero here
-    opt = torch.optim.AdamW(plain, lr=settings.lr, weight_decay=0.0)
+    _fit(settings, ae, [(plain, 1.0)], STAGE_AE, settings.ae_steps, progress)
+    return ae.eval()
+
+
+def _fit(
+    settings: TrainSettings,
+    ae: AutoEncoder,
+    groups: list[tuple[list[nn.Parameter], float]],
+    stage: int,
+    total: int,
+    progress: Progress,
+) -> None:
+    """Train ``ae``'s parameters in ``groups`` (each with its multiple of the learning rate)
+    to ``total`` steps of L1 on ``ae_batch`` frames, resuming from the stage's checkpoint."""
+    name = {STAGE_AE: "autoencoder", STAGE_DETAIL: "detail"}[stage]
+    path = settings.workdir / f"{name}.pt"
+    opt = torch.optim.AdamW([{"params": p} for p, _ in groups], lr=settings.lr, weight_decay=0.0)
     step = 0
     if path.exists():
         state = torch.load(path, map_location=settings.device)
         ae.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step = state["step"]
-    total = settings.ae_steps
     while step < total:
-        for group in opt.param_groups:
-            group["lr"] = _lr(settings, step, total)
-        x, w = ae_batch(settings.seed, step, settings.ae_batch, settings.config)
+        for group, (_, scale) in zip(opt.param_groups, groups, strict=True):
+            group["lr"] = _lr(settings, step, total) * scale
+        x, w = ae_batch(settings.seed, step, settings.ae_batch, settings.config, stage)
         x, w = x.to(settings.device), w.to(settings.device)
         with _autocast(settings.device):
             z = ae.encode(x)
-            noise = _noise_like(z, settings.seed, STAGE_AE, step)
+            noise = _noise_like(z, settings.seed, stage, step)
             y = ae.decode(z + 0.05 * z.detach().std() * noise)
         loss = ((y.float() - x).abs() * w).mean() / w.mean() + 1e-4 * z.float().pow(2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
         opt.step()
         step += 1
-        progress("autoencoder", step, total, {"loss": loss.item()})
+        progress(name, step, total, {"loss": loss.item()})
         if step % settings.checkpoint_every == 0 or step == total:
             _save(path, {"model": ae.state_dict(), "optimizer": opt.state_dict(), "step": step})
-    return ae.eval()
 
 
 # --- stage 2: detail -----------------------------------------------------------------------
 def train_detail(settings: TrainSettings, ae: AutoEncoder, progress: Progress) -> AutoEncoder:
     """The decoder again with its ``detail`` image and gate; the encoder (and so every latent)
     stays as stage 1 left it."""
-    path = settings.workdir / "detail.pt"
     ae.requires_grad_(False)
     decoder = [*ae.decoder.parameters()]
     detail = [ae.detail, *ae.detail_gate.parameters()]
     for p in decoder + detail:
         p.requires_grad_(True)
-    groups = [{"params": decoder, "scale": DETAIL_LR[0]}, {"params": detail, "scale": DETAIL_LR[1]}]
-    opt = torch.optim.AdamW(groups, lr=settings.lr, weight_decay=0.0)
-    step = 0
-    if path.exists():
-        state = torch.load(path, map_location=settings.device)
-        ae.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        step = state["step"]
-    total = settings.detail_steps
-    ae.train()
-    while step < total:
-        for group in opt.param_groups:
-            group["lr"] = _lr(settings, step, total) * group["scale"]
-        x, w = ae_batch(settings.seed, step, settings.ae_batch, settings.config, STAGE_DETAIL)
-        x, w = x.to(settings.device), w.to(settings.device)
-        with _autocast(settings.device):
-            z = ae.encode(x)
-            noise = _noise_like(z, settings.seed, STAGE_DETAIL, step)
-            y = ae.decode(z + 0.05 * z.std() * noise)
-        loss = ((y.float() - x).abs() * w).mean() / w.mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[no-untyped-call]
-        opt.step()
-        step += 1
-        progress("detail", step, total, {"loss": loss.item()})
-        if step % settings.checkpoint_every == 0 or step == total:
-            _save(path, {"model": ae.state_dict(), "optimizer": opt.state_dict(), "step": step})
+    groups = [(decoder, DETAIL_LR[0]), (detail, DETAIL_LR[1])]
+    _fit(settings, ae, groups, STAGE_DETAIL, settings.detail_steps, progress)
     return ae.requires_grad_(False).eval()
 
 
