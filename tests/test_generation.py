@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 import cinegen
+from cinegen.engine.planner import plan_shots
 from cinegen.media.encode import is_faststart, probe, read_frames
 from cinegen.media.stills import spritesheet_frame_indices
 from cinegen.media.watermark import mark_box
@@ -69,6 +70,7 @@ def test_sidecar_records_what_was_done(engine, tmp_path):
     assert sidecar["model"] == "wan-tiny-random" and sidecar["preset"] == "quality"
     assert sidecar["style"] == "anime" and "anime style" in sidecar["prompt_used"]
     assert sidecar["seeds"] == [5] and sidecar["spec"]["prompt"].startswith("a blue star")
+    assert sidecar["actions"] == plan_shots(sidecar["spec"]["prompt"])[1:]  # the next shots
     assert sidecar["output"] == {
         "width": 160,
         "height": 90,

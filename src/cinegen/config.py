@@ -60,6 +60,12 @@ class Settings(BaseSettings):
     # How long clients polling a task are told to wait (openai-poll-after-ms).
     poll_after_ms: Annotated[int, Field(ge=100, le=60_000)] = 1000
 
+    # The scene planner (engine/planner.py): empty URL = offline rules. Otherwise any
+    # OpenAI-compatible base URL (".../v1"); the rules stand in whenever it fails.
+    planner_url: str = ""
+    planner_model: str = "gpt-4o-mini"
+    planner_api_key: str = ""
+
     # The model used when a request names none (or names a preset alias): the embedded
     # model, which runs offline on any CPU.
     default_model: str = "cinegen-tiny"

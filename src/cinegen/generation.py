@@ -24,6 +24,7 @@ import numpy as np
 import cinegen
 from cinegen.config import Settings
 from cinegen.engine.engine import Engine, MediaResolver, PreviewFn, ProgressFn, Rendered
+from cinegen.engine.planner import plan_shots
 from cinegen.errors import Cancelled, SpecError
 from cinegen.media import encode, stills
 from cinegen.media.atomic import atomic_path
@@ -237,6 +238,10 @@ def _metadata(rendered: Rendered, settings: Settings, mark: VisibleMark | None) 
         "preset_config": asdict(p.preset_config),
         "style": p.style.name,
         "prompt_used": p.prompt,
+        # The scene planner's follow-up shots (the Sora dialect's ``actions``).
+        "actions": plan_shots(p.spec.prompt, settings)[1:]
+        if p.spec.type is GenerationType.video_gen
+        else [],
         # Hunyuan's guidance is distilled: its pipeline takes no negative prompt.
         "negative_prompt_used": p.negative_prompt if rendered.uses_negative_prompt else None,
         "seeds": p.seeds,

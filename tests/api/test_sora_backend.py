@@ -46,7 +46,10 @@ def test_video_gen_task_to_downloaded_variants(http, tmp_path):
     assert task["status"] == "succeeded" and task["progress_pct"] == 1.0
     assert task["failure_reason"] is None
     assert task["moderation_result"]["is_output_rejection"] is False
-    assert task["actions"] == [] and len(task["generations"]) == 2
+    assert len(task["generations"]) == 2
+    # The scene planner's next shots: the same purple square and sunset, moving on.
+    assert len(task["actions"]) == 3 and PAYLOAD["prompt"] not in task["actions"]
+    assert all("purple square" in a and "sunset" in a for a in task["actions"])
     for generation in task["generations"]:
         assert (generation["width"], generation["height"], generation["n_frames"]) == (160, 96, 30)
         download = http.get(generation["url"])
@@ -65,6 +68,7 @@ def test_image_gen_makes_a_png(http):
         **PAYLOAD, "type": "image_gen", "n_frames": 1, "n_variants": 1})  # fmt: skip
     task = _wait(http, created.json()["id"])
     assert task["status"] == "succeeded", task["failure_reason"]
+    assert task["actions"] == []  # a still has no next shots
     image = http.get(task["generations"][0]["url"])
     assert image.headers["content-type"] == "image/png"
     assert Image.open(io.BytesIO(image.content)).size == (160, 96)

@@ -154,7 +154,7 @@ def task_response(request: Request, task: Task, default_model: str) -> TaskRespo
         height=spec.height,
         created_at=task.created_at.isoformat(),
         generations=[_generation(request, g) for g in task.generations],
-        actions=[],
+        actions=task.actions or [],
     )
 
 

@@ -211,9 +211,11 @@ def finish(
     error_code: str | None = None,
     error_message: str | None = None,
     keep_for: timedelta | None = None,
+    actions: Sequence[str] = (),
 ) -> Task:
     """End a running task held by ``worker``: its generations and final state in one commit.
-    With ``keep_for``, the task and its files expire that long from now."""
+    With ``keep_for``, the task and its files expire that long from now. ``actions`` are the
+    scene planner's follow-up shot prompts."""
     if not state.terminal:
         raise IllegalTransition(f"finish needs a final state, not {state.value}")
     now = utcnow()
@@ -226,6 +228,7 @@ def finish(
         "lease_expires_at": None,
         "error_code": error_code,
         "error_message": error_message,
+        "actions": list(actions),
     }
     if state is TaskState.succeeded:
         values["progress"] = 1.0

@@ -145,6 +145,7 @@ class Worker:
 
     def _outcome(self, task: Task, result: Result | BaseException, folder: Path) -> None:
         state, code, message, generations = TaskState.succeeded, None, None, []
+        actions: list[str] = []
         if isinstance(result, Cancelled):
             state = TaskState.cancelled
         elif isinstance(result, SpecError):
@@ -154,11 +155,13 @@ class Worker:
             message = str(result) if isinstance(result, CinegenError) else repr(result)
         else:
             generations = _generations(task, result, self.data_dir)
+            actions = result.metadata.get("actions", [])
         with self.sessions() as session:
             try:
                 finish(
-                    session, task.id, self.name, state, generations, code, message, self.keep_for
-                )
+                    session, task.id, self.name, state, generations, code, message, self.keep_for,
+                    actions,
+                )  # fmt: skip
             except LeaseLost:  # another worker has it now: this attempt's files are not it
                 shutil.rmtree(folder, ignore_errors=True)
                 return

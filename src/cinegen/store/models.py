@@ -131,6 +131,7 @@ class Task(Base):
     error_message: Mapped[str | None] = mapped_column(Text, default=None)
     idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
     request_sha256: Mapped[str | None] = mapped_column(String(64), default=None)  # of the body
+    actions: Mapped[list[str] | None] = mapped_column(JSON, default=None)  # follow-up shots
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)

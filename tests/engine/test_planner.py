@@ -1,0 +1,110 @@
+"""The scene planner: one prompt, four shots that keep subject, setting and style."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
+
+import pytest
+
+from cinegen.config import Settings
+from cinegen.engine.planner import SHOTS, plan_shots
+from cinegen.models.tiny.prompt import parse_prompt
+from cinegen.models.tiny.vocab import MOTION_WORDS, Motion, Shape
+
+SEOUL = "a woman walks through a neon-lit Seoul street at night"
+
+
+def test_a_person_is_referred_back_to_in_the_same_place():
+    shots = plan_shots(SEOUL)
+    assert len(shots) == SHOTS and shots[0] == SEOUL and len(set(shots)) == SHOTS
+    for shot in shots[1:]:
+        assert shot.startswith("She ") and ("Seoul street at night" in shot or "city" in shot)
+    assert plan_shots(SEOUL) == shots  # offline rules are deterministic
+
+
+@pytest.mark.parametrize(
+    ("prompt", "starts"),
+    [
+        ("two friends sitting in a cozy cafe", "They "),  # they pause, not they pauses
+        ("a golden retriever runs along a beach at sunset", "The golden retriever "),
+        ("a red vintage car drives down a mountain road", "The red vintage car "),
+        ("a lighthouse in a storm", "a lighthouse in a storm, "),
+    ],
+)
+def test_every_kind_of_subject_keeps_its_name(prompt, starts):
+    follow_ups = plan_shots(prompt)[1:]
+    assert all(shot.startswith(starts) for shot in follow_ups), follow_ups
+    if starts == "They ":
+        assert not any(" pauses " in s or " takes " in s or " reaches " in s for s in follow_ups)
+
+
+def test_style_words_after_a_comma_stay_with_every_shot():
+    shots = plan_shots("a fox trots across a snowy field, watercolor, soft light")
+    assert all(shot.endswith(", watercolor, soft light") for shot in shots)
+
+
+@pytest.mark.parametrize("motion", list(Motion))
+def test_a_toy_world_prompt_moves_on_in_words_the_embedded_model_knows(motion):
+    shape = Shape.SQUARE if motion is Motion.SPINNING else Shape.CIRCLE
+    prompt = f"a red {shape.value} {MOTION_WORDS[motion].train[0][1]} over the ocean"
+    first = parse_prompt(prompt)
+    assert first.motion is motion
+    follow = [parse_prompt(shot) for shot in plan_shots(prompt)[1:]]
+    assert all(
+        (f.color, f.shape, f.background) == (first.color, shape, first.background) for f in follow
+    )
+    motions = [f.motion for f in follow]
+    assert None not in motions and motion not in motions and len(set(motions)) == 3
+    if shape is Shape.CIRCLE:
+        assert Motion.SPINNING not in motions  # a spinning circle would look still
+
+
+class _Planner(BaseHTTPRequestHandler):
+    reply: ClassVar[str] = ""
+    seen: ClassVar[list[dict]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).seen.append(
+            {"path": self.path, "auth": self.headers.get("Authorization"), **body}
+        )
+        data = json.dumps({"choices": [{"message": {"content": type(self).reply}}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def chat_server():
+    server = HTTPServer(("127.0.0.1", 0), _Planner)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Planner.seen = []
+    yield f"http://127.0.0.1:{server.server_port}/v1"
+    server.shutdown()
+
+
+def test_a_chat_model_plans_when_configured(chat_server):
+    _Planner.reply = json.dumps({"shots": ["she stops", "she looks up", "she smiles"]})
+    settings = Settings(planner_url=chat_server, planner_model="local", planner_api_key="k")
+    assert plan_shots(SEOUL, settings) == [SEOUL, "she stops", "she looks up", "she smiles"]
+    (request,) = _Planner.seen
+    assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer k"
+    assert request["model"] == "local" and request["messages"][-1]["content"] == SEOUL
+
+
+@pytest.mark.parametrize(
+    "reply", ["not json", json.dumps({"shots": ["only one"]}), json.dumps({"other": 1})]
+)
+def test_a_bad_reply_or_no_server_falls_back_to_the_rules(chat_server, reply):
+    _Planner.reply = reply
+    assert plan_shots(SEOUL, Settings(planner_url=chat_server)) == plan_shots(SEOUL)
+    closed = Settings(planner_url="http://127.0.0.1:9/v1")
+    assert plan_shots(SEOUL, closed) == plan_shots(SEOUL)
