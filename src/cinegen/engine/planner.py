@@ -14,8 +14,8 @@ shots are a task's ``actions`` (Sora dialect) and are written to the sidecar.
   a comma, and take their beats from tables by kind of subject and setting.
 
 With ``Settings.planner_url`` set it asks an OpenAI-compatible chat-completions endpoint
-for a strict JSON reply and falls back to the rules on any failure (``planner.py`` never
-fails a generation).
+for a strict JSON reply and falls back to the rules on any failure: planning never fails a
+generation.
 """
 
 from __future__ import annotations
