@@ -48,7 +48,13 @@ class PostgresServer:
         return ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
 
     def _run(self, *args: str) -> None:
-        subprocess.run([*self._as_owner, *args], check=True, capture_output=True, text=True)
+        done = subprocess.run([*self._as_owner, *args], capture_output=True, text=True)
+        if done.returncode:
+            log = self.root / "server.log"
+            raise RuntimeError(
+                f"{' '.join(args[:2])} failed ({done.returncode}): {done.stderr.strip()}"
+                + (f"\nserver log:\n{log.read_text()}" if log.exists() else "")
+            )
 
     @classmethod
     @contextlib.contextmanager

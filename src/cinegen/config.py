@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     # OpenAI-compatible base URL (".../v1"); the rules stand in whenever it fails.
     planner_url: str = ""
     planner_model: str = "gpt-4o-mini"
-    planner_api_key: str = ""
+    planner_api_key: SecretStr = SecretStr("")
 
     # The model used when a request names none (or names a preset alias): the embedded
     # model, which runs offline on any CPU.

@@ -230,4 +230,11 @@ def test_a_failing_preview_costs_no_video(engine, monkeypatch):
     rendered = engine.run(spec(model="wan-tiny-random"), on_preview=previews.append)
     assert previews == []
     monkeypatch.undo()
-    np.testing.assert_array_equal(rendered.native, engine.run(spec(model="wan-tiny-random")).native)
+    plain = engine.run(spec(model="wan-tiny-random")).native
+    np.testing.assert_array_equal(rendered.native, plain)
+
+    def undeliverable(frame: np.ndarray) -> None:
+        raise OSError("database is locked")  # storing it failed, not making it
+
+    delivered = engine.run(spec(model="wan-tiny-random"), on_preview=undeliverable).native
+    np.testing.assert_array_equal(delivered, plain)

@@ -41,6 +41,39 @@ def test_every_kind_of_subject_keeps_its_name(prompt, starts):
         assert not any(" pauses " in s or " takes " in s or " reaches " in s for s in follow_ups)
 
 
+@pytest.mark.parametrize(
+    ("prompt", "wanted", "unwanted"),
+    [
+        ("two dogs run along a beach", "The two dogs ", (" stops ", " sniffs ", " its ")),
+        ("a chef cooks in a busy kitchen", "The chef ", (" its ",)),
+        ("a king walks through his castle", "He ", ("The a",)),
+        ("a train with a seat by the window crosses a bridge", "The train ", ("wave",)),
+        ("close-up of a coffee cup on a table", "close-up of a coffee cup", ("close- up",)),
+        ("two friends walking hand in hand on the beach", "They ", ("in hand on",)),
+    ],
+)
+def test_follow_ups_read_as_english(prompt, wanted, unwanted):
+    follow_ups = plan_shots(prompt)[1:]
+    assert all(shot.startswith(wanted) for shot in follow_ups), follow_ups
+    assert not any(bad in shot for shot in follow_ups for bad in unwanted), follow_ups
+
+
+@pytest.mark.parametrize(
+    ("prompt", "expected"),
+    [
+        ("a yellow circle drifting left over the ocean", "a yellow circle drifting right over"),
+        ("a blue square moving to the right at sunset", "a blue square moving to the left at"),
+        ("watch a green circle bounce in the studio", "watch a green circle grow in"),
+    ],
+)
+def test_a_bare_motion_word_moves_on_within_its_sentence(prompt, expected):
+    follow_ups = plan_shots(prompt)[1:]
+    assert expected in " | ".join(follow_ups), follow_ups
+    assert not any("spin" in shot for shot in follow_ups if "circle" in shot)
+    named = parse_prompt(prompt).motion
+    assert all(parse_prompt(shot).motion not in (None, named) for shot in follow_ups)
+
+
 def test_style_words_after_a_comma_stay_with_every_shot():
     shots = plan_shots("a fox trots across a snowy field, watercolor, soft light")
     assert all(shot.endswith(", watercolor, soft light") for shot in shots)

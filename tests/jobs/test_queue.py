@@ -13,6 +13,7 @@ from cinegen.jobs.queue import (
     IllegalTransition,
     LeaseLost,
     QueuePolicy,
+    add_preview,
     cancel,
     claim,
     finish,
@@ -125,6 +126,27 @@ def test_cancelling(sessions, account):
             cancel(session, running.id)
         with pytest.raises(IllegalTransition, match="final state"):
             finish(session, running.id, "w1", TaskState.running)
+
+
+def test_a_task_keeps_only_its_latest_preview_and_only_from_its_lease_holder(sessions, account):
+    def previews(task_id):
+        with sessions() as session:
+            rows = session.scalars(
+                select(TaskEvent).where(TaskEvent.task_id == task_id).order_by(TaskEvent.id)
+            )
+            return [e.preview for e in rows if e.preview is not None]
+
+    with sessions() as session:
+        task_id = submit(session, account, SPEC).id
+        claim(session, "w1", POLICY)
+        add_preview(session, task_id, "w1", b"first")
+        add_preview(session, task_id, "w1", b"second")
+        add_preview(session, task_id, "w2", b"not its lease")
+        assert previews(task_id) == [b"second"]
+        finish(session, task_id, "w1", TaskState.succeeded)
+        add_preview(session, task_id, "w1", b"too late")
+    assert previews(task_id) == [b"second"]
+    assert _states(sessions, task_id)[-1] == "succeeded"  # nothing after the final state
 
 
 def test_a_retried_submit_with_the_same_idempotency_key_is_the_same_task(sessions, account):

@@ -243,10 +243,13 @@ def _create(
     upload = store_image(session, data_dir, account, image, "input_reference")
     spec["inpaint_items"] = [{"type": "image", "upload_id": upload.id, "frame_index": 0}]
     try:
-        return tasks.create(session, settings, account, spec, idempotency, RENAME)
+        task = tasks.create(session, settings, account, spec, idempotency, RENAME)
     except ApiError:  # refused: the image was for this request only
         remove_upload(session, data_dir, upload)
         raise
+    if task.spec["inpaint_items"][0].get("upload_id") != upload.id:
+        remove_upload(session, data_dir, upload)  # a concurrent retry's task won the race
+    return task
 
 
 def _size(text: str) -> tuple[int, int]:

@@ -51,7 +51,9 @@ def replayed(session: Session, account: Account, idempotency: Idempotency | None
     if idempotency is None:
         return None
     earlier = find_by_idempotency_key(session, account.id, idempotency.key)
-    if earlier is not None and earlier.request_sha256 != idempotency.request_sha256:
+    if earlier is None or earlier.request_sha256 is None:  # (tasks from before 0002 match)
+        return earlier
+    if earlier.request_sha256 != idempotency.request_sha256:
         raise ApiError(
             422,
             f"Idempotency-Key {idempotency.key!r} was already used for a different request "

@@ -36,7 +36,8 @@ LLM_TIMEOUT_S = 20.0
 
 # --- the embedded model's world ------------------------------------------------------------
 # Motions to move on to, in order, from each motion: the opposite way first, then a change
-# of kind. Circles never spin (a spinning circle looks still), so spinning is skipped.
+# of kind. Circles never spin (a spinning circle looks still): spinning gives way to the
+# first of _INSTEAD_OF_SPINNING that is not the prompt's own motion.
 _NEXT_MOTIONS = {
     "left": ("right", "bouncing", "shrinking"),
     "right": ("left", "bouncing", "shrinking"),
@@ -47,35 +48,59 @@ _NEXT_MOTIONS = {
     "growing": ("shrinking", "spinning", "left"),
     "shrinking": ("growing", "bouncing", "right"),
 }
-_FALLBACK_MOTIONS = ("bouncing", "left", "right", "up", "down", "growing", "shrinking")
+_INSTEAD_OF_SPINNING = ("bouncing", "left", "right", "up", "down", "growing", "shrinking")
+# A motion named by a bare word ("drifting left", "watch it bounce") moves on within its
+# word class, so the sentence around it still reads.
+_DIRECTIONS = {"left": "right", "right": "left", "up": "down", "down": "up"}
+_BARE_VERBS = ("bounce", "spin", "grow", "shrink")
 
 
 def _toy_shots(prompt: str) -> list[str] | None:
     """Follow-ups for a prompt in cinegen-tiny's world, or None if it is not one."""
     from cinegen.models.tiny.prompt import parse_prompt
-    from cinegen.models.tiny.vocab import MOTION_WORDS, Motion, Shape, phrases
+    from cinegen.models.tiny.vocab import MOTION_WORDS, PROMPT_ONLY_WORDS, Motion, Shape, phrases
 
     wanted = parse_prompt(prompt)
     if wanted.color is None or wanted.shape is None or wanted.motion is None:
         return None
-    motion_phrases = sorted(phrases(Motion), key=len, reverse=True)
+    table = phrases(Motion)
     lowered = prompt.lower()
-    for phrase in motion_phrases:
+    for phrase in sorted(table, key=len, reverse=True):  # the longest naming phrase wins
         found = re.search(rf"(?<![a-z]){re.escape(phrase)}(?![a-z])", lowered)
-        if found and phrases(Motion)[phrase] == wanted.motion:
+        if found and table[phrase] == wanted.motion:
             break
     else:
         return None
-    participle = phrase.endswith("ing") or phrase.split()[0].endswith("ing")
-    shots = [prompt]
-    for name in _NEXT_MOTIONS[wanted.motion.value]:
-        motion = Motion(name)
-        if motion is Motion.SPINNING and wanted.shape is Shape.CIRCLE:
-            motion = Motion(next(m for m in _FALLBACK_MOTIONS if m != wanted.motion.value))
-        third, ing = MOTION_WORDS[motion].train[0]
-        words = ing if participle else third
-        shots.append(prompt[: found.start()] + words + prompt[found.end() :])
-    return shots
+    spins = wanted.shape is not Shape.CIRCLE
+    start = found.start()
+    if phrase in PROMPT_ONLY_WORDS[Motion]:
+        words = _bare_successors(phrase, spins)
+        if lowered[:start].endswith("to the "):  # "to the right" -> "to the left", "up"
+            start -= len("to the ")
+            words = [f"to the {w}" if w in ("left", "right") else w for w in words]
+    else:
+        participle = phrase.split()[0].endswith("ing")
+        names = [
+            name if name != "spinning" or spins
+            else next(m for m in _INSTEAD_OF_SPINNING if m != wanted.motion.value)
+            for name in _NEXT_MOTIONS[wanted.motion.value]
+        ]  # fmt: skip
+        words = [MOTION_WORDS[Motion(name)].train[0][1 if participle else 0] for name in names]
+    return [prompt, *(prompt[:start] + w + prompt[found.end() :] for w in words)]
+
+
+def _bare_successors(word: str, spins: bool) -> list[str]:
+    """Three other bare words for a bare motion word: the other directions of a direction
+    ("left" -> "right", "up", "down"; "-ward" kept), the other verbs of a verb."""
+    stem = word.removesuffix("ward")
+    if stem in _DIRECTIONS:
+        others = [
+            _DIRECTIONS[stem],
+            *(d for d in _DIRECTIONS if d not in (stem, _DIRECTIONS[stem])),
+        ]
+        return [d + ("ward" if word.endswith("ward") else "") for d in others]
+    verb = "spin" if word == "rotate" else word
+    return [v for v in _BARE_VERBS if v != verb and (spins or v != "spin")][:3]
 
 
 # --- any other prompt --------------------------------------------------------------------
@@ -85,18 +110,22 @@ _PRONOUNS = {
     "they": ("people", "couple", "crowd", "children", "friends", "family", "dancers", "kids"),
 }
 _KINDS = {
-    "person": ("woman", "girl", "lady", "man", "boy", "guy", "person", "child", "kid", "people",
-               "couple", "crowd", "dancer", "dancers", "astronaut", "chef", "knight", "robot",
-               "samurai", "skater", "surfer", "runner", "musician", "detective", "soldier"),
+    "person": ("person", "child", "kid", "dancer", "astronaut", "chef", "robot", "samurai",
+               "skater", "surfer", "runner", "musician", "detective", "soldier", "student",
+               "teenager", "farmer", "pilot", "doctor", "artist", "painter", "singer",
+               "warrior", "wizard", "witch", "climber", "hiker", "cyclist", "fisherman"),
     "animal": ("dog", "cat", "fox", "bird", "horse", "wolf", "bear", "deer", "whale", "fish",
                "dragon", "owl", "eagle", "lion", "tiger", "rabbit", "puppy", "kitten", "corgi",
-               "elephant", "butterfly", "dolphin", "shark", "panda", "monkey", "duck",
-               "retriever", "labrador", "poodle", "puppy", "squirrel", "cow", "sheep"),
+               "elephant", "butterfly", "dolphin", "shark", "panda", "monkey", "duck", "husky",
+               "retriever", "labrador", "poodle", "squirrel", "cow", "sheep", "goat", "turtle",
+               "penguin", "otter", "frog", "bee", "hummingbird", "jellyfish", "octopus"),
     "vehicle": ("car", "train", "bus", "boat", "ship", "plane", "truck", "bike", "bicycle",
-                "motorcycle", "taxi", "tram", "rocket", "spaceship", "submarine", "drone"),
+                "motorcycle", "taxi", "tram", "rocket", "spaceship", "submarine", "drone",
+                "sailboat", "yacht", "helicopter", "airplane", "jeep", "van", "scooter"),
 }  # fmt: skip
 _BEATS = {
-    # {s} and {es} are verb endings: "she pauses", "they pause".
+    # Verb endings and pronouns follow the subject: {s} / {es} ("she pauses", "they
+    # pause"), {their} ("her", "his", "its", "their"), {them} ("it", "them").
     "person": (
         "pause{s} and look{s} around",
         "turn{s} toward the camera with a faint smile",
@@ -106,17 +135,17 @@ _BEATS = {
         "reach{es} out to touch something nearby",
     ),
     "animal": (
-        "stops and sniffs the air",
-        "turns its head toward the camera",
-        "bounds ahead a few steps",
-        "settles down and looks around",
-        "perks up at a sound in the distance",
+        "stop{s} and sniff{s} the air",
+        "look{s} toward the camera",
+        "bound{s} ahead a few steps",
+        "settle{s} down and look{s} around",
+        "perk{s} up at a sound in the distance",
     ),
     "vehicle": (
-        "slows down and turns a corner",
-        "speeds up, its lights streaking",
-        "comes to a stop as the camera circles it",
-        "passes close by the camera",
+        "slow{s} down and turn{s} a corner",
+        "speed{s} up, {their} lights streaking",
+        "come{s} to a stop as the camera circles {them}",
+        "pass{es} close by the camera",
     ),
     "thing": (
         "as the camera slowly moves closer",
@@ -126,11 +155,11 @@ _BEATS = {
     ),
 }
 _SETTING_CUES = (
-    (("street", "city", "neon", "alley", "downtown", "seoul", "tokyo"),
+    (("street", "streets", "city", "neon", "alley", "downtown", "seoul", "tokyo"),
      "under a bright sign, the city lights reflected in a puddle"),
     (("ocean", "sea", "beach", "shore", "waves", "lake", "river"), "as a wave rolls in"),
     (("forest", "woods", "jungle", "trees"), "between tall trees"),
-    (("snow", "mountain", "glacier", "winter"), "as snow drifts down"),
+    (("snow", "snowy", "mountain", "mountains", "glacier", "winter"), "as snow drifts down"),
     (("desert", "dunes", "sand"), "as the wind lifts the sand"),
     (("sky", "clouds", "space", "stars", "moon"), "as clouds drift past"),
     (("room", "kitchen", "cafe", "café", "library", "studio", "office", "house"),
@@ -140,14 +169,31 @@ _SETTING_CUES = (
 # street" -> "pauses in a street".
 _STILL = {"through": "in", "across": "on", "along": "on", "into": "in", "toward": "near",
           "towards": "near", "past": "by", "around": "in", "down": "on", "up": "on"}  # fmt: skip
+_WORD = r"(?<![\w-])({})(?![\w-])"  # a whole word: "close-up" holds no "up"
 _VERB = re.compile(
-    r"\b(is|are|was|walks?|runs?|moves?|drifts?|flies|fly|sits?|stands?|dances?|swims?|"
-    r"rides?|drives?|floats?|jumps?|plays?|looks?|reads?|cooks?|sings?|sleeps?|waits?|"
-    r"rolls?|glides?|races?|climbs?|crosses|wanders?|strolls?|\w+ing)\b"
+    _WORD.format(
+        r"is|are|was|walks?|runs?|moves?|drifts?|flies|fly|sits?|stands?|dances?|swims?|"
+        r"rides?|drives?|floats?|jumps?|plays?|looks?|reads?|cooks?|sings?|sleeps?|waits?|"
+        r"rolls?|glides?|races?|climbs?|crosses|wanders?|strolls?|trots?|gallops?|crawls?|"
+        r"hops?|leaps?|soars?|sprints?|marches|skates?|surfs?|paddles?|hovers?|sails?|"
+        r"spins?|twirls?|rises?|falls?|sways?|glows?|burns?|lies|rests?|eats?|drinks?|"
+        r"smiles?|laughs?|watches|holds?|carries|pours?|paints?|writes?|pulls?|pushes|"
+        r"chases?|follows?|splashes|dives?|enters?|leaves|opens?|explores?|\w+ing"
+    )
 )
+# Words ending in -ing that are not verbs, so that "a king walks" is a king who walks.
+_ING_NOUNS = frozenset(
+    (
+        "king", "ring", "thing", "wing", "spring", "string", "swing", "building", "morning",
+        "evening", "ceiling", "painting", "sibling", "viking", "pudding", "wedding",
+        "clothing", "sling", "lightning", "icing", "awning",
+    )
+)  # fmt: skip
 _PLACE = re.compile(
-    r"\b(through|in|on|over|across|along|at|under|above|beside|near|into|by|inside|"
-    r"around|past|toward|towards|down|up)\b"
+    _WORD.format(
+        r"through|in|on|over|across|along|at|under|above|beside|near|into|by|inside|"
+        r"around|past|toward|towards|down|up"
+    )
 )
 
 
@@ -163,9 +209,16 @@ class Scene:
 
     @property
     def head(self) -> str:
-        """The subject's noun: its last word ("woman" of "a young woman")."""
-        words = re.findall(r"[a-z]+", self.subject.lower())
-        return words[-1] if words else ""
+        """The subject's noun: "woman" of "a young woman", "train" of "a train with a red
+        roof" (the last word before any "with", "of" or place)."""
+        return _head(self.subject)
+
+    @property
+    def plural(self) -> bool:
+        head = self.head
+        return head in _PRONOUNS["they"] or (
+            head.endswith("s") and any(head[:-1] in nouns for nouns in _KINDS.values())
+        )
 
     @property
     def refer(self) -> str:
@@ -178,12 +231,28 @@ class Scene:
         subject = re.sub(r"^(a|an|the|one|some)\s+", "", self.subject.strip(), flags=re.I)
         return f"the {subject}"
 
+    def fill(self, beat: str) -> str:
+        """A beat's verb endings and pronouns for this subject."""
+        pronoun = {"she": "her", "he": "his"}.get(self.refer)
+        if pronoun is None:  # people without a gendered word are "their", like groups
+            pronoun = "their" if self.plural or self.kind == "person" else "its"
+        return beat.format(
+            s="" if self.plural else "s",
+            es="" if self.plural else "es",
+            their=pronoun,
+            them="them" if self.plural else "it",
+        )
+
 
 def read_scene(prompt: str) -> Scene:
     main, _, style = prompt.strip().rstrip(".!").partition(",")
-    verb = _VERB.search(main)
-    if verb and verb.start() > 0:
-        subject, rest = main[: verb.start()].strip(), main[verb.start() :].strip()
+    main = main.replace("hand in hand", "hand-in-hand")  # together, not a place
+    verb = next(
+        (m for m in _VERB.finditer(main) if m.group(1).lower() not in _ING_NOUNS and m.start()),
+        None,
+    )
+    if verb is not None:
+        subject, rest = main[: verb.start()], main[verb.start() :]
     else:  # no verb: "a lighthouse in a storm" is a subject and its setting
         place = _PLACE.search(main)
         subject, rest = (main[: place.start()], main[place.start() :]) if place else (main, "")
@@ -192,8 +261,15 @@ def read_scene(prompt: str) -> Scene:
     return Scene(subject.strip(), action.strip(), setting.strip(), style.strip(), _kind(subject))
 
 
+def _head(subject: str) -> str:
+    core = re.split(r"(?<![\w-])(?:with|of|wearing|holding)(?![\w-])", subject)[0]
+    core = _PLACE.split(core)[0]
+    words = re.findall(r"[a-z]+", core.lower())
+    return words[-1] if words else ""
+
+
 def _kind(subject: str) -> str:
-    head = (re.findall(r"[a-z]+", subject.lower()) or [""])[-1]
+    head = _head(subject)
     nouns = {head, head.removesuffix("s")}
     if any(nouns & set(words) for words in _PRONOUNS.values()):
         return "person"
@@ -208,17 +284,13 @@ def _rule_shots(prompt: str) -> list[str]:
     digest = int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:8], "big")
     beats = _BEATS[scene.kind]
     start = digest % len(beats)
-    lowered = prompt.lower()
-    cue = next((c for words, c in _SETTING_CUES if any(w in lowered for w in words)), "")
-    their = {"she": "her", "he": "his", "they": "their"}.get(scene.refer, "its")
+    words = set(re.findall(r"[\w']+", prompt.lower()))
+    cue = next((c for names, c in _SETTING_CUES if words & set(names)), "")
     first, _, rest = scene.setting.partition(" ")
     still = f"{_STILL.get(first.lower(), first)} {rest}".strip()
     shots = [prompt]
     for i in range(SHOTS - 1):
-        plural = scene.refer == "they"
-        beat = beats[(start + i) % len(beats)].format(
-            their=their, s="" if plural else "s", es="" if plural else "es"
-        )
+        beat = scene.fill(beats[(start + i) % len(beats)])
         if scene.kind == "thing":  # the shot changes, not the subject's action
             text = f"{scene.subject} {scene.action} {scene.setting}, {beat}"
         else:  # the setting's cue once, in the first follow-up; the setting in the others
@@ -254,9 +326,8 @@ def _llm_shots(prompt: str, settings: Settings) -> list[str]:
         "response_format": {"type": "json_object"},
         "temperature": 0.7,
     }
-    headers = (
-        {"Authorization": f"Bearer {settings.planner_api_key}"} if settings.planner_api_key else {}
-    )
+    key = settings.planner_api_key.get_secret_value()
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
     url = settings.planner_url.rstrip("/") + "/chat/completions"
     try:
         reply = httpx.post(url, json=body, headers=headers, timeout=LLM_TIMEOUT_S)
@@ -279,6 +350,6 @@ def plan_shots(prompt: str, settings: Settings | None = None) -> list[str]:
     if settings is not None and settings.planner_url:
         try:
             return _llm_shots(prompt, settings)
-        except PlannerError as exc:
+        except Exception as exc:  # whatever the endpoint does, the rules stand in
             log.warning("%s; planning by rules", exc)
     return _rule_shots(prompt)

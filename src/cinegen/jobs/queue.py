@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, select, update
+from sqlalchemy import ColumnElement, case, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -133,12 +133,17 @@ def find_by_idempotency_key(session: Session, account_id: str, key: str) -> Task
 
 # --- working -------------------------------------------------------------------------------
 def add_preview(session: Session, task_id: str, worker: str, jpeg: bytes) -> None:
-    """Put a preview frame on the running task's event stream; ignored unless ``worker``
-    still holds the task's lease."""
-    task = session.get(Task, task_id, populate_existing=True)
-    if task is None or task.state != TaskState.running or task.lease_owner != worker:
+    """Put a preview frame on the running task's event stream in place of the one before
+    (a task keeps only its latest preview); ignored unless ``worker`` still holds the
+    lease. The guard is an UPDATE, so a finish or cancel cannot slip in between."""
+    if not _moved(session, task_id, [TaskState.running], {"stage": Task.stage},
+                  Task.lease_owner == worker):  # fmt: skip
+        session.rollback()
         return
-    _event(session, task, preview=jpeg)
+    session.execute(
+        delete(TaskEvent).where(TaskEvent.task_id == task_id, TaskEvent.preview.is_not(None))
+    )
+    _event(session, _reload(session, task_id), preview=jpeg)
     session.commit()
 
 

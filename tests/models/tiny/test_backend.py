@@ -88,10 +88,16 @@ def test_cancel_between_steps(engine, tmp_path):
     assert not list(tmp_path.rglob("*.mp4"))
 
 
-def test_previews_show_where_denoising_is_heading_and_end_on_the_video(engine):
+def test_previews_show_where_denoising_is_heading_and_end_on_the_video(engine, monkeypatch):
+    backend = engine.backend("cinegen-tiny")
+    made = []
+    decode = backend._preview
+    monkeypatch.setattr(backend, "_preview", lambda *a: made.append(1) or decode(*a))
+    engine.run(spec())
+    assert made == []  # nobody asked: no decode paid for
     previews: list[np.ndarray] = []
     rendered = engine.run(spec(), on_preview=previews.append)
     assert previews and all(p.shape == (64, 64, 3) and p.dtype == np.uint8 for p in previews)
+    assert len(made) == len(previews)
     middle = np.round(rendered.native[0, 8] * 255).astype(np.uint8)
     np.testing.assert_array_equal(previews[-1], middle)  # the last step's is the result
-    assert engine.run(spec()).native.shape == rendered.native.shape  # no one listening: none

@@ -70,6 +70,22 @@ def test_a_stopped_run_resumes_to_the_same_weights(tmp_path, mini_bundle):
     assert runs[2]["command"] == "cinegen resumed" and runs[2]["settings"]["dit_steps"] == 40
 
 
+def test_a_bundle_from_before_the_detail_image_loads_and_decodes_as_it_did(tmp_path, mini_bundle):
+    from safetensors.torch import save_file
+
+    tensors = load_file(str(mini_bundle / weights.WEIGHTS_NAME))
+    older = {k: v for k, v in tensors.items() if ".detail" not in k}
+    assert len(older) < len(tensors)
+    save_file(older, str(tmp_path / weights.WEIGHTS_NAME))
+    record = json.loads((mini_bundle / weights.RECORD_NAME).read_text())
+    record["sha256"] = weights.sha256_file(tmp_path / weights.WEIGHTS_NAME)
+    (tmp_path / weights.RECORD_NAME).write_text(json.dumps(record))
+    ae = weights.load(tmp_path).autoencoder
+    latents = torch.randn(2, MINI.latent_channels, MINI.latent_size, MINI.latent_size)
+    with torch.no_grad():
+        torch.testing.assert_close(ae.decode(latents), ae.decoder(latents))  # detail: zero
+
+
 def test_a_damaged_weight_file_is_refused(tmp_path, mini_bundle):
     for name in (weights.WEIGHTS_NAME, weights.RECORD_NAME):
         (tmp_path / name).write_bytes((mini_bundle / name).read_bytes())

@@ -42,9 +42,11 @@ class StepHooks:
     """Called by a backend between denoising steps: progress, previews, cooperative cancel.
 
     A backend that can show where sampling is heading passes ``step`` a ``preview``: a
-    function returning one (h, w, 3) uint8 frame. It is called only when someone listens
-    (``on_preview``) and at most every ``preview_every_s`` seconds, so a costly decode is
-    paid for only when it is wanted."""
+    function returning one (h, w, 3) uint8 frame. It is called only when the caller asked
+    for previews (``on_preview``; the worker does, for the event stream) and at most every
+    ``preview_every_s`` seconds, so a costly decode is paid for only when it is wanted. A
+    preview that fails, made or delivered, is logged and ends the previews, never the
+    render."""
 
     on_step: Callable[[int, int], None] = lambda done, total: None
     should_stop: Callable[[], bool] = lambda: False
@@ -63,12 +65,10 @@ class StepHooks:
         if preview is not None and self.on_preview is not None and due:
             self._last_preview = now
             try:
-                frame = preview()
+                self.on_preview(preview())
             except Exception:  # a preview must never cost the video
                 log.warning("a preview failed; no more for this render", exc_info=True)
                 self.on_preview = None
-            else:
-                self.on_preview(frame)
         self.check()
 
     def check(self) -> None:

@@ -252,7 +252,7 @@ class DiffusersVideoBackend:
 
         def on_step_end(_pipe: Any, _i: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
             latents = kwargs["latents"]
-            preview = (lambda: self._preview(pipe, latents, job)) if self.family.decode else None
+            preview = (lambda: self._preview(pipe, latents, job)) if self._previews else None
             hooks.step(total, preview)  # raises Cancelled between steps when asked
             return kwargs
 
@@ -287,6 +287,12 @@ class DiffusersVideoBackend:
         with torch.inference_mode():
             out = pipe(**kwargs, generator=generators)
         return np.asarray(out.frames)  # (V, F, H, W, 3)
+
+    @property
+    def _previews(self) -> bool:
+        """Whether to offer previews: with offloading, every decode would move the VAE to
+        the GPU and the transformer off it, once a second."""
+        return self.family.decode is not None and self.settings.offload == "none"
 
     def _preview(self, pipe: Any, latents: torch.Tensor, job: RenderJob) -> np.ndarray:
         """The first video's first frame as sampling stands (its noisy latents decoded),

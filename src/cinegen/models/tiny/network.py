@@ -16,6 +16,7 @@ text-to-video, continues given frames (image-to-video, extension) and repaints a
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any, cast
 
@@ -117,6 +118,15 @@ class AutoEncoder(nn.Module):
         )
         self.detail = nn.Parameter(torch.zeros(1, 3, config.size, config.size))
         self.detail_gate = nn.Sequential(nn.Conv2d(w, 16, 1), nn.PixelShuffle(4))
+
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
+    ) -> Any:
+        """As ``nn.Module``'s, except that a state from before the detail image (bundles v1
+        and v2, stage-1 checkpoints of then) keeps this module's own ``detail`` and gate:
+        on a fresh module the detail is zero, so it decodes exactly as it did."""
+        own = {k: v for k, v in self.state_dict().items() if k.startswith("detail")}
+        return super().load_state_dict({**own, **state_dict}, strict=strict, assign=assign)
 
     def encode(self, frames: Tensor) -> Tensor:
         return cast(Tensor, self.encoder(frames))
