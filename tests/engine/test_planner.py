@@ -64,11 +64,12 @@ def test_follow_ups_read_as_english(prompt, wanted, unwanted):
         ("a yellow circle drifting left over the ocean", "a yellow circle drifting right over"),
         ("a blue square moving to the right at sunset", "a blue square moving to the left at"),
         ("watch a green circle bounce in the studio", "watch a green circle grow in"),
+        ("watch a pink circle grow on the grass", "watch a pink circle move right on"),
     ],
 )
 def test_a_bare_motion_word_moves_on_within_its_sentence(prompt, expected):
     follow_ups = plan_shots(prompt)[1:]
-    assert expected in " | ".join(follow_ups), follow_ups
+    assert len(follow_ups) == SHOTS - 1 and expected in " | ".join(follow_ups), follow_ups
     assert not any("spin" in shot for shot in follow_ups if "circle" in shot)
     named = parse_prompt(prompt).motion
     assert all(parse_prompt(shot).motion not in (None, named) for shot in follow_ups)
@@ -141,3 +142,20 @@ def test_a_bad_reply_or_no_server_falls_back_to_the_rules(chat_server, reply):
     assert plan_shots(SEOUL, Settings(planner_url=chat_server)) == plan_shots(SEOUL)
     closed = Settings(planner_url="http://127.0.0.1:9/v1")
     assert plan_shots(SEOUL, closed) == plan_shots(SEOUL)
+
+
+def test_every_evaluation_prompt_gets_three_shots_the_embedded_model_can_read():
+    from cinegen.models.tiny.evaluate import cases
+
+    for case in cases(24, seed=3):  # seen, held-out and paraphrased wording
+        first = parse_prompt(case.prompt)
+        shots = plan_shots(case.prompt)
+        assert len(shots) == SHOTS, case.prompt
+        for shot in shots[1:]:
+            read = parse_prompt(shot)
+            assert (read.color, read.shape, read.background) == (
+                first.color,
+                first.shape,
+                first.background,
+            ), shot
+            assert read.motion not in (None, first.motion), shot

@@ -52,7 +52,7 @@ _INSTEAD_OF_SPINNING = ("bouncing", "left", "right", "up", "down", "growing", "s
 # A motion named by a bare word ("drifting left", "watch it bounce") moves on within its
 # word class, so the sentence around it still reads.
 _DIRECTIONS = {"left": "right", "right": "left", "up": "down", "down": "up"}
-_BARE_VERBS = ("bounce", "spin", "grow", "shrink")
+_BARE_VERBS = ("bounce", "spin", "grow", "shrink", "move right", "move left")
 
 
 def _toy_shots(prompt: str) -> list[str] | None:
@@ -91,7 +91,8 @@ def _toy_shots(prompt: str) -> list[str] | None:
 
 def _bare_successors(word: str, spins: bool) -> list[str]:
     """Three other bare words for a bare motion word: the other directions of a direction
-    ("left" -> "right", "up", "down"; "-ward" kept), the other verbs of a verb."""
+    ("left" -> "right", "up", "down"; "-ward" kept), other verbs of a verb ("bounce" ->
+    "spin", "grow", "shrink"; a circle "moves right" rather than spins)."""
     stem = word.removesuffix("ward")
     if stem in _DIRECTIONS:
         others = [
