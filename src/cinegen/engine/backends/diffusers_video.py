@@ -40,23 +40,23 @@ def _first_frame(latents: torch.Tensor) -> torch.Tensor:
     return latents[:1, :, :1]  # (B, C, F, h, w)
 
 
+def _denormalised(latents: torch.Tensor, config: Any, scaling_factor: float = 1.0) -> torch.Tensor:
+    """Latents back on the VAE's scale from its per-channel ``latents_mean`` / ``_std``."""
+    shape = (1, latents.shape[1], 1, 1, 1)
+    mean = torch.tensor(config.latents_mean).view(shape).to(latents)
+    std = torch.tensor(config.latents_std).view(shape).to(latents)
+    return latents * std / scaling_factor + mean
+
+
 def _wan_decode(pipe: Any, latents: torch.Tensor, job: RenderJob) -> torch.Tensor:
-    latents = _first_frame(latents)
-    config = pipe.vae.config
-    mean = torch.tensor(config.latents_mean).view(1, config.z_dim, 1, 1, 1)
-    std = torch.tensor(config.latents_std).view(1, config.z_dim, 1, 1, 1)
-    latents = latents * std.to(latents) + mean.to(latents)
+    latents = _denormalised(_first_frame(latents), pipe.vae.config)
     return pipe.vae.decode(latents, return_dict=False)[0]  # type: ignore[no-any-return]
 
 
 def _mochi_decode(pipe: Any, latents: torch.Tensor, job: RenderJob) -> torch.Tensor:
-    latents = _first_frame(latents)
-    config = pipe.vae.config
+    latents, config = _first_frame(latents), pipe.vae.config
     if getattr(config, "latents_mean", None) is not None:
-        c = latents.shape[1]
-        mean = torch.tensor(config.latents_mean).view(1, c, 1, 1, 1).to(latents)
-        std = torch.tensor(config.latents_std).view(1, c, 1, 1, 1).to(latents)
-        latents = latents * std / config.scaling_factor + mean
+        latents = _denormalised(latents, config, config.scaling_factor)
     else:
         latents = latents / config.scaling_factor
     return pipe.vae.decode(latents, return_dict=False)[0]  # type: ignore[no-any-return]
