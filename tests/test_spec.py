@@ -77,7 +77,7 @@ def test_nested_errors_carry_their_path():
                 ],
             }
         )
-    assert e.value.field == "inpaint_items.0.crop_bounds"
+    assert e.value.field == "inpaint_items.0.crop_bounds.bounds"
 
 
 def test_storyboard_shots_must_start_at_zero_and_increase():

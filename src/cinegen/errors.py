@@ -23,6 +23,7 @@ class SpecError(CinegenError, ValueError):
 
     def __init__(self, field: str, message: str, *, value: Any = None, allowed: str | None = None):
         self.field = field
+        self.message = message
         self.value = value
         self.allowed = allowed
         text = f"{field}: {message}"

@@ -248,8 +248,7 @@ def _metadata(rendered: Rendered, settings: Settings, mark: VisibleMark | None) 
         "native": {
             "width": p.native_width,
             "height": p.native_height,
-            "n_frames": p.native_frames,
-            "fps": p.native_fps,
+            "windows": rendered.native_windows(),
         },
         "output": {
             "width": p.spec.width,

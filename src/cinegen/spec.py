@@ -13,7 +13,14 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from cinegen.errors import SpecError
 
@@ -59,7 +66,14 @@ class Preset(StrEnum):
 
 # Operations that work on earlier output and so need ``source``.
 OPERATIONS_NEEDING_SOURCE = frozenset(
-    {Operation.remix, Operation.extend, Operation.loop, Operation.blend, Operation.recut}
+    {
+        Operation.remix,
+        Operation.extend,
+        Operation.loop,
+        Operation.blend,
+        Operation.inpaint,
+        Operation.recut,
+    }
 )
 
 
@@ -72,15 +86,22 @@ class CropBounds(_Strict):
 
     bounds: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Self:
-        x0, y0, x1, y1 = self.bounds
-        if not all(0.0 <= v <= 1.0 for v in self.bounds) or not (x0 < x1 and y0 < y1):
-            raise ValueError(
-                f"bounds must be [x0, y0, x1, y1] within 0..1 with x0 < x1 and y0 < y1, "
-                f"got {list(self.bounds)}"
-            )
-        return self
+    @field_validator("bounds")
+    @classmethod
+    def _ordered(cls, bounds: Box) -> Box:
+        return _check_box(bounds)
+
+
+Box = tuple[float, float, float, float]
+
+
+def _check_box(box: Box) -> Box:
+    x0, y0, x1, y1 = box
+    if not all(0.0 <= v <= 1.0 for v in box) or not (x0 < x1 and y0 < y1):
+        raise ValueError(
+            f"must be [x0, y0, x1, y1] within 0..1 with x0 < x1 and y0 < y1, got {list(box)}"
+        )
+    return box
 
 
 class InpaintItem(_Strict):
@@ -112,14 +133,68 @@ class Shot(_Strict):
     media: InpaintItem | None = None
 
 
+# Remix strengths by name, weakest first; each model says what number each means for it
+# (``registry.Capabilities.remix_strengths``).
+RemixStrength = Literal["subtle", "mild", "strong"]
+REMIX_STRENGTH_NAMES: tuple[RemixStrength, ...] = ("subtle", "mild", "strong")
+
+
 class Source(_Strict):
-    """Earlier generations an operation works on (remix, extend, loop, blend, recut)."""
+    """Earlier generations an operation works on (remix, extend, loop, blend, inpaint, recut).
+
+    ``start_frame`` and ``end_frame`` (inclusive) pick the part of the first source to use
+    (for inpaint: the frames to regenerate); ``region`` is the normalised box to regenerate
+    (inpaint); ``strength`` how much of the source a remix changes: 0 (nothing) to 1 (all),
+    or ``subtle``, ``mild`` (the default) or ``strong``; ``direction`` which way an
+    extension grows.
+    """
 
     generation_ids: Annotated[list[str], Field(min_length=1, max_length=2)]
-    strength: Annotated[float, Field(ge=0.0, le=1.0)] | None = None
+    strength: Annotated[float, Field(ge=0.0, le=1.0)] | RemixStrength | None = None
     start_frame: Annotated[int, Field(ge=0)] | None = None
     end_frame: Annotated[int, Field(ge=0)] | None = None
     direction: Literal["forward", "backward"] = "forward"
+    region: Box | None = None
+
+    @field_validator("strength", mode="before")
+    @classmethod
+    def _strength(cls, value: Any) -> Any:
+        if isinstance(value, str) and value not in REMIX_STRENGTH_NAMES:
+            try:
+                return float(value)
+            except ValueError:
+                names = ", ".join(REMIX_STRENGTH_NAMES)
+                raise ValueError(
+                    f"must be {names} or a number from 0 to 1, got {value!r}"
+                ) from None
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, box: Box | None) -> Box | None:
+        return None if box is None else _check_box(box)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        start, end = self.start_frame, self.end_frame
+        if start is not None and end is not None and end < start:
+            raise SpecError(
+                "end_frame", f"is before start_frame ({start})", value=end, allowed=f"≥ {start}"
+            )
+        return self
+
+    def frames(self, length: int) -> slice:
+        """The picked part of a source of ``length`` frames."""
+        start = self.start_frame or 0
+        end = length - 1 if self.end_frame is None else self.end_frame
+        if start >= length:
+            raise SpecError(
+                "source.start_frame",
+                "is past the source's last frame",
+                value=start,
+                allowed=f"0..{length - 1}",
+            )
+        return slice(start, min(end, length - 1) + 1)
 
 
 class GenerationSpec(_Strict):
@@ -252,13 +327,41 @@ def _check_operation(spec: GenerationSpec) -> None:
                 value=starts,
                 allowed=f"0 ≤ start_frame < n_frames ({spec.n_frames})",
             )
-    if op in OPERATIONS_NEEDING_SOURCE and spec.source is None:
+    if spec.type is GenerationType.image_gen and op is not Operation.simple_compose:
+        raise SpecError(
+            "operation",
+            "image_gen makes one new image",
+            value=op.value,
+            allowed=Operation.simple_compose.value,
+        )
+    source = spec.source
+    if op in OPERATIONS_NEEDING_SOURCE and source is None:
         raise SpecError("source", f"operation {op.value} needs source.generation_ids")
-    if op is Operation.blend and spec.source and len(spec.source.generation_ids) != 2:
+    if source is not None and op not in OPERATIONS_NEEDING_SOURCE:
+        raise SpecError(
+            "source",
+            f"operation {op.value} takes no source",
+            allowed=", ".join(sorted(o.value for o in OPERATIONS_NEEDING_SOURCE)),
+        )
+    if source is None:
+        return
+    wanted = 2 if op is Operation.blend else 1
+    if len(source.generation_ids) != wanted:
         raise SpecError(
             "source.generation_ids",
-            "operation blend needs exactly two",
-            value=spec.source.generation_ids,
+            f"operation {op.value} needs exactly {wanted}",
+            value=source.generation_ids,
+        )
+    if source.strength is not None and op is not Operation.remix:
+        raise SpecError("source.strength", f"is for remix, not {op.value}")
+    if source.region is not None and op is not Operation.inpaint:
+        raise SpecError("source.region", f"is for inpaint, not {op.value}")
+    framed = source.start_frame is not None or source.end_frame is not None
+    if op is Operation.inpaint and source.region is None and not framed:
+        raise SpecError(
+            "source.region",
+            "inpaint needs a region to regenerate, a frame range, or both",
+            allowed="region: [x0, y0, x1, y1]; start_frame, end_frame",
         )
 
 

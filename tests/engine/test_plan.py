@@ -58,7 +58,8 @@ def test_native_grid_respects_the_models_rules():
     p = plan(
         parse_spec({"prompt": "x", "model": "ltx-video", "n_frames": 150, "fps": 30}), SETTINGS
     )
-    assert (p.native_frames - 1) % 8 == 0 and abs(p.native_frames - 5 * 24) <= 8
+    frames, fps = p.window(150)
+    assert (frames - 1) % 8 == 0 and abs(frames - 5 * 24) <= 8 and fps == 24
 
 
 def test_small_requests_are_not_rendered_below_one_grid_cell():
@@ -77,10 +78,11 @@ def test_image_to_video_only_models_refuse_text_alone():
     assert e.value.field == "model" and "image" in str(e.value)
 
 
-def test_operations_not_yet_built_are_refused_by_name():
+def test_an_operation_the_model_lacks_is_refused_before_any_media_is_read():
     with pytest.raises(SpecError) as e:
         make(operation="remix", source={"generation_ids": ["g1"]})
-    assert e.value.field == "operation" and "simple_compose" in str(e.value)
+    assert e.value.field == "model" and "cannot do remix" in str(e.value)
+    assert "cinegen-tiny" in str(e.value)
 
 
 def test_seeds_are_fixed_when_given_and_drawn_when_not():

@@ -1,13 +1,15 @@
 """Engine.run(): spec -> frames, exactly as asked. Pure: no HTTP, no database.
 
-The engine plans (validating against the registry before anything loads), keeps
-loaded models for reuse, renders on the model's native grid with per-step
-progress and cooperative cancellation, and resamples each variant to exactly the
-requested size and frame count.
+The engine plans (validating against the registry before anything loads), lays the
+operation out on the timeline (``operations.py``: segments to render, pixels to hold),
+keeps loaded models for reuse, renders each segment on the model's native grid with
+per-step progress and cooperative cancellation, and assembles each variant at exactly the
+requested size and frame count, the given pixels pasted back exactly.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,9 +19,17 @@ import numpy as np
 
 from cinegen.config import Settings, get_settings
 from cinegen.engine.backends.base import Backend, RenderJob, StepHooks
+from cinegen.engine.operations import (
+    Layout,
+    Placed,
+    Segment,
+    lay_out,
+    native_keep,
+    native_source,
+    paste,
+)
 from cinegen.engine.plan import RenderPlan, plan
 from cinegen.engine.resample import resample_video
-from cinegen.errors import SpecError
 from cinegen.spec import GenerationSpec, InpaintItem
 
 # (stage, done, total): stages are "load", "denoise", "resample" here; generation.py
@@ -35,24 +45,65 @@ class MediaResolver(Protocol):
     def __call__(self, item: InpaintItem) -> np.ndarray: ...
 
 
+@dataclass(frozen=True)
+class Piece:
+    """One segment rendered: native frames per variant, still to be resampled."""
+
+    segment: Segment
+    native: np.ndarray  # (V, F, h, w, 3) float32 in [0, 1]
+    native_fps: float
+
+    def frames(self, i: int, width: int, height: int, timeline: range) -> np.ndarray:
+        """Variant ``i``'s timeline frames ``timeline`` (within the segment's window) at
+        ``width`` x ``height``, uint8."""
+        window = self.segment.window
+        first, stop = timeline.start - window.start, timeline.stop - window.start
+        return resample_video(self.native[i], len(window), width, height, first=first, stop=stop)
+
+
 @dataclass
 class Rendered:
-    """A finished render: native frames per variant, still to be resampled."""
+    """A finished render: the layout and its pieces, still to be assembled per variant."""
 
     plan: RenderPlan
-    native: np.ndarray  # (V, F, h, w, 3) float32 in [0, 1]
+    layout: Layout
+    pieces: list[Piece]
     timings: dict[str, float]
     backend: dict[str, Any]  # Backend.describe(): device, dtype, negative_prompt
+
+    @property
+    def native(self) -> np.ndarray:
+        """The first piece's native frames (the whole render for one-segment operations)."""
+        return self.pieces[0].native
 
     @property
     def uses_negative_prompt(self) -> bool:
         return bool(self.backend.get("negative_prompt", True))
 
     def variant(self, i: int, on_progress: ProgressFn | None = None) -> np.ndarray:
-        """Variant ``i`` at exactly the requested frames and size, uint8."""
+        """Variant ``i`` at exactly the requested frames and size, uint8: each piece's own
+        frames, then the given pixels pasted back exactly."""
         spec = self.plan.spec
-        report = (lambda d, t: on_progress("resample", d, t)) if on_progress else None
-        return resample_video(self.native[i], spec.n_frames, spec.width, spec.height, report)
+        out = np.empty((spec.n_frames, spec.height, spec.width, 3), np.uint8)
+        for k, piece in enumerate(self.pieces):
+            seg = piece.segment
+            own = range(seg.start, min(seg.stop, spec.n_frames))
+            out[own.start : own.stop] = piece.frames(i, spec.width, spec.height, own)
+            if on_progress:
+                on_progress("resample", k + 1, len(self.pieces))
+        return paste(self.layout, out)
+
+    def native_windows(self) -> list[dict[str, Any]]:
+        """For the sidecar: each render's timeline window and native frames."""
+        return [
+            {
+                "start": p.segment.window.start,
+                "stop": p.segment.window.stop,
+                "n_frames": p.native.shape[1],
+                "fps": p.native_fps,
+            }
+            for p in self.pieces
+        ]
 
 
 @dataclass
@@ -93,75 +144,123 @@ class Engine:
         on_preview: PreviewFn | None = None,
     ) -> Rendered:
         """Render a spec (planned here) or a plan already made with ``plan()``."""
-        # 1. check inputs against the registry, before any weights load
+        # 1. check inputs against the registry and read the media, before any weights load
         render_plan = request if isinstance(request, RenderPlan) else self.plan(request)
-        first_frame = _first_frame(render_plan, media)
+        layout = lay_out(render_plan.spec, media)
+        windows = [render_plan.window(len(seg.window)) for seg in layout.segments]
         timings: dict[str, float] = {}
         # 2. load (or reuse) the model
         t0 = time.perf_counter()
         backend = self.backend(render_plan.model.id, on_progress)
         timings["load_s"] = time.perf_counter() - t0
-        # 3. denoise on the native grid
-        hooks = StepHooks(on_preview=on_preview)
-        if on_progress:
-            hooks.on_step = lambda done, total: on_progress("denoise", done, total)
-        if should_stop:
-            hooks.should_stop = should_stop
+        # 3. denoise each segment on the native grid, after the ones it joins
         t0 = time.perf_counter()
-        native = backend.render(render_job(render_plan, first_frame), hooks)
+        renders = _Renders(render_plan, layout, on_progress, should_stop, on_preview)
+        for seg, (frames, fps) in zip(layout.segments, windows, strict=True):
+            renders.add(backend, seg, frames, fps)
         timings["render_s"] = time.perf_counter() - t0
-        return Rendered(render_plan, native, timings, backend.describe())
+        return Rendered(render_plan, layout, renders.pieces, timings, backend.describe())
 
 
-def render_job(p: RenderPlan, image: np.ndarray | None) -> RenderJob:
-    return RenderJob(
-        prompt=p.prompt,
-        negative_prompt=p.negative_prompt,
-        width=p.native_width,
-        height=p.native_height,
-        n_frames=p.native_frames,
-        fps=p.native_fps,
-        seeds=p.seeds,
-        steps=p.preset_config.steps,
-        guidance=p.preset_config.guidance,
-        cache=p.preset_config.cache,
-        image=image,
-    )
+@dataclass
+class _Renders:
+    """Renders a layout's segments in order, with progress across all of them."""
 
+    plan: RenderPlan
+    layout: Layout
+    on_progress: ProgressFn | None
+    should_stop: Callable[[], bool] | None
+    on_preview: PreviewFn | None
+    pieces: list[Piece] = field(default_factory=list)
+    _jobs_done: int = 0
 
-def _first_frame(p: RenderPlan, media: MediaResolver | None) -> np.ndarray | None:
-    """The image item at frame 0, cropped and sized to the native grid, if any."""
-    items = p.spec.inpaint_items
-    if not items:
-        return None
-    caps = p.model.capabilities
-    item = items[0]
-    if len(items) > 1 or item.type != "image" or item.frame_index != 0:
-        raise SpecError(
-            "inpaint_items",
-            "this version conditions on one image at frame_index 0",
-            allowed="[{type: image, frame_index: 0, ...}]",
+    def add(self, backend: Backend, seg: Segment, native_frames: int, native_fps: float) -> None:
+        p, spec = self.plan, self.plan.spec
+        native_size, output_size = (p.native_width, p.native_height), (spec.width, spec.height)
+        source = None
+        if self.layout.remix is not None:
+            source = native_source(
+                self.layout.remix, seg.window, native_frames, native_size, output_size
+            )
+        job = RenderJob(
+            prompt=p.styled(seg.prompt) if seg.prompt != spec.prompt else p.prompt,
+            negative_prompt=p.negative_prompt,
+            width=p.native_width,
+            height=p.native_height,
+            n_frames=native_frames,
+            fps=native_fps,
+            seeds=p.seeds,
+            steps=p.preset_config.steps,
+            guidance=p.preset_config.guidance,
+            cache=p.preset_config.cache,
+            source=source,
+            strength=p.model.capabilities.remix_strength(self.layout.remix.strength)
+            if self.layout.remix
+            else 1.0,
         )
-    if not caps.image_to_video:
-        from cinegen.engine.registry import MODELS
+        joined = [q for q in self.pieces if _overlaps(q.segment, seg)]
+        if not joined:  # what it holds is the same for every variant: one batched render
+            keep = native_keep(
+                self.layout.held_at, seg.window, native_frames, native_size, output_size
+            )
+            native = self._render(backend, dataclasses.replace(job, keep=keep))
+        else:  # it holds frames rendered before, which differ per variant: one at a time
+            videos = []
+            for i, seed in enumerate(p.seeds):
+                held = _with_rendered(self.layout, joined, seg, i, output_size)
+                keep = native_keep(held, seg.window, native_frames, native_size, output_size)
+                videos.append(
+                    self._render(backend, dataclasses.replace(job, seeds=[seed], keep=keep))
+                )
+            native = np.concatenate(videos)
+        self.pieces.append(Piece(seg, native, native_fps))
 
-        able = [m.id for m in MODELS.values() if m.capabilities.image_to_video]
-        raise SpecError(
-            "model", "cannot animate an image", value=p.model.id, allowed=", ".join(able)
+    def _render(self, backend: Backend, job: RenderJob) -> np.ndarray:
+        total_jobs = self._total_jobs()
+        done = self._jobs_done
+        hooks = StepHooks(on_preview=self.on_preview)
+        if self.on_progress:
+            report = self.on_progress
+            if total_jobs == 1:  # the backend's own steps
+                hooks.on_step = lambda d, t: report("denoise", d, t)
+            else:  # each call counts as job.steps, however the backend counts its steps
+                hooks.on_step = lambda d, t: report(
+                    "denoise", done * job.steps + round(d / t * job.steps), total_jobs * job.steps
+                )
+        if self.should_stop:
+            hooks.should_stop = self.should_stop
+        native = backend.render(job, hooks)
+        self._jobs_done += 1
+        return native
+
+    def _total_jobs(self) -> int:
+        """Backend calls for the whole layout: one per segment, or one per variant for a
+        segment that joins an earlier one."""
+        segments, variants = self.layout.segments, len(self.plan.seeds)
+        return sum(
+            variants if any(_overlaps(a, b) for a in segments[:k]) else 1
+            for k, b in enumerate(segments)
         )
-    if media is None:
-        raise SpecError("inpaint_items.0", "no media store is available to resolve it")
-    pixels = media(item)
-    return _crop_resize(pixels[0], item.crop_bounds.bounds, p.native_width, p.native_height)
 
 
-def _crop_resize(
-    frame: np.ndarray, bounds: tuple[float, float, float, float], width: int, height: int
-) -> np.ndarray:
-    from PIL import Image
+def _overlaps(a: Segment, b: Segment) -> bool:
+    """Whether ``b``'s window reaches into the frames ``a`` renders."""
+    return b.window.start < a.stop and a.start < b.window.stop
 
-    h, w = frame.shape[:2]
-    x0, y0, x1, y1 = bounds
-    box = (round(x0 * w), round(y0 * h), max(round(x1 * w), 1), max(round(y1 * h), 1))
-    image = Image.fromarray(frame).crop(box).resize((width, height), Image.Resampling.LANCZOS)
-    return np.asarray(image, dtype=np.uint8)
+
+def _with_rendered(
+    layout: Layout, joined: list[Piece], seg: Segment, i: int, output_size: tuple[int, int]
+) -> Callable[[int], list[Placed]]:
+    """What a segment holds at each timeline frame: the layout's given pixels and, outside
+    the segment's own frames, variant ``i`` of the pieces it joins (at output size)."""
+    width, height = output_size
+    rendered: list[Placed] = []
+    for piece in joined:
+        own = range(piece.segment.start, piece.segment.stop)
+        shared = range(max(own.start, seg.window.start), min(own.stop, seg.window.stop))
+        shared_context = [t for t in shared if not seg.start <= t < seg.stop]
+        if shared_context:
+            span = range(shared_context[0], shared_context[-1] + 1)
+            frames = paste(layout, piece.frames(i, width, height, span), first=span.start)
+            rendered.append(Placed(frames, span.start))
+    return lambda t: [*layout.held_at(t), *(p for p in rendered if p.start <= t < p.stop)]

@@ -30,24 +30,51 @@ class RenderPlan:
     seeds: list[int]
     native_width: int
     native_height: int
-    native_frames: int
-    native_fps: float
+
+    def styled(self, prompt: str) -> str:
+        """Another prompt of the same request (a storyboard's shot) with its style applied."""
+        return apply_style(self.style, prompt, None)[0]
+
+    def window(self, n_frames: int) -> tuple[int, float]:
+        """(native frames, native fps) for one render of ``n_frames`` output frames, or a
+        ``SpecError`` when that is longer than the model makes in one clip."""
+        spec, caps = self.spec, self.model.capabilities
+        if spec.type is GenerationType.image_gen:
+            return 1, caps.native_rate(spec.seconds)
+        seconds = n_frames / spec.fps
+        return native_frames(caps, seconds, spec, self.model.id), caps.native_rate(seconds)
 
 
-# Operations the engine itself runs; the rest arrive with the operations module.
-SUPPORTED_OPERATIONS = (Operation.simple_compose,)
+# What each operation needs of a model, by the name of the capability (registry.Capabilities).
+# Image and video items in ``inpaint_items`` add their own need (see ``needs``).
+OPERATION_NEEDS: dict[Operation, tuple[str, ...]] = {
+    Operation.simple_compose: (),
+    Operation.storyboard: (),  # more than one shot: video_conditioning (see needs)
+    Operation.remix: ("remix",),
+    Operation.extend: ("video_conditioning",),
+    Operation.loop: ("video_conditioning",),
+    Operation.blend: ("video_conditioning",),
+    Operation.recut: ("video_conditioning",),
+    Operation.inpaint: ("inpaint",),
+}
+
+# Operations whose output is one render over the whole request; the others render windows
+# of it (a storyboard's shots, the new part of an extension) and check each window.
+WHOLE_CLIP_OPERATIONS = frozenset({Operation.simple_compose, Operation.remix, Operation.inpaint})
 
 
 def plan(spec: GenerationSpec, settings: Settings) -> RenderPlan:
     model, preset = resolve_model(spec.model, spec.preset, settings)
     caps = model.capabilities
-    if spec.operation not in SUPPORTED_OPERATIONS:
-        raise SpecError(
-            "operation",
-            "is not available in this version",
-            value=spec.operation.value,
-            allowed=", ".join(op.value for op in SUPPORTED_OPERATIONS),
-        )
+    for need in needs(spec):
+        if not getattr(caps, need):
+            able = [m.id for m in MODELS.values() if getattr(m.capabilities, need)]
+            raise SpecError(
+                "model",
+                f"{model.id} cannot do {_NEED_WORDS[need]} ({_asked(spec)})",
+                value=model.id,
+                allowed=", ".join(able),
+            )
     if not caps.text_to_video and not spec.inpaint_items:
         raise SpecError(
             "model",
@@ -58,9 +85,8 @@ def plan(spec: GenerationSpec, settings: Settings) -> RenderPlan:
     style = get_style(spec.style)
     prompt, negative = apply_style(style, spec.prompt, spec.negative_prompt)
     width, height = native_size(caps, spec.width, spec.height)
-    frames = native_frames(caps, spec, model.id)
     base_seed = spec.seed if spec.seed is not None else secrets.randbelow(2**32)
-    return RenderPlan(
+    planned = RenderPlan(
         spec=spec,
         model=model,
         preset=preset,
@@ -71,9 +97,36 @@ def plan(spec: GenerationSpec, settings: Settings) -> RenderPlan:
         seeds=spec.variant_seeds(base_seed),
         native_width=width,
         native_height=height,
-        native_frames=frames,
-        native_fps=caps.native_rate(spec.seconds),
     )
+    if spec.operation in WHOLE_CLIP_OPERATIONS:
+        planned.window(spec.n_frames)  # refuses a request longer than one clip, now
+    return planned
+
+
+_NEED_WORDS = {
+    "image_to_video": "image-to-video",
+    "video_conditioning": "video conditioning (holding frames of a clip)",
+    "inpaint": "inpainting",
+    "remix": "remix",
+}
+
+
+def needs(spec: GenerationSpec) -> list[str]:
+    """The capabilities a request needs, by name."""
+    wanted = list(OPERATION_NEEDS[spec.operation])
+    if len(spec.storyboard) > 1:
+        wanted.append("video_conditioning")
+    items = [*spec.inpaint_items, *(s.media for s in spec.storyboard if s.media is not None)]
+    for item in items:
+        first_image = item.type == "image" and item.frame_index == 0
+        wanted.append("image_to_video" if first_image else "video_conditioning")
+    return list(dict.fromkeys(wanted))
+
+
+def _asked(spec: GenerationSpec) -> str:
+    if spec.operation is not Operation.simple_compose:
+        return f"operation {spec.operation.value}"
+    return "the media in inpaint_items"
 
 
 def resolve_model(
@@ -117,20 +170,20 @@ def native_size(caps: Capabilities, width: int, height: int) -> tuple[int, int]:
     return w, h
 
 
-def native_frames(caps: Capabilities, spec: GenerationSpec, model_id: str) -> int:
-    """Frames at the model's own rate covering the same duration, on its k*step+1 rule."""
-    if spec.type is GenerationType.image_gen:
-        return 1
+def native_frames(caps: Capabilities, seconds: float, spec: GenerationSpec, model_id: str) -> int:
+    """Frames at the model's own rate covering ``seconds``, on its k*step+1 rule."""
     if caps.fixed_frames:  # any duration the spec allows (up to 20 s): frames stretch
         return caps.fixed_frames
     step = caps.frame_step
     longest_valid = (caps.max_frames - 1) // step * step + 1
-    wanted = spec.seconds * caps.native_fps
+    wanted = seconds * caps.native_fps
     if wanted > longest_valid + step / 2:  # half a step of slack: snapping, not a longer clip
         longest = (longest_valid - 1) / caps.native_fps
+        whole = spec.operation in WHOLE_CLIP_OPERATIONS
+        part = "" if whole else f" (one render of {spec.operation.value})"
         raise SpecError(
             "n_frames",
-            f"{spec.seconds:g} s is longer than {model_id} can make in one clip",
+            f"{seconds:g} s{part} is longer than {model_id} can make in one clip",
             value=spec.n_frames,
             allowed=f"up to {longest:.2f} s (≤ {int(longest * spec.fps)} frames at "
             f"{spec.fps:g} fps)",

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from cinegen.spec import MAX_SECONDS, Preset
+from cinegen.spec import MAX_SECONDS, REMIX_STRENGTH_NAMES, Preset
 
 if TYPE_CHECKING:
     from cinegen.config import Settings
@@ -33,6 +33,9 @@ class Capabilities:
     image_to_video: bool = False  # condition on a first frame
     video_conditioning: bool = False  # condition on frames of an existing clip
     inpaint: bool = False  # regenerate a masked region
+    remix: bool = False  # start sampling from an existing clip, noised (video-to-video)
+    # What remix strengths subtle, mild and strong mean for this model (0: keep, 1: ignore).
+    remix_strengths: tuple[float, float, float] = (0.4, 0.6, 0.8)
     spatial_multiple: int = 32  # native width and height are multiples of this
     frame_step: int = 8  # native frame counts are frame_step * k + 1
     max_frames: int = 121  # longest native clip
@@ -42,6 +45,12 @@ class Capabilities:
     # The only native clip length, if any: those frames span whatever duration is asked
     # (the native rate is fixed_frames / seconds) and frame_step/max_frames do not apply.
     fixed_frames: int | None = None
+
+    def remix_strength(self, strength: float | str | None) -> float:
+        """A remix strength as a number: named ones by this model's scale, default mild."""
+        if isinstance(strength, str) or strength is None:
+            return self.remix_strengths[REMIX_STRENGTH_NAMES.index(strength or "mild")]
+        return strength
 
     @property
     def max_seconds(self) -> float:
@@ -93,6 +102,7 @@ class ModelEntry:
             "image-to-video": caps.image_to_video,
             "video-conditioning": caps.video_conditioning,
             "inpaint": caps.inpaint,
+            "remix": caps.remix,
         }
         return [name for name, on in flags.items() if on]
 
@@ -130,7 +140,6 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         weights="Lightricks/LTX-Video-0.9.5",
         capabilities=Capabilities(
             image_to_video=True,
-            video_conditioning=True,
             spatial_multiple=32,
             frame_step=8,
             max_frames=257,
@@ -241,6 +250,10 @@ CINEGEN_TINY = ModelEntry(
         image_to_video=True,
         video_conditioning=True,  # the sampler holds any given frames or pixels: pipeline.Keep
         inpaint=True,
+        remix=True,  # pipeline's source + strength
+        # Measured by bench/operations.py: colour follows a new prompt from 0.75 on, motion
+        # and background hold up to 0.85; at 0.95 a remix follows its prompt like text would.
+        remix_strengths=(0.75, 0.85, 0.95),
         spatial_multiple=64,
         max_area=64 * 64,
         fixed_size=(64, 64),

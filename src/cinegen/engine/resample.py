@@ -33,13 +33,17 @@ def resample_video(
     width: int,
     height: int,
     on_chunk: Callable[[int, int], None] | None = None,
+    first: int = 0,
+    stop: int | None = None,
 ) -> np.ndarray:
-    """(F, h, w, 3) float in [0, 1] -> (n_frames, height, width, 3) uint8."""
-    out = np.empty((n_frames, height, width, 3), dtype=np.uint8)
-    for start, chunk in _chunks(frames, n_frames, width, height):
-        out[start : start + len(chunk)] = chunk
+    """(F, h, w, 3) float in [0, 1] -> (n_frames, height, width, 3) uint8, or only output
+    frames ``first`` to ``stop`` of them."""
+    stop = n_frames if stop is None else stop
+    out = np.empty((stop - first, height, width, 3), dtype=np.uint8)
+    for start, chunk in _chunks(frames, n_frames, width, height, first, stop):
+        out[start - first : start - first + len(chunk)] = chunk
         if on_chunk:
-            on_chunk(start + len(chunk), n_frames)
+            on_chunk(start - first + len(chunk), stop - first)
     return out
 
 
@@ -55,7 +59,7 @@ def crop_box(width: int, height: int, target_w: int, target_h: int) -> tuple[int
 
 
 def _chunks(
-    frames: np.ndarray, n_frames: int, width: int, height: int
+    frames: np.ndarray, n_frames: int, width: int, height: int, first: int, stop: int
 ) -> Iterator[tuple[int, np.ndarray]]:
     source = torch.from_numpy(np.ascontiguousarray(frames, dtype=np.float32))
     positions = time_positions(len(frames), n_frames)
@@ -66,8 +70,8 @@ def _chunks(
     source = source[:, y0:y1, x0:x1]  # a view: nothing is copied until the blend
     same_size = tuple(source.shape[1:3]) == (height, width)
     same_time = len(frames) == n_frames  # positions are 0, 1, 2, ...: nothing to blend
-    for start in range(0, n_frames, CHUNK_FRAMES):
-        sl = slice(start, start + CHUNK_FRAMES)
+    for start in range(first, stop, CHUNK_FRAMES):
+        sl = slice(start, min(start + CHUNK_FRAMES, stop))
         if same_time:
             blended = source[sl].clone()  # (n, h, w, 3); a copy, as the steps below are in place
         else:

@@ -32,14 +32,15 @@ def spec(**fields):
 @pytest.mark.parametrize("seconds", [0.5, 4, 20])
 def test_sixteen_native_frames_span_any_duration(engine, seconds):
     plan = engine.plan(spec(n_frames=round(seconds * 12)))
-    assert (plan.native_width, plan.native_height, plan.native_frames) == (64, 64, 16)
-    assert plan.native_fps == pytest.approx(16 / seconds)
+    frames, fps = plan.window(plan.spec.n_frames)
+    assert (plan.native_width, plan.native_height, frames) == (64, 64, 16)
+    assert fps == pytest.approx(16 / seconds)
 
 
 def test_a_video_of_the_requested_size_and_length(engine, tmp_path):
     result = cinegen.generate(spec(n_variants=2), out=tmp_path, engine=engine)
     sidecar = json.loads(result.sidecar.read_text())
-    assert sidecar["model"] == "cinegen-tiny" and sidecar["native"]["n_frames"] == 16
+    assert sidecar["model"] == "cinegen-tiny" and sidecar["native"]["windows"][0]["n_frames"] == 16
     assert sidecar["negative_prompt_used"] is None and len(sidecar["weights_sha256"]) == 64
     for variant in result.variants:
         info = probe(variant.video)

@@ -23,6 +23,22 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class Keep:
+    """Pixels a render must hold, on the native grid: ``frames`` (F, height, width, 3) uint8
+    and ``mask`` (F, height, width) bool, true where the given pixel stays. Everything else
+    is generated to fit around them (image-to-video, extension, loops, inpainting)."""
+
+    frames: np.ndarray
+    mask: np.ndarray
+
+    @property
+    def first_frame_only(self) -> bool:
+        """Whether this is plain image-to-video: a picture at frame 0 and nothing else (the
+        margins a narrower output crops away are not held, but ``frames[0]`` fills them)."""
+        return bool(self.mask[0].any() and not self.mask[1:].any())
+
+
+@dataclass(frozen=True)
 class RenderJob:
     prompt: str
     negative_prompt: str
@@ -34,7 +50,19 @@ class RenderJob:
     steps: int
     guidance: float
     cache: bool = False
-    image: np.ndarray | None = None  # (height, width, 3) uint8 first frame to animate
+    keep: Keep | None = None  # pixels to hold (needs the model's conditioning capabilities)
+    # A clip to remix, (n_frames, height, width, 3) uint8: sampling starts from it noised to
+    # ``strength`` (1: ignore it, 0: keep it as it is).
+    source: np.ndarray | None = None
+    strength: float = 1.0
+
+    @property
+    def image(self) -> np.ndarray | None:
+        """The first frame to animate when ``keep`` holds exactly that, else None."""
+        if self.keep is not None and self.keep.first_frame_only:
+            first: np.ndarray = self.keep.frames[0]
+            return first
+        return None
 
 
 @dataclass

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cinegen.config import Settings
+from cinegen.engine.backends import base
 from cinegen.engine.backends.base import RenderJob, StepHooks
 from cinegen.engine.backends.diffusers_video import pick_device_dtype
 from cinegen.engine.registry import ModelEntry
 from cinegen.errors import ModelLoadError
-from cinegen.models.tiny.pipeline import TinyPipeline
+from cinegen.models.tiny.pipeline import Keep, TinyPipeline
 
 if TYPE_CHECKING:
     from torch import Tensor
@@ -40,16 +41,29 @@ class CinegenTinyBackend:
         size, frames = self.pipeline.size, self.pipeline.frames
         if (job.width, job.height) != (size, size):
             raise ValueError(f"cinegen-tiny renders {size}x{size}, got {job.width}x{job.height}")
+        steps = self.pipeline.sampler_steps(
+            job.steps, job.strength if job.source is not None else 1.0
+        )
         clips = self.pipeline(
             job.prompt,
             job.seeds,
             steps=job.steps,
             guidance=job.guidance,
-            first_frame=job.image,
-            on_step=lambda estimate: hooks.step(job.steps, lambda: self._preview(estimate, job)),
+            keep=self._full_length(job.keep),
+            source=job.source,
+            strength=job.strength,
+            on_step=lambda estimate: hooks.step(steps, lambda: self._preview(estimate, job)),
         )
         # A still (image_gen) is the opening frame of the clip the prompt describes.
         return clips if job.n_frames == frames else clips[:, : job.n_frames]
+
+    def _full_length(self, keep: base.Keep | None) -> Keep | None:
+        """The job's kept pixels over the model's whole clip (a still holds only frame 0)."""
+        if keep is None:
+            return None
+        missing = self.pipeline.frames - len(keep.frames)
+        pad = ((0, missing), (0, 0), (0, 0))
+        return Keep(np.pad(keep.frames, (*pad, (0, 0))), np.pad(keep.mask, pad))
 
     def _preview(self, estimate: Tensor, job: RenderJob) -> np.ndarray:
         """The middle of the first clip's kept frames as sampling stands (a still's only

@@ -244,6 +244,9 @@ class DiffusersVideoBackend:
 
     # -- rendering ---------------------------------------------------------------------
     def render(self, job: RenderJob, hooks: StepHooks) -> np.ndarray:
+        if (job.keep is not None and job.image is None) or job.source is not None:
+            # The engine checks capabilities first; this guards against a silent text-to-video.
+            raise ValueError(f"{self.entry.id} holds only a whole first frame")
         task = "i2v" if job.image is not None else "t2v"
         pipe = self._pipe(task)
         batched = task == "t2v" or self.family.batch_i2v

@@ -115,7 +115,7 @@ class TinyPipeline:
             noise,
             self.encoder(prompts),
             self.encoder([""]),
-            SamplerSettings(steps=max(1, math.ceil(steps * start)), guidance=guidance, start=start),
+            SamplerSettings(steps=self.sampler_steps(steps, start), guidance=guidance, start=start),
             condition=condition,
             source=start_from,
             on_step=on_step,
@@ -126,6 +126,11 @@ class TinyPipeline:
             given = keep.frames.astype(np.float32) / 255
             clips = np.where(keep.mask[None, ..., None], given[None], clips)
         return clips
+
+    @staticmethod
+    def sampler_steps(steps: int, strength: float = 1.0) -> int:
+        """Steps actually taken: a remix starting at ``strength`` walks that part of the way."""
+        return max(1, math.ceil(steps * strength))
 
     def encode(self, frames: np.ndarray) -> Tensor:
         """(F, size, size, 3) uint8 -> normalised latents (F, C, h, w)."""

@@ -1,0 +1,306 @@
+"""The creation tools measured on cinegen-tiny, whose world we can read back. Prints one JSON
+object; each figure is a ratio or a share measured in this run, with its target.
+
+1. storyboard continuity: mean frame-to-frame change across each shot boundary over the
+   mean change within the shots (target <= 1.5);
+2. image-to-video: PSNR of the first frame against the given image at the native 64x64,
+   after H.264 (target >= 25 dB), and of the model's own render before the given pixels are
+   pasted back (how well the sampler holds them);
+3. remix: "subtle" keeps the source's motion and background while the colour follows the
+   new prompt; "strong" reads like text-to-video of the new prompt (share of attributes that
+   match what the new prompt's own text-to-video render reads);
+4. extend: the added part moves the way the source did (share of clips), length exact;
+5. loop: the step from the last frame to the first over the median step (target <= 1);
+6. inpaint: mean and 99th-percentile change outside the region after H.264 (codec
+   tolerance) and the share of clips whose region reads the new colour.
+
+    python bench/operations.py [--seeds 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+
+import numpy as np
+
+from cinegen.config import Settings
+from cinegen.engine.engine import Engine
+from cinegen.media.encode import encode_mp4, read_frames
+from cinegen.models.tiny.analyse import Reading, analyse
+from cinegen.spec import InpaintItem, parse_spec
+
+SIZE = 64  # the embedded model's world is square: the analyser reads it best there
+FPS = 24
+SCENES = [  # (subject, motion, background) in the words the model was trained on
+    ("red circle", "moving right", "grey studio"),
+    ("green triangle", "moving left", "night sky"),
+    ("blue square", "moving down", "ocean"),
+    ("yellow star", "moving up", "sunset"),
+]
+# For each scene: a new colour (subtle remix) and a whole new scene (strong remix).
+NEW_COLOUR = ["blue", "purple", "red", "green"]
+NEW_SCENE = [
+    "a yellow square moving up over the ocean",
+    "a red star growing in a grey studio",
+    "a green circle moving right on a night sky",
+    "a blue triangle moving left over the ocean",
+]
+
+
+# The way back: a storyboard's second shot and a loop's bridge turn the motion round (in the
+# toy world every motion crosses a fixed distance, so only the way back stays in frame).
+REVERSE = {
+    "moving right": "moving left",
+    "moving left": "moving right",
+    "moving up": "moving down",
+    "moving down": "moving up",
+}
+
+
+def prompt(subject: str, motion: str, background: str) -> str:
+    return f"a {subject} {motion} over a {background}"
+
+
+class Bench:
+    def __init__(self, seeds: int) -> None:
+        self.engine = Engine(Settings(default_model="cinegen-tiny", watermark=False))
+        self.seeds = list(range(1, seeds + 1))
+        self.store: dict[str, np.ndarray] = {}
+
+    def media(self, item: InpaintItem) -> np.ndarray:
+        return self.store[item.generation_id or item.upload_id or ""]
+
+    def render(self, **fields: Any) -> np.ndarray:
+        spec = parse_spec({"width": SIZE, "height": SIZE, "fps": FPS, **fields})
+        return self.engine.run(spec, media=self.media).variant(0)
+
+    def source(self, scene: int, seed: int, n_frames: int = 48) -> str:
+        key = f"{scene}-{seed}-{n_frames}"
+        if key not in self.store:
+            text = prompt(*SCENES[scene])
+            self.store[key] = self.render(prompt=text, n_frames=n_frames, seed=seed)
+        return key
+
+    def cases(self) -> list[tuple[int, int]]:
+        return [(k, seed) for seed in self.seeds for k in range(len(SCENES))]
+
+
+def steps(frames: np.ndarray) -> np.ndarray:
+    """Mean absolute change between consecutive frames, (F - 1,)."""
+    f = frames.astype(np.float32)
+    return np.abs(np.diff(f, axis=0)).mean(axis=(1, 2, 3))
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
+
+
+def through_h264(frames: np.ndarray) -> np.ndarray:
+    with TemporaryDirectory() as tmp:
+        path = encode_mp4(frames, Path(tmp) / "clip.mp4", FPS)
+        return read_frames(path)
+
+
+def attributes(reading: Reading) -> dict[str, Any]:
+    first = reading.objects[0] if reading.objects else None
+    return {
+        "background": reading.background,
+        "color": first.color if first else None,
+        "shape": first.shape if first else None,
+        "motion": first.motion if first else None,
+    }
+
+
+def horizontal_and_vertical(track: tuple[tuple[float, float], ...]) -> np.ndarray:
+    """The overall (dx, dy) of a centre track, nan-tolerant."""
+    points = np.array(track, np.float64)
+    seen = points[~np.isnan(points).any(axis=1)]
+    return seen[-1] - seen[0] if len(seen) >= 2 else np.zeros(2)
+
+
+def storyboard(b: Bench) -> dict[str, Any]:
+    """Two shots per case: the scene, then the same subject on its way back."""
+    ratios = []
+    for k, seed in b.cases():
+        subject, motion, background = SCENES[k]
+        other = REVERSE[motion]
+        shots = [
+            {"prompt": prompt(subject, motion, background), "start_frame": 0},
+            {"prompt": prompt(subject, other, background), "start_frame": 36},
+        ]
+        video = b.render(
+            prompt=shots[0]["prompt"],
+            operation="storyboard",
+            storyboard=shots,
+            n_frames=72,
+            seed=seed,
+        )
+        change = steps(video)
+        boundary = change[35]  # frame 35 -> 36
+        within = np.delete(change, 35).mean()
+        ratios.append(float(boundary / within))
+    return {"continuity_ratio": round(max(ratios), 3), "mean": round(float(np.mean(ratios)), 3)}
+
+
+def image_to_video(b: Bench) -> dict[str, Any]:
+    encoded, held = [], []
+    for k, seed in b.cases():
+        image = b.store[b.source(k, seed)][20]  # a frame of a clip as the picture to animate
+        b.store["image"] = image[None]
+        spec = parse_spec(
+            {
+                "prompt": prompt(*SCENES[k]),
+                "width": SIZE,
+                "height": SIZE,
+                "fps": FPS,
+                "n_frames": 48,
+                "seed": seed + 100,
+                "inpaint_items": [{"type": "image", "upload_id": "image"}],
+            }
+        )
+        rendered = b.engine.run(spec, media=b.media)
+        encoded.append(psnr(through_h264(rendered.variant(0))[0], image))
+        raw = np.round(rendered.native[0, 0] * 255).astype(np.uint8)
+        held.append(psnr(raw, image))
+    return {"psnr_db_after_h264": round(min(encoded), 2), "psnr_db_model": round(min(held), 2)}
+
+
+def remix(b: Bench) -> dict[str, Any]:
+    kept, coloured, strong, strong_t2v = 0, 0, 0, 0
+    cases = b.cases()
+    for k, seed in cases:
+        source = b.source(k, seed)
+        before = attributes(analyse(b.store[source]))
+        subject, motion, background = SCENES[k]
+        recoloured = prompt(f"{NEW_COLOUR[k]} {subject.split()[1]}", motion, background)
+        subtle = attributes(
+            analyse(
+                b.render(
+                    prompt=recoloured,
+                    operation="remix",
+                    source={"generation_ids": [source], "strength": "subtle"},
+                    n_frames=48,
+                    seed=seed + 200,
+                )
+            )
+        )
+        kept += (
+            subtle["motion"] == before["motion"] and subtle["background"] == before["background"]
+        )
+        coloured += str(subtle["color"]) == NEW_COLOUR[k]
+        wanted = attributes(analyse(b.render(prompt=NEW_SCENE[k], n_frames=48, seed=seed + 300)))
+        got = attributes(
+            analyse(
+                b.render(
+                    prompt=NEW_SCENE[k],
+                    operation="remix",
+                    source={"generation_ids": [source], "strength": "strong"},
+                    n_frames=48,
+                    seed=seed + 300,
+                )
+            )
+        )
+        strong += sum(got[a] == wanted[a] for a in wanted)
+        strong_t2v += sum(got[a] == before[a] for a in before)
+    n = len(cases)
+    return {
+        "subtle_keeps_motion_and_background": round(kept / n, 3),
+        "subtle_colour_follows_prompt": round(coloured / n, 3),
+        "strong_attributes_as_text_to_video": round(strong / (4 * n), 3),
+        "strong_attributes_left_from_source": round(strong_t2v / (4 * n), 3),
+    }
+
+
+def extend(b: Bench) -> dict[str, Any]:
+    same_way, exact = 0, 0
+    cases = b.cases()
+    for k, seed in cases:
+        source = b.source(k, seed)
+        video = b.render(
+            prompt=prompt(*SCENES[k]),
+            operation="extend",
+            source={"generation_ids": [source]},
+            n_frames=96,
+            seed=seed + 400,
+        )
+        exact += len(video) == 96 and bool((video[:48] == b.store[source]).all())
+        before = analyse(b.store[source]).objects
+        after = analyse(video[48:]).objects
+        if before and after:
+            a = horizontal_and_vertical(before[0].track)
+            c = horizontal_and_vertical(after[0].track)
+            same_way += float(np.dot(a, c)) > 0
+    n = len(cases)
+    return {"continues_direction": round(same_way / n, 3), "length_and_source_exact": exact / n}
+
+
+def loop(b: Bench) -> dict[str, Any]:
+    ratios = []
+    for k, seed in b.cases():
+        source = b.source(k, seed)
+        subject, motion, background = SCENES[k]
+        video = b.render(
+            prompt=prompt(subject, REVERSE[motion], background),
+            operation="loop",
+            source={"generation_ids": [source]},
+            n_frames=72,
+            seed=seed + 500,
+        )
+        wrap = steps(np.stack([video[-1], video[0]]))[0]
+        ratios.append(float(wrap / np.median(steps(video))))
+    return {"wrap_step_ratio": round(max(ratios), 3), "mean": round(float(np.mean(ratios)), 3)}
+
+
+def inpaint(b: Bench) -> dict[str, Any]:
+    outside_mean, outside_p99 = [], []
+    for k, seed in b.cases():
+        source = b.source(k, seed)
+        region = (0.25, 0.25, 0.75, 0.75)
+        video = b.render(
+            prompt=prompt(*SCENES[(k + 1) % len(SCENES)]),
+            operation="inpaint",
+            source={"generation_ids": [source], "region": list(region)},
+            n_frames=48,
+            seed=seed + 600,
+        )
+        decoded = through_h264(video).astype(np.int16)
+        outside = np.ones((SIZE, SIZE), bool)
+        outside[16:48, 16:48] = False
+        diff = np.abs(decoded - b.store[source].astype(np.int16))[:, outside]
+        outside_mean.append(float(diff.mean()))
+        outside_p99.append(float(np.percentile(diff, 99)))
+    return {
+        "outside_mean_abs_after_h264": round(max(outside_mean), 3),
+        "outside_p99_abs_after_h264": round(max(outside_p99), 1),
+    }
+
+
+FIGURES: dict[str, Callable[[Bench], dict[str, Any]]] = {
+    "storyboard": storyboard,
+    "image_to_video": image_to_video,
+    "remix": remix,
+    "extend": extend,
+    "loop": loop,
+    "inpaint": inpaint,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=4)
+    args = parser.parse_args()
+    b = Bench(args.seeds)
+    result = {"model": "cinegen-tiny", "cases": len(b.cases())}
+    result.update({name: figure(b) for name, figure in FIGURES.items()})
+    print(json.dumps(result, default=str))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,396 @@
+"""The creation tools on the embedded model, whose world we can read back: what a user sees
+in the frames, and the clear refusals on models that cannot do an operation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cinegen.config import Settings
+from cinegen.engine.engine import Engine
+from cinegen.engine.registry import MODELS
+from cinegen.errors import SpecError
+from cinegen.models.tiny.analyse import analyse
+from cinegen.models.tiny.vocab import Background, Color, Motion
+from cinegen.spec import InpaintItem, parse_spec
+
+SIZE, FPS = 64, 24
+RIGHT = "a red circle moving right in a grey studio"
+
+
+@pytest.fixture(scope="module")
+def engine() -> Engine:
+    return Engine(Settings(default_model="cinegen-tiny", watermark=False))
+
+
+@pytest.fixture(scope="module")
+def store(engine: Engine) -> dict[str, np.ndarray]:
+    """Earlier generations by id, as the media store would give them."""
+    clip = engine.run(spec(prompt=RIGHT, n_frames=48, seed=1)).variant(0)
+    other = engine.run(spec(prompt="a blue square moving down over the ocean", seed=2))
+    return {"right": clip, "other": other.variant(0)}
+
+
+def spec(**fields):
+    return parse_spec({"width": SIZE, "height": SIZE, "fps": FPS, "n_frames": 48, **fields})
+
+
+def run(engine, store, **fields) -> np.ndarray:
+    def media(item: InpaintItem) -> np.ndarray:
+        key = item.generation_id or item.upload_id
+        if key not in store:
+            raise SpecError("inpaint_items.generation_id", "no such generation", value=key)
+        return store[key]
+
+    return engine.run(spec(**fields), media=media).variant(0)
+
+
+def centre(frames: np.ndarray) -> np.ndarray:
+    """The first object's (x, y) centre per frame, as fractions of the frame."""
+    return np.array(analyse(frames).objects[0].track)
+
+
+def test_extend_forward_keeps_the_source_and_continues_its_motion(engine, store):
+    video = run(
+        engine,
+        store,
+        prompt=RIGHT,
+        operation="extend",
+        n_frames=96,
+        seed=5,
+        source={"generation_ids": ["right"]},
+    )
+    assert video.shape == (96, SIZE, SIZE, 3)
+    assert np.array_equal(video[:48], store["right"])
+    added = centre(video[48:])
+    assert added[-1, 0] > added[0, 0] + 0.05  # still moving right
+
+
+def test_extend_backward_puts_the_new_part_first(engine, store):
+    video = run(
+        engine,
+        store,
+        prompt=RIGHT,
+        operation="extend",
+        n_frames=72,
+        seed=5,
+        source={"generation_ids": ["right"], "direction": "backward"},
+    )
+    assert len(video) == 72 and np.array_equal(video[24:], store["right"])
+
+
+def test_an_extension_must_add_frames(engine, store):
+    with pytest.raises(SpecError) as e:
+        run(
+            engine,
+            store,
+            prompt=RIGHT,
+            operation="extend",
+            n_frames=48,
+            source={"generation_ids": ["right"]},
+        )
+    assert e.value.field == "n_frames" and "more than 48" in str(e.value)
+
+
+def test_image_to_video_starts_on_the_image_anywhere_on_the_timeline(engine, store):
+    image = store["other"][10]
+    store["picture"] = image[None]
+    items = [
+        {"type": "image", "upload_id": "picture", "frame_index": 0},
+        {"type": "image", "upload_id": "picture", "frame_index": 30},
+    ]
+    video = run(engine, store, prompt=RIGHT, inpaint_items=items, seed=4)
+    assert np.array_equal(video[0], image) and np.array_equal(video[30], image)
+    assert not np.array_equal(video[15], image)  # in between, it moves
+
+
+def test_crop_bounds_pick_the_part_of_the_image_shown(engine, store):
+    image = np.zeros((64, 128, 3), np.uint8)
+    image[:, 64:] = 255  # left half black, right half white
+    store["halves"] = image[None]
+    items = [{"type": "image", "upload_id": "halves", "crop_bounds": {"bounds": [0.5, 0, 1, 1]}}]
+    video = run(engine, store, prompt=RIGHT, inpaint_items=items, seed=4)
+    assert (video[0] == 255).all()
+
+
+def test_video_items_hold_their_frame_range(engine, store):
+    items = [
+        {
+            "type": "video",
+            "generation_id": "right",
+            "frame_index": 8,
+            "source_start_frame": 20,
+            "source_end_frame": 29,
+        }
+    ]
+    video = run(engine, store, prompt=RIGHT, inpaint_items=items, seed=4)
+    assert np.array_equal(video[8:18], store["right"][20:30])
+
+
+def test_inpaint_changes_only_the_region(engine, store):
+    video = run(
+        engine,
+        store,
+        prompt="a yellow star growing in a grey studio",
+        operation="inpaint",
+        seed=6,
+        source={"generation_ids": ["right"], "region": [0.25, 0.25, 0.75, 0.75]},
+    )
+    outside = np.ones((SIZE, SIZE), bool)
+    outside[16:48, 16:48] = False
+    assert np.array_equal(video[:, outside], store["right"][:, outside])
+    inside = np.abs(video[:, ~outside].astype(int) - store["right"][:, ~outside]).mean()
+    assert inside > 5
+
+
+def test_inpaint_of_a_frame_range_keeps_the_other_frames(engine, store):
+    video = run(
+        engine,
+        store,
+        prompt="a green square moving up over the ocean",
+        operation="inpaint",
+        seed=6,
+        source={"generation_ids": ["right"], "start_frame": 24},
+    )
+    assert np.array_equal(video[:24], store["right"][:24])
+    assert analyse(video[24:]).background is Background.OCEAN
+
+
+def test_subtle_remix_recolours_and_keeps_motion_and_background(engine, store):
+    video = run(
+        engine,
+        store,
+        prompt="a blue circle moving right in a grey studio",
+        operation="remix",
+        seed=7,
+        source={"generation_ids": ["right"], "strength": "subtle"},
+    )
+    reading = analyse(video)
+    assert reading.objects[0].color is Color.BLUE
+    assert reading.objects[0].motion is Motion.RIGHT
+    assert reading.background is Background.STUDIO
+
+
+def test_strong_remix_follows_the_new_prompt(engine, store):
+    video = run(
+        engine,
+        store,
+        prompt="a yellow square moving up over the ocean",
+        operation="remix",
+        seed=7,
+        source={"generation_ids": ["right"], "strength": "strong"},
+    )
+    reading = analyse(video)
+    assert reading.background is Background.OCEAN
+    assert reading.objects[0].color is Color.YELLOW
+
+
+def test_named_strengths_mean_what_the_model_measured():
+    caps = MODELS["cinegen-tiny"].capabilities
+    assert caps.remix_strength("subtle") < caps.remix_strength("mild")
+    assert caps.remix_strength("mild") < caps.remix_strength("strong")
+    assert caps.remix_strength(None) == caps.remix_strength("mild")
+    assert caps.remix_strength(0.3) == 0.3
+
+
+def test_loop_keeps_the_source_and_comes_back_towards_its_start(engine, store):
+    video = run(
+        engine,
+        store,
+        prompt="a red circle moving left in a grey studio",
+        operation="loop",
+        n_frames=96,
+        seed=8,
+        source={"generation_ids": ["right"]},
+    )
+    assert len(video) == 96 and np.array_equal(video[:48], store["right"])
+    x = centre(video)[:, 0]
+    assert abs(x[-1] - x[0]) < abs(x[47] - x[0])  # the bridge heads back to the start
+
+
+def test_blend_runs_from_the_first_video_into_the_second(engine, store):
+    video = run(
+        engine,
+        store,
+        prompt="a red circle moving right in a grey studio",
+        operation="blend",
+        n_frames=72,
+        seed=9,
+        source={"generation_ids": ["right", "other"]},
+    )
+    assert np.array_equal(video[:24], store["right"][:24])
+    assert np.array_equal(video[-24:], store["other"][-24:])
+
+
+def test_recut_keeps_the_frames_where_they_were(engine, store):
+    video = run(
+        engine,
+        store,
+        prompt=RIGHT,
+        operation="recut",
+        seed=10,
+        source={"generation_ids": ["right"], "start_frame": 12, "end_frame": 30},
+    )
+    assert np.array_equal(video[12:31], store["right"][12:31])
+    assert not np.array_equal(video[:12], store["right"][:12])
+
+
+def test_storyboard_shots_join_and_each_follows_its_prompt(engine, store):
+    shots = [
+        {"prompt": RIGHT},
+        {"prompt": "a red circle moving left in a grey studio", "start_frame": 36},
+    ]
+    fields = dict(prompt=RIGHT, operation="storyboard", storyboard=shots, n_frames=72)
+    rendered = engine.run(spec(**fields, n_variants=2, seed=11))
+    for i in range(2):
+        video = rendered.variant(i)
+        x = centre(video)[:, 0]
+        assert x[35] > x[0] + 0.1 and x[-1] < x[36] - 0.1  # right, then back left
+        assert abs(x[36] - x[35]) < 0.1  # the second shot starts where the first ended
+    assert not np.array_equal(rendered.variant(0), rendered.variant(1))
+
+
+def test_storyboard_progress_runs_once_from_zero_to_the_end(engine):
+    calls = []
+    shots = [{"prompt": RIGHT}, {"prompt": "a red circle moving left", "start_frame": 24}]
+    engine.run(
+        spec(prompt=RIGHT, operation="storyboard", storyboard=shots, n_variants=2),
+        on_progress=lambda stage, done, total: calls.append((stage, done, total)),
+    )
+    denoise = [(d, t) for s, d, t in calls if s == "denoise"]
+    assert [d for d, _ in denoise] == sorted(d for d, _ in denoise)
+    assert denoise[-1][0] == denoise[-1][1] and len({t for _, t in denoise}) == 1
+
+
+# ---- refusals ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "need"),
+    [
+        ({"operation": "extend", "source": {"generation_ids": ["g"]}}, "video conditioning"),
+        ({"operation": "loop", "source": {"generation_ids": ["g"]}}, "video conditioning"),
+        ({"operation": "blend", "source": {"generation_ids": ["g", "h"]}}, "video conditioning"),
+        (
+            {"operation": "recut", "source": {"generation_ids": ["g"], "start_frame": 2}},
+            "video conditioning",
+        ),
+        ({"operation": "remix", "source": {"generation_ids": ["g"]}}, "remix"),
+        (
+            {"operation": "inpaint", "source": {"generation_ids": ["g"], "start_frame": 2}},
+            "inpainting",
+        ),
+        (
+            {
+                "operation": "storyboard",
+                "storyboard": [{"prompt": "a"}, {"prompt": "b", "start_frame": 4}],
+            },
+            "video conditioning",
+        ),
+        (
+            {"inpaint_items": [{"type": "image", "upload_id": "u", "frame_index": 3}]},
+            "video conditioning",
+        ),
+        ({"inpaint_items": [{"type": "image", "upload_id": "u"}]}, "image-to-video"),
+    ],
+)
+def test_models_that_cannot_refuse_by_name_with_the_ones_that_can(fields, need):
+    engine = Engine(Settings())
+    with pytest.raises(SpecError) as e:
+        engine.plan(parse_spec({"prompt": "x", "model": "wan-tiny-random", **fields}))
+    assert e.value.field == "model" and need in str(e.value)
+    assert "cinegen-tiny" in str(e.value)
+
+
+def test_a_one_shot_storyboard_needs_no_conditioning():
+    engine = Engine(Settings())
+    spec_ = parse_spec(
+        {
+            "prompt": "x",
+            "model": "wan-tiny-random",
+            "operation": "storyboard",
+            "storyboard": [{"prompt": "a"}],
+        }
+    )
+    assert engine.plan(spec_).model.id == "wan-tiny-random"
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"operation": "extend"}, "source", "needs source"),
+        (
+            {"operation": "blend", "source": {"generation_ids": ["g"]}},
+            "source.generation_ids",
+            "exactly 2",
+        ),
+        (
+            {"operation": "remix", "source": {"generation_ids": ["g"], "strength": "wild"}},
+            "source.strength",
+            "subtle, mild, strong",
+        ),
+        (
+            {"operation": "extend", "source": {"generation_ids": ["g"], "strength": 0.5}},
+            "source.strength",
+            "for remix",
+        ),
+        (
+            {"operation": "extend", "source": {"generation_ids": ["g"], "region": [0, 0, 1, 1]}},
+            "source.region",
+            "for inpaint",
+        ),
+        ({"operation": "inpaint", "source": {"generation_ids": ["g"]}}, "source.region", "region"),
+        (
+            {
+                "operation": "inpaint",
+                "source": {"generation_ids": ["g"], "region": [0.5, 0, 0.2, 1]},
+            },
+            "source.region",
+            "x0 < x1",
+        ),
+        ({"source": {"generation_ids": ["g"]}}, "source", "takes no source"),
+        (
+            {"type": "image_gen", "operation": "remix", "source": {"generation_ids": ["g"]}},
+            "operation",
+            "image_gen",
+        ),
+        (
+            {
+                "operation": "extend",
+                "source": {"generation_ids": ["g"], "start_frame": 5, "end_frame": 2},
+            },
+            "source.end_frame",
+            "before start_frame",
+        ),
+    ],
+)
+def test_bad_operation_requests_name_the_field(fields, field, words):
+    with pytest.raises(SpecError) as e:
+        parse_spec({"prompt": "x", **fields})
+    assert e.value.field == field and words in str(e.value)
+
+
+def test_an_unknown_source_names_the_source_field(engine, store):
+    with pytest.raises(SpecError) as e:
+        run(
+            engine,
+            store,
+            prompt=RIGHT,
+            operation="extend",
+            n_frames=96,
+            source={"generation_ids": ["nowhere"]},
+        )
+    assert e.value.field == "source.generation_ids.0" and "nowhere" in str(e.value)
+
+
+def test_a_source_start_past_its_end_is_refused(engine, store):
+    with pytest.raises(SpecError) as e:
+        run(
+            engine,
+            store,
+            prompt=RIGHT,
+            operation="extend",
+            n_frames=96,
+            source={"generation_ids": ["right"], "start_frame": 60},
+        )
+    assert e.value.field == "source.start_frame" and "0..47" in str(e.value)
