@@ -145,3 +145,93 @@ def test_models_and_styles_list_the_registries(tmp_path):
         "film-noir",
         "claymation",
     } <= styles
+
+
+def _source_clip(tmp_path: Path) -> Path:
+    run = cinegen(
+        "generate",
+        "a red circle moving right in a grey studio",
+        "--model",
+        "turbo",
+        "--size",
+        "64x64",
+        "--seconds",
+        "1",
+        "--seed",
+        "1",
+        "--out",
+        "a.mp4",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    return tmp_path / "a.mp4"
+
+
+def test_extend_and_loop_make_the_whole_video_from_a_file(tmp_path):
+    from cinegen.media.encode import read_frames
+
+    source = _source_clip(tmp_path)
+    for command, name in (("extend", "b.mp4"), ("loop", "c.mp4")):
+        run = cinegen(
+            command,
+            str(source),
+            "a red circle moving left",
+            "--seconds",
+            "1",
+            "--model",
+            "turbo",
+            "--out",
+            name,
+            cwd=tmp_path,
+        )
+        assert run.returncode == 0, run.stderr
+        whole, original = read_frames(tmp_path / name), read_frames(source)
+        assert whole.shape == (48, 64, 64, 3)  # 1 s at 24 fps, plus 1 s
+        assert abs(whole[:24].astype(int) - original).mean() < 3  # kept, up to the codec
+
+
+def test_remix_and_storyboard_from_files_and_their_errors(tmp_path):
+    source = _source_clip(tmp_path)
+    run = cinegen(
+        "remix",
+        str(source),
+        "a blue circle moving right in a grey studio",
+        "--strength",
+        "subtle",
+        "--model",
+        "turbo",
+        "--out",
+        "r.mp4",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    assert probe(tmp_path / "r.mp4").n_frames == 24
+    bad = cinegen("remix", str(source), "x", "--strength", "wild", cwd=tmp_path)
+    assert bad.returncode == 2 and "source.strength" in bad.stderr and "subtle" in bad.stderr
+    missing = cinegen("extend", "nowhere.mp4", "x", cwd=tmp_path)
+    assert missing.returncode == 2 and "nowhere.mp4" in missing.stderr
+    shots = [
+        {"prompt": "a red circle moving right"},
+        {"prompt": "a red circle moving left", "start_frame": 24},
+    ]
+    (tmp_path / "shots.json").write_text(json.dumps(shots))
+    run = cinegen(
+        "generate",
+        "a red circle",
+        "--storyboard",
+        "shots.json",
+        "--seconds",
+        "2",
+        "--size",
+        "64x64",
+        "--model",
+        "turbo",
+        "--out",
+        "s.mp4",
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    assert probe(tmp_path / "s.mp4").n_frames == 48
+    (tmp_path / "bad.json").write_text("{not json")
+    run = cinegen("generate", "x", "--storyboard", "bad.json", cwd=tmp_path)
+    assert run.returncode == 2 and "storyboard" in run.stderr

@@ -13,7 +13,7 @@ import math
 import warnings
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import numpy as np
 import typer
@@ -85,6 +85,10 @@ def generate(
     image: Annotated[
         Path | None, typer.Option(help="Animate this picture (first frame); needs an i2v model.")
     ] = None,
+    storyboard: Annotated[
+        Path | None,
+        typer.Option(help="JSON list of shots [{prompt, start_frame}], one continuous video."),
+    ] = None,
     kind: Annotated[
         GenerationType, typer.Option("--type", help="video_gen, or image_gen for one PNG.")
     ] = GenerationType.video_gen,
@@ -113,6 +117,16 @@ def generate(
         )
         if image is not None:
             fields["inpaint_items"] = [{"type": "image", "upload_id": str(image)}]
+        if storyboard is not None:
+            fields.update(operation="storyboard", storyboard=_read_storyboard(storyboard))
+    except SpecError as exc:
+        _fail(str(exc), code=2)
+    _run(fields, out, as_json, debug)
+
+
+def _run(fields: dict[str, Any], out_path: Path | None, as_json: bool, debug: bool) -> None:
+    """Validate, render with progress bars, print the result; one clear line on failure."""
+    try:
         spec = parse_spec(fields)  # cheap checks first: a typo answers before torch loads
         _quiet_libraries()
         from cinegen.engine.engine import Engine
@@ -121,7 +135,7 @@ def generate(
         with _progress_bars(enabled=err.is_terminal) as on_progress:
             result = run_generate(
                 spec,
-                out=out,
+                out=out_path,
                 engine=Engine(_settings()),
                 on_progress=on_progress,
                 media=_local_files,
@@ -140,6 +154,151 @@ def generate(
         print(json.dumps(result.to_json()))
         return
     _print_summary(result.to_json())
+
+
+def _read_storyboard(path: Path) -> list[dict[str, Any]]:
+    """A storyboard file: a JSON list of shots ``{prompt, start_frame, media?}``."""
+    try:
+        shots = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise SpecError("storyboard", f"cannot read {path} as JSON ({exc})") from None
+    if not isinstance(shots, list):
+        raise SpecError("storyboard", "must be a JSON list of {prompt, start_frame} shots")
+    return shots
+
+
+# ---- operations on earlier videos (files): remix · extend · loop · blend -------------------
+
+VideoArg = Annotated[Path, typer.Argument(help="A video file (an earlier generation).")]
+PromptArg = Annotated[str, typer.Argument(help="What the new video shows.")]
+ModelOpt = Annotated[str | None, typer.Option(help="Model id or alias (see `cinegen models`).")]
+SeedOpt = Annotated[int | None, typer.Option(help="Seed for reproducible output.")]
+VariantsOpt = Annotated[int, typer.Option(help="How many distinct videos (1-4).")]
+OutOpt = Annotated[Path | None, typer.Option(help="Output folder, or a file name ending .mp4.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
+DebugOpt = Annotated[bool, typer.Option(help="Show the traceback of an unexpected error.")]
+
+
+@app.command()
+def remix(
+    video: VideoArg,
+    prompt: PromptArg,
+    strength: Annotated[
+        str, typer.Option(help="How much changes: subtle, mild, strong, or 0..1.")
+    ] = "mild",
+    model: ModelOpt = None,
+    seed: SeedOpt = None,
+    variants: VariantsOpt = 1,
+    out: OutOpt = None,
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Remake a video under a new prompt, keeping as much of it as --strength says."""
+    fields = _from_source(video, prompt, model, seed, variants, "remix")
+    fields["source"]["strength"] = strength
+    _run(fields, out, as_json, debug)
+
+
+@app.command()
+def extend(
+    video: VideoArg,
+    prompt: PromptArg,
+    seconds: Annotated[float, typer.Option(help="Seconds to add.")] = 2.0,
+    backward: Annotated[bool, typer.Option(help="Add them before the video instead.")] = False,
+    model: ModelOpt = None,
+    seed: SeedOpt = None,
+    variants: VariantsOpt = 1,
+    out: OutOpt = None,
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Continue a video by --seconds; the file holds the whole, the original unchanged."""
+    fields = _from_source(video, prompt, model, seed, variants, "extend", add_seconds=seconds)
+    fields["source"]["direction"] = "backward" if backward else "forward"
+    _run(fields, out, as_json, debug)
+
+
+@app.command()
+def loop(
+    video: VideoArg,
+    prompt: PromptArg,
+    seconds: Annotated[float, typer.Option(help="Seconds of the bridge back to the start.")] = 2.0,
+    model: ModelOpt = None,
+    seed: SeedOpt = None,
+    variants: VariantsOpt = 1,
+    out: OutOpt = None,
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """The video, then a bridge (under the prompt) that leads back into its first frame."""
+    fields = _from_source(video, prompt, model, seed, variants, "loop", add_seconds=seconds)
+    _run(fields, out, as_json, debug)
+
+
+@app.command()
+def blend(
+    first: VideoArg,
+    second: Annotated[Path, typer.Argument(help="The video to end on.")],
+    prompt: PromptArg,
+    seconds: Annotated[float | None, typer.Option(help="Length (default: the first's).")] = None,
+    model: ModelOpt = None,
+    seed: SeedOpt = None,
+    variants: VariantsOpt = 1,
+    out: OutOpt = None,
+    as_json: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """A third of FIRST, a transition under the prompt, a third of SECOND."""
+    fields = _from_source(first, prompt, model, seed, variants, "blend")
+    fields["source"]["generation_ids"].append(str(second))
+    if seconds is not None:
+        fields["n_frames"] = _length(seconds, None, fields["fps"])
+    _run(fields, out, as_json, debug)
+
+
+def _from_source(
+    video: Path,
+    prompt: str,
+    model: str | None,
+    seed: int | None,
+    variants: int,
+    operation: str,
+    add_seconds: float = 0.0,
+) -> dict[str, Any]:
+    """Request fields for an operation on ``video``: its size, rate and length, plus
+    ``add_seconds`` of new frames."""
+    try:
+        frames, fps = _video(video)
+        added = (_length(add_seconds, None, fps) or 0) if add_seconds else 0
+    except SpecError as exc:
+        _fail(str(exc), code=2)
+    height, width = frames.shape[1:3]
+    return dict(
+        prompt=prompt,
+        model=model,
+        seed=seed,
+        n_variants=variants,
+        operation=operation,
+        width=width - width % 2,
+        height=height - height % 2,
+        fps=fps,
+        n_frames=len(frames) + added,
+        source={"generation_ids": [str(video)]},
+    )
+
+
+def _video(path: Path) -> tuple[np.ndarray, float]:
+    """A video file's frames and frame rate, or a ``SpecError`` naming the file."""
+    import av
+
+    from cinegen.media.encode import read_frames
+
+    try:
+        with av.open(str(path)) as container:
+            rate = container.streams.video[0].average_rate
+        return read_frames(path), float(rate or DEFAULT_FPS)
+    except (OSError, ValueError, IndexError, av.error.FFmpegError) as exc:
+        raise SpecError("video", f"cannot read {path} as a video ({exc})") from None
 
 
 def _length(seconds: float | None, frames: int | None, fps: float) -> int | None:
@@ -168,9 +327,14 @@ def _settings() -> Settings:
         raise SpecError("settings", str(exc)) from None
 
 
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi")
+
+
 def _local_files(item: InpaintItem) -> np.ndarray:
-    """The CLI's uploads are files on disk: --image PATH."""
-    path = Path(item.upload_id or "")
+    """The CLI's media are files on disk: --image PATH, a storyboard's media, a source video."""
+    path = Path(item.upload_id or item.generation_id or "")
+    if path.suffix.lower() in VIDEO_SUFFIXES:
+        return _video(path)[0]
     try:
         with Image.open(path) as picture:
             return np.asarray(picture.convert("RGB"))[None]  # (1, H, W, 3)
@@ -427,7 +591,7 @@ def _quiet_libraries() -> None:
     warnings.filterwarnings("ignore", category=UserWarning, module=r"diffusers\..*")
 
 
-def _fail(message: str, code: int) -> None:
+def _fail(message: str, code: int) -> NoReturn:
     err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code)
 
