@@ -53,17 +53,18 @@ def main() -> None:
         seed=1234,
     )
     probe = engine.plan(parse_spec({**fields, "fps": 24}))
-    fps = probe.native_fps
+    fps = probe.window(args.frames)[1]
     spec = {
         "quality": parse_spec({**fields, "fps": fps, "preset": "quality"}),
         "turbo": parse_spec({**fields, "fps": fps, "preset": "turbo"}),
     }
     plan = engine.plan(spec["quality"])
     backend: Any = engine.backend(args.model)
-    if (plan.native_width, plan.native_height, plan.native_frames) != (width, height, args.frames):
+    native_frames, native_fps = plan.window(plan.spec.n_frames)
+    if (plan.native_width, plan.native_height, native_frames) != (width, height, args.frames):
         raise SystemExit(
             f"{args.size} x {args.frames} is not on {args.model}'s native grid "
-            f"(it would render {plan.native_width}x{plan.native_height} x {plan.native_frames}); "
+            f"(it would render {plan.native_width}x{plan.native_height} x {native_frames}); "
             "choose a size and frame count on the grid so both sides do the same work"
         )
     pipe = backend._pipes["t2v"]
@@ -79,7 +80,7 @@ def main() -> None:
             guidance_scale=plan.preset_config.guidance,
             output_type="np",
             generator=torch.Generator("cpu").manual_seed(plan.seeds[0]),
-            **family.extra(render_job(plan, None)),
+            **family.extra(render_job(plan, native_frames, native_fps)),
         )
         if family.negative_prompt:
             kwargs["negative_prompt"] = plan.negative_prompt

@@ -23,7 +23,8 @@ import numpy as np
 
 import cinegen
 from cinegen.config import Settings
-from cinegen.engine.engine import Engine, MediaResolver, PreviewFn, ProgressFn, Rendered
+from cinegen.engine.engine import Engine, PreviewFn, ProgressFn, Rendered
+from cinegen.engine.operations import MediaResolver
 from cinegen.engine.planner import plan_shots
 from cinegen.errors import Cancelled, SpecError
 from cinegen.media import encode, stills

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, Self
 
 import numpy as np
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -81,17 +82,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
 
 
-class CropBounds(_Strict):
-    """Normalised ``[x0, y0, x1, y1]`` of the source to use, as the Sora client sends it."""
-
-    bounds: tuple[float, float, float, float] = (0.0, 0.0, 1.0, 1.0)
-
-    @field_validator("bounds")
-    @classmethod
-    def _ordered(cls, bounds: Box) -> Box:
-        return _check_box(bounds)
-
-
 Box = tuple[float, float, float, float]
 
 
@@ -102,6 +92,16 @@ def _check_box(box: Box) -> Box:
             f"must be [x0, y0, x1, y1] within 0..1 with x0 < x1 and y0 < y1, got {list(box)}"
         )
     return box
+
+
+# A normalised box [x0, y0, x1, y1], checked.
+CheckedBox = Annotated[Box, AfterValidator(_check_box)]
+
+
+class CropBounds(_Strict):
+    """Normalised ``[x0, y0, x1, y1]`` of the source to use, as the Sora client sends it."""
+
+    bounds: CheckedBox = (0.0, 0.0, 1.0, 1.0)
 
 
 class InpaintItem(_Strict):
@@ -154,7 +154,7 @@ class Source(_Strict):
     start_frame: Annotated[int, Field(ge=0)] | None = None
     end_frame: Annotated[int, Field(ge=0)] | None = None
     direction: Literal["forward", "backward"] = "forward"
-    region: Box | None = None
+    region: CheckedBox | None = None
 
     @field_validator("strength", mode="before")
     @classmethod
@@ -168,11 +168,6 @@ class Source(_Strict):
                     f"must be {names} or a number from 0 to 1, got {value!r}"
                 ) from None
         return value
-
-    @field_validator("region")
-    @classmethod
-    def _region(cls, box: Box | None) -> Box | None:
-        return None if box is None else _check_box(box)
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

@@ -3,6 +3,8 @@ in the frames, and the clear refusals on models that cannot do an operation."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 
@@ -35,14 +37,17 @@ def spec(**fields):
     return parse_spec({"width": SIZE, "height": SIZE, "fps": FPS, "n_frames": 48, **fields})
 
 
-def run(engine, store, **fields) -> np.ndarray:
+@pytest.fixture
+def render(engine: Engine, store: dict[str, np.ndarray]) -> Callable[..., np.ndarray]:
+    """Render a request whose media come from ``store``: variant 0, uint8."""
+
     def media(item: InpaintItem) -> np.ndarray:
         key = item.generation_id or item.upload_id
         if key not in store:
             raise SpecError("inpaint_items.generation_id", "no such generation", value=key)
         return store[key]
 
-    return engine.run(spec(**fields), media=media).variant(0)
+    return lambda **fields: engine.run(spec(**fields), media=media).variant(0)
 
 
 def centre(frames: np.ndarray) -> np.ndarray:
@@ -50,10 +55,8 @@ def centre(frames: np.ndarray) -> np.ndarray:
     return np.array(analyse(frames).objects[0].track)
 
 
-def test_extend_forward_keeps_the_source_and_continues_its_motion(engine, store):
-    video = run(
-        engine,
-        store,
+def test_extend_forward_keeps_the_source_and_continues_its_motion(render, store):
+    video = render(
         prompt=RIGHT,
         operation="extend",
         n_frames=96,
@@ -66,10 +69,8 @@ def test_extend_forward_keeps_the_source_and_continues_its_motion(engine, store)
     assert added[-1, 0] > added[0, 0] + 0.05  # still moving right
 
 
-def test_extend_backward_puts_the_new_part_first(engine, store):
-    video = run(
-        engine,
-        store,
+def test_extend_backward_puts_the_new_part_first(render, store):
+    video = render(
         prompt=RIGHT,
         operation="extend",
         n_frames=72,
@@ -79,11 +80,9 @@ def test_extend_backward_puts_the_new_part_first(engine, store):
     assert len(video) == 72 and np.array_equal(video[24:], store["right"])
 
 
-def test_an_extension_must_add_frames(engine, store):
+def test_an_extension_must_add_frames(render):
     with pytest.raises(SpecError) as e:
-        run(
-            engine,
-            store,
+        render(
             prompt=RIGHT,
             operation="extend",
             n_frames=48,
@@ -92,28 +91,28 @@ def test_an_extension_must_add_frames(engine, store):
     assert e.value.field == "n_frames" and "more than 48" in str(e.value)
 
 
-def test_image_to_video_starts_on_the_image_anywhere_on_the_timeline(engine, store):
+def test_image_to_video_starts_on_the_image_anywhere_on_the_timeline(render, store):
     image = store["other"][10]
     store["picture"] = image[None]
     items = [
         {"type": "image", "upload_id": "picture", "frame_index": 0},
         {"type": "image", "upload_id": "picture", "frame_index": 30},
     ]
-    video = run(engine, store, prompt=RIGHT, inpaint_items=items, seed=4)
+    video = render(prompt=RIGHT, inpaint_items=items, seed=4)
     assert np.array_equal(video[0], image) and np.array_equal(video[30], image)
     assert not np.array_equal(video[15], image)  # in between, it moves
 
 
-def test_crop_bounds_pick_the_part_of_the_image_shown(engine, store):
+def test_crop_bounds_pick_the_part_of_the_image_shown(render, store):
     image = np.zeros((64, 128, 3), np.uint8)
     image[:, 64:] = 255  # left half black, right half white
     store["halves"] = image[None]
     items = [{"type": "image", "upload_id": "halves", "crop_bounds": {"bounds": [0.5, 0, 1, 1]}}]
-    video = run(engine, store, prompt=RIGHT, inpaint_items=items, seed=4)
+    video = render(prompt=RIGHT, inpaint_items=items, seed=4)
     assert (video[0] == 255).all()
 
 
-def test_video_items_hold_their_frame_range(engine, store):
+def test_video_items_hold_their_frame_range(render, store):
     items = [
         {
             "type": "video",
@@ -123,14 +122,12 @@ def test_video_items_hold_their_frame_range(engine, store):
             "source_end_frame": 29,
         }
     ]
-    video = run(engine, store, prompt=RIGHT, inpaint_items=items, seed=4)
+    video = render(prompt=RIGHT, inpaint_items=items, seed=4)
     assert np.array_equal(video[8:18], store["right"][20:30])
 
 
-def test_inpaint_changes_only_the_region(engine, store):
-    video = run(
-        engine,
-        store,
+def test_inpaint_changes_only_the_region(render, store):
+    video = render(
         prompt="a yellow star growing in a grey studio",
         operation="inpaint",
         seed=6,
@@ -143,10 +140,8 @@ def test_inpaint_changes_only_the_region(engine, store):
     assert inside > 5
 
 
-def test_inpaint_of_a_frame_range_keeps_the_other_frames(engine, store):
-    video = run(
-        engine,
-        store,
+def test_inpaint_of_a_frame_range_keeps_the_other_frames(render, store):
+    video = render(
         prompt="a green square moving up over the ocean",
         operation="inpaint",
         seed=6,
@@ -156,10 +151,8 @@ def test_inpaint_of_a_frame_range_keeps_the_other_frames(engine, store):
     assert analyse(video[24:]).background is Background.OCEAN
 
 
-def test_subtle_remix_recolours_and_keeps_motion_and_background(engine, store):
-    video = run(
-        engine,
-        store,
+def test_subtle_remix_recolours_and_keeps_motion_and_background(render):
+    video = render(
         prompt="a blue circle moving right in a grey studio",
         operation="remix",
         seed=7,
@@ -171,10 +164,8 @@ def test_subtle_remix_recolours_and_keeps_motion_and_background(engine, store):
     assert reading.background is Background.STUDIO
 
 
-def test_strong_remix_follows_the_new_prompt(engine, store):
-    video = run(
-        engine,
-        store,
+def test_strong_remix_follows_the_new_prompt(render):
+    video = render(
         prompt="a yellow square moving up over the ocean",
         operation="remix",
         seed=7,
@@ -193,10 +184,8 @@ def test_named_strengths_mean_what_the_model_measured():
     assert caps.remix_strength(0.3) == 0.3
 
 
-def test_loop_keeps_the_source_and_comes_back_towards_its_start(engine, store):
-    video = run(
-        engine,
-        store,
+def test_loop_keeps_the_source_and_comes_back_towards_its_start(render, store):
+    video = render(
         prompt="a red circle moving left in a grey studio",
         operation="loop",
         n_frames=96,
@@ -208,10 +197,8 @@ def test_loop_keeps_the_source_and_comes_back_towards_its_start(engine, store):
     assert abs(x[-1] - x[0]) < abs(x[47] - x[0])  # the bridge heads back to the start
 
 
-def test_blend_runs_from_the_first_video_into_the_second(engine, store):
-    video = run(
-        engine,
-        store,
+def test_blend_runs_from_the_first_video_into_the_second(render, store):
+    video = render(
         prompt="a red circle moving right in a grey studio",
         operation="blend",
         n_frames=72,
@@ -222,10 +209,8 @@ def test_blend_runs_from_the_first_video_into_the_second(engine, store):
     assert np.array_equal(video[-24:], store["other"][-24:])
 
 
-def test_recut_keeps_the_frames_where_they_were(engine, store):
-    video = run(
-        engine,
-        store,
+def test_recut_keeps_the_frames_where_they_were(render, store):
+    video = render(
         prompt=RIGHT,
         operation="recut",
         seed=10,
@@ -235,7 +220,7 @@ def test_recut_keeps_the_frames_where_they_were(engine, store):
     assert not np.array_equal(video[:12], store["right"][:12])
 
 
-def test_storyboard_shots_join_and_each_follows_its_prompt(engine, store):
+def test_storyboard_shots_join_and_each_follows_its_prompt(engine):
     shots = [
         {"prompt": RIGHT},
         {"prompt": "a red circle moving left in a grey studio", "start_frame": 36},
@@ -370,11 +355,9 @@ def test_bad_operation_requests_name_the_field(fields, field, words):
     assert e.value.field == field and words in str(e.value)
 
 
-def test_an_unknown_source_names_the_source_field(engine, store):
+def test_an_unknown_source_names_the_source_field(render):
     with pytest.raises(SpecError) as e:
-        run(
-            engine,
-            store,
+        render(
             prompt=RIGHT,
             operation="extend",
             n_frames=96,
@@ -383,11 +366,9 @@ def test_an_unknown_source_names_the_source_field(engine, store):
     assert e.value.field == "source.generation_ids.0" and "nowhere" in str(e.value)
 
 
-def test_a_source_start_past_its_end_is_refused(engine, store):
+def test_a_source_start_past_its_end_is_refused(render):
     with pytest.raises(SpecError) as e:
-        run(
-            engine,
-            store,
+        render(
             prompt=RIGHT,
             operation="extend",
             n_frames=96,

@@ -10,10 +10,11 @@ requested size and frame count, the given pixels pasted back exactly.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from cinegen.config import Settings, get_settings
 from cinegen.engine.backends.base import Backend, RenderJob, StepHooks
 from cinegen.engine.operations import (
     Layout,
+    MediaResolver,
     Placed,
     Segment,
     lay_out,
@@ -30,19 +32,13 @@ from cinegen.engine.operations import (
 )
 from cinegen.engine.plan import RenderPlan, plan
 from cinegen.engine.resample import resample_video
-from cinegen.spec import GenerationSpec, InpaintItem
+from cinegen.spec import GenerationSpec
 
 # (stage, done, total): stages are "load", "denoise", "resample" here; generation.py
 # adds "watermark" and "encode".
 ProgressFn = Callable[[str, int, int], None]
 # A small frame of where denoising is heading: (h, w, 3) uint8, from backends that can.
 PreviewFn = Callable[[np.ndarray], None]
-
-
-class MediaResolver(Protocol):
-    """Turns an upload or generation id into pixels: (F, H, W, 3) uint8."""
-
-    def __call__(self, item: InpaintItem) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -182,27 +178,20 @@ class _Renders:
             source = native_source(
                 self.layout.remix, seg.window, native_frames, native_size, output_size
             )
-        job = RenderJob(
-            prompt=p.styled(seg.prompt) if seg.prompt != spec.prompt else p.prompt,
-            negative_prompt=p.negative_prompt,
-            width=p.native_width,
-            height=p.native_height,
-            n_frames=native_frames,
-            fps=native_fps,
-            seeds=p.seeds,
-            steps=p.preset_config.steps,
-            guidance=p.preset_config.guidance,
-            cache=p.preset_config.cache,
+        remix = self.layout.remix
+        job = dataclasses.replace(
+            render_job(p, native_frames, native_fps),
+            prompt=p.styled(seg.prompt),
             source=source,
-            strength=p.model.capabilities.remix_strength(self.layout.remix.strength)
-            if self.layout.remix
-            else 1.0,
+            strength=p.model.capabilities.remix_strength(remix.strength) if remix else 1.0,
         )
         joined = [q for q in self.pieces if _overlaps(q.segment, seg)]
         if not joined:  # what it holds is the same for every variant: one batched render
-            keep = native_keep(
-                self.layout.held_at, seg.window, native_frames, native_size, output_size
-            )
+            keep = None
+            if self.layout.placed:
+                keep = native_keep(
+                    self.layout.held_at, seg.window, native_frames, native_size, output_size
+                )
             native = self._render(backend, dataclasses.replace(job, keep=keep))
         else:  # it holds frames rendered before, which differ per variant: one at a time
             videos = []
@@ -216,8 +205,7 @@ class _Renders:
         self.pieces.append(Piece(seg, native, native_fps))
 
     def _render(self, backend: Backend, job: RenderJob) -> np.ndarray:
-        total_jobs = self._total_jobs()
-        done = self._jobs_done
+        total_jobs, done = self._total_jobs, self._jobs_done
         hooks = StepHooks(on_preview=self.on_preview)
         if self.on_progress:
             report = self.on_progress
@@ -233,6 +221,7 @@ class _Renders:
         self._jobs_done += 1
         return native
 
+    @functools.cached_property
     def _total_jobs(self) -> int:
         """Backend calls for the whole layout: one per segment, or one per variant for a
         segment that joins an earlier one."""
@@ -241,6 +230,22 @@ class _Renders:
             variants if any(_overlaps(a, b) for a in segments[:k]) else 1
             for k, b in enumerate(segments)
         )
+
+
+def render_job(p: RenderPlan, native_frames: int, native_fps: float) -> RenderJob:
+    """One render of a plan on its native grid, before any pixels to hold or source."""
+    return RenderJob(
+        prompt=p.prompt,
+        negative_prompt=p.negative_prompt,
+        width=p.native_width,
+        height=p.native_height,
+        n_frames=native_frames,
+        fps=native_fps,
+        seeds=p.seeds,
+        steps=p.preset_config.steps,
+        guidance=p.preset_config.guidance,
+        cache=p.preset_config.cache,
+    )
 
 
 def _overlaps(a: Segment, b: Segment) -> bool:

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 from PIL import Image
@@ -28,7 +29,6 @@ from cinegen.engine.backends.base import Keep
 from cinegen.engine.resample import crop_box
 from cinegen.errors import SpecError
 from cinegen.spec import Box, GenerationSpec, InpaintItem, Operation
-from cinegen.spec import Shot as StoryShot
 
 FULL: Box = (0.0, 0.0, 1.0, 1.0)
 # A segment that joins known frames holds this much of them (at least two frames, so the
@@ -36,8 +36,10 @@ FULL: Box = (0.0, 0.0, 1.0, 1.0)
 CONTEXT_SECONDS = 0.5
 
 
-# An upload or generation id -> its pixels, (F, H, W, 3) uint8 (engine.MediaResolver).
-Resolve = Callable[[InpaintItem], np.ndarray]
+class MediaResolver(Protocol):
+    """Turns an upload or generation id into pixels: (F, H, W, 3) uint8."""
+
+    def __call__(self, item: InpaintItem) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,6 @@ class Layout:
     segments: tuple[Segment, ...]
     placed: tuple[Placed, ...] = ()
     remix: Remix | None = None
-    details: dict[str, object] = field(default_factory=dict)  # for the sidecar
 
     def held_at(self, t: int) -> list[Placed]:
         return [p for p in self.placed if p.start <= t < p.stop]
@@ -115,10 +116,11 @@ class Layout:
 # ---- the operations -----------------------------------------------------------------------
 
 
-def lay_out(spec: GenerationSpec, media: Resolve | None) -> Layout:
+def lay_out(spec: GenerationSpec, media: MediaResolver | None) -> Layout:
     """The spec's operation as a layout, its media read. Raises ``SpecError`` for media that
     cannot be found or a length that leaves nothing to generate."""
-    if media is None and (spec.source or spec.inpaint_items or _shot_media(spec.storyboard)):
+    has_media = spec.inpaint_items or any(shot.media for shot in spec.storyboard)
+    if media is None and (spec.source or has_media):
         raise SpecError("source" if spec.source else "inpaint_items", "no media store is available")
     return LAYOUTS[spec.operation](spec, _Media(spec, media))
 
@@ -126,7 +128,7 @@ def lay_out(spec: GenerationSpec, media: Resolve | None) -> Layout:
 @dataclass(frozen=True)
 class _Media:
     spec: GenerationSpec
-    resolve: Resolve | None
+    resolve: MediaResolver | None
 
     def items(self, items: Sequence[InpaintItem], field: str, offset: int = 0) -> list[Placed]:
         """Media items on the timeline: an image holds one frame, a video its frame range."""
@@ -298,10 +300,6 @@ LAYOUTS: dict[Operation, Callable[[GenerationSpec, _Media], Layout]] = {
     Operation.inpaint: _inpaint,
     Operation.recut: _recut,
 }
-
-
-def _shot_media(shots: Sequence[StoryShot]) -> bool:
-    return any(s.media is not None for s in shots)
 
 
 # ---- the native grid -------------------------------------------------------------------
