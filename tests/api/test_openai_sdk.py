@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 
+import httpx
 import numpy as np
 import openai
 import pytest
 from PIL import Image
 
-from cinegen.media.encode import probe
+from cinegen.media.encode import probe, read_frames
+from cinegen.models.tiny.analyse import analyse
+from cinegen.models.tiny.vocab import Color, Motion
 
 SMALL = {"size": "160x96", "seconds": "2"}
 
@@ -96,22 +99,110 @@ def test_mistakes_are_named_in_the_openai_error_shape(client):
     assert caught.value.body["param"] == "colour"
 
 
-def test_operations_not_built_yet_answer_501(client):
-    video = client.videos.create(prompt="a yellow circle bouncing", **SMALL)
-    clip = ("clip.mp4", b"not really a video", "video/mp4")
-    calls = {
-        "remix": lambda: client.videos.remix(video.id, prompt="now purple"),
-        "edits": lambda: client.videos.edit(prompt="purple", video=clip),
-        "extensions": lambda: client.videos.extend(prompt="on", seconds="4", video=clip),
-        "characters": lambda: client.videos.create_character(name="ada", video=clip),
-        "get character": lambda: client.videos.get_character("char_1"),
-    }
-    for name, call in calls.items():
-        with pytest.raises(openai.APIStatusError) as caught:
-            call()
-        error = caught.value.body
-        assert caught.value.status_code == 501 and error["code"] == "not_implemented", name
-        assert "not available on this server yet" in error["message"]
+TINY = {"size": "96x96", "seconds": "2", "model": "cinegen-tiny"}
+RIGHT = "a red circle moving right in a grey studio"
+
+
+@pytest.fixture(scope="module")
+def red_circle(client) -> openai.types.Video:
+    """A finished cinegen-tiny video to remix, edit and extend."""
+    video = client.videos.create_and_poll(prompt=RIGHT, poll_interval_ms=100, **TINY)
+    assert video.status == "completed", video.error
+    return video
+
+
+def _frames(client, video_id: str, folder) -> np.ndarray:
+    path = folder / f"{video_id}.mp4"
+    client.videos.download_content(video_id).write_to_file(path)
+    return read_frames(path)
+
+
+def test_a_subtle_remix_recolours_and_keeps_the_motion(client, red_circle, tmp_path):
+    remix = client.videos.remix(
+        red_circle.id, prompt="a blue circle moving right in a grey studio",
+        extra_body={"strength": "subtle"},
+    )  # fmt: skip
+    assert remix.remixed_from_video_id == red_circle.id
+    done = client.videos.poll(remix.id, poll_interval_ms=100)
+    assert done.status == "completed", done.error
+    assert (done.size, done.seconds, done.model) == (red_circle.size, "2", "cinegen-tiny")
+    (circle,) = analyse(_frames(client, remix.id, tmp_path)).objects
+    assert circle.color is Color.BLUE and circle.motion is Motion.RIGHT
+
+
+def test_an_extension_keeps_the_video_and_adds_seconds(client, red_circle, tmp_path):
+    source = _frames(client, red_circle.id, tmp_path)
+    # SDK 3.54's extend() refuses its own {"id"} form (it only sends files), so as JSON:
+    extended = client.post(
+        "/videos/extensions", cast_to=openai.types.Video,
+        body={"prompt": RIGHT, "seconds": "2", "video": {"id": red_circle.id}},
+    )  # fmt: skip
+    assert extended.seconds == "4"  # the stitched whole
+    done = client.videos.poll(extended.id, poll_interval_ms=100)
+    assert done.status == "completed", done.error
+    frames = _frames(client, extended.id, tmp_path)
+    assert len(frames) == 2 * len(source)
+    kept = np.abs(frames[: len(source)].astype(int) - source).mean()
+    assert kept < 4  # the source, re-encoded once more
+    x = [track[0] for track in analyse(frames[len(source) :]).objects[0].track]
+    assert x[-1] > x[0]  # still moving right
+
+
+def test_an_uploaded_file_can_be_edited(client, red_circle, tmp_path):
+    path = tmp_path / "clip.mp4"
+    client.videos.download_content(red_circle.id).write_to_file(path)
+    edit = client.videos.edit(
+        prompt="a yellow circle moving right in a grey studio",
+        video=("clip.mp4", path.read_bytes(), "video/mp4"),
+        extra_body={"model": "cinegen-tiny", "strength": "subtle"},
+    )
+    assert edit.remixed_from_video_id is None
+    done = client.videos.poll(edit.id, poll_interval_ms=100)
+    assert done.status == "completed", done.error
+    assert (done.size, done.seconds) == ("96x96", "2")
+    (circle,) = analyse(_frames(client, edit.id, tmp_path)).objects
+    assert circle.color is Color.YELLOW and circle.motion is Motion.RIGHT
+
+
+def test_operation_mistakes_are_named_and_keep_no_file(client, service, red_circle):
+    uploads = service.data_dir / "uploads"
+    before = set(uploads.iterdir()) if uploads.exists() else set()
+    clip = ("clip.mp4", client.videos.download_content(red_circle.id).read(), "video/mp4")
+    not_a_video = ("clip.mp4", b"not really a video", "video/mp4")
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.videos.edit(prompt="purple", video=not_a_video)
+    assert caught.value.body["param"] == "video" and "video" in caught.value.body["message"]
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.videos.extend(prompt="on", seconds="-1", video=clip)  # type: ignore[arg-type]
+    assert caught.value.body["param"] == "seconds"
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.post("/videos/edits", cast_to=openai.types.Video, body={"prompt": "purple"})
+    assert caught.value.body["param"] == "video"
+    with pytest.raises(openai.BadRequestError) as caught:  # wan-tiny-random cannot remix
+        client.videos.remix(red_circle.id, prompt="x", extra_body={"model": "wan-tiny-random"})
+    assert caught.value.body["param"] == "model" and "cinegen-tiny" in caught.value.body["message"]
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.videos.remix(red_circle.id, prompt="x", extra_body={"strength": "wild"})
+    assert caught.value.body["param"] == "strength" and "subtle" in caught.value.body["message"]
+    with pytest.raises(openai.BadRequestError) as caught:  # refused after the upload
+        client.videos.edit(prompt="x", video=clip, extra_body={"model": "wan-tiny-random"})
+    assert caught.value.body["param"] == "model"
+    stranger = openai.OpenAI(base_url=client.base_url, api_key=service.key("x"), max_retries=0)
+    with pytest.raises(openai.NotFoundError):
+        stranger.videos.remix(red_circle.id, prompt="mine now")
+    assert (set(uploads.iterdir()) if uploads.exists() else set()) == before
+
+
+def test_only_a_completed_video_can_be_a_source(client, service):
+    sora = httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {client.api_key}"})
+    created = sora.post("/backend/video_gen", json={
+        "prompt": RIGHT, "model": "cinegen-tiny", "width": 96, "height": 96, "n_frames": 30,
+        "operation": "remix", "source": {"generation_ids": ["gen_gone"]}})  # fmt: skip
+    failed = client.videos.poll(created.json()["id"], poll_interval_ms=100)
+    assert failed.status == "failed" and "gen_gone" in failed.error.message
+    with pytest.raises(openai.ConflictError) as caught:
+        client.videos.remix(failed.id, prompt="try again")
+    assert caught.value.body["code"] == "not_ready" and "failed" in caught.value.body["message"]
 
 
 def test_an_image_reference_becomes_the_first_frame(client, service, tmp_path):

@@ -11,6 +11,8 @@ import pytest
 from PIL import Image
 
 from cinegen.media.encode import probe, read_frames
+from cinegen.models.tiny.analyse import analyse
+from cinegen.models.tiny.vocab import Color, Motion
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +117,49 @@ def test_a_retried_video_gen_is_one_task_and_a_reused_key_is_refused(http):
     assert changed.status_code == 422
     assert changed.json()["error"]["code"] == "idempotency_key_reused"
     _wait(http, first.json()["id"])
+
+
+TINY = {**PAYLOAD, "n_variants": 1, "model": "cinegen-tiny", "width": 96, "height": 96,
+        "prompt": "a red circle moving right in a grey studio"}  # fmt: skip
+
+
+def _done(http: httpx.Client, payload: dict) -> dict:
+    created = http.post("/backend/video_gen", json=payload)
+    assert created.status_code == 200, created.text
+    task = _wait(http, created.json()["id"])
+    assert task["status"] == "succeeded", task["failure_reason"]
+    return task
+
+
+def _video(http: httpx.Client, task: dict, folder) -> np.ndarray:
+    path = folder / f"{task['id']}.mp4"
+    path.write_bytes(http.get(task["generations"][0]["url"]).content)
+    return read_frames(path)
+
+
+def test_operations_on_an_earlier_generation_and_on_an_uploaded_video(http, tmp_path):
+    source = _done(http, TINY)
+    generation_id = source["generations"][0]["id"]
+    remix = _done(http, {
+        **TINY, "prompt": "a green circle moving right in a grey studio", "operation": "remix",
+        "source": {"generation_ids": [generation_id], "strength": "subtle"}})  # fmt: skip
+    assert remix["operation"] == "remix"
+    (circle,) = analyse(_video(http, remix, tmp_path)).objects
+    assert circle.color is Color.GREEN and circle.motion is Motion.RIGHT
+
+    clip = http.get(source["generations"][0]["url"]).content
+    upload = http.post("/backend/uploads", files={"file": ("clip.mp4", clip, "video/mp4")})
+    assert upload.status_code == 200 and upload.json()["media_type"] == "video/mp4"
+    extended = _done(http, {**TINY, "operation": "extend", "n_frames": 60,
+                            "source": {"generation_ids": [upload.json()["id"]]}})  # fmt: skip
+    frames, original = _video(http, extended, tmp_path), _video(http, source, tmp_path)
+    assert len(frames) == 60 and np.abs(frames[:30].astype(int) - original).mean() < 4
+
+
+def test_a_source_that_does_not_exist_fails_the_task_naming_it(http):
+    created = http.post("/backend/video_gen", json={
+        **TINY, "operation": "remix", "source": {"generation_ids": ["gen_gone"]}})  # fmt: skip
+    task = _wait(http, created.json()["id"])
+    assert task["status"] == "failed"
+    assert "source.generation_ids.0" in task["failure_reason"] and "gen_gone" in task[
+        "failure_reason"]  # fmt: skip

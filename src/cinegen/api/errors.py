@@ -87,9 +87,10 @@ def not_found(kind: str, ident: str) -> ApiError:
 
 
 def from_spec_error(exc: SpecError, rename: dict[str, str] | None = None) -> ApiError:
-    """A spec field named in the dialect's own words (``n_frames`` -> ``seconds``)."""
-    root = exc.field.split(".")[0]
-    param = (rename or {}).get(root, exc.field)
+    """A spec field named in the dialect's own words (``n_frames`` -> ``seconds``): the whole
+    field's name if ``rename`` has it, else its first part's."""
+    rename = rename or {}
+    param = rename.get(exc.field) or rename.get(exc.field.split(".")[0], exc.field)
     message = str(exc) if param == exc.field else f"{param} ({exc!s})"
     return ApiError(400, message, code="invalid_value", param=param)
 

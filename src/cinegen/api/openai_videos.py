@@ -6,11 +6,17 @@
 works too, as do sizes and lengths beyond the SDK's literals that the model can make.
 Statuses map ``queued / running / succeeded / failed | cancelled`` to ``queued /
 in_progress / completed / failed`` (a cancelled video is failed with code ``cancelled``).
+
+``remix`` (a completed video), ``edits`` (a completed video or an uploaded file) and
+``extensions`` queue the engine's ``remix`` and ``extend`` operations on the source's first
+variant, inheriting its model, size, rate and length.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -18,16 +24,17 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from cinegen.api import tasks
 from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError, not_found
-from cinegen.api.uploads import decode_data_url, remove_upload, store_image
+from cinegen.api.uploads import decode_data_url, remove_upload, store_image, store_video
 from cinegen.config import Settings
 from cinegen.jobs.assets import delete_task
-from cinegen.spec import DEFAULT_FPS, frames_for
-from cinegen.store.models import Account, Task, TaskState
+from cinegen.media.encode import probe
+from cinegen.spec import DEFAULT_FPS, GenerationSpec, Operation, frames_for
+from cinegen.store.models import Account, Generation, Task, TaskState, Upload
 
 router = APIRouter(prefix="/v1/videos", tags=["OpenAI Videos API"], responses=ERROR_RESPONSES)
 
@@ -102,11 +109,20 @@ def video(task: Task, settings: Settings) -> Video:
         model=spec.model or settings.default_model,
         progress=math.floor(task.progress * 100),
         prompt=spec.prompt,
-        remixed_from_video_id=None,
+        remixed_from_video_id=_remixed_from(task, spec),
         seconds=f"{spec.seconds:g}",
         size=f"{spec.width}x{spec.height}",
         status=STATUS[task.state],  # type: ignore[arg-type]
     )
+
+
+def _remixed_from(task: Task, spec: GenerationSpec) -> str | None:
+    """The video a remix (or an edit of a completed video) started from."""
+    session = object_session(task)
+    if spec.operation is not Operation.remix or spec.source is None or session is None:
+        return None
+    generation = session.get(Generation, spec.source.generation_ids[0])
+    return generation.task_id if generation is not None else None
 
 
 def _poll_hint(response: Response, settings: Settings) -> None:
@@ -114,15 +130,17 @@ def _poll_hint(response: Response, settings: Settings) -> None:
 
 
 # --- create --------------------------------------------------------------------------------
-CREATE_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/VideoCreate"}},
-            "multipart/form-data": {"schema": {"$ref": "#/components/schemas/VideoCreateForm"}},
-        },
+def _body(json_model: str, form_model: str) -> dict[str, Any]:
+    """A route's request body for the schema when the route reads it by hand."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{json_model}"}},
+                "multipart/form-data": {"schema": {"$ref": f"#/components/schemas/{form_model}"}},
+            },
+        }
     }
-}
 
 
 class VideoCreate(BaseModel):
@@ -145,10 +163,7 @@ class VideoCreateForm(BaseModel):
     input_reference: bytes | None = None
 
 
-HAND_READ_BODIES = (VideoCreate, VideoCreateForm)
-
-
-@router.post("", response_model=Video, openapi_extra=CREATE_BODY)
+@router.post("", response_model=Video, openapi_extra=_body("VideoCreate", "VideoCreateForm"))
 async def create_video(
     request: Request,
     response: Response,
@@ -157,7 +172,7 @@ async def create_video(
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> Video:
-    fields, image = await _read_create_body(request)
+    fields, image = await _read_body(request, CREATE_FIELDS, "input_reference")
     idempotency = tasks.Idempotency.of(idempotency_key, fields, *([image] if image else []))
     task = await run_in_threadpool(
         _create, session, settings, request.app.state.data_dir, account, fields, image,
@@ -167,15 +182,25 @@ async def create_video(
     return video(task, settings)
 
 
-async def _read_create_body(request: Request) -> tuple[dict[str, Any], bytes | None]:
+async def _read_body(
+    request: Request, known: set[str], file_param: str
+) -> tuple[dict[str, Any], bytes | None]:
+    """A JSON or multipart body's fields, and the bytes of the file sent as ``file_param``
+    (multipart only). The SDK sends a nested object in a form as ``video[id]``: it arrives
+    here as ``{"video": {"id": …}}``, as it would in JSON."""
     content_type = request.headers.get("content-type", "")
-    image: bytes | None = None
+    upload: bytes | None = None
     if content_type.startswith("multipart/form-data"):
         form = await request.form()
         fields: dict[str, Any] = {}
         for key, value in form.multi_items():
-            if key == "input_reference" and not isinstance(value, str):
-                image = await value.read()
+            if key == file_param and not isinstance(value, str):
+                upload = await value.read()
+            elif isinstance(value, str) and "[" in key and key.endswith("]"):
+                outer, _, inner = key[:-1].partition("[")
+                nested = fields.setdefault(outer, {})
+                if isinstance(nested, dict):
+                    nested[inner] = value
             else:
                 fields[key] = value
     else:
@@ -187,15 +212,15 @@ async def _read_create_body(request: Request) -> tuple[dict[str, Any], bytes | N
             ) from None
         if not isinstance(fields, dict):
             raise ApiError(400, "the body must be a JSON object", code="invalid_json")
-    unknown = sorted(set(fields) - CREATE_FIELDS)
+    unknown = sorted(set(fields) - known)
     if unknown:
         raise ApiError(
             400,
-            f"unknown parameter {unknown[0]!r}; known: {', '.join(sorted(CREATE_FIELDS))}",
+            f"unknown parameter {unknown[0]!r}; known: {', '.join(sorted(known))}",
             code="unknown_parameter",
             param=unknown[0],
         )
-    return fields, image
+    return fields, upload
 
 
 def _create(
@@ -210,14 +235,7 @@ def _create(
     earlier = tasks.replayed(session, account, idempotency)  # before keeping any upload
     if earlier is not None:
         return earlier
-    prompt = fields.get("prompt")
-    if not isinstance(prompt, str):
-        raise ApiError(
-            400,
-            "prompt is required: a text describing the video",
-            code="missing_required_parameter",
-            param="prompt",
-        )
+    prompt = _prompt(fields)
     width, height = _size(str(fields.get("size") or DEFAULTS["size"]))
     seconds = _seconds(fields.get("seconds") or DEFAULTS["seconds"])
     reference = fields.get("input_reference")
@@ -250,6 +268,18 @@ def _create(
     if task.spec["inpaint_items"][0].get("upload_id") != upload.id:
         remove_upload(session, data_dir, upload)  # a concurrent retry's task won the race
     return task
+
+
+def _prompt(fields: dict[str, Any]) -> str:
+    prompt = fields.get("prompt")
+    if not isinstance(prompt, str):
+        raise ApiError(
+            400,
+            "prompt is required: a text describing the video",
+            code="missing_required_parameter",
+            param="prompt",
+        )
+    return prompt
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -340,7 +370,258 @@ def download_video_content(
     return FileResponse(path, media_type=media_type, filename=f"{video_id}-{variant}{path.suffix}")
 
 
-# --- not yet: the operations (issue: Sora's creation tools) ----------------------------------
+# --- remix, edits, extensions: new videos from an earlier one --------------------------------
+# ``model`` (any registered model; by default the source's) and ``strength`` (how much of
+# the source a remix or edit changes: subtle, mild, strong or 0..1) are cinegen's additions.
+REMIX_FIELDS = {"prompt", "model", "strength"}
+EDIT_FIELDS = {"prompt", "video", "model", "strength"}
+EXTEND_FIELDS = {"prompt", "seconds", "video", "model"}
+INHERITED = {"model", "style", "width", "height", "fps", "n_frames"}
+OPERATION_RENAME = {**RENAME, "source": "video", "source.strength": "strength"}
+
+
+class VideoReference(BaseModel):
+    id: str
+
+
+class VideoEdit(BaseModel):
+    """``POST /v1/videos/edits`` as JSON: a completed video by id."""
+
+    prompt: str
+    video: VideoReference
+    model: str | None = None
+    strength: float | str | None = None
+
+
+class VideoEditForm(BaseModel):
+    """``POST /v1/videos/edits`` as multipart: a video file (MP4, MOV, WebM, Matroska)."""
+
+    prompt: str
+    video: bytes
+    model: str | None = None
+    strength: float | str | None = None
+
+
+class VideoExtend(BaseModel):
+    """``POST /v1/videos/extensions`` as JSON: ``seconds`` to add to a completed video."""
+
+    prompt: str
+    seconds: str
+    video: VideoReference
+    model: str | None = None
+
+
+class VideoExtendForm(BaseModel):
+    """``POST /v1/videos/extensions`` as multipart: ``seconds`` to add to a video file."""
+
+    prompt: str
+    seconds: str
+    video: bytes
+    model: str | None = None
+
+
+HAND_READ_BODIES = (
+    VideoCreate, VideoCreateForm, VideoEdit, VideoEditForm, VideoExtend, VideoExtendForm,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The video an operation works on: its id for ``source.generation_ids`` and what the new
+    video inherits from it (model, size, rate, length). An uploaded file is kept for this
+    request only: ``upload`` is removed again if the request is refused."""
+
+    id: str
+    fields: dict[str, Any]
+    upload: Upload | None = None
+
+
+class VideoRemix(BaseModel):
+    """``POST /v1/videos/{video_id}/remix``."""
+
+    model_config = {"extra": "forbid"}
+
+    prompt: str
+    model: str | None = None
+    strength: float | str | None = None
+
+
+@router.post("/{video_id}/remix", response_model=Video)
+def remix_video(
+    video_id: str,
+    body: VideoRemix,
+    request: Request,
+    response: Response,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> Video:
+    """A remix of one of the caller's completed videos: the new prompt over its motion and
+    layout, at its size and length."""
+    fields = body.model_dump(exclude_none=True)
+    idempotency = tasks.Idempotency.of(idempotency_key, {**fields, "remix_of": video_id})
+    earlier = tasks.replayed(session, account, idempotency)
+    if earlier is None:
+        source = _completed(session, account, video_id, "video_id")
+        earlier = _operate(session, settings, request.app.state.data_dir, account, source,
+                           _remix(fields), idempotency)  # fmt: skip
+    _poll_hint(response, settings)
+    return video(earlier, settings)
+
+
+@router.post("/edits", response_model=Video, openapi_extra=_body("VideoEdit", "VideoEditForm"))
+async def edit_video(
+    request: Request,
+    response: Response,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> Video:
+    """A remix of any video: a completed one (``video: {"id"}``) or an uploaded file."""
+    fields, clip = await _read_body(request, EDIT_FIELDS, "video")
+    task = await run_in_threadpool(
+        _from_video, session, settings, request.app.state.data_dir, account, fields, clip,
+        tasks.Idempotency.of(idempotency_key, fields, *([clip] if clip else [])), _remix,
+    )  # fmt: skip
+    _poll_hint(response, settings)
+    return video(task, settings)
+
+
+@router.post(
+    "/extensions", response_model=Video, openapi_extra=_body("VideoExtend", "VideoExtendForm")
+)
+async def extend_video(
+    request: Request,
+    response: Response,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> Video:
+    """A video continued by ``seconds`` under a new prompt; the answer's ``seconds`` is the
+    stitched whole."""
+    fields, clip = await _read_body(request, EXTEND_FIELDS, "video")
+    task = await run_in_threadpool(
+        _from_video, session, settings, request.app.state.data_dir, account, fields, clip,
+        tasks.Idempotency.of(idempotency_key, fields, *([clip] if clip else [])), _extend,
+    )  # fmt: skip
+    _poll_hint(response, settings)
+    return video(task, settings)
+
+
+def _remix(fields: dict[str, Any], source: _Source | None = None) -> dict[str, Any]:
+    spec = {"operation": "remix", "prompt": _prompt(fields), **_chosen(fields, "model")}
+    return {**spec, **_chosen(fields, "strength")}
+
+
+def _extend(fields: dict[str, Any], source: _Source | None = None) -> dict[str, Any]:
+    if fields.get("seconds") is None:
+        raise ApiError(
+            400,
+            'seconds is required: how many seconds to add, e.g. "4"',
+            code="missing_required_parameter",
+            param="seconds",
+        )
+    added = _seconds(fields["seconds"])
+    spec = {"operation": "extend", "prompt": _prompt(fields), **_chosen(fields, "model")}
+    if source is not None:
+        fps = source.fields["fps"]
+        spec["n_frames"] = source.fields["n_frames"] + frames_for(added, fps)
+    return spec
+
+
+def _chosen(fields: dict[str, Any], name: str) -> dict[str, Any]:
+    """``{name: value}`` when the request gave one, else nothing (the source's holds)."""
+    value = fields.get(name)
+    return {} if value is None or value == "" else {name: value}
+
+
+def _from_video(
+    session: Session,
+    settings: Settings,
+    data_dir: Path,
+    account: Account,
+    fields: dict[str, Any],
+    clip: bytes | None,
+    idempotency: tasks.Idempotency | None,
+    operation: Callable[[dict[str, Any], _Source | None], dict[str, Any]],
+) -> Task:
+    earlier = tasks.replayed(session, account, idempotency)  # before keeping any upload
+    if earlier is not None:
+        return earlier
+    operation(fields, None)  # the request's own mistakes first, before any file is kept
+    reference = fields.get("video")
+    if clip is not None:
+        source = _uploaded(session, data_dir, account, clip)
+    elif isinstance(reference, dict) and isinstance(reference.get("id"), str):
+        source = _completed(session, account, reference["id"], "video")
+    else:
+        raise ApiError(
+            400,
+            'video is required: a video file, or {"id": …} naming a completed video',
+            code="missing_required_parameter",
+            param="video",
+        )
+    return _operate(session, settings, data_dir, account, source, operation(fields, source),
+                    idempotency)  # fmt: skip
+
+
+def _completed(session: Session, account: Account, video_id: str, param: str) -> _Source:
+    task = tasks.owned(session, account, video_id)
+    if task.state is not TaskState.succeeded:
+        raise ApiError(
+            409,
+            f"video {video_id} is {STATUS[task.state]}; only a completed video can be the "
+            "source (poll it until status is completed)",
+            code="not_ready",
+            param=param,
+        )
+    spec = tasks.spec_of(task)
+    return _Source(task.generations[0].id, spec.model_dump(include=INHERITED, exclude_none=True))
+
+
+def _uploaded(session: Session, data_dir: Path, account: Account, clip: bytes) -> _Source:
+    upload = store_video(session, data_dir, account, clip, "video")
+    info = probe(data_dir / upload.path)
+    fields = {
+        "model": DEFAULTS["model"],
+        "width": info.width - info.width % 2,
+        "height": info.height - info.height % 2,
+        "fps": info.fps or DEFAULT_FPS,
+        "n_frames": info.n_frames,
+    }
+    return _Source(upload.id, fields, upload)
+
+
+def _operate(
+    session: Session,
+    settings: Settings,
+    data_dir: Path,
+    account: Account,
+    source: _Source,
+    spec: dict[str, Any],
+    idempotency: tasks.Idempotency | None,
+) -> Task:
+    """Queue ``spec`` (an operation's fields) on ``source``, inheriting what it leaves out."""
+    strength = spec.pop("strength", None)
+    fields = {**source.fields, **spec}
+    fields["source"] = {"generation_ids": [source.id]}
+    if strength is not None:
+        fields["source"]["strength"] = strength
+    try:
+        task = tasks.create(session, settings, account, fields, idempotency, OPERATION_RENAME)
+    except ApiError:
+        if source.upload is not None:  # refused: the file was for this request only
+            remove_upload(session, data_dir, source.upload)
+        raise
+    if source.upload is not None and task.spec["source"]["generation_ids"] != [source.id]:
+        remove_upload(session, data_dir, source.upload)  # a concurrent retry's task won
+    return task
+
+
+# --- not yet: characters (issue: Sora's creation tools) --------------------------------------
 def _not_yet(what: str) -> ApiError:
     return ApiError(
         501,
@@ -349,22 +630,6 @@ def _not_yet(what: str) -> ApiError:
         "input_reference image works now",
         code="not_implemented",
     )
-
-
-@router.post("/{video_id}/remix")
-def remix_video(video_id: str, account: CurrentAccount, session: SessionDep) -> None:
-    tasks.owned(session, account, video_id)
-    raise _not_yet("remix")
-
-
-@router.post("/edits")
-def edit_video(account: CurrentAccount) -> None:
-    raise _not_yet("edits")
-
-
-@router.post("/extensions")
-def extend_video(account: CurrentAccount) -> None:
-    raise _not_yet("extensions")
 
 
 @router.post("/characters")

@@ -2,7 +2,9 @@
 
 ``POST /backend/video_gen`` takes the ``GenerationSpec`` fields themselves (``n_frames`` at
 30 fps, ``inpaint_items`` naming uploads from ``POST /backend/uploads``) and answers
-``{"id"}``; ``GET /backend/video_gen?limit=N`` lists the caller's newest tasks as
+``{"id"}``. ``operation`` with ``source`` (generation ids or uploaded videos) remixes,
+extends, loops, blends, inpaints or re-cuts earlier videos; ``storyboard`` lists shots.
+``GET /backend/video_gen?limit=N`` lists the caller's newest tasks as
 ``task_responses`` with ``progress_pct`` 0..1, and each finished generation has a ``url``
 that downloads with the same key. ``type: image_gen`` (``n_frames: 1``) makes a PNG.
 """
@@ -19,7 +21,7 @@ from pydantic import BaseModel
 from cinegen.api import tasks
 from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, not_found
-from cinegen.api.uploads import store_image
+from cinegen.api.uploads import store_media
 from cinegen.spec import GenerationType
 from cinegen.store.models import Generation, Task, TaskState
 
@@ -49,6 +51,8 @@ class VideoGenRequest(BaseModel):
     model: str | None = None
     operation: str = "simple_compose"
     inpaint_items: list[dict[str, Any]] = []
+    source: dict[str, Any] | None = None
+    storyboard: list[dict[str, Any]] | None = None
     seed: int | None = None
     negative_prompt: str | None = None
 
@@ -170,6 +174,11 @@ def create_video_gen(
     idempotency = tasks.Idempotency.of(idempotency_key, body.model_dump(mode="json"))
     fields["fps"] = SORA_FPS
     fields["inpaint_items"] = [_item(i) for i in body.inpaint_items]
+    if body.storyboard is not None:
+        fields["storyboard"] = [
+            {**shot, "media": _item(shot["media"])} if isinstance(shot.get("media"), dict) else shot
+            for shot in body.storyboard
+        ]
     task = tasks.create(session, settings, account, fields, idempotency)
     return Created(id=task.id)
 
@@ -249,6 +258,6 @@ async def upload(
 ) -> UploadResponse:
     data = await file.read()
     stored = await run_in_threadpool(
-        store_image, session, request.app.state.data_dir, account, data, "file"
+        store_media, session, request.app.state.data_dir, account, data, "file"
     )
     return UploadResponse(id=stored.id, media_type=stored.media_type)

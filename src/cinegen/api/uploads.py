@@ -1,29 +1,63 @@
-"""Uploaded media (images for image-to-video): checked, stored under the data directory,
-recorded as an ``Upload`` row that generations refer to by id."""
+"""Uploaded media: images (image-to-video, timeline items) and videos (timeline items, the
+source of an edit or an extension, a character's reference), checked, stored under the data
+directory and recorded as an ``Upload`` row that generations refer to by id."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import io
+import tempfile
 from pathlib import Path
 
+import av
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
 from cinegen.api.errors import ApiError
 from cinegen.media.atomic import atomic_path
+from cinegen.media.encode import VideoInfo, probe
 from cinegen.store.models import Account, Upload, new_id
 
 UPLOADS = "uploads"
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+MAX_UPLOAD_SECONDS = 60.0  # a source or reference video; longer ones are cut first
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+# PyAV's container names -> (suffix, media type) of the videos we keep as they came.
+VIDEO_TYPES = {
+    "mp4": (".mp4", "video/mp4"),
+    "mov": (".mov", "video/quicktime"),
+    "webm": (".webm", "video/webm"),
+    "matroska": (".mkv", "video/x-matroska"),
+}
 
 
-def store_image(
+def store_media(
     session: Session, data_dir: Path, account: Account, data: bytes, param: str
 ) -> Upload:
-    """Keep an uploaded image (PNG, JPEG or WebP) as a PNG; 400 naming ``param`` otherwise."""
+    """Keep an uploaded image or video, whichever ``data`` is (``store_image``,
+    ``store_video``); 400 naming ``param`` when it is neither."""
+    _check_size(data, param)
+    try:
+        return store_image(session, data_dir, account, data, param)
+    except ApiError as not_an_image:
+        if not_an_image.status != 400:
+            raise
+    try:
+        return store_video(session, data_dir, account, data, param)
+    except ApiError as not_a_video:
+        if not_a_video.status != 400 or not_a_video.code != "not_media":
+            raise
+    raise ApiError(
+        400,
+        f"{param} must be an image ({', '.join(IMAGE_TYPES)}) or a video "
+        f"({', '.join(VIDEO_TYPES)})",
+        code="invalid_value",
+        param=param,
+    )
+
+
+def _check_size(data: bytes, param: str) -> None:
     if len(data) > MAX_UPLOAD_BYTES:
         raise ApiError(
             413,
@@ -31,6 +65,13 @@ def store_image(
             code="too_large",
             param=param,
         )
+
+
+def store_image(
+    session: Session, data_dir: Path, account: Account, data: bytes, param: str
+) -> Upload:
+    """Keep an uploaded image (PNG, JPEG or WebP) as a PNG; 400 naming ``param`` otherwise."""
+    _check_size(data, param)
     try:
         opened = Image.open(io.BytesIO(data))
         kind = opened.format
@@ -53,6 +94,60 @@ def store_image(
     session.add(upload)
     session.commit()
     return upload
+
+
+def store_video(
+    session: Session, data_dir: Path, account: Account, data: bytes, param: str
+) -> Upload:
+    """Keep an uploaded video (MP4, MOV, WebM or Matroska, up to a minute) byte for byte;
+    400 naming ``param`` otherwise (code ``not_media`` when it is no video at all)."""
+    _check_size(data, param)
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = Path(folder) / "upload"
+        scratch.write_bytes(data)
+        suffix, media_type, info = _video_kind(scratch, param)
+        if info.n_frames < 1 or info.width < 2 or info.height < 2:
+            raise ApiError(400, f"{param} has no picture to use", code="invalid_value", param=param)
+        if info.duration_s > MAX_UPLOAD_SECONDS:
+            raise ApiError(
+                400,
+                f"{param} lasts {info.duration_s:.1f} s; at most {MAX_UPLOAD_SECONDS:g} s "
+                "(cut it to the part you need)",
+                code="invalid_value",
+                param=param,
+            )
+        upload = Upload(id=new_id("upload"), account_id=account.id, path="", media_type=media_type)
+        upload.path = f"{UPLOADS}/{upload.id}{suffix}"
+        target = data_dir / upload.path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(data)
+    session.add(upload)
+    session.commit()
+    return upload
+
+
+def _video_kind(path: Path, param: str) -> tuple[str, str, VideoInfo]:
+    """The suffix and media type to keep a video under, and what it holds."""
+    try:
+        with av.open(str(path)) as container:
+            names = container.format.name.split(",")
+            if not container.streams.video:
+                raise av.error.InvalidDataError(0, "no video stream")
+        info = probe(path)
+    except (av.error.FFmpegError, OSError, ValueError, IndexError):
+        raise ApiError(
+            400, f"{param} is not a video PyAV can read", code="not_media", param=param
+        ) from None
+    for name, (suffix, media_type) in VIDEO_TYPES.items():
+        if name in names:
+            return suffix, media_type, info
+    raise ApiError(
+        400,
+        f"{param} is a {names[0]} file; videos must be {', '.join(VIDEO_TYPES)}",
+        code="invalid_value",
+        param=param,
+    )
 
 
 def decode_data_url(url: str, param: str) -> bytes:

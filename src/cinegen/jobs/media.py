@@ -18,7 +18,11 @@ from cinegen.store.models import Generation, Upload
 
 @dataclass(frozen=True)
 class StoreMedia:
-    """A ``MediaResolver``: an item's pixels, (F, H, W, 3) uint8."""
+    """A ``MediaResolver``: an item's pixels, (F, H, W, 3) uint8.
+
+    An operation's source (``source.generation_ids``) arrives as an item's ``generation_id``;
+    it may also name an uploaded video (``upload_…``), which is what the OpenAI dialect's
+    edits and extensions of a video file refer to."""
 
     sessions: sessionmaker[Session]
     data_dir: Path
@@ -27,20 +31,34 @@ class StoreMedia:
     def __call__(self, item: InpaintItem) -> np.ndarray:
         with self.sessions() as session:
             if item.upload_id is not None:
-                upload = session.get(Upload, item.upload_id)
-                if upload is None or upload.account_id != self.account_id:
+                path = self._upload(session, item.upload_id)
+                if path is None:
                     raise SpecError(
                         "inpaint_items.upload_id", "no such upload", value=item.upload_id
                     )
-                with Image.open(self.data_dir / upload.path) as image:
-                    return np.asarray(image.convert("RGB"))[None]
+                return _pixels(path)
             generation = session.get(Generation, item.generation_id)
             if generation is None or generation.task.account_id != self.account_id:
-                raise SpecError(
-                    "inpaint_items.generation_id", "no such generation", value=item.generation_id
-                )
+                path = self._upload(session, item.generation_id or "")
+                if path is None:
+                    raise SpecError(
+                        "inpaint_items.generation_id",
+                        "no such generation",
+                        value=item.generation_id,
+                    )
+                return _pixels(path)
             files = generation.files
-        if "video" in files:
-            return read_frames(self.data_dir / files["video"])
-        with Image.open(self.data_dir / files["image"]) as image:
+        return _pixels(self.data_dir / files.get("video", files.get("image", "")))
+
+    def _upload(self, session: Session, upload_id: str) -> Path | None:
+        upload = session.get(Upload, upload_id)
+        if upload is None or upload.account_id != self.account_id:
+            return None
+        return self.data_dir / upload.path
+
+
+def _pixels(path: Path) -> np.ndarray:
+    if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"):
+        with Image.open(path) as image:
             return np.asarray(image.convert("RGB"))[None]
+    return read_frames(path)
