@@ -235,3 +235,27 @@ def test_remix_and_storyboard_from_files_and_their_errors(tmp_path):
     (tmp_path / "bad.json").write_text("{not json")
     run = cinegen("generate", "x", "--storyboard", "bad.json", cwd=tmp_path)
     assert run.returncode == 2 and "storyboard" in run.stderr
+
+
+def test_a_character_from_a_file_or_a_description(tmp_path):
+    from cinegen.media.encode import read_frames
+    from cinegen.models.tiny.analyse import analyse
+    from cinegen.models.tiny.vocab import Color, Motion
+
+    source = _source_clip(tmp_path)  # a red circle
+    common = ["--size", "64x64", "--seconds", "2", "--model", "turbo", "--seed", "3"]
+    for value, colour, name in (
+        (str(source), Color.RED, "f.mp4"),
+        ("a blue star", Color.BLUE, "d.mp4"),
+    ):
+        run = cinegen(
+            "generate", "@hero moving down over the ocean", "--character", f"hero={value}",
+            *common, "--out", name, cwd=tmp_path,
+        )  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        (subject,) = analyse(read_frames(tmp_path / name)).objects
+        assert (subject.color, subject.motion) == (colour, Motion.DOWN)
+    unknown = cinegen("generate", "@villain waves", *common, cwd=tmp_path)
+    assert unknown.returncode == 2 and "@villain" in unknown.stderr
+    bad = cinegen("generate", "x", "--character", "hero", *common, cwd=tmp_path)
+    assert bad.returncode == 2 and "NAME=FILE" in bad.stderr

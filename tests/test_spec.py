@@ -117,3 +117,33 @@ def test_spec_is_immutable():
     spec = GenerationSpec(prompt="x")
     with pytest.raises(ValidationError, match="frozen"):
         spec.width = 640
+
+
+def test_characters_are_mentioned_by_name_and_cast_into_the_prompt():
+    hero = {"name": "hero", "description": "a red star", "id": "char_1"}
+    spec = parse_spec(
+        {"prompt": "@hero waves; later @char_1 bows, mailing a@b.c.", "characters": [hero]}
+    )
+    assert spec.cast(spec.prompt) == "a red star waves; later a red star bows, mailing a@b.c."
+    assert spec.prompt.startswith("@hero")  # the request keeps what was written
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"prompt": "@ghost waves"}, "prompt", "@ghost"),
+        (
+            {"prompt": "x", "operation": "storyboard",
+             "storyboard": [{"prompt": "x"}, {"prompt": "@ghost", "start_frame": 9}]},
+            "storyboard.1.prompt", "@ghost",
+        ),
+        ({"prompt": "x", "characters": [{"name": "a b", "description": "d"}]},
+         "characters.0.name", "ada_lovelace"),
+        ({"prompt": "x", "characters": [{"name": "a", "description": "d"}] * 2},
+         "characters.1.name", "twice"),
+    ],
+)  # fmt: skip
+def test_character_mistakes_name_the_field(fields, field, words):
+    with pytest.raises(SpecError) as caught:
+        parse_spec(fields)
+    assert caught.value.field == field and words in str(caught.value)

@@ -89,6 +89,13 @@ def generate(
         Path | None,
         typer.Option(help="JSON list of shots [{prompt, start_frame}], one continuous video."),
     ] = None,
+    character: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="NAME=FILE (an image or video of the subject) or NAME=DESCRIPTION; the "
+            "prompt mentions it as @NAME. Repeat for more."
+        ),
+    ] = None,
     kind: Annotated[
         GenerationType, typer.Option("--type", help="video_gen, or image_gen for one PNG.")
     ] = GenerationType.video_gen,
@@ -119,6 +126,7 @@ def generate(
             fields["inpaint_items"] = [{"type": "image", "upload_id": str(image)}]
         if storyboard is not None:
             fields.update(operation="storyboard", storyboard=_read_storyboard(storyboard))
+        fields["characters"] = [_character(c) for c in character or []]
     except SpecError as exc:
         _fail(str(exc), code=2)
     _run(fields, out, as_json, debug)
@@ -328,6 +336,32 @@ def _settings() -> Settings:
 
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".webm", ".avi")
+
+
+def _character(option: str) -> dict[str, str]:
+    """``--character NAME=FILE`` (described from the file) or ``NAME=DESCRIPTION``."""
+    name, sep, value = option.partition("=")
+    if not sep or not name or not value:
+        raise SpecError(
+            "character",
+            "must be NAME=FILE or NAME=DESCRIPTION",
+            value=option,
+            allowed="hero=hero.mp4, hero='a woman in a red coat'",
+        )
+    path = Path(value)
+    if not path.is_file():
+        return {"name": name, "description": value}
+    from cinegen.characters import describe
+
+    item = InpaintItem(type="video", upload_id=str(path))
+    description = describe(_local_files(item))
+    if description is None:
+        raise SpecError(
+            "character",
+            f"cannot tell the subject of {path} (the built-in reader knows only the embedded "
+            f"model's shapes); describe it instead: --character {name}='a woman in a red coat'",
+        )
+    return {"name": name, "description": description}
 
 
 def _local_files(item: InpaintItem) -> np.ndarray:

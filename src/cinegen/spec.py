@@ -9,6 +9,7 @@ before any weights load, with the same ``SpecError`` shape.
 from __future__ import annotations
 
 import math
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Literal, Self
 
@@ -36,6 +37,11 @@ MAX_FRAMES = int(MAX_SECONDS * MAX_FPS)
 MAX_ASPECT = 4.0  # long side / short side; 16:9 and 9:16 are 1.78
 MAX_VARIANTS = 4
 MAX_SEED = 2**32 - 1
+MAX_CHARACTERS = 4
+# A character's name, written ``@name`` in a prompt: letters, digits and _, with . or -
+# inside (so that "@ada." at the end of a sentence mentions ada).
+CHARACTER_NAME = r"[A-Za-z0-9_]+(?:[.-][A-Za-z0-9_]+)*"
+MENTION = re.compile(rf"(?<![\w@])@({CHARACTER_NAME})")
 
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 854, 480
 DEFAULT_FPS = 24.0
@@ -133,6 +139,30 @@ class Shot(_Strict):
     media: InpaintItem | None = None
 
 
+class Character(_Strict):
+    """A subject kept the same across generations: a prompt mentions it as ``@name`` (or
+    ``@id``) and the model receives ``description`` in its place. ``id`` names the stored
+    character (with its reference image or video) it came from, if any."""
+
+    name: Annotated[str, AfterValidator(lambda name: check_character_name(name))]
+    description: Annotated[str, Field(min_length=1, max_length=300)]
+    id: Annotated[str, Field(max_length=40)] | None = None
+
+
+def check_character_name(name: str) -> str:
+    if len(name) > 40 or not re.fullmatch(CHARACTER_NAME, name):
+        raise ValueError(
+            f"{name!r} cannot be a character's name: use up to 40 letters, digits and _ "
+            "(with . or - inside), as written after @ in a prompt, e.g. ada_lovelace"
+        )
+    return name
+
+
+def mentions(text: str) -> list[str]:
+    """The ``@name`` mentions in a prompt, in order, without the ``@``."""
+    return MENTION.findall(text)
+
+
 # Remix strengths by name, weakest first; each model says what number each means for it
 # (``registry.Capabilities.remix_strengths``).
 RemixStrength = Literal["subtle", "mild", "strong"]
@@ -218,6 +248,9 @@ class GenerationSpec(_Strict):
     inpaint_items: list[InpaintItem] = Field(default_factory=list)
     storyboard: list[Shot] = Field(default_factory=list)
     source: Source | None = None
+    characters: Annotated[list[Character], Field(max_length=MAX_CHARACTERS)] = Field(
+        default_factory=list
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -251,6 +284,7 @@ class GenerationSpec(_Strict):
                 allowed=f"1..{int(MAX_SECONDS * self.fps)} at {self.fps:g} fps",
             )
         _check_operation(self)
+        _check_characters(self)
         for i, item in enumerate(self.inpaint_items):
             if item.frame_index >= self.n_frames:
                 raise SpecError(
@@ -264,6 +298,13 @@ class GenerationSpec(_Strict):
     @property
     def seconds(self) -> float:
         return self.n_frames / self.fps
+
+    def cast(self, text: str) -> str:
+        """``text`` (this request's prompt or a shot's) with each ``@character`` replaced by
+        the character's description: what the model receives."""
+        described = {c.name: c.description for c in self.characters}
+        described.update({c.id: c.description for c in self.characters if c.id})
+        return MENTION.sub(lambda m: described.get(m.group(1), m.group(0)), text)
 
     def variant_seeds(self, base_seed: int) -> list[int]:
         """Distinct, reproducible seeds for ``n_variants`` videos from one base seed.
@@ -281,6 +322,26 @@ class GenerationSpec(_Strict):
 def frames_for(seconds: float, fps: float) -> int:
     """Frames covering ``seconds`` at ``fps``, rounding halves up (12.5 fps x 1 s = 13)."""
     return max(1, math.floor(seconds * fps + 0.5))
+
+
+def _check_characters(spec: GenerationSpec) -> None:
+    names = [c.name for c in spec.characters]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise SpecError(f"characters.{i}.name", "is given twice", value=name)
+    known = set(names) | {c.id for c in spec.characters if c.id}
+    prompts = [("prompt", spec.prompt)]
+    prompts += [(f"storyboard.{i}.prompt", shot.prompt) for i, shot in enumerate(spec.storyboard)]
+    for field, text in prompts:
+        for name in mentions(text):
+            if name not in known:
+                raise SpecError(
+                    field,
+                    f"mentions @{name}, but there is no character of that name; create it "
+                    "first (POST /v1/videos/characters, or --character NAME=FILE)",
+                    value=f"@{name}",
+                    allowed=", ".join(f"@{n}" for n in names) or "no characters given",
+                )
 
 
 def _check_size(kind: GenerationType, width: int, height: int) -> None:

@@ -235,6 +235,18 @@ def test_storyboard_shots_join_and_each_follows_its_prompt(engine):
     assert not np.array_equal(rendered.variant(0), rendered.variant(1))
 
 
+def test_a_character_is_the_same_subject_in_every_shot(render):
+    shots = [
+        {"prompt": "@hero moving right in a grey studio"},
+        {"prompt": "@hero moving left in a grey studio", "start_frame": 36},
+    ]
+    hero = {"name": "hero", "description": "a yellow circle"}
+    video = render(prompt="@hero", operation="storyboard", storyboard=shots, n_frames=72,
+                   characters=[hero], seed=11)  # fmt: skip
+    for shot in (video[:36], video[36:]):
+        assert analyse(shot).objects[0].color is Color.YELLOW
+
+
 def test_storyboard_progress_runs_once_from_zero_to_the_end(engine):
     calls = []
     shots = [{"prompt": RIGHT}, {"prompt": "a red circle moving left", "start_frame": 24}]

@@ -26,7 +26,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, object_session
 
-from cinegen.api import tasks
+from cinegen.api import characters, tasks
 from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError, not_found
 from cinegen.api.uploads import decode_data_url, remove_upload, store_image, store_video
@@ -34,7 +34,7 @@ from cinegen.config import Settings
 from cinegen.jobs.assets import delete_task
 from cinegen.media.encode import probe
 from cinegen.spec import DEFAULT_FPS, GenerationSpec, Operation, frames_for
-from cinegen.store.models import Account, Generation, Task, TaskState, Upload
+from cinegen.store.models import Account, Character, Generation, Task, TaskState, Upload
 
 router = APIRouter(prefix="/v1/videos", tags=["OpenAI Videos API"], responses=ERROR_RESPONSES)
 
@@ -53,7 +53,8 @@ RENAME = {
     "n_frames": "seconds",
     "inpaint_items": "input_reference",
 }
-CREATE_FIELDS = {"prompt", "model", "seconds", "size", "input_reference"}
+# ``seed`` (the same seed, request and model make the same video) is cinegen's addition.
+CREATE_FIELDS = {"prompt", "model", "seconds", "size", "input_reference", "seed"}
 CONTENT = {"video": ("video", "video/mp4"), "thumbnail": ("thumbnail", "image/webp"),
            "spritesheet": ("spritesheet", "image/jpeg")}  # fmt: skip
 
@@ -150,7 +151,8 @@ class VideoCreate(BaseModel):
     model: str | None = None
     seconds: str | None = None
     size: str | None = None
-    input_reference: dict[str, str] | None = None  # {"image_url": "data:image/png;base64,…"}
+    input_reference: dict[str, str] | None = None
+    seed: int | None = None  # {"image_url": "data:image/png;base64,…"}
 
 
 class VideoCreateForm(BaseModel):
@@ -161,6 +163,7 @@ class VideoCreateForm(BaseModel):
     seconds: str | None = None
     size: str | None = None
     input_reference: bytes | None = None
+    seed: int | None = None
 
 
 @router.post("", response_model=Video, openapi_extra=_body("VideoCreate", "VideoCreateForm"))
@@ -255,6 +258,7 @@ def _create(
         "height": height,
         "fps": DEFAULT_FPS,
         "n_frames": frames_for(seconds, DEFAULT_FPS),
+        **_chosen(fields, "seed"),
     }
     if image is None:
         return tasks.create(session, settings, account, spec, idempotency, RENAME)
@@ -371,11 +375,12 @@ def download_video_content(
 
 
 # --- remix, edits, extensions: new videos from an earlier one --------------------------------
-# ``model`` (any registered model; by default the source's) and ``strength`` (how much of
-# the source a remix or edit changes: subtle, mild, strong or 0..1) are cinegen's additions.
-REMIX_FIELDS = {"prompt", "model", "strength"}
-EDIT_FIELDS = {"prompt", "video", "model", "strength"}
-EXTEND_FIELDS = {"prompt", "seconds", "video", "model"}
+# ``model`` (any registered model; by default the source's), ``strength`` (how much of the
+# source a remix or edit changes: subtle, mild, strong or 0..1) and ``seed`` are cinegen's
+# additions.
+REMIX_FIELDS = {"prompt", "model", "strength", "seed"}
+EDIT_FIELDS = {"prompt", "video", "model", "strength", "seed"}
+EXTEND_FIELDS = {"prompt", "seconds", "video", "model", "seed"}
 INHERITED = {"model", "style", "width", "height", "fps", "n_frames"}
 OPERATION_RENAME = {**RENAME, "source": "video", "source.strength": "strength"}
 
@@ -391,6 +396,7 @@ class VideoEdit(BaseModel):
     video: VideoReference
     model: str | None = None
     strength: float | str | None = None
+    seed: int | None = None
 
 
 class VideoEditForm(BaseModel):
@@ -400,6 +406,7 @@ class VideoEditForm(BaseModel):
     video: bytes
     model: str | None = None
     strength: float | str | None = None
+    seed: int | None = None
 
 
 class VideoExtend(BaseModel):
@@ -409,6 +416,7 @@ class VideoExtend(BaseModel):
     seconds: str
     video: VideoReference
     model: str | None = None
+    seed: int | None = None
 
 
 class VideoExtendForm(BaseModel):
@@ -418,9 +426,10 @@ class VideoExtendForm(BaseModel):
     seconds: str
     video: bytes
     model: str | None = None
+    seed: int | None = None
 
 
-HAND_READ_BODIES = (
+HAND_READ_BODIES: tuple[type[BaseModel], ...] = (
     VideoCreate, VideoCreateForm, VideoEdit, VideoEditForm, VideoExtend, VideoExtendForm,
 )  # fmt: skip
 
@@ -444,6 +453,7 @@ class VideoRemix(BaseModel):
     prompt: str
     model: str | None = None
     strength: float | str | None = None
+    seed: int | None = None
 
 
 @router.post("/{video_id}/remix", response_model=Video)
@@ -513,7 +523,7 @@ async def extend_video(
 
 def _remix(fields: dict[str, Any], source: _Source | None = None) -> dict[str, Any]:
     spec = {"operation": "remix", "prompt": _prompt(fields), **_chosen(fields, "model")}
-    return {**spec, **_chosen(fields, "strength")}
+    return {**spec, **_chosen(fields, "strength"), **_chosen(fields, "seed")}
 
 
 def _extend(fields: dict[str, Any], source: _Source | None = None) -> dict[str, Any]:
@@ -526,6 +536,7 @@ def _extend(fields: dict[str, Any], source: _Source | None = None) -> dict[str, 
         )
     added = _seconds(fields["seconds"])
     spec = {"operation": "extend", "prompt": _prompt(fields), **_chosen(fields, "model")}
+    spec.update(_chosen(fields, "seed"))
     if source is not None:
         fps = source.fields["fps"]
         spec["n_frames"] = source.fields["n_frames"] + frames_for(added, fps)
@@ -621,22 +632,78 @@ def _operate(
     return task
 
 
-# --- not yet: characters (issue: Sora's creation tools) --------------------------------------
-def _not_yet(what: str) -> ApiError:
-    return ApiError(
-        501,
-        f"{what} is not available on this server yet: it arrives with cinegen's operations "
-        "(remix, extend, edit, characters); plain generation from a prompt and an optional "
-        "input_reference image works now",
-        code="not_implemented",
+# --- characters: a subject later prompts mention as @name -----------------------------------
+CHARACTER_FIELDS = {"name", "video", "description"}
+
+
+class VideoCharacter(BaseModel):
+    """A stored character; ``description`` (cinegen's addition) is what the model receives
+    in place of ``@name``."""
+
+    id: str
+    created_at: int
+    name: str
+    description: str
+
+
+class VideoCharacterForm(BaseModel):
+    """``POST /v1/videos/characters``: a short video (or an image) of the subject; the
+    description is read from it when it shows the embedded model's world, else required."""
+
+    name: str
+    video: bytes
+    description: str | None = None
+
+
+HAND_READ_BODIES += (VideoCharacterForm,)
+CHARACTER_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": {"$ref": "#/components/schemas/VideoCharacterForm"}}
+        },
+    }
+}
+
+
+def _character(character: Character) -> VideoCharacter:
+    return VideoCharacter(
+        id=character.id,
+        created_at=int(character.created_at.timestamp()),
+        name=character.name,
+        description=character.description,
     )
 
 
-@router.post("/characters")
-def create_character(account: CurrentAccount) -> None:
-    raise _not_yet("characters")
+@router.post("/characters", response_model=VideoCharacter, openapi_extra=CHARACTER_BODY)
+async def create_character(
+    request: Request, account: CurrentAccount, session: SessionDep
+) -> VideoCharacter:
+    fields, reference = await _read_body(request, CHARACTER_FIELDS, "video")
+    name, description = fields.get("name"), fields.get("description")
+    if not isinstance(name, str):
+        raise ApiError(
+            400,
+            "name is required: how prompts will mention the character (@name)",
+            code="missing_required_parameter",
+            param="name",
+        )
+    if reference is None:
+        raise ApiError(
+            400,
+            "video is required: a video (or image) file of the character, as multipart",
+            code="missing_required_parameter",
+            param="video",
+        )
+    character = await run_in_threadpool(
+        characters.create, session, request.app.state.data_dir, account, name, reference,
+        description if isinstance(description, str) else None,
+    )  # fmt: skip
+    return _character(character)
 
 
-@router.get("/characters/{character_id}")
-def get_character(character_id: str, account: CurrentAccount) -> None:
-    raise _not_yet("characters")
+@router.get("/characters/{character_id}", response_model=VideoCharacter)
+def get_character(
+    character_id: str, account: CurrentAccount, session: SessionDep
+) -> VideoCharacter:
+    return _character(characters.owned(session, account, character_id))

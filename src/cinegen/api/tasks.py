@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
+from cinegen.api import characters
 from cinegen.api.errors import ApiError, from_spec_error, not_found
 from cinegen.config import Settings
 from cinegen.engine.plan import plan
@@ -72,13 +73,14 @@ def create(
     idempotency: Idempotency | None = None,
     rename: dict[str, str] | None = None,
 ) -> Task:
-    """Validate ``fields`` as a GenerationSpec against the model registry, check the limits,
-    and queue it. ``rename`` maps spec fields to the dialect's names in error messages."""
+    """Validate ``fields`` as a GenerationSpec (with the stored characters its prompts
+    mention) against the model registry, check the limits, and queue it. ``rename`` maps
+    spec fields to the dialect's names in error messages."""
     earlier = replayed(session, account, idempotency)
     if earlier is not None:
         return earlier
     try:
-        spec = parse_spec(fields)
+        spec = parse_spec(characters.attach(session, account, fields))
         plan(spec, settings)
     except SpecError as exc:
         raise from_spec_error(exc, rename) from None

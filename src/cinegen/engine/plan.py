@@ -25,15 +25,16 @@ class RenderPlan:
     preset: Preset
     preset_config: PresetConfig
     style: Style
-    prompt: str  # what the model receives, style applied
+    prompt: str  # what the model receives: characters described, style applied
     negative_prompt: str
     seeds: list[int]
     native_width: int
     native_height: int
 
     def styled(self, prompt: str) -> str:
-        """Another prompt of the same request (a storyboard's shot) with its style applied."""
-        return apply_style(self.style, prompt, None)[0]
+        """Another prompt of the same request (a storyboard's shot) with its characters
+        described and its style applied."""
+        return apply_style(self.style, self.spec.cast(prompt), None)[0]
 
     def window(self, n_frames: int) -> tuple[int, float]:
         """(native frames, native fps) for one render of ``n_frames`` output frames, or a
@@ -83,7 +84,7 @@ def plan(spec: GenerationSpec, settings: Settings) -> RenderPlan:
             value=model.id,
         )
     style = get_style(spec.style)
-    prompt, negative = apply_style(style, spec.prompt, spec.negative_prompt)
+    prompt, negative = apply_style(style, spec.cast(spec.prompt), spec.negative_prompt)
     width, height = native_size(caps, spec.width, spec.height)
     base_seed = spec.seed if spec.seed is not None else secrets.randbelow(2**32)
     planned = RenderPlan(

@@ -36,7 +36,7 @@ class StoreMedia:
                     raise SpecError(
                         "inpaint_items.upload_id", "no such upload", value=item.upload_id
                     )
-                return _pixels(path)
+                return read_pixels(path)
             generation = session.get(Generation, item.generation_id)
             if generation is None or generation.task.account_id != self.account_id:
                 path = self._upload(session, item.generation_id or "")
@@ -46,9 +46,9 @@ class StoreMedia:
                         "no such generation",
                         value=item.generation_id,
                     )
-                return _pixels(path)
+                return read_pixels(path)
             files = generation.files
-        return _pixels(self.data_dir / files.get("video", files.get("image", "")))
+        return read_pixels(self.data_dir / files.get("video", files.get("image", "")))
 
     def _upload(self, session: Session, upload_id: str) -> Path | None:
         upload = session.get(Upload, upload_id)
@@ -57,7 +57,8 @@ class StoreMedia:
         return self.data_dir / upload.path
 
 
-def _pixels(path: Path) -> np.ndarray:
+def read_pixels(path: Path) -> np.ndarray:
+    """A stored image's or video's frames, (F, H, W, 3) uint8."""
     if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"):
         with Image.open(path) as image:
             return np.asarray(image.convert("RGB"))[None]
