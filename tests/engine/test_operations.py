@@ -3,6 +3,7 @@ in the frames, and the clear refusals on models that cannot do an operation."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 import numpy as np
@@ -387,3 +388,70 @@ def test_a_source_start_past_its_end_is_refused(render):
             source={"generation_ids": ["right"], "start_frame": 60},
         )
     assert e.value.field == "source.start_frame" and "0..47" in str(e.value)
+
+
+# ---- LTX-Video's condition pipeline, through its tiny-random twin ------------------------
+
+
+def test_held_runs_are_cut_to_whole_latent_frames_next_to_the_generated_part():
+    from cinegen.engine.backends.base import Keep
+    from cinegen.engine.backends.diffusers_video import held_runs
+
+    frames = np.arange(33)[:, None, None, None].repeat(2, 1).repeat(2, 2).repeat(3, 3)
+    mask = np.zeros((33, 2, 2), bool)
+    mask[:12] = True  # context before: its last 9 frames, up to frame 11
+    mask[20:31, :1] = True  # context after (partly covered frames count): its first 9
+    runs = held_runs(Keep(frames.astype(np.uint8), mask), step=8)
+    assert [(first, len(run), int(run[0, 0, 0, 0])) for first, run in runs] == [
+        (3, 9, 3),
+        (20, 9, 20),
+    ]
+
+
+def _stripes(phase: int) -> np.ndarray:
+    """24 frames of 64 x 64 moving stripes, a different pattern for each phase."""
+    t, _, x = np.meshgrid(np.arange(24), np.arange(64), np.arange(64), indexing="ij")
+    grey = 127 + 120 * np.sin((x + 2 * t) / (3 + 2 * phase) + phase)
+    return np.stack([grey, 255 - grey, grey * (phase % 2)], -1).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("operation", "n_frames"), [("extend", 48), ("loop", 48), ("remix", 24)])
+def test_ltx_renders_around_its_source(operation, n_frames):
+    engine = Engine(Settings(default_model="ltx-video-tiny-random", watermark=False))
+    clips = {"a": _stripes(0), "b": _stripes(1)}
+
+    def run(source: str) -> np.ndarray:
+        fields = {"prompt": "stripes", "model": "ltx-video-tiny-random", "operation": operation,
+                  "source": {"generation_ids": [source]}, "n_frames": n_frames, "seed": 3,
+                  "width": 64, "height": 64, "fps": 24}  # fmt: skip
+        return engine.run(parse_spec(fields), media=lambda i: clips[i.generation_id]).variant(0)
+
+    a, b = run("a"), run("b")
+    new = slice(24, None) if operation != "remix" else slice(None)
+    if operation != "remix":
+        assert np.array_equal(a[:24], clips["a"])  # the source, kept exactly
+    # Same prompt and seed: only the source differs, so any change in the generated frames is
+    # its doing (random weights: the influence is real but small, unlike a trained model's).
+    assert not np.array_equal(a[new], b[new])
+
+
+def test_ltx_holds_both_ends_of_a_loop_s_bridge(monkeypatch):
+    from cinegen.engine.backends import diffusers_video
+
+    family, seen = diffusers_video.FAMILIES["ltx"], []
+    assert family.condition is not None
+
+    def spy(pipe, job, n):
+        kwargs = family.condition(pipe, job, n)
+        runs = [(c.frame_index, len(c.video) if c.video else 1) for c in kwargs["conditions"]]
+        seen.append((job.n_frames, runs))
+        return kwargs
+
+    monkeypatch.setitem(diffusers_video.FAMILIES, "ltx", dataclasses.replace(family, condition=spy))
+    engine = Engine(Settings(default_model="ltx-video-tiny-random", watermark=False))
+    fields = {"prompt": "stripes", "operation": "loop", "source": {"generation_ids": ["a"]},
+              "n_frames": 48, "width": 64, "height": 64, "fps": 24, "seed": 1}  # fmt: skip
+    engine.run(parse_spec(fields), media=lambda item: _stripes(0))
+    ((n, ((start, before), (end, after))),) = seen
+    assert start + before <= n // 2 < end and end + after <= n  # the source's end, then its start
+    assert before > 1 and after > 1  # clips, not single frames

@@ -80,8 +80,8 @@ def test_image_to_video_only_models_refuse_text_alone():
 
 def test_an_operation_the_model_lacks_is_refused_before_any_media_is_read():
     with pytest.raises(SpecError) as e:
-        make(operation="remix", source={"generation_ids": ["g1"]})
-    assert e.value.field == "model" and "cannot do remix" in str(e.value)
+        make(operation="inpaint", source={"generation_ids": ["g1"], "start_frame": 2})
+    assert e.value.field == "model" and "cannot do inpainting" in str(e.value)
     assert "cinegen-tiny" in str(e.value)
 
 

@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from cinegen.config import Settings
-from cinegen.engine.backends.base import RenderJob, StepHooks
+from cinegen.engine.backends.base import Keep, RenderJob, StepHooks
 from cinegen.engine.registry import ModelEntry
 from cinegen.errors import ModelLoadError
 
@@ -96,6 +96,50 @@ def _ltx_decode(pipe: Any, latents: torch.Tensor, job: RenderJob) -> torch.Tenso
     return vae.decode(video, timestep, return_dict=False)[0]  # type: ignore[no-any-return]
 
 
+# --- conditioning beyond a first frame: held frames anywhere, a clip to remix -----------------
+def held_runs(keep: Keep, step: int) -> list[tuple[int, np.ndarray]]:
+    """The runs of frames ``keep`` holds, as (first frame, frames), each cut to step*k + 1
+    frames (what a temporally compressing VAE encodes whole) on the side away from the
+    frames being generated. A frame counts as held if any of it is: the margins a narrower
+    output crops away are not held but are filled from the frame's edges."""
+    held = keep.mask.reshape(len(keep.mask), -1).any(axis=1)
+    runs, start = [], None
+    for i, on in enumerate([*held, False]):
+        if on and start is None:
+            start = i
+        elif not on and start is not None:
+            length = (i - start - 1) // step * step + 1
+            first = i - length if start == 0 else start  # next to what is generated
+            runs.append((first, keep.frames[first : first + length]))
+            start = None
+    return runs
+
+
+def _ltx_condition(pipe: Any, job: RenderJob, n: int) -> dict[str, Any]:
+    """LTX's condition pipeline: each run of held frames is a condition at its frame index;
+    a remix starts from the source's latents noised to ``strength`` (``denoise_strength``)."""
+    from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
+
+    kwargs: dict[str, Any] = {}
+    if job.keep is not None:
+        kwargs["conditions"] = [
+            LTXVideoCondition(video=[Image.fromarray(f) for f in frames], frame_index=first)
+            if len(frames) > 1
+            else LTXVideoCondition(image=Image.fromarray(frames[0]), frame_index=first)
+            for first, frames in held_runs(job.keep, pipe.vae_temporal_compression_ratio)
+        ]
+    if job.source is not None:
+        frames = [Image.fromarray(f) for f in job.source]
+        video = pipe.video_processor.preprocess_video(frames, job.height, job.width)
+        vae = pipe.vae
+        with torch.inference_mode():
+            latents = vae.encode(video.to(vae.device, vae.dtype)).latent_dist.mode()
+        latents = pipe._normalize_latents(latents, vae.latents_mean, vae.latents_std)
+        kwargs["latents"] = latents.repeat(n, 1, 1, 1, 1)
+        kwargs["denoise_strength"] = job.strength
+    return kwargs
+
+
 @dataclass(frozen=True)
 class Family:
     t2v: str  # diffusers pipeline class names
@@ -115,6 +159,9 @@ class Family:
     batch_i2v: bool = True
     # Previews (see above).
     decode: Callable[[Any, torch.Tensor, RenderJob], torch.Tensor] | None = None
+    # Keyword arguments of the i2v pipeline for held frames anywhere and a remix source
+    # (job and number of videos in), if it takes them; else only a whole first frame.
+    condition: Callable[[Any, RenderJob, int], dict[str, Any]] | None = None
 
 
 FAMILIES: dict[str, Family] = {
@@ -125,6 +172,7 @@ FAMILIES: dict[str, Family] = {
         i2v_shares_weights=True,
         batch_i2v=False,
         decode=_ltx_decode,
+        condition=_ltx_condition,
     ),
     "wan": Family(t2v="WanPipeline", i2v="WanImageToVideoPipeline", decode=_wan_decode),
     "cogvideox": Family(
@@ -244,10 +292,11 @@ class DiffusersVideoBackend:
 
     # -- rendering ---------------------------------------------------------------------
     def render(self, job: RenderJob, hooks: StepHooks) -> np.ndarray:
-        if (job.keep is not None and job.image is None) or job.source is not None:
+        conditioned = job.keep is not None or job.source is not None
+        if conditioned and job.image is None and self.family.condition is None:
             # The engine checks capabilities first; this guards against a silent text-to-video.
             raise ValueError(f"{self.entry.id} holds only a whole first frame")
-        task = "i2v" if job.image is not None else "t2v"
+        task = "i2v" if conditioned else "t2v"
         pipe = self._pipe(task)
         batched = task == "t2v" or self.family.batch_i2v
         # A batched call steps once for all variants; one call per seed steps V times.
@@ -282,9 +331,11 @@ class DiffusersVideoBackend:
         kwargs = dict(common, prompt=[job.prompt] * n)
         if self.family.negative_prompt:
             kwargs["negative_prompt"] = [job.negative_prompt] * n
-        if job.image is not None:
+        if job.image is not None and job.source is None:
             image = Image.fromarray(job.image)
             kwargs["image"] = [image] * n if self.family.image_per_video else image
+        elif self.family.condition is not None:
+            kwargs.update(self.family.condition(pipe, job, n))
         # One generator per video: variant i depends only on its own seed.
         generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
         with torch.inference_mode():
