@@ -415,22 +415,38 @@ def _stripes(phase: int) -> np.ndarray:
     return np.stack([grey, 255 - grey, grey * (phase % 2)], -1).astype(np.uint8)
 
 
-@pytest.mark.parametrize(("operation", "n_frames"), [("extend", 48), ("loop", 48), ("remix", 24)])
-def test_ltx_renders_around_its_source(operation, n_frames):
-    engine = Engine(Settings(default_model="ltx-video-tiny-random", watermark=False))
+@pytest.mark.parametrize(
+    ("model", "operation", "n_frames"),
+    [
+        ("ltx-video-tiny-random", "extend", 48),
+        ("ltx-video-tiny-random", "loop", 48),
+        ("ltx-video-tiny-random", "remix", 24),
+        ("wan-vace-tiny-random", "extend", 48),
+        ("wan-vace-tiny-random", "loop", 48),
+        ("wan-vace-tiny-random", "inpaint", 24),
+    ],
+)
+def test_real_backends_render_around_their_source(model, operation, n_frames):
+    engine = Engine(Settings(default_model=model, watermark=False))
     clips = {"a": _stripes(0), "b": _stripes(1)}
+    source: dict = {"region": (0.25, 0.25, 0.75, 0.75)} if operation == "inpaint" else {}
 
-    def run(source: str) -> np.ndarray:
-        fields = {"prompt": "stripes", "model": "ltx-video-tiny-random", "operation": operation,
-                  "source": {"generation_ids": [source]}, "n_frames": n_frames, "seed": 3,
-                  "width": 64, "height": 64, "fps": 24}  # fmt: skip
+    def run(clip: str) -> np.ndarray:
+        fields = {"prompt": "stripes", "model": model, "operation": operation,
+                  "source": {"generation_ids": [clip], **source}, "n_frames": n_frames,
+                  "seed": 3, "width": 64, "height": 64, "fps": 24}  # fmt: skip
         return engine.run(parse_spec(fields), media=lambda i: clips[i.generation_id]).variant(0)
 
     a, b = run("a"), run("b")
-    new = slice(24, None) if operation != "remix" else slice(None)
-    if operation != "remix":
+    new = (slice(24, None),) if operation in ("extend", "loop") else (slice(None),)
+    if operation in ("extend", "loop"):
         assert np.array_equal(a[:24], clips["a"])  # the source, kept exactly
-    # Same prompt and seed: only the source differs, so any change in the generated frames is
+    if operation == "inpaint":
+        outside = np.ones((64, 64), bool)
+        outside[16:48, 16:48] = False
+        assert np.array_equal(a[:, outside], clips["a"][:, outside])
+        new = (slice(None), slice(16, 48), slice(16, 48))
+    # Same prompt and seed: only the source differs, so any change in the generated pixels is
     # its doing (random weights: the influence is real but small, unlike a trained model's).
     assert not np.array_equal(a[new], b[new])
 

@@ -31,5 +31,8 @@ def test_every_model_has_both_presets_and_can_do_something(entry):
 
 @pytest.mark.parametrize("entry", DIFFUSERS.values(), ids=list(DIFFUSERS))
 def test_every_diffusers_task_has_a_pipeline(entry):
-    if entry.capabilities.image_to_video:
-        assert FAMILIES[entry.family].i2v is not None
+    family, caps = FAMILIES[entry.family], entry.capabilities
+    if caps.image_to_video:  # an image-to-video pipeline, or one that takes any condition
+        assert family.i2v is not None or family.condition is not None
+    if caps.video_conditioning or caps.remix or caps.inpaint:
+        assert family.condition is not None

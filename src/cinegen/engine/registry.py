@@ -163,6 +163,24 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         license="Apache-2.0",
     ),
     ModelEntry(
+        id="wan-vace",
+        family="wan-vace",
+        description="Wan 2.1 VACE 1.3B: Wan's text-to-video holding any frames or regions",
+        weights="Wan-AI/Wan2.1-VACE-1.3B-diffusers",
+        capabilities=Capabilities(
+            image_to_video=True,
+            video_conditioning=True,  # its video + mask: held frames anywhere
+            inpaint=True,  # and held regions of a frame
+            spatial_multiple=16,
+            frame_step=4,
+            max_frames=81,
+            native_fps=16.0,
+            max_area=832 * 480,
+        ),
+        presets=_presets(quality=(50, 5.0), turbo=(20, 5.0)),
+        license="Apache-2.0",
+    ),
+    ModelEntry(
         id="cogvideox",
         family="cogvideox",
         description="CogVideoX 5B: 6 s at 720x480",

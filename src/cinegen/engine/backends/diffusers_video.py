@@ -102,8 +102,10 @@ def held_runs(keep: Keep, step: int) -> list[tuple[int, np.ndarray]]:
     frames (what a temporally compressing VAE encodes whole) on the side away from the
     frames being generated. A frame counts as held if any of it is: the margins a narrower
     output crops away are not held but are filled from the frame's edges."""
-    held = keep.mask.reshape(len(keep.mask), -1).any(axis=1)
-    runs, start = [], None
+    per_frame = np.asarray(keep.mask.reshape(len(keep.mask), -1).any(axis=1))
+    held = [bool(h) for h in per_frame]
+    runs: list[tuple[int, np.ndarray]] = []
+    start: int | None = None
     for i, on in enumerate([*held, False]):
         if on and start is None:
             start = i
@@ -120,6 +122,8 @@ def _ltx_condition(pipe: Any, job: RenderJob, n: int) -> dict[str, Any]:
     a remix starts from the source's latents noised to ``strength`` (``denoise_strength``)."""
     from diffusers.pipelines.ltx.pipeline_ltx_condition import LTXVideoCondition
 
+    if job.image is not None and job.source is None:
+        return {"image": Image.fromarray(job.image)}  # plain image-to-video, as LTX documents
     kwargs: dict[str, Any] = {}
     if job.keep is not None:
         kwargs["conditions"] = [
@@ -140,6 +144,23 @@ def _ltx_condition(pipe: Any, job: RenderJob, n: int) -> dict[str, Any]:
     return kwargs
 
 
+VACE_GREY = 128  # VACE's value for pixels to generate (0 on its [-1, 1] scale)
+
+
+def _vace_condition(pipe: Any, job: RenderJob, n: int) -> dict[str, Any]:
+    """Wan VACE: the held pixels as its ``video``, the rest grey and white in its ``mask``
+    (white: generate). Any frames, any regions: first frame, extension, inpainting."""
+    if job.source is not None or job.keep is None:
+        raise ValueError("Wan VACE conditions on held pixels only (no remix)")
+    held = job.keep.mask[..., None]
+    frames = np.where(held, job.keep.frames, VACE_GREY).astype(np.uint8)
+    masks = np.where(held, 0, 255).astype(np.uint8).repeat(3, axis=-1)
+    return {
+        "video": [Image.fromarray(f) for f in frames],
+        "mask": [Image.fromarray(m) for m in masks],
+    }
+
+
 @dataclass(frozen=True)
 class Family:
     t2v: str  # diffusers pipeline class names
@@ -157,6 +178,8 @@ class Family:
     # LTX's condition pipeline encodes the image with generator[0] only, so a batched
     # variant would differ from the same seed alone: render i2v one seed at a time.
     batch_i2v: bool = True
+    # Wan VACE takes one prompt and one generator, never lists: one seed a call, bare values.
+    single: bool = False
     # Previews (see above).
     decode: Callable[[Any, torch.Tensor, RenderJob], torch.Tensor] | None = None
     # Keyword arguments of the i2v pipeline for held frames anywhere and a remix source
@@ -175,6 +198,10 @@ FAMILIES: dict[str, Family] = {
         condition=_ltx_condition,
     ),
     "wan": Family(t2v="WanPipeline", i2v="WanImageToVideoPipeline", decode=_wan_decode),
+    # One pipeline for text alone and for any held frames or regions.
+    "wan-vace": Family(
+        t2v="WanVACEPipeline", single=True, decode=_wan_decode, condition=_vace_condition
+    ),
     "cogvideox": Family(
         t2v="CogVideoXPipeline",
         i2v="CogVideoXImageToVideoPipeline",
@@ -293,12 +320,14 @@ class DiffusersVideoBackend:
     # -- rendering ---------------------------------------------------------------------
     def render(self, job: RenderJob, hooks: StepHooks) -> np.ndarray:
         conditioned = job.keep is not None or job.source is not None
-        if conditioned and job.image is None and self.family.condition is None:
+        plain_image = job.image is not None and job.source is None
+        if conditioned and not plain_image and self.family.condition is None:
             # The engine checks capabilities first; this guards against a silent text-to-video.
             raise ValueError(f"{self.entry.id} holds only a whole first frame")
-        task = "i2v" if conditioned else "t2v"
+        # Families whose one pipeline takes every condition (Wan VACE) have no i2v class.
+        task = "i2v" if conditioned and self.family.i2v is not None else "t2v"
         pipe = self._pipe(task)
-        batched = task == "t2v" or self.family.batch_i2v
+        batched = not self.family.single and (task == "t2v" or self.family.batch_i2v)
         # A batched call steps once for all variants; one call per seed steps V times.
         total = job.steps if batched else job.steps * len(job.seeds)
 
@@ -331,15 +360,17 @@ class DiffusersVideoBackend:
         kwargs = dict(common, prompt=[job.prompt] * n)
         if self.family.negative_prompt:
             kwargs["negative_prompt"] = [job.negative_prompt] * n
-        if job.image is not None and job.source is None:
+        if self.family.condition is not None and (job.keep is not None or job.source is not None):
+            kwargs.update(self.family.condition(pipe, job, n))
+        elif job.image is not None:
             image = Image.fromarray(job.image)
             kwargs["image"] = [image] * n if self.family.image_per_video else image
-        elif self.family.condition is not None:
-            kwargs.update(self.family.condition(pipe, job, n))
         # One generator per video: variant i depends only on its own seed.
         generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
+        if self.family.single:
+            kwargs["prompt"], kwargs["negative_prompt"] = job.prompt, job.negative_prompt
         with torch.inference_mode():
-            out = pipe(**kwargs, generator=generators)
+            out = pipe(**kwargs, generator=generators[0] if self.family.single else generators)
         return np.asarray(out.frames)  # (V, F, H, W, 3)
 
     @property
