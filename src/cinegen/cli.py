@@ -361,7 +361,7 @@ def _character(option: str) -> dict[str, str]:
             f"cannot tell the subject of {path} (the built-in reader knows only the embedded "
             f"model's shapes); describe it instead: --character {name}='a woman in a red coat'",
         )
-    return {"name": name, "description": description}
+    return {"name": name, "description": description, "upload_id": str(path)}
 
 
 def _local_files(item: InpaintItem) -> np.ndarray:

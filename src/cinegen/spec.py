@@ -142,11 +142,13 @@ class Shot(_Strict):
 class Character(_Strict):
     """A subject kept the same across generations: a prompt mentions it as ``@name`` (or
     ``@id``) and the model receives ``description`` in its place. ``id`` names the stored
-    character (with its reference image or video) it came from, if any."""
+    character it came from, if any; ``upload_id`` its reference picture or clip, which
+    models that take reference images see as well."""
 
     name: Annotated[str, AfterValidator(lambda name: check_character_name(name))]
     description: Annotated[str, Field(min_length=1, max_length=300)]
     id: Annotated[str, Field(max_length=40)] | None = None
+    upload_id: Annotated[str, Field(max_length=500)] | None = None
 
 
 def check_character_name(name: str) -> str:
@@ -298,6 +300,11 @@ class GenerationSpec(_Strict):
     @property
     def seconds(self) -> float:
         return self.n_frames / self.fps
+
+    def characters_in(self, text: str) -> list[Character]:
+        """The characters ``text`` mentions, each once, in the order listed."""
+        named = set(mentions(text))
+        return [c for c in self.characters if c.name in named or (c.id and c.id in named)]
 
     def cast(self, text: str) -> str:
         """``text`` (this request's prompt or a shot's) with each ``@character`` replaced by

@@ -471,3 +471,30 @@ def test_ltx_holds_both_ends_of_a_loop_s_bridge(monkeypatch):
     ((n, ((start, before), (end, after))),) = seen
     assert start + before <= n // 2 < end and end + after <= n  # the source's end, then its start
     assert before > 1 and after > 1  # clips, not single frames
+
+
+@pytest.mark.parametrize(
+    ("model", "sees"), [("wan-vace-tiny-random", True), ("ltx-video-tiny-random", False)]
+)
+def test_a_character_s_picture_reaches_models_that_take_reference_images(model, sees):
+    engine = Engine(Settings(default_model=model, watermark=False))
+    pictures = {"red": np.full((1, 48, 48, 3), (220, 30, 30), np.uint8),
+                "green": np.full((1, 48, 48, 3), (30, 220, 30), np.uint8)}  # fmt: skip
+
+    def run(picture: str) -> np.ndarray:
+        hero = {"name": "hero", "description": "a ball", "upload_id": picture}
+        fields = {"prompt": "@hero moving left", "characters": [hero], "seed": 2, "width": 64,
+                  "height": 64, "fps": 24, "n_frames": 24}  # fmt: skip
+        return engine.run(parse_spec(fields), media=media).variant(0)
+
+    def media(item: InpaintItem) -> np.ndarray:
+        if item.upload_id not in pictures:
+            raise SpecError("inpaint_items.upload_id", "no such upload", value=item.upload_id)
+        return pictures[item.upload_id]
+
+    # Same prompt, description and seed: only the picture differs.
+    assert np.array_equal(run("red"), run("green")) is not sees
+    if sees:
+        with pytest.raises(SpecError) as e:
+            run("missing")
+        assert e.value.field == "characters.0.upload_id"

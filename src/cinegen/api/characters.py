@@ -100,7 +100,7 @@ def attach(session: Session, account: Account, fields: dict[str, Any]) -> dict[s
         .order_by(Character.created_at)
     )
     added = [
-        {"name": c.name, "description": c.description, "id": c.id}
+        {"name": c.name, "description": c.description, "id": c.id, "upload_id": c.upload_id}
         for c in stored
         if c.name not in listed
     ]

@@ -29,6 +29,7 @@ from cinegen.engine.operations import (
     native_keep,
     native_source,
     paste,
+    reference_pictures,
 )
 from cinegen.engine.plan import RenderPlan, plan
 from cinegen.engine.resample import resample_video
@@ -144,6 +145,9 @@ class Engine:
         render_plan = request if isinstance(request, RenderPlan) else self.plan(request)
         layout = lay_out(render_plan.spec, media)
         windows = [render_plan.window(len(seg.window)) for seg in layout.segments]
+        references = {}
+        if render_plan.model.capabilities.reference_images:
+            references = reference_pictures(render_plan.spec, media)
         timings: dict[str, float] = {}
         # 2. load (or reuse) the model
         t0 = time.perf_counter()
@@ -151,7 +155,7 @@ class Engine:
         timings["load_s"] = time.perf_counter() - t0
         # 3. denoise each segment on the native grid, after the ones it joins
         t0 = time.perf_counter()
-        renders = _Renders(render_plan, layout, on_progress, should_stop, on_preview)
+        renders = _Renders(render_plan, layout, references, on_progress, should_stop, on_preview)
         for seg, (frames, fps) in zip(layout.segments, windows, strict=True):
             renders.add(backend, seg, frames, fps)
         timings["render_s"] = time.perf_counter() - t0
@@ -164,6 +168,7 @@ class _Renders:
 
     plan: RenderPlan
     layout: Layout
+    references: dict[str, np.ndarray]  # character name -> picture (models that take them)
     on_progress: ProgressFn | None
     should_stop: Callable[[], bool] | None
     on_preview: PreviewFn | None
@@ -184,6 +189,11 @@ class _Renders:
             prompt=p.styled(seg.prompt),
             source=source,
             strength=p.model.capabilities.remix_strength(remix.strength) if remix else 1.0,
+            references=tuple(
+                self.references[c.name]
+                for c in spec.characters_in(seg.prompt)
+                if c.name in self.references
+            ),
         )
         joined = [q for q in self.pieces if _overlaps(q.segment, seg)]
         if not joined:  # what it holds is the same for every variant: one batched render

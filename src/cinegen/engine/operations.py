@@ -125,6 +125,25 @@ def lay_out(spec: GenerationSpec, media: MediaResolver | None) -> Layout:
     return LAYOUTS[spec.operation](spec, _Media(spec, media))
 
 
+def reference_pictures(spec: GenerationSpec, media: MediaResolver | None) -> dict[str, np.ndarray]:
+    """Each character's reference picture by name, (h, w, 3) uint8: its image, or the middle
+    frame of its clip. Characters without a reference have none."""
+    pictures = {}
+    for i, character in enumerate(spec.characters):
+        if character.upload_id is None:
+            continue
+        if media is None:
+            raise SpecError(f"characters.{i}.upload_id", "no media store is available")
+        try:
+            frames = media(InpaintItem(type="video", upload_id=character.upload_id))
+        except SpecError as exc:
+            raise SpecError(
+                f"characters.{i}.upload_id", exc.message, value=character.upload_id
+            ) from None
+        pictures[character.name] = frames[len(frames) // 2]
+    return pictures
+
+
 @dataclass(frozen=True)
 class _Media:
     spec: GenerationSpec

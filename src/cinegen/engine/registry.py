@@ -34,6 +34,7 @@ class Capabilities:
     video_conditioning: bool = False  # condition on frames of an existing clip
     inpaint: bool = False  # regenerate a masked region
     remix: bool = False  # start sampling from an existing clip, noised (video-to-video)
+    reference_images: bool = False  # see pictures of a subject anywhere (characters)
     # What remix strengths subtle, mild and strong mean for this model (0: keep, 1: ignore).
     remix_strengths: tuple[float, float, float] = (0.4, 0.6, 0.8)
     spatial_multiple: int = 32  # native width and height are multiples of this
@@ -103,6 +104,7 @@ class ModelEntry:
             "video-conditioning": caps.video_conditioning,
             "inpaint": caps.inpaint,
             "remix": caps.remix,
+            "reference images": caps.reference_images,
         }
         return [name for name, on in flags.items() if on]
 
@@ -171,6 +173,7 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
             image_to_video=True,
             video_conditioning=True,  # its video + mask: held frames anywhere
             inpaint=True,  # and held regions of a frame
+            reference_images=True,  # a character's picture, wherever its subject appears
             spatial_multiple=16,
             frame_step=4,
             max_frames=81,

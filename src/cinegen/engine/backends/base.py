@@ -55,6 +55,14 @@ class RenderJob:
     # ``strength`` (1: ignore it, 0: keep it as it is).
     source: np.ndarray | None = None
     strength: float = 1.0
+    # Pictures of the characters the prompt mentions, (h, w, 3) uint8 each, for models that
+    # take reference images; they show who appears, not where or when.
+    references: tuple[np.ndarray, ...] = ()
+
+    @property
+    def conditioned(self) -> bool:
+        """Whether anything beyond the prompt guides this render."""
+        return self.keep is not None or self.source is not None or bool(self.references)
 
     @property
     def image(self) -> np.ndarray | None:

@@ -149,16 +149,20 @@ VACE_GREY = 128  # VACE's value for pixels to generate (0 on its [-1, 1] scale)
 
 def _vace_condition(pipe: Any, job: RenderJob, n: int) -> dict[str, Any]:
     """Wan VACE: the held pixels as its ``video``, the rest grey and white in its ``mask``
-    (white: generate). Any frames, any regions: first frame, extension, inpainting."""
-    if job.source is not None or job.keep is None:
-        raise ValueError("Wan VACE conditions on held pixels only (no remix)")
-    held = job.keep.mask[..., None]
-    frames = np.where(held, job.keep.frames, VACE_GREY).astype(np.uint8)
-    masks = np.where(held, 0, 255).astype(np.uint8).repeat(3, axis=-1)
-    return {
-        "video": [Image.fromarray(f) for f in frames],
-        "mask": [Image.fromarray(m) for m in masks],
-    }
+    (white: generate), for any frames and regions (first frame, extension, inpainting); the
+    characters' pictures as its ``reference_images``."""
+    if job.source is not None:
+        raise ValueError("Wan VACE conditions on held pixels, not on a clip to remix")
+    kwargs: dict[str, Any] = {}
+    if job.keep is not None:
+        held = job.keep.mask[..., None]
+        frames = np.where(held, job.keep.frames, VACE_GREY).astype(np.uint8)
+        masks = np.where(held, 0, 255).astype(np.uint8).repeat(3, axis=-1)
+        kwargs["video"] = [Image.fromarray(f) for f in frames]
+        kwargs["mask"] = [Image.fromarray(m) for m in masks]
+    if job.references:
+        kwargs["reference_images"] = [Image.fromarray(r) for r in job.references]
+    return kwargs
 
 
 @dataclass(frozen=True)
@@ -319,13 +323,12 @@ class DiffusersVideoBackend:
 
     # -- rendering ---------------------------------------------------------------------
     def render(self, job: RenderJob, hooks: StepHooks) -> np.ndarray:
-        conditioned = job.keep is not None or job.source is not None
-        plain_image = job.image is not None and job.source is None
-        if conditioned and not plain_image and self.family.condition is None:
+        plain_image = job.image is not None and job.source is None and not job.references
+        if job.conditioned and not plain_image and self.family.condition is None:
             # The engine checks capabilities first; this guards against a silent text-to-video.
             raise ValueError(f"{self.entry.id} holds only a whole first frame")
         # Families whose one pipeline takes every condition (Wan VACE) have no i2v class.
-        task = "i2v" if conditioned and self.family.i2v is not None else "t2v"
+        task = "i2v" if job.conditioned and self.family.i2v is not None else "t2v"
         pipe = self._pipe(task)
         batched = not self.family.single and (task == "t2v" or self.family.batch_i2v)
         # A batched call steps once for all variants; one call per seed steps V times.
@@ -360,7 +363,7 @@ class DiffusersVideoBackend:
         kwargs = dict(common, prompt=[job.prompt] * n)
         if self.family.negative_prompt:
             kwargs["negative_prompt"] = [job.negative_prompt] * n
-        if self.family.condition is not None and (job.keep is not None or job.source is not None):
+        if self.family.condition is not None and job.conditioned:
             kwargs.update(self.family.condition(pipe, job, n))
         elif job.image is not None:
             image = Image.fromarray(job.image)
