@@ -14,7 +14,14 @@ from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
 import cinegen
-from cinegen.api import errors, native, openai_videos, sora_backend
+from cinegen.api import (
+    errors,
+    native,
+    openai_characters,
+    openai_operations,
+    openai_videos,
+    sora_backend,
+)
 from cinegen.config import Settings
 from cinegen.store.db import open_database
 
@@ -33,6 +40,9 @@ def create_app(
     app.state.data_dir = Path(settings.data_dir)
     app.state.sessions = sessions or open_database(settings.data_dir, settings.database_url)
     errors.install(app)
+    # Fixed paths (/v1/videos/characters/…) before the ones that take any id in their place.
+    app.include_router(openai_characters.router)
+    app.include_router(openai_operations.router)
     app.include_router(openai_videos.router)
     app.include_router(sora_backend.router)
     app.include_router(native.router)
@@ -45,16 +55,24 @@ def create_app(
     return app
 
 
+HAND_READ_BODIES = (
+    *openai_videos.HAND_READ_BODIES,
+    *openai_operations.HAND_READ_BODIES,
+    *openai_characters.HAND_READ_BODIES,
+)
+
+
 def _describe_bodies_read_by_hand(app: FastAPI) -> None:
-    """``POST /v1/videos`` reads JSON or multipart itself (the SDK sends either), so FastAPI
-    cannot see its body models: add them to the schema, where the route refers to them."""
+    """``POST /v1/videos`` and its edits, extensions and characters read JSON or multipart
+    themselves (the SDK sends either), so FastAPI cannot see their body models: add them to
+    the schema, where the routes refer to them."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = build()
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in openai_videos.HAND_READ_BODIES:
+            for model in HAND_READ_BODIES:
                 components[model.__name__] = model.model_json_schema(
                     ref_template="#/components/schemas/{model}"
                 )

@@ -7,16 +7,13 @@ works too, as do sizes and lengths beyond the SDK's literals that the model can 
 Statuses map ``queued / running / succeeded / failed | cancelled`` to ``queued /
 in_progress / completed / failed`` (a cancelled video is failed with code ``cancelled``).
 
-``remix`` (a completed video), ``edits`` (a completed video or an uploaded file) and
-``extensions`` queue the engine's ``remix`` and ``extend`` operations on the source's first
-variant, inheriting its model, size, rate and length.
+Remix, edits and extensions live in ``openai_operations``, characters in
+``openai_characters``; the three share this module's ``router`` prefix and its ``Video``.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -26,15 +23,14 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session, object_session
 
-from cinegen.api import characters, tasks
+from cinegen.api import tasks
 from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError, not_found
-from cinegen.api.uploads import decode_data_url, remove_upload, store_image, store_video
+from cinegen.api.uploads import decode_data_url, remove_upload, store_image
 from cinegen.config import Settings
 from cinegen.jobs.assets import delete_task
-from cinegen.media.encode import probe
 from cinegen.spec import DEFAULT_FPS, GenerationSpec, Operation, frames_for
-from cinegen.store.models import Account, Character, Generation, Task, TaskState, Upload
+from cinegen.store.models import Account, Generation, Task, TaskState
 
 router = APIRouter(prefix="/v1/videos", tags=["OpenAI Videos API"], responses=ERROR_RESPONSES)
 
@@ -126,12 +122,12 @@ def _remixed_from(task: Task, spec: GenerationSpec) -> str | None:
     return generation.task_id if generation is not None else None
 
 
-def _poll_hint(response: Response, settings: Settings) -> None:
+def poll_hint(response: Response, settings: Settings) -> None:
     response.headers["openai-poll-after-ms"] = str(settings.poll_after_ms)
 
 
 # --- create --------------------------------------------------------------------------------
-def _body(json_model: str, form_model: str) -> dict[str, Any]:
+def hand_read_body(json_model: str, form_model: str) -> dict[str, Any]:
     """A route's request body for the schema when the route reads it by hand."""
     return {
         "requestBody": {
@@ -166,7 +162,12 @@ class VideoCreateForm(BaseModel):
     seed: int | None = None
 
 
-@router.post("", response_model=Video, openapi_extra=_body("VideoCreate", "VideoCreateForm"))
+HAND_READ_BODIES: tuple[type[BaseModel], ...] = (VideoCreate, VideoCreateForm)
+
+
+@router.post(
+    "", response_model=Video, openapi_extra=hand_read_body("VideoCreate", "VideoCreateForm")
+)
 async def create_video(
     request: Request,
     response: Response,
@@ -175,17 +176,17 @@ async def create_video(
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> Video:
-    fields, image = await _read_body(request, CREATE_FIELDS, "input_reference")
+    fields, image = await read_body(request, CREATE_FIELDS, "input_reference")
     idempotency = tasks.Idempotency.of(idempotency_key, fields, *([image] if image else []))
     task = await run_in_threadpool(
         _create, session, settings, request.app.state.data_dir, account, fields, image,
         idempotency,
     )  # fmt: skip
-    _poll_hint(response, settings)
+    poll_hint(response, settings)
     return video(task, settings)
 
 
-async def _read_body(
+async def read_body(
     request: Request, known: set[str], file_param: str
 ) -> tuple[dict[str, Any], bytes | None]:
     """A JSON or multipart body's fields, and the bytes of the file sent as ``file_param``
@@ -238,9 +239,9 @@ def _create(
     earlier = tasks.replayed(session, account, idempotency)  # before keeping any upload
     if earlier is not None:
         return earlier
-    prompt = _prompt(fields)
+    prompt = prompt_of(fields)
     width, height = _size(str(fields.get("size") or DEFAULTS["size"]))
-    seconds = _seconds(fields.get("seconds") or DEFAULTS["seconds"])
+    seconds = seconds_of(fields.get("seconds") or DEFAULTS["seconds"])
     reference = fields.get("input_reference")
     if isinstance(reference, dict):
         if "image_url" not in reference:
@@ -258,7 +259,7 @@ def _create(
         "height": height,
         "fps": DEFAULT_FPS,
         "n_frames": frames_for(seconds, DEFAULT_FPS),
-        **_chosen(fields, "seed"),
+        **chosen(fields, "seed"),
     }
     if image is None:
         return tasks.create(session, settings, account, spec, idempotency, RENAME)
@@ -274,7 +275,7 @@ def _create(
     return task
 
 
-def _prompt(fields: dict[str, Any]) -> str:
+def prompt_of(fields: dict[str, Any]) -> str:
     prompt = fields.get("prompt")
     if not isinstance(prompt, str):
         raise ApiError(
@@ -284,6 +285,12 @@ def _prompt(fields: dict[str, Any]) -> str:
             param="prompt",
         )
     return prompt
+
+
+def chosen(fields: dict[str, Any], name: str) -> dict[str, Any]:
+    """``{name: value}`` when the request gave one, else nothing (the source's holds)."""
+    value = fields.get(name)
+    return {} if value is None or value == "" else {name: value}
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -298,7 +305,7 @@ def _size(text: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def _seconds(value: Any) -> float:
+def seconds_of(value: Any) -> float:
     try:
         seconds = float(value)
     except (TypeError, ValueError):
@@ -322,7 +329,7 @@ def retrieve_video(
     session: SessionDep,
     settings: SettingsDep,
 ) -> Video:
-    _poll_hint(response, settings)
+    poll_hint(response, settings)
     return video(tasks.owned(session, account, video_id), settings)
 
 
@@ -372,338 +379,3 @@ def download_video_content(
     if not path.is_file():  # only an operator removing files by hand gets here
         raise not_found("file of video", video_id)
     return FileResponse(path, media_type=media_type, filename=f"{video_id}-{variant}{path.suffix}")
-
-
-# --- remix, edits, extensions: new videos from an earlier one --------------------------------
-# ``model`` (any registered model; by default the source's), ``strength`` (how much of the
-# source a remix or edit changes: subtle, mild, strong or 0..1) and ``seed`` are cinegen's
-# additions.
-REMIX_FIELDS = {"prompt", "model", "strength", "seed"}
-EDIT_FIELDS = {"prompt", "video", "model", "strength", "seed"}
-EXTEND_FIELDS = {"prompt", "seconds", "video", "model", "seed"}
-INHERITED = {"model", "style", "width", "height", "fps", "n_frames"}
-OPERATION_RENAME = {**RENAME, "source": "video", "source.strength": "strength"}
-
-
-class VideoReference(BaseModel):
-    id: str
-
-
-class VideoEdit(BaseModel):
-    """``POST /v1/videos/edits`` as JSON: a completed video by id."""
-
-    prompt: str
-    video: VideoReference
-    model: str | None = None
-    strength: float | str | None = None
-    seed: int | None = None
-
-
-class VideoEditForm(BaseModel):
-    """``POST /v1/videos/edits`` as multipart: a video file (MP4, MOV, WebM, Matroska)."""
-
-    prompt: str
-    video: bytes
-    model: str | None = None
-    strength: float | str | None = None
-    seed: int | None = None
-
-
-class VideoExtend(BaseModel):
-    """``POST /v1/videos/extensions`` as JSON: ``seconds`` to add to a completed video."""
-
-    prompt: str
-    seconds: str
-    video: VideoReference
-    model: str | None = None
-    seed: int | None = None
-
-
-class VideoExtendForm(BaseModel):
-    """``POST /v1/videos/extensions`` as multipart: ``seconds`` to add to a video file."""
-
-    prompt: str
-    seconds: str
-    video: bytes
-    model: str | None = None
-    seed: int | None = None
-
-
-HAND_READ_BODIES: tuple[type[BaseModel], ...] = (
-    VideoCreate, VideoCreateForm, VideoEdit, VideoEditForm, VideoExtend, VideoExtendForm,
-)  # fmt: skip
-
-
-@dataclass(frozen=True)
-class _Source:
-    """The video an operation works on: its id for ``source.generation_ids`` and what the new
-    video inherits from it (model, size, rate, length). An uploaded file is kept for this
-    request only: ``upload`` is removed again if the request is refused."""
-
-    id: str
-    fields: dict[str, Any]
-    upload: Upload | None = None
-
-
-class VideoRemix(BaseModel):
-    """``POST /v1/videos/{video_id}/remix``."""
-
-    model_config = {"extra": "forbid"}
-
-    prompt: str
-    model: str | None = None
-    strength: float | str | None = None
-    seed: int | None = None
-
-
-@router.post("/{video_id}/remix", response_model=Video)
-def remix_video(
-    video_id: str,
-    body: VideoRemix,
-    request: Request,
-    response: Response,
-    account: CurrentAccount,
-    session: SessionDep,
-    settings: SettingsDep,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-) -> Video:
-    """A remix of one of the caller's completed videos: the new prompt over its motion and
-    layout, at its size and length."""
-    fields = body.model_dump(exclude_none=True)
-    idempotency = tasks.Idempotency.of(idempotency_key, {**fields, "remix_of": video_id})
-    earlier = tasks.replayed(session, account, idempotency)
-    if earlier is None:
-        source = _completed(session, account, video_id, "video_id")
-        earlier = _operate(session, settings, request.app.state.data_dir, account, source,
-                           _remix(fields), idempotency)  # fmt: skip
-    _poll_hint(response, settings)
-    return video(earlier, settings)
-
-
-@router.post("/edits", response_model=Video, openapi_extra=_body("VideoEdit", "VideoEditForm"))
-async def edit_video(
-    request: Request,
-    response: Response,
-    account: CurrentAccount,
-    session: SessionDep,
-    settings: SettingsDep,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-) -> Video:
-    """A remix of any video: a completed one (``video: {"id"}``) or an uploaded file."""
-    fields, clip = await _read_body(request, EDIT_FIELDS, "video")
-    task = await run_in_threadpool(
-        _from_video, session, settings, request.app.state.data_dir, account, fields, clip,
-        tasks.Idempotency.of(idempotency_key, fields, *([clip] if clip else [])), _remix,
-    )  # fmt: skip
-    _poll_hint(response, settings)
-    return video(task, settings)
-
-
-@router.post(
-    "/extensions", response_model=Video, openapi_extra=_body("VideoExtend", "VideoExtendForm")
-)
-async def extend_video(
-    request: Request,
-    response: Response,
-    account: CurrentAccount,
-    session: SessionDep,
-    settings: SettingsDep,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-) -> Video:
-    """A video continued by ``seconds`` under a new prompt; the answer's ``seconds`` is the
-    stitched whole."""
-    fields, clip = await _read_body(request, EXTEND_FIELDS, "video")
-    task = await run_in_threadpool(
-        _from_video, session, settings, request.app.state.data_dir, account, fields, clip,
-        tasks.Idempotency.of(idempotency_key, fields, *([clip] if clip else [])), _extend,
-    )  # fmt: skip
-    _poll_hint(response, settings)
-    return video(task, settings)
-
-
-def _remix(fields: dict[str, Any], source: _Source | None = None) -> dict[str, Any]:
-    spec = {"operation": "remix", "prompt": _prompt(fields), **_chosen(fields, "model")}
-    return {**spec, **_chosen(fields, "strength"), **_chosen(fields, "seed")}
-
-
-def _extend(fields: dict[str, Any], source: _Source | None = None) -> dict[str, Any]:
-    if fields.get("seconds") is None:
-        raise ApiError(
-            400,
-            'seconds is required: how many seconds to add, e.g. "4"',
-            code="missing_required_parameter",
-            param="seconds",
-        )
-    added = _seconds(fields["seconds"])
-    spec = {"operation": "extend", "prompt": _prompt(fields), **_chosen(fields, "model")}
-    spec.update(_chosen(fields, "seed"))
-    if source is not None:
-        fps = source.fields["fps"]
-        spec["n_frames"] = source.fields["n_frames"] + frames_for(added, fps)
-    return spec
-
-
-def _chosen(fields: dict[str, Any], name: str) -> dict[str, Any]:
-    """``{name: value}`` when the request gave one, else nothing (the source's holds)."""
-    value = fields.get(name)
-    return {} if value is None or value == "" else {name: value}
-
-
-def _from_video(
-    session: Session,
-    settings: Settings,
-    data_dir: Path,
-    account: Account,
-    fields: dict[str, Any],
-    clip: bytes | None,
-    idempotency: tasks.Idempotency | None,
-    operation: Callable[[dict[str, Any], _Source | None], dict[str, Any]],
-) -> Task:
-    earlier = tasks.replayed(session, account, idempotency)  # before keeping any upload
-    if earlier is not None:
-        return earlier
-    operation(fields, None)  # the request's own mistakes first, before any file is kept
-    reference = fields.get("video")
-    if clip is not None:
-        source = _uploaded(session, data_dir, account, clip)
-    elif isinstance(reference, dict) and isinstance(reference.get("id"), str):
-        source = _completed(session, account, reference["id"], "video")
-    else:
-        raise ApiError(
-            400,
-            'video is required: a video file, or {"id": …} naming a completed video',
-            code="missing_required_parameter",
-            param="video",
-        )
-    return _operate(session, settings, data_dir, account, source, operation(fields, source),
-                    idempotency)  # fmt: skip
-
-
-def _completed(session: Session, account: Account, video_id: str, param: str) -> _Source:
-    task = tasks.owned(session, account, video_id)
-    if task.state is not TaskState.succeeded:
-        raise ApiError(
-            409,
-            f"video {video_id} is {STATUS[task.state]}; only a completed video can be the "
-            "source (poll it until status is completed)",
-            code="not_ready",
-            param=param,
-        )
-    spec = tasks.spec_of(task)
-    return _Source(task.generations[0].id, spec.model_dump(include=INHERITED, exclude_none=True))
-
-
-def _uploaded(session: Session, data_dir: Path, account: Account, clip: bytes) -> _Source:
-    upload = store_video(session, data_dir, account, clip, "video")
-    info = probe(data_dir / upload.path)
-    fields = {
-        "model": DEFAULTS["model"],
-        "width": info.width - info.width % 2,
-        "height": info.height - info.height % 2,
-        "fps": info.fps or DEFAULT_FPS,
-        "n_frames": info.n_frames,
-    }
-    return _Source(upload.id, fields, upload)
-
-
-def _operate(
-    session: Session,
-    settings: Settings,
-    data_dir: Path,
-    account: Account,
-    source: _Source,
-    spec: dict[str, Any],
-    idempotency: tasks.Idempotency | None,
-) -> Task:
-    """Queue ``spec`` (an operation's fields) on ``source``, inheriting what it leaves out."""
-    strength = spec.pop("strength", None)
-    fields = {**source.fields, **spec}
-    fields["source"] = {"generation_ids": [source.id]}
-    if strength is not None:
-        fields["source"]["strength"] = strength
-    try:
-        task = tasks.create(session, settings, account, fields, idempotency, OPERATION_RENAME)
-    except ApiError:
-        if source.upload is not None:  # refused: the file was for this request only
-            remove_upload(session, data_dir, source.upload)
-        raise
-    if source.upload is not None and task.spec["source"]["generation_ids"] != [source.id]:
-        remove_upload(session, data_dir, source.upload)  # a concurrent retry's task won
-    return task
-
-
-# --- characters: a subject later prompts mention as @name -----------------------------------
-CHARACTER_FIELDS = {"name", "video", "description"}
-
-
-class VideoCharacter(BaseModel):
-    """A stored character; ``description`` (cinegen's addition) is what the model receives
-    in place of ``@name``."""
-
-    id: str
-    created_at: int
-    name: str
-    description: str
-
-
-class VideoCharacterForm(BaseModel):
-    """``POST /v1/videos/characters``: a short video (or an image) of the subject; the
-    description is read from it when it shows the embedded model's world, else required."""
-
-    name: str
-    video: bytes
-    description: str | None = None
-
-
-HAND_READ_BODIES += (VideoCharacterForm,)
-CHARACTER_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {"schema": {"$ref": "#/components/schemas/VideoCharacterForm"}}
-        },
-    }
-}
-
-
-def _character(character: Character) -> VideoCharacter:
-    return VideoCharacter(
-        id=character.id,
-        created_at=int(character.created_at.timestamp()),
-        name=character.name,
-        description=character.description,
-    )
-
-
-@router.post("/characters", response_model=VideoCharacter, openapi_extra=CHARACTER_BODY)
-async def create_character(
-    request: Request, account: CurrentAccount, session: SessionDep
-) -> VideoCharacter:
-    fields, reference = await _read_body(request, CHARACTER_FIELDS, "video")
-    name, description = fields.get("name"), fields.get("description")
-    if not isinstance(name, str):
-        raise ApiError(
-            400,
-            "name is required: how prompts will mention the character (@name)",
-            code="missing_required_parameter",
-            param="name",
-        )
-    if reference is None:
-        raise ApiError(
-            400,
-            "video is required: a video (or image) file of the character, as multipart",
-            code="missing_required_parameter",
-            param="video",
-        )
-    character = await run_in_threadpool(
-        characters.create, session, request.app.state.data_dir, account, name, reference,
-        description if isinstance(description, str) else None,
-    )  # fmt: skip
-    return _character(character)
-
-
-@router.get("/characters/{character_id}", response_model=VideoCharacter)
-def get_character(
-    character_id: str, account: CurrentAccount, session: SessionDep
-) -> VideoCharacter:
-    return _character(characters.owned(session, account, character_id))

@@ -1,0 +1,95 @@
+"""The OpenAI Videos API's characters: a subject later prompts mention as ``@name``.
+
+``POST /v1/videos/characters`` takes a name and a short video (or an image) of the subject
+as multipart; ``GET /v1/videos/characters/{id}`` reads one back. ``description`` is
+cinegen's addition: what the model receives in place of ``@name`` (``api.characters``).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from cinegen.api import characters
+from cinegen.api.deps import CurrentAccount, SessionDep
+from cinegen.api.errors import ERROR_RESPONSES, ApiError
+from cinegen.api.openai_videos import read_body
+from cinegen.store.models import Character
+
+router = APIRouter(prefix="/v1/videos", tags=["OpenAI Videos API"], responses=ERROR_RESPONSES)
+
+CHARACTER_FIELDS = {"name", "video", "description"}
+
+
+class VideoCharacter(BaseModel):
+    """A stored character; ``description`` (cinegen's addition) is what the model receives
+    in place of ``@name``."""
+
+    id: str
+    created_at: int
+    name: str
+    description: str
+
+
+class VideoCharacterForm(BaseModel):
+    """``POST /v1/videos/characters``: a short video (or an image) of the subject; the
+    description is read from it when it shows the embedded model's world, else required."""
+
+    name: str
+    video: bytes
+    description: str | None = None
+
+
+HAND_READ_BODIES: tuple[type[BaseModel], ...] = (VideoCharacterForm,)
+CHARACTER_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {"schema": {"$ref": "#/components/schemas/VideoCharacterForm"}}
+        },
+    }
+}
+
+
+def _character(character: Character) -> VideoCharacter:
+    return VideoCharacter(
+        id=character.id,
+        created_at=int(character.created_at.timestamp()),
+        name=character.name,
+        description=character.description,
+    )
+
+
+@router.post("/characters", response_model=VideoCharacter, openapi_extra=CHARACTER_BODY)
+async def create_character(
+    request: Request, account: CurrentAccount, session: SessionDep
+) -> VideoCharacter:
+    fields, reference = await read_body(request, CHARACTER_FIELDS, "video")
+    name, description = fields.get("name"), fields.get("description")
+    if not isinstance(name, str):
+        raise ApiError(
+            400,
+            "name is required: how prompts will mention the character (@name)",
+            code="missing_required_parameter",
+            param="name",
+        )
+    if reference is None:
+        raise ApiError(
+            400,
+            "video is required: a video (or image) file of the character, as multipart",
+            code="missing_required_parameter",
+            param="video",
+        )
+    character = await run_in_threadpool(
+        characters.create, session, request.app.state.data_dir, account, name, reference,
+        description if isinstance(description, str) else None,
+    )  # fmt: skip
+    return _character(character)
+
+
+@router.get("/characters/{character_id}", response_model=VideoCharacter)
+def get_character(
+    character_id: str, account: CurrentAccount, session: SessionDep
+) -> VideoCharacter:
+    return _character(characters.owned(session, account, character_id))

@@ -1,0 +1,298 @@
+"""The OpenAI Videos API's remix, edits and extensions: new videos from an earlier one.
+
+``remix`` (a completed video), ``edits`` (a completed video or an uploaded file) and
+``extensions`` queue the engine's ``remix`` and ``extend`` operations on the source's first
+variant, inheriting its model, size, rate and length. The SDK (3.54) sends edits and
+extensions as multipart and can only send a file there; ``{"video": {"id": …}}`` arrives as
+JSON from other clients (or as ``video[id]`` in a form).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from cinegen.api import tasks
+from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
+from cinegen.api.errors import ERROR_RESPONSES, ApiError
+from cinegen.api.openai_videos import (
+    DEFAULTS,
+    RENAME,
+    STATUS,
+    Video,
+    chosen,
+    hand_read_body,
+    poll_hint,
+    prompt_of,
+    read_body,
+    seconds_of,
+    video,
+)
+from cinegen.api.uploads import remove_upload, store_video
+from cinegen.config import Settings
+from cinegen.media.encode import probe
+from cinegen.spec import DEFAULT_FPS, frames_for
+from cinegen.store.models import Account, Task, TaskState, Upload
+
+router = APIRouter(prefix="/v1/videos", tags=["OpenAI Videos API"], responses=ERROR_RESPONSES)
+
+# ``model`` (any registered model; by default the source's), ``strength`` (how much of the
+# source a remix or edit changes: subtle, mild, strong or 0..1) and ``seed`` are cinegen's
+# additions.
+REMIX_FIELDS = {"prompt", "model", "strength", "seed"}
+EDIT_FIELDS = {"prompt", "video", "model", "strength", "seed"}
+EXTEND_FIELDS = {"prompt", "seconds", "video", "model", "seed"}
+INHERITED = {"model", "style", "width", "height", "fps", "n_frames"}
+OPERATION_RENAME = {**RENAME, "source": "video", "source.strength": "strength"}
+
+
+class VideoReference(BaseModel):
+    id: str
+
+
+class VideoEdit(BaseModel):
+    """``POST /v1/videos/edits`` as JSON: a completed video by id."""
+
+    prompt: str
+    video: VideoReference
+    model: str | None = None
+    strength: float | str | None = None
+    seed: int | None = None
+
+
+class VideoEditForm(BaseModel):
+    """``POST /v1/videos/edits`` as multipart: a video file (MP4, MOV, WebM, Matroska)."""
+
+    prompt: str
+    video: bytes
+    model: str | None = None
+    strength: float | str | None = None
+    seed: int | None = None
+
+
+class VideoExtend(BaseModel):
+    """``POST /v1/videos/extensions`` as JSON: ``seconds`` to add to a completed video."""
+
+    prompt: str
+    seconds: str
+    video: VideoReference
+    model: str | None = None
+    seed: int | None = None
+
+
+class VideoExtendForm(BaseModel):
+    """``POST /v1/videos/extensions`` as multipart: ``seconds`` to add to a video file."""
+
+    prompt: str
+    seconds: str
+    video: bytes
+    model: str | None = None
+    seed: int | None = None
+
+
+HAND_READ_BODIES: tuple[type[BaseModel], ...] = (
+    VideoEdit, VideoEditForm, VideoExtend, VideoExtendForm,
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Source:
+    """The video an operation works on: its id for ``source.generation_ids`` and what the new
+    video inherits from it (model, size, rate, length). An uploaded file is kept for this
+    request only: ``upload`` is removed again if the request is refused."""
+
+    id: str
+    fields: dict[str, Any]
+    upload: Upload | None = None
+
+
+class VideoRemix(BaseModel):
+    """``POST /v1/videos/{video_id}/remix``."""
+
+    model_config = {"extra": "forbid"}
+
+    prompt: str
+    model: str | None = None
+    strength: float | str | None = None
+    seed: int | None = None
+
+
+@router.post("/{video_id}/remix", response_model=Video)
+def remix_video(
+    video_id: str,
+    body: VideoRemix,
+    request: Request,
+    response: Response,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> Video:
+    """A remix of one of the caller's completed videos: the new prompt over its motion and
+    layout, at its size and length."""
+    fields = body.model_dump(exclude_none=True)
+    idempotency = tasks.Idempotency.of(idempotency_key, {**fields, "remix_of": video_id})
+    earlier = tasks.replayed(session, account, idempotency)
+    if earlier is None:
+        source = _completed(session, account, video_id, "video_id")
+        earlier = _operate(session, settings, request.app.state.data_dir, account, source,
+                           _remix(fields), idempotency)  # fmt: skip
+    poll_hint(response, settings)
+    return video(earlier, settings)
+
+
+@router.post(
+    "/edits", response_model=Video, openapi_extra=hand_read_body("VideoEdit", "VideoEditForm")
+)
+async def edit_video(
+    request: Request,
+    response: Response,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> Video:
+    """A remix of any video: a completed one (``video: {"id"}``) or an uploaded file."""
+    fields, clip = await read_body(request, EDIT_FIELDS, "video")
+    task = await run_in_threadpool(
+        _from_video, session, settings, request.app.state.data_dir, account, fields, clip,
+        tasks.Idempotency.of(idempotency_key, fields, *([clip] if clip else [])), _remix,
+    )  # fmt: skip
+    poll_hint(response, settings)
+    return video(task, settings)
+
+
+@router.post(
+    "/extensions",
+    response_model=Video,
+    openapi_extra=hand_read_body("VideoExtend", "VideoExtendForm"),
+)
+async def extend_video(
+    request: Request,
+    response: Response,
+    account: CurrentAccount,
+    session: SessionDep,
+    settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> Video:
+    """A video continued by ``seconds`` under a new prompt; the answer's ``seconds`` is the
+    stitched whole."""
+    fields, clip = await read_body(request, EXTEND_FIELDS, "video")
+    task = await run_in_threadpool(
+        _from_video, session, settings, request.app.state.data_dir, account, fields, clip,
+        tasks.Idempotency.of(idempotency_key, fields, *([clip] if clip else [])), _extend,
+    )  # fmt: skip
+    poll_hint(response, settings)
+    return video(task, settings)
+
+
+def _remix(fields: dict[str, Any], source: _Source | None = None) -> dict[str, Any]:
+    spec = {"operation": "remix", "prompt": prompt_of(fields), **chosen(fields, "model")}
+    return {**spec, **chosen(fields, "strength"), **chosen(fields, "seed")}
+
+
+def _extend(fields: dict[str, Any], source: _Source | None = None) -> dict[str, Any]:
+    if fields.get("seconds") is None:
+        raise ApiError(
+            400,
+            'seconds is required: how many seconds to add, e.g. "4"',
+            code="missing_required_parameter",
+            param="seconds",
+        )
+    added = seconds_of(fields["seconds"])
+    spec = {"operation": "extend", "prompt": prompt_of(fields), **chosen(fields, "model")}
+    spec.update(chosen(fields, "seed"))
+    if source is not None:
+        fps = source.fields["fps"]
+        spec["n_frames"] = source.fields["n_frames"] + frames_for(added, fps)
+    return spec
+
+
+def _from_video(
+    session: Session,
+    settings: Settings,
+    data_dir: Path,
+    account: Account,
+    fields: dict[str, Any],
+    clip: bytes | None,
+    idempotency: tasks.Idempotency | None,
+    operation: Callable[[dict[str, Any], _Source | None], dict[str, Any]],
+) -> Task:
+    earlier = tasks.replayed(session, account, idempotency)  # before keeping any upload
+    if earlier is not None:
+        return earlier
+    operation(fields, None)  # the request's own mistakes first, before any file is kept
+    reference = fields.get("video")
+    if clip is not None:
+        source = _uploaded(session, data_dir, account, clip)
+    elif isinstance(reference, dict) and isinstance(reference.get("id"), str):
+        source = _completed(session, account, reference["id"], "video")
+    else:
+        raise ApiError(
+            400,
+            'video is required: a video file, or {"id": …} naming a completed video',
+            code="missing_required_parameter",
+            param="video",
+        )
+    return _operate(session, settings, data_dir, account, source, operation(fields, source),
+                    idempotency)  # fmt: skip
+
+
+def _completed(session: Session, account: Account, video_id: str, param: str) -> _Source:
+    task = tasks.owned(session, account, video_id)
+    if task.state is not TaskState.succeeded:
+        raise ApiError(
+            409,
+            f"video {video_id} is {STATUS[task.state]}; only a completed video can be the "
+            "source (poll it until status is completed)",
+            code="not_ready",
+            param=param,
+        )
+    spec = tasks.spec_of(task)
+    return _Source(task.generations[0].id, spec.model_dump(include=INHERITED, exclude_none=True))
+
+
+def _uploaded(session: Session, data_dir: Path, account: Account, clip: bytes) -> _Source:
+    upload = store_video(session, data_dir, account, clip, "video")
+    info = probe(data_dir / upload.path)
+    fields = {
+        "model": DEFAULTS["model"],
+        "width": info.width - info.width % 2,
+        "height": info.height - info.height % 2,
+        "fps": info.fps or DEFAULT_FPS,
+        "n_frames": info.n_frames,
+    }
+    return _Source(upload.id, fields, upload)
+
+
+def _operate(
+    session: Session,
+    settings: Settings,
+    data_dir: Path,
+    account: Account,
+    source: _Source,
+    spec: dict[str, Any],
+    idempotency: tasks.Idempotency | None,
+) -> Task:
+    """Queue ``spec`` (an operation's fields) on ``source``, inheriting what it leaves out."""
+    strength = spec.pop("strength", None)
+    fields = {**source.fields, **spec}
+    fields["source"] = {"generation_ids": [source.id]}
+    if strength is not None:
+        fields["source"]["strength"] = strength
+    try:
+        task = tasks.create(session, settings, account, fields, idempotency, OPERATION_RENAME)
+    except ApiError:
+        if source.upload is not None:  # refused: the file was for this request only
+            remove_upload(session, data_dir, source.upload)
+        raise
+    if source.upload is not None and task.spec["source"]["generation_ids"] != [source.id]:
+        remove_upload(session, data_dir, source.upload)  # a concurrent retry's task won
+    return task
