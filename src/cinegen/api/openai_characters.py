@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from cinegen.api import characters
 from cinegen.api.deps import CurrentAccount, SessionDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError
-from cinegen.api.openai_videos import read_body
+from cinegen.api.openai_videos import read_body, required_text
 from cinegen.store.models import Character
 
 router = APIRouter(prefix="/v1/videos", tags=["OpenAI Videos API"], responses=ERROR_RESPONSES)
@@ -66,14 +66,8 @@ async def create_character(
     request: Request, account: CurrentAccount, session: SessionDep
 ) -> VideoCharacter:
     fields, reference = await read_body(request, CHARACTER_FIELDS, "video")
-    name, description = fields.get("name"), fields.get("description")
-    if not isinstance(name, str):
-        raise ApiError(
-            400,
-            "name is required: how prompts will mention the character (@name)",
-            code="missing_required_parameter",
-            param="name",
-        )
+    name = required_text(fields, "name", "how prompts will mention the character (@name)")
+    description = fields.get("description")
     if reference is None:
         raise ApiError(
             400,

@@ -57,44 +57,42 @@ class VideoReference(BaseModel):
     id: str
 
 
-class VideoEdit(BaseModel):
+class _Extension(BaseModel):
+    prompt: str
+    seconds: str  # to add
+    model: str | None = None
+    seed: int | None = None
+
+
+class _Edit(BaseModel):
+    prompt: str
+    model: str | None = None
+    strength: float | str | None = None
+    seed: int | None = None
+
+
+class VideoEdit(_Edit):
     """``POST /v1/videos/edits`` as JSON: a completed video by id."""
 
-    prompt: str
     video: VideoReference
-    model: str | None = None
-    strength: float | str | None = None
-    seed: int | None = None
 
 
-class VideoEditForm(BaseModel):
+class VideoEditForm(_Edit):
     """``POST /v1/videos/edits`` as multipart: a video file (MP4, MOV, WebM, Matroska)."""
 
-    prompt: str
     video: bytes
-    model: str | None = None
-    strength: float | str | None = None
-    seed: int | None = None
 
 
-class VideoExtend(BaseModel):
+class VideoExtend(_Extension):
     """``POST /v1/videos/extensions`` as JSON: ``seconds`` to add to a completed video."""
 
-    prompt: str
-    seconds: str
     video: VideoReference
-    model: str | None = None
-    seed: int | None = None
 
 
-class VideoExtendForm(BaseModel):
+class VideoExtendForm(_Extension):
     """``POST /v1/videos/extensions`` as multipart: ``seconds`` to add to a video file."""
 
-    prompt: str
-    seconds: str
     video: bytes
-    model: str | None = None
-    seed: int | None = None
 
 
 HAND_READ_BODIES: tuple[type[BaseModel], ...] = (
@@ -160,13 +158,8 @@ async def edit_video(
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> Video:
     """A remix of any video: a completed one (``video: {"id"}``) or an uploaded file."""
-    fields, clip = await read_body(request, EDIT_FIELDS, "video")
-    task = await run_in_threadpool(
-        _from_video, session, settings, request.app.state.data_dir, account, fields, clip,
-        tasks.Idempotency.of(idempotency_key, fields, *([clip] if clip else [])), _remix,
-    )  # fmt: skip
-    poll_hint(response, settings)
-    return video(task, settings)
+    return await _on_video(request, response, account, session, settings, idempotency_key,
+                           EDIT_FIELDS, _remix)  # fmt: skip
 
 
 @router.post(
@@ -184,10 +177,29 @@ async def extend_video(
 ) -> Video:
     """A video continued by ``seconds`` under a new prompt; the answer's ``seconds`` is the
     stitched whole."""
-    fields, clip = await read_body(request, EXTEND_FIELDS, "video")
+    return await _on_video(request, response, account, session, settings, idempotency_key,
+                           EXTEND_FIELDS, _extend)  # fmt: skip
+
+
+# An operation: the request's fields (and its source, once known) to spec fields.
+ToSpec = Callable[[dict[str, Any], "_Source | None"], dict[str, Any]]
+
+
+async def _on_video(
+    request: Request,
+    response: Response,
+    account: Account,
+    session: Session,
+    settings: Settings,
+    idempotency_key: str | None,
+    known: set[str],
+    operation: ToSpec,
+) -> Video:
+    """An edit or extension as either body brings it: read, queue, answer."""
+    fields, clip = await read_body(request, known, "video")
     task = await run_in_threadpool(
         _from_video, session, settings, request.app.state.data_dir, account, fields, clip,
-        tasks.Idempotency.of(idempotency_key, fields, *([clip] if clip else [])), _extend,
+        tasks.Idempotency.of(idempotency_key, fields, *([clip] if clip else [])), operation,
     )  # fmt: skip
     poll_hint(response, settings)
     return video(task, settings)
@@ -223,7 +235,7 @@ def _from_video(
     fields: dict[str, Any],
     clip: bytes | None,
     idempotency: tasks.Idempotency | None,
-    operation: Callable[[dict[str, Any], _Source | None], dict[str, Any]],
+    operation: ToSpec,
 ) -> Task:
     earlier = tasks.replayed(session, account, idempotency)  # before keeping any upload
     if earlier is not None:

@@ -275,16 +275,21 @@ def _create(
     return task
 
 
-def prompt_of(fields: dict[str, Any]) -> str:
-    prompt = fields.get("prompt")
-    if not isinstance(prompt, str):
+def required_text(fields: dict[str, Any], name: str, meaning: str) -> str:
+    """The text field ``name``, or a 400 saying it is required and what it is for."""
+    value = fields.get(name)
+    if not isinstance(value, str):
         raise ApiError(
             400,
-            "prompt is required: a text describing the video",
+            f"{name} is required: {meaning}",
             code="missing_required_parameter",
-            param="prompt",
+            param=name,
         )
-    return prompt
+    return value
+
+
+def prompt_of(fields: dict[str, Any]) -> str:
+    return required_text(fields, "prompt", "a text describing the video")
 
 
 def chosen(fields: dict[str, Any], name: str) -> dict[str, Any]:
