@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 
+import av
 import httpx
 import numpy as np
 import pytest
@@ -102,9 +103,25 @@ def test_refusals_name_the_field(http, service):
     assert unknown.status_code == 400 and unknown.json()["error"]["param"] == "colour"
     not_text = http.post("/backend/uploads", files={"file": ("a.txt", b"hello", "text/plain")})
     assert not_text.status_code == 400 and not_text.json()["error"]["param"] == "file"
+    wide = http.post("/backend/uploads", files={"file": ("wide.mp4", _clip(1940, 32), "video/mp4")})
+    assert wide.status_code == 400 and wide.json()["error"]["param"] == "file"
+    assert "1940x32" in wide.json()["error"]["message"]
     anonymous = httpx.get(f"{service.url}/backend/video_gen")
     assert anonymous.status_code == 401 and "keys create" in anonymous.json()["error"]["message"]
     assert http.get("/backend/video_gen/task_nope").status_code == 404
+
+
+def _clip(width: int, height: int) -> bytes:
+    """A two-frame H.264 MP4 of any size (the encoder's own checks would refuse this one)."""
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=24)
+        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
+        for _ in range(2):
+            frame = av.VideoFrame.from_ndarray(np.zeros((height, width, 3), np.uint8), "rgb24")
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return buffer.getvalue()
 
 
 def test_a_retried_video_gen_is_one_task_and_a_reused_key_is_refused(http):

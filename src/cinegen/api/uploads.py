@@ -17,11 +17,13 @@ from sqlalchemy.orm import Session
 from cinegen.api.errors import ApiError
 from cinegen.media.atomic import atomic_path
 from cinegen.media.encode import VideoInfo, probe
+from cinegen.spec import MAX_LONG_SIDE, MAX_SECONDS, MAX_SHORT_SIDE
 from cinegen.store.models import Account, Upload, new_id
 
 UPLOADS = "uploads"
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
-MAX_UPLOAD_SECONDS = 60.0  # a source or reference video; longer ones are cut first
+# A source or reference video is at most as long and as large as an output can be.
+MAX_UPLOAD_SECONDS = MAX_SECONDS
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 # PyAV's container names -> (suffix, media type) of the videos we keep as they came.
 VIDEO_TYPES = {
@@ -99,7 +101,7 @@ def store_image(
 def store_video(
     session: Session, data_dir: Path, account: Account, data: bytes, param: str
 ) -> Upload:
-    """Keep an uploaded video (MP4, MOV, WebM or Matroska, up to a minute) byte for byte;
+    """Keep an uploaded video (MP4, MOV, WebM or Matroska, up to 20 s and 1080p) as it came;
     400 naming ``param`` otherwise (code ``not_media`` when it is no video at all)."""
     _check_size(data, param)
     with tempfile.TemporaryDirectory() as folder:
@@ -108,7 +110,16 @@ def store_video(
         suffix, media_type, info = _video_kind(scratch, param)
         if info.n_frames < 1 or info.width < 2 or info.height < 2:
             raise ApiError(400, f"{param} has no picture to use", code="invalid_value", param=param)
-        if info.duration_s > MAX_UPLOAD_SECONDS:
+        long_side, short_side = max(info.width, info.height), min(info.width, info.height)
+        if long_side > MAX_LONG_SIDE or short_side > MAX_SHORT_SIDE:
+            raise ApiError(
+                400,
+                f"{param} is {info.width}x{info.height}; at most {MAX_LONG_SIDE}x"
+                f"{MAX_SHORT_SIDE} (or {MAX_SHORT_SIDE}x{MAX_LONG_SIDE}): scale it down first",
+                code="invalid_value",
+                param=param,
+            )
+        if info.duration_s > MAX_UPLOAD_SECONDS + 0.05:
             raise ApiError(
                 400,
                 f"{param} lasts {info.duration_s:.1f} s; at most {MAX_UPLOAD_SECONDS:g} s "
