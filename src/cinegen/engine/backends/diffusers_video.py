@@ -1,10 +1,10 @@
 """Every diffusers video family behind one ``Backend``: LTX, Wan, Wan VACE, CogVideoX, Mochi,
 Hunyuan.
 
-The families differ only in data — which pipeline classes, which extra call
-arguments, which step cache works, how held frames and regions reach the pipeline
-(``condition``: LTX's condition pipeline, VACE's video and mask) — kept in ``FAMILIES``. Weights come from a
-local directory (``Settings.model_paths``) or the hub id in the registry; the
+The families differ only in data — which pipeline classes, which extra call arguments,
+which step cache works, how held frames and regions reach the pipeline (``condition``:
+LTX's condition pipeline, VACE's video and mask) — kept in ``FAMILIES``. Weights come from
+a local directory (``Settings.model_paths``) or the hub id in the registry; the
 ``-tiny-random`` entries build the same pipeline classes in code.
 """
 
