@@ -9,6 +9,7 @@ silently as a default.
 from __future__ import annotations
 
 import os
+import typing
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -25,6 +26,12 @@ from pydantic_settings import (
 from cinegen.media.encode import X264Preset
 
 CONFIG_ENV = "CINEGEN_CONFIG"
+# What the content policy knows (safety/moderation.py keeps the same list).
+ModerationCategory = Literal[
+    "sexual/minors", "sexual", "violence/graphic", "self-harm", "hate", "public-figures",
+    "elections",
+]  # fmt: skip
+MODERATION_CATEGORIES: tuple[ModerationCategory, ...] = typing.get_args(ModerationCategory)
 
 
 class Settings(BaseSettings):
@@ -65,6 +72,15 @@ class Settings(BaseSettings):
     planner_url: str = ""
     planner_model: str = "gpt-4o-mini"
     planner_api_key: SecretStr = SecretStr("")
+
+    # Moderation (safety/moderation.py) of every request the API queues: the categories this
+    # deployment enforces, the score (0..1) from which each is refused (0.5 unless set), and
+    # optionally an OpenAI-compatible base URL (".../v1") whose /moderations scores too.
+    moderation_categories: list[ModerationCategory] = list(MODERATION_CATEGORIES)
+    moderation_thresholds: dict[ModerationCategory, Annotated[float, Field(gt=0, le=1)]] = {}
+    moderation_url: str = ""
+    moderation_model: str = "omni-moderation-latest"
+    moderation_api_key: SecretStr = SecretStr("")
 
     # The model used when a request names none (or names a preset alias): the embedded
     # model, which runs offline on any CPU.

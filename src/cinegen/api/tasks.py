@@ -20,6 +20,7 @@ from cinegen.config import Settings
 from cinegen.engine.plan import plan
 from cinegen.errors import SpecError
 from cinegen.jobs.queue import IllegalTransition, cancel, find_by_idempotency_key, submit
+from cinegen.safety.moderation import ContentPolicyViolation, check_request
 from cinegen.spec import MAX_SEED, GenerationSpec, parse_spec
 from cinegen.store.models import Account, Task, TaskState, utcnow
 
@@ -74,7 +75,8 @@ def create(
     rename: dict[str, str] | None = None,
 ) -> Task:
     """Validate ``fields`` as a GenerationSpec (with the stored characters its prompts
-    mention) against the model registry, check the limits, and queue it. ``rename`` maps
+    mention) against the model registry and the content policy, check the limits, and
+    queue it. ``rename`` maps
     spec fields to the dialect's names in error messages."""
     earlier = replayed(session, account, idempotency)
     if earlier is not None:
@@ -84,6 +86,10 @@ def create(
         plan(spec, settings)
     except SpecError as exc:
         raise from_spec_error(exc, rename) from None
+    try:
+        check_request(spec, settings)
+    except ContentPolicyViolation as exc:
+        raise ApiError(400, str(exc), code="content_policy_violation", param=exc.field) from None
     if spec.seed is None:  # chosen now, so that a retried attempt makes the same video
         spec = spec.model_copy(update={"seed": secrets.randbelow(MAX_SEED + 1)})
     _check_limits(session, settings, account)

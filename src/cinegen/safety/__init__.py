@@ -1,0 +1,1 @@
+"""The trust layer's policy side: moderation of requests (and, later, of outputs)."""
