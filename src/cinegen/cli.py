@@ -31,6 +31,7 @@ from rich.progress import (
 from rich.table import Table
 
 from cinegen import serve_cli
+from cinegen.admin_cli import admin_app, audit_command
 from cinegen.config import Settings
 from cinegen.errors import CinegenError, SpecError
 from cinegen.keys_cli import keys_app
@@ -44,6 +45,8 @@ app = typer.Typer(
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)  # paths must stay copyable
 app.add_typer(keys_app, name="keys")
+app.add_typer(admin_app, name="admin")
+app.command("audit")(audit_command)
 app.command()(serve_cli.serve)
 app.command()(serve_cli.worker)
 

@@ -17,6 +17,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from cinegen.config import Settings
+from cinegen.store.audit import cli_actor
 from cinegen.store.db import open_database
 from cinegen.store.keys import create_key, list_keys, revoke_key
 from cinegen.store.models import Role
@@ -26,7 +27,8 @@ err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)
 
 
-def _database() -> sessionmaker[Session]:
+def database() -> sessionmaker[Session]:
+    """The service's database, as the settings name it; exit 2 on a bad setting."""
     try:
         settings = Settings()
     except (ValidationError, ValueError, OSError) as exc:
@@ -44,9 +46,9 @@ def create(
     role: Annotated[Role, typer.Option(help="The role of a new account.")] = Role.artist,
 ) -> None:
     """Create a key and print it once: only its hash is stored."""
-    with _database()() as session:
+    with database()() as session:
         try:
-            new = create_key(session, name, account=account, role=role)
+            new = create_key(session, name, account=account, role=role, actor=cli_actor())
         except ValueError as exc:
             err.print(f"[bold red]error:[/] {exc}")
             raise typer.Exit(2) from None
@@ -61,7 +63,7 @@ def create(
 @keys_app.command("list")
 def list_(as_json: Annotated[bool, typer.Option("--json", help="One JSON array.")] = False) -> None:
     """Every key with its account, role and state; never the key itself."""
-    with _database()() as session:
+    with database()() as session:
         rows = [
             {
                 "id": key.id,
@@ -92,9 +94,9 @@ def revoke(
     key: Annotated[str, typer.Argument(help="The key's id or the start `keys list` shows.")],
 ) -> None:
     """Revoke a key: its next request is refused."""
-    with _database()() as session:
+    with database()() as session:
         try:
-            revoked = revoke_key(session, key)
+            revoked = revoke_key(session, key, actor=cli_actor())
         except KeyError as exc:
             err.print(f"[bold red]error:[/] {exc.args[0]}")
             raise typer.Exit(2) from None

@@ -6,6 +6,8 @@ import httpx
 import openai
 import pytest
 
+from cinegen.store import audit
+
 
 def test_a_public_figure_prompt_is_refused_in_both_dialects(service):
     key = service.key("policy")
@@ -25,3 +27,7 @@ def test_a_public_figure_prompt_is_refused_in_both_dialects(service):
     assert "elections" in refused.json()["error"]["message"]
     assert client.videos.list().data == []  # nothing queued
     assert sora.get("/backend/video_gen").json()["task_responses"] == []
+    with service.sessions() as session:  # each refusal is on the audit log, with its reasons
+        refusals = [e for e in audit.read(session) if e.action == "policy.refuse"]
+    assert [e.detail["categories"] for e in refusals] == [["public-figures"], ["elections"]]
+    assert refusals[0].detail["prompt"] == "Barack Obama dancing in a nightclub"

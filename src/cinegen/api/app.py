@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import cinegen
 from cinegen.api import (
+    admin,
     errors,
     native,
     openai_characters,
@@ -44,6 +45,7 @@ def create_app(
     app.include_router(openai_characters.router)
     app.include_router(openai_operations.router)
     app.include_router(openai_videos.router)
+    app.include_router(admin.router)
     app.include_router(sora_backend.router)
     app.include_router(native.router)
 

@@ -1,7 +1,9 @@
-"""What a route needs, as named dependencies: ``SessionDep``, ``SettingsDep``, ``CurrentAccount``.
+"""What a route needs, as named dependencies: ``SessionDep``, ``SettingsDep``,
+``CurrentAccount``, ``AdminAccount``.
 
-Authentication reads the bearer key on every request (no cache), so a revoked key fails on
-its very next request.
+Authentication reads the bearer key and the all-access switch on every request (no cache),
+so a revoked key, or any non-admin key once access is suspended, fails on its very next
+request.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ from sqlalchemy.orm import Session
 
 from cinegen.api.errors import ApiError
 from cinegen.config import Settings
+from cinegen.store.access import suspension
 from cinegen.store.keys import authenticate
-from cinegen.store.models import Account
+from cinegen.store.models import Account, Role
+
+SUSPENDED_RETRY_AFTER_S = 300
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -45,7 +50,32 @@ def current_account(request: Request, session: SessionDep) -> Account:
     account = authenticate(session, secret.strip())
     if account is None:
         raise ApiError(401, "the API key is unknown or revoked", code="invalid_api_key")
+    if account.role is not Role.admin:
+        switch = suspension(session)
+        if switch is not None:
+            raise ApiError(
+                503,
+                f"access to this server is suspended by its operator (since "
+                f"{switch.since:%Y-%m-%d %H:%M} UTC: {switch.reason}); queued tasks are kept "
+                "and go on when access resumes",
+                code="access_suspended",
+                headers={"Retry-After": str(SUSPENDED_RETRY_AFTER_S)},
+            )
     return account
 
 
 CurrentAccount = Annotated[Account, Depends(current_account)]
+
+
+def admin_account(account: CurrentAccount) -> Account:
+    if account.role is not Role.admin:
+        raise ApiError(
+            403,
+            f"this needs an admin key; this key's account is {account.role.value} "
+            "(`cinegen keys create --role admin` makes one)",
+            code="admin_only",
+        )
+    return account
+
+
+AdminAccount = Annotated[Account, Depends(admin_account)]

@@ -42,11 +42,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, description in {
         400: "A field is wrong; `param` names it",
         401: "No API key, or an unknown or revoked one",
+        403: "Needs an admin key",
         404: "No such id for this account",
         409: "Not in a state that allows this",
         413: "Upload too large",
         429: "A limit is reached; see Retry-After",
         501: "Not available on this server yet",
+        503: "Access suspended by the operator; see Retry-After",
     }.items()
 }
 

@@ -22,6 +22,7 @@ from cinegen.errors import SpecError
 from cinegen.jobs.queue import IllegalTransition, cancel, find_by_idempotency_key, submit
 from cinegen.safety.moderation import ContentPolicyViolation, check_request
 from cinegen.spec import MAX_SEED, GenerationSpec, parse_spec
+from cinegen.store import audit
 from cinegen.store.models import Account, Task, TaskState, utcnow
 
 ACTIVE = (TaskState.queued, TaskState.running)
@@ -89,6 +90,11 @@ def create(
     try:
         check_request(spec, settings)
     except ContentPolicyViolation as exc:
+        result = exc.result
+        detail = {"categories": result.reasons, "scores": result.category_scores,
+                  "prompt": spec.prompt[:500]}  # fmt: skip
+        audit.record(session, account.id, "policy.refuse", target=exc.field, detail=detail)
+        session.commit()
         raise ApiError(400, str(exc), code="content_policy_violation", param=exc.field) from None
     if spec.seed is None:  # chosen now, so that a retried attempt makes the same video
         spec = spec.model_copy(update={"seed": secrets.randbelow(MAX_SEED + 1)})

@@ -21,7 +21,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cinegen.errors import CinegenError
-from cinegen.store.models import Generation, Task, TaskEvent, TaskState, new_id, utcnow
+from cinegen.store.access import suspension
+from cinegen.store.models import (
+    Account,
+    Generation,
+    Role,
+    Task,
+    TaskEvent,
+    TaskState,
+    new_id,
+    utcnow,
+)
 
 INTERRUPTED = "interrupted"
 CLAIM_RETRIES = 8  # rivals taking the same candidate first, before giving up for now
@@ -148,14 +158,14 @@ def add_preview(session: Session, task_id: str, worker: str, jpeg: bytes) -> Non
 
 
 def claim(session: Session, worker: str, policy: QueuePolicy) -> Task | None:
-    """The oldest queued task, now running under ``worker``'s lease; None if none is queued."""
+    """The oldest queued task, now running under ``worker``'s lease; None if none is queued.
+    While access is suspended only admins' tasks are claimed: the rest stay queued."""
     for _ in range(CLAIM_RETRIES):
-        candidate = session.scalar(
-            select(Task.id)
-            .where(Task.state == TaskState.queued)
-            .order_by(Task.created_at, Task.id)
-            .limit(1)
-        )
+        query = select(Task.id).where(Task.state == TaskState.queued)
+        if suspension(session) is not None:
+            admins = select(Account.id).where(Account.role == Role.admin)
+            query = query.where(Task.account_id.in_(admins))
+        candidate = session.scalar(query.order_by(Task.created_at, Task.id).limit(1))
         if candidate is None:
             return None
         now = utcnow()

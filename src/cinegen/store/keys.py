@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cinegen.store import audit
 from cinegen.store.models import Account, ApiKey, Role, new_id, utcnow
 
 KEY_PREFIX = "cg-"
@@ -27,10 +28,14 @@ def hash_secret(secret: str) -> str:
 
 
 def create_key(
-    session: Session, name: str, account: str | None = None, role: Role = Role.artist
+    session: Session,
+    name: str,
+    account: str | None = None,
+    role: Role = Role.artist,
+    actor: str = "cli",
 ) -> NewKey:
     """A new key named ``name`` for the account named ``account`` (default: ``name``),
-    creating the account with ``role`` if it does not exist yet."""
+    creating the account with ``role`` if it does not exist yet; audited as ``actor``."""
     account_name = account or name
     owner = session.scalar(select(Account).where(Account.name == account_name))
     if owner is None:
@@ -46,6 +51,8 @@ def create_key(
         id=new_id("key"), account=owner, name=name, prefix=secret[:10], hash=hash_secret(secret)
     )
     session.add(key)
+    detail = {"name": name, "account": owner.name, "role": owner.role.value}
+    audit.record(session, actor, "key.create", target=key.id, detail=detail)
     session.commit()
     return NewKey(key, secret)
 
@@ -54,8 +61,9 @@ def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at)))
 
 
-def revoke_key(session: Session, key_id: str) -> ApiKey:
-    """Revoke by key id or by the shown prefix; revoking twice is harmless."""
+def revoke_key(session: Session, key_id: str, actor: str = "cli") -> ApiKey:
+    """Revoke by key id or by the shown prefix; revoking twice is harmless. Audited as
+    ``actor``."""
     key = session.get(ApiKey, key_id) or session.scalar(
         select(ApiKey).where(ApiKey.prefix == key_id)
     )
@@ -63,6 +71,7 @@ def revoke_key(session: Session, key_id: str) -> ApiKey:
         raise KeyError(f"no API key {key_id!r}; `cinegen keys list` shows the ids")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+        audit.record(session, actor, "key.revoke", target=key.id, detail={"name": key.name})
         session.commit()
     return key
 

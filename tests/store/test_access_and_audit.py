@@ -1,0 +1,61 @@
+"""The all-access switch and the audit log, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, update
+from sqlalchemy.exc import DBAPIError
+
+from cinegen.jobs.queue import QueuePolicy, claim, submit
+from cinegen.store import access, audit
+from cinegen.store.keys import create_key, revoke_key
+from cinegen.store.models import AuditEvent, Role
+
+POLICY = QueuePolicy()
+
+
+def test_the_audit_log_cannot_be_changed_or_deleted(sessions):
+    with sessions() as session:
+        audit.record(session, "cli:ada", "access.suspend", detail={"reason": "leak"})
+        session.commit()
+        for statement in (
+            update(AuditEvent).values(actor="someone else"),
+            delete(AuditEvent),
+        ):
+            with pytest.raises(DBAPIError, match="append-only"):
+                session.execute(statement)
+                session.flush()
+            session.rollback()
+        (line,) = audit.read(session)
+        assert (line.actor, line.action, line.detail) == ("cli:ada", "access.suspend",
+                                                         {"reason": "leak"})  # fmt: skip
+
+
+def test_key_changes_and_the_switch_are_logged_with_who_did_them(sessions):
+    with sessions() as session:
+        key = create_key(session, "laptop", actor="cli:ada").key
+        revoke_key(session, key.id, actor="cli:bob")
+        access.suspend(session, "acct_admin", "a key leaked")
+        again = access.suspend(session, "acct_other", "twice")
+        assert again.reason == "a key leaked"  # the first suspension stands
+        assert access.resume(session, "acct_admin") and not access.resume(session, "x")
+        lines = [(e.actor, e.action, e.target) for e in audit.read(session)]
+    assert lines == [
+        ("cli:ada", "key.create", key.id),
+        ("cli:bob", "key.revoke", key.id),
+        ("acct_admin", "access.suspend", None),
+        ("acct_admin", "access.resume", None),
+    ]
+
+
+def test_while_suspended_workers_hold_non_admin_tasks_and_lose_none(sessions):
+    with sessions() as session:
+        artist = create_key(session, "artist").key.account_id
+        admin = create_key(session, "root", role=Role.admin).key.account_id
+        held = submit(session, artist, {"prompt": "a"}).id
+        urgent = submit(session, admin, {"prompt": "b"}).id
+        access.suspend(session, admin, "incident")
+        assert claim(session, "w1", POLICY).id == urgent
+        assert claim(session, "w1", POLICY) is None  # the artist's task waits, queued
+        access.resume(session, admin)
+        assert claim(session, "w1", POLICY).id == held
