@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     planner_model: str = "gpt-4o-mini"
     planner_api_key: SecretStr = SecretStr("")
 
+    # Review before publishing: a generation its owner shares gets a public page only once a
+    # reviewer (or admin) approves it. Off: sharing is immediate.
+    review: bool = False
+
     # Moderation (safety/moderation.py) of every request the API queues: the categories this
     # deployment enforces, the score (0..1) from which each is refused (0.5 unless set), and
     # optionally an OpenAI-compatible base URL (".../v1") whose /moderations scores too.

@@ -40,11 +40,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def service(tmp_path_factory, engine) -> Iterator[Service]:
+def service_settings() -> dict[str, object]:
+    """Settings a test module's service runs with beyond the defaults here (override it)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory, engine, service_settings) -> Iterator[Service]:
     data_dir = tmp_path_factory.mktemp("service")
     settings = Settings(
         data_dir=data_dir, default_model="wan-tiny-random", max_active_tasks_per_account=3,
-        poll_after_ms=100,
+        poll_after_ms=100, **service_settings,
     )  # fmt: skip
     sessions = open_database(data_dir)
     server = uvicorn.Server(

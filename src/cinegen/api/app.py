@@ -21,6 +21,7 @@ from cinegen.api import (
     openai_characters,
     openai_operations,
     openai_videos,
+    sharing,
     sora_backend,
 )
 from cinegen.config import Settings
@@ -46,6 +47,9 @@ def create_app(
     app.include_router(openai_operations.router)
     app.include_router(openai_videos.router)
     app.include_router(admin.router)
+    app.include_router(sharing.owners)
+    app.include_router(sharing.review)
+    app.include_router(sharing.public)
     app.include_router(sora_backend.router)
     app.include_router(native.router)
 

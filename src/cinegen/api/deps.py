@@ -1,5 +1,5 @@
 """What a route needs, as named dependencies: ``SessionDep``, ``SettingsDep``,
-``CurrentAccount``, ``AdminAccount``.
+``CurrentAccount``, ``ReviewerAccount``, ``AdminAccount``.
 
 Authentication reads the bearer key and the all-access switch on every request (no cache),
 so a revoked key, or any non-admin key once access is suspended, fails on its very next
@@ -51,17 +51,22 @@ def current_account(request: Request, session: SessionDep) -> Account:
     if account is None:
         raise ApiError(401, "the API key is unknown or revoked", code="invalid_api_key")
     if account.role is not Role.admin:
-        switch = suspension(session)
-        if switch is not None:
-            raise ApiError(
-                503,
-                f"access to this server is suspended by its operator (since "
-                f"{switch.since:%Y-%m-%d %H:%M} UTC: {switch.reason}); queued tasks are kept "
-                "and go on when access resumes",
-                code="access_suspended",
-                headers={"Retry-After": str(SUSPENDED_RETRY_AFTER_S)},
-            )
+        refuse_while_suspended(session)
     return account
+
+
+def refuse_while_suspended(session: SessionDep) -> None:
+    """A 503 while the all-access switch is on (for non-admins and for public pages)."""
+    switch = suspension(session)
+    if switch is not None:
+        raise ApiError(
+            503,
+            f"access to this server is suspended by its operator (since "
+            f"{switch.since:%Y-%m-%d %H:%M} UTC: {switch.reason}); queued tasks are kept "
+            "and go on when access resumes",
+            code="access_suspended",
+            headers={"Retry-After": str(SUSPENDED_RETRY_AFTER_S)},
+        )
 
 
 CurrentAccount = Annotated[Account, Depends(current_account)]
@@ -79,3 +84,16 @@ def admin_account(account: CurrentAccount) -> Account:
 
 
 AdminAccount = Annotated[Account, Depends(admin_account)]
+
+
+def reviewer_account(account: CurrentAccount) -> Account:
+    if account.role not in (Role.reviewer, Role.admin):
+        raise ApiError(
+            403,
+            f"reviewing needs a reviewer or admin key; this key's account is {account.role.value}",
+            code="reviewer_only",
+        )
+    return account
+
+
+ReviewerAccount = Annotated[Account, Depends(reviewer_account)]

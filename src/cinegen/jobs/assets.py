@@ -12,7 +12,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from cinegen.jobs.queue import IllegalTransition, cancel
-from cinegen.store.models import Generation, Task, TaskEvent, TaskState, utcnow
+from cinegen.store.models import Generation, Share, Task, TaskEvent, TaskState, utcnow
 
 ASSETS = "assets"
 
@@ -37,6 +37,8 @@ def delete_task(session: Session, data_dir: Path, task_id: str) -> None:
         except IllegalTransition:
             session.rollback()  # it finished meanwhile; delete it all the same
     session.execute(delete(TaskEvent).where(TaskEvent.task_id == task_id))
+    variants = select(Generation.id).where(Generation.task_id == task_id)
+    session.execute(delete(Share).where(Share.generation_id.in_(variants)))
     session.execute(delete(Generation).where(Generation.task_id == task_id))
     session.execute(delete(Task).where(Task.id == task_id))
     session.commit()
