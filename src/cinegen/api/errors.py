@@ -51,6 +51,15 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         503: "Access suspended by the operator; see Retry-After",
     }.items()
 }
+# The same refusals for routes whose own answers are not JSON (HTML pages): their errors
+# are JSON all the same, which the schema must say in so many words.
+JSON_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": entry["description"],
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for status, entry in ERROR_RESPONSES.items()
+}
 
 
 class ApiError(Exception):

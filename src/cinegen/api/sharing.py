@@ -27,7 +27,7 @@ from cinegen.api.deps import (
     SettingsDep,
     refuse_while_suspended,
 )
-from cinegen.api.errors import ERROR_RESPONSES, ApiError, not_found
+from cinegen.api.errors import ERROR_RESPONSES, JSON_ERROR_RESPONSES, ApiError, not_found
 from cinegen.store import shares
 from cinegen.store.models import Account, Generation, Share, TaskState
 from cinegen.store.shares import AlreadyDecided
@@ -37,7 +37,7 @@ review = APIRouter(prefix="/v1/review", tags=["review"], responses=ERROR_RESPONS
 public = APIRouter(
     prefix="/share",
     tags=["public share pages"],
-    responses=ERROR_RESPONSES,
+    responses=JSON_ERROR_RESPONSES,
     dependencies=[Depends(refuse_while_suspended)],
 )
 
