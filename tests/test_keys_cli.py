@@ -40,3 +40,18 @@ def test_mistakes_name_what_to_do(tmp_path):
     clash = cinegen("keys", "create", "--name", "ada2", "--account", "ada", "--role", "admin",
                     cwd=tmp_path, **env)  # fmt: skip
     assert clash.returncode == 2 and "exists with role artist" in clash.stderr
+
+
+def test_a_key_gets_its_own_quota_and_loses_it_again(tmp_path):
+    env = {"CINEGEN_DATA_DIR": str(tmp_path / "data")}
+    cinegen("keys", "create", "--name", "intern", cwd=tmp_path, **env)
+    (row,) = json.loads(cinegen("keys", "list", "--json", cwd=tmp_path, **env).stdout)
+    set_ = cinegen("keys", "quota", row["id"], "--videos-per-day", "5", "--max-seconds", "4",
+                   cwd=tmp_path, **env)  # fmt: skip
+    assert set_.returncode == 0 and "videos_per_day" in set_.stdout, set_.stderr
+    (row,) = json.loads(cinegen("keys", "list", "--json", cwd=tmp_path, **env).stdout)
+    assert row["quota"] == {"videos_per_day": 5, "max_seconds": 4.0}
+    cleared = cinegen("keys", "quota", row["prefix"], "--clear", cwd=tmp_path, **env)
+    assert cleared.returncode == 0 and "its role's" in cleared.stdout
+    nothing = cinegen("keys", "quota", row["id"], cwd=tmp_path, **env)
+    assert nothing.returncode == 2 and "--clear" in nothing.stderr

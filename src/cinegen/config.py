@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -32,6 +32,27 @@ ModerationCategory = Literal[
     "elections",
 ]  # fmt: skip
 MODERATION_CATEGORIES: tuple[ModerationCategory, ...] = typing.get_args(ModerationCategory)
+
+
+class Quota(BaseModel):
+    """What one API key may make (unset: no limit). Videos count each variant; seconds are
+    the videos' lengths. Days and months are the last 24 hours and the last 30 days."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    videos_per_day: Annotated[int, Field(ge=0)] | None = None
+    videos_per_month: Annotated[int, Field(ge=0)] | None = None
+    seconds_per_day: Annotated[float, Field(ge=0)] | None = None
+    seconds_per_month: Annotated[float, Field(ge=0)] | None = None
+    max_long_side: Annotated[int, Field(ge=16)] | None = None  # pixels, width or height
+    max_seconds: Annotated[float, Field(gt=0)] | None = None  # one video's length
+
+    def over(self, other: Quota) -> Quota:
+        """This quota with ``other``'s limits wherever ``other`` sets one."""
+        return self.model_copy(update=other.model_dump(exclude_none=True))
+
+
+RoleName = Literal["artist", "reviewer", "admin"]
 
 
 class Settings(BaseSettings):
@@ -72,6 +93,13 @@ class Settings(BaseSettings):
     planner_url: str = ""
     planner_model: str = "gpt-4o-mini"
     planner_api_key: SecretStr = SecretStr("")
+
+    # Quotas by role (any key's own quota, `cinegen keys quota`, goes over its role's);
+    # e.g. CINEGEN_QUOTAS__ARTIST__VIDEOS_PER_DAY=50. No entry: no limits.
+    quotas: dict[RoleName, Quota] = {}
+    # Failed authentications one client address (or one presented key) may make per minute
+    # before every request from it waits (429 with Retry-After).
+    max_auth_failures_per_minute: Annotated[int, Field(ge=1)] = 10
 
     # Review before publishing: a generation its owner shares gets a public page only once a
     # reviewer (or admin) approves it. Off: sharing is immediate.

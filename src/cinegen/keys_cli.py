@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cinegen.config import Settings
 from cinegen.store.audit import cli_actor
 from cinegen.store.db import open_database
-from cinegen.store.keys import create_key, list_keys, revoke_key
+from cinegen.store.keys import create_key, list_keys, revoke_key, set_quota
 from cinegen.store.models import Role
 
 keys_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API keys.")
@@ -73,6 +73,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="One JSON array."
                 "role": key.account.role.value,
                 "created_at": key.created_at.isoformat(),
                 "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+                "quota": key.quota,  # its own limits over its role's, if any
             }
             for key in list_keys(session)
         ]
@@ -101,3 +102,38 @@ def revoke(
             err.print(f"[bold red]error:[/] {exc.args[0]}")
             raise typer.Exit(2) from None
     out.print(f"revoked {revoked.id} ({revoked.name})")
+
+
+@keys_app.command("quota")
+def quota(
+    key: Annotated[str, typer.Argument(help="The key's id or the start `keys list` shows.")],
+    videos_per_day: Annotated[int | None, typer.Option(min=0)] = None,
+    videos_per_month: Annotated[int | None, typer.Option(min=0)] = None,
+    seconds_per_day: Annotated[float | None, typer.Option(min=0)] = None,
+    seconds_per_month: Annotated[float | None, typer.Option(min=0)] = None,
+    max_long_side: Annotated[int | None, typer.Option(min=16, help="Pixels.")] = None,
+    max_seconds: Annotated[float | None, typer.Option(min=0.01, help="One video.")] = None,
+    clear: Annotated[bool, typer.Option(help="Back to the role's quota.")] = False,
+) -> None:
+    """Give a key its own quota over its role's (`CINEGEN_QUOTAS__<ROLE>__…`)."""
+    limits = {
+        "videos_per_day": videos_per_day,
+        "videos_per_month": videos_per_month,
+        "seconds_per_day": seconds_per_day,
+        "seconds_per_month": seconds_per_month,
+        "max_long_side": max_long_side,
+        "max_seconds": max_seconds,
+    }
+    chosen = {name: value for name, value in limits.items() if value is not None}
+    if clear == bool(chosen):
+        err.print("[bold red]error:[/] give one or more limits (e.g. --videos-per-day 20), "
+                  "or --clear")  # fmt: skip
+        raise typer.Exit(2)
+    with database()() as session:
+        try:
+            changed = set_quota(session, key, None if clear else chosen, actor=cli_actor())
+        except KeyError as exc:
+            err.print(f"[bold red]error:[/] {exc.args[0]}")
+            raise typer.Exit(2) from None
+        shown = json.dumps(changed.quota) if changed.quota else "its role's"
+    out.print(f"key {changed.id} ({changed.name}): quota {shown}")

@@ -48,10 +48,9 @@ def service_settings() -> dict[str, object]:
 @pytest.fixture(scope="module")
 def service(tmp_path_factory, engine, service_settings) -> Iterator[Service]:
     data_dir = tmp_path_factory.mktemp("service")
-    settings = Settings(
-        data_dir=data_dir, default_model="wan-tiny-random", max_active_tasks_per_account=3,
-        poll_after_ms=100, **service_settings,
-    )  # fmt: skip
+    defaults = {"default_model": "wan-tiny-random", "max_active_tasks_per_account": 3,
+                "poll_after_ms": 100}  # fmt: skip
+    settings = Settings(data_dir=data_dir, **{**defaults, **service_settings})
     sessions = open_database(data_dir)
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings, sessions), host="127.0.0.1", port=_free_port(),

@@ -24,6 +24,7 @@ from cinegen.api import (
     sharing,
     sora_backend,
 )
+from cinegen.api.auth_failures import AuthFailures
 from cinegen.config import Settings
 from cinegen.store.db import open_database
 
@@ -40,6 +41,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.data_dir = Path(settings.data_dir)
+    app.state.auth_failures = AuthFailures(settings.max_auth_failures_per_minute)
     app.state.sessions = sessions or open_database(settings.data_dir, settings.database_url)
     errors.install(app)
     # Fixed paths (/v1/videos/characters/…) before the ones that take any id in their place.

@@ -1,5 +1,5 @@
 """What a route needs, as named dependencies: ``SessionDep``, ``SettingsDep``,
-``CurrentAccount``, ``ReviewerAccount``, ``AdminAccount``.
+``CurrentKey``, ``CurrentAccount``, ``ReviewerAccount``, ``AdminAccount``.
 
 Authentication reads the bearer key and the all-access switch on every request (no cache),
 so a revoked key, or any non-admin key once access is suspended, fails on its very next
@@ -14,11 +14,12 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from cinegen.api.auth_failures import AuthFailures
 from cinegen.api.errors import ApiError
 from cinegen.config import Settings
 from cinegen.store.access import suspension
-from cinegen.store.keys import authenticate
-from cinegen.store.models import Account, Role
+from cinegen.store.keys import live_key
+from cinegen.store.models import Account, ApiKey, Role
 
 SUSPENDED_RETRY_AFTER_S = 300
 
@@ -37,22 +38,28 @@ SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
-def current_account(request: Request, session: SessionDep) -> Account:
-    header = request.headers.get("authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+def current_key(request: Request, session: SessionDep) -> ApiKey:
+    """The request's live API key. Too many failed attempts from one address, or with one
+    key, make every request from it wait (429) for a while."""
+    failures: AuthFailures = request.app.state.auth_failures
+    client = request.client.host if request.client else "unknown"
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    secret = secret.strip()
+    failures.check(client, secret)
+    if scheme.lower() != "bearer" or not secret:
         raise ApiError(
             401,
             "no API key: send 'Authorization: Bearer <key>' "
             "(an operator creates keys with `cinegen keys create --name NAME`)",
             code="missing_api_key",
         )
-    account = authenticate(session, secret.strip())
-    if account is None:
+    key = live_key(session, secret)
+    if key is None:
+        failures.failed(client, secret)
         raise ApiError(401, "the API key is unknown or revoked", code="invalid_api_key")
-    if account.role is not Role.admin:
+    if key.account.role is not Role.admin:
         refuse_while_suspended(session)
-    return account
+    return key
 
 
 def refuse_while_suspended(session: SessionDep) -> None:
@@ -67,6 +74,13 @@ def refuse_while_suspended(session: SessionDep) -> None:
             code="access_suspended",
             headers={"Retry-After": str(SUSPENDED_RETRY_AFTER_S)},
         )
+
+
+CurrentKey = Annotated[ApiKey, Depends(current_key)]
+
+
+def current_account(key: CurrentKey) -> Account:
+    return key.account
 
 
 CurrentAccount = Annotated[Account, Depends(current_account)]

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from cinegen.api import tasks
-from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
+from cinegen.api.deps import CurrentKey, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError
 from cinegen.api.openai_videos import (
     DEFAULTS,
@@ -39,7 +39,7 @@ from cinegen.api.uploads import remove_upload, store_video
 from cinegen.config import Settings
 from cinegen.media.encode import probe
 from cinegen.spec import DEFAULT_FPS, frames_for
-from cinegen.store.models import Account, Task, TaskState, Upload
+from cinegen.store.models import Account, ApiKey, Task, TaskState, Upload
 
 router = APIRouter(prefix="/v1/videos", tags=["OpenAI Videos API"], responses=ERROR_RESPONSES)
 
@@ -128,7 +128,7 @@ def remix_video(
     body: VideoRemix,
     request: Request,
     response: Response,
-    account: CurrentAccount,
+    key: CurrentKey,
     session: SessionDep,
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
@@ -137,10 +137,10 @@ def remix_video(
     layout, at its size and length."""
     fields = body.model_dump(exclude_none=True)
     idempotency = tasks.Idempotency.of(idempotency_key, {**fields, "remix_of": video_id})
-    earlier = tasks.replayed(session, account, idempotency)
+    earlier = tasks.replayed(session, key.account, idempotency)
     if earlier is None:
-        source = _completed(session, account, video_id, "video_id")
-        earlier = _operate(session, settings, request.app.state.data_dir, account, source,
+        source = _completed(session, key.account, video_id, "video_id")
+        earlier = _operate(session, settings, request.app.state.data_dir, key, source,
                            _remix(fields), idempotency)  # fmt: skip
     poll_hint(response, settings)
     return video(earlier, settings)
@@ -152,13 +152,13 @@ def remix_video(
 async def edit_video(
     request: Request,
     response: Response,
-    account: CurrentAccount,
+    key: CurrentKey,
     session: SessionDep,
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> Video:
     """A remix of any video: a completed one (``video: {"id"}``) or an uploaded file."""
-    return await _on_video(request, response, account, session, settings, idempotency_key,
+    return await _on_video(request, response, key, session, settings, idempotency_key,
                            EDIT_FIELDS, _remix)  # fmt: skip
 
 
@@ -170,14 +170,14 @@ async def edit_video(
 async def extend_video(
     request: Request,
     response: Response,
-    account: CurrentAccount,
+    key: CurrentKey,
     session: SessionDep,
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> Video:
     """A video continued by ``seconds`` under a new prompt; the answer's ``seconds`` is the
     stitched whole."""
-    return await _on_video(request, response, account, session, settings, idempotency_key,
+    return await _on_video(request, response, key, session, settings, idempotency_key,
                            EXTEND_FIELDS, _extend)  # fmt: skip
 
 
@@ -188,7 +188,7 @@ ToSpec = Callable[[dict[str, Any], "_Source | None"], dict[str, Any]]
 async def _on_video(
     request: Request,
     response: Response,
-    account: Account,
+    key: ApiKey,
     session: Session,
     settings: Settings,
     idempotency_key: str | None,
@@ -198,7 +198,7 @@ async def _on_video(
     """An edit or extension as either body brings it: read, queue, answer."""
     fields, clip = await read_body(request, known, "video")
     task = await run_in_threadpool(
-        _from_video, session, settings, request.app.state.data_dir, account, fields, clip,
+        _from_video, session, settings, request.app.state.data_dir, key, fields, clip,
         tasks.Idempotency.of(idempotency_key, fields, *([clip] if clip else [])), operation,
     )  # fmt: skip
     poll_hint(response, settings)
@@ -231,12 +231,13 @@ def _from_video(
     session: Session,
     settings: Settings,
     data_dir: Path,
-    account: Account,
+    key: ApiKey,
     fields: dict[str, Any],
     clip: bytes | None,
     idempotency: tasks.Idempotency | None,
     operation: ToSpec,
 ) -> Task:
+    account = key.account
     earlier = tasks.replayed(session, account, idempotency)  # before keeping any upload
     if earlier is not None:
         return earlier
@@ -253,7 +254,7 @@ def _from_video(
             code="missing_required_parameter",
             param="video",
         )
-    return _operate(session, settings, data_dir, account, source, operation(fields, source),
+    return _operate(session, settings, data_dir, key, source, operation(fields, source),
                     idempotency)  # fmt: skip
 
 
@@ -288,7 +289,7 @@ def _operate(
     session: Session,
     settings: Settings,
     data_dir: Path,
-    account: Account,
+    key: ApiKey,
     source: _Source,
     spec: dict[str, Any],
     idempotency: tasks.Idempotency | None,
@@ -300,7 +301,9 @@ def _operate(
     if strength is not None:
         fields["source"]["strength"] = strength
     try:
-        task = tasks.create(session, settings, account, fields, idempotency, OPERATION_RENAME)
+        task = tasks.create(
+            session, settings, key.account, fields, idempotency, OPERATION_RENAME, key
+        )
     except ApiError:
         if source.upload is not None:  # refused: the file was for this request only
             remove_upload(session, data_dir, source.upload)

@@ -24,13 +24,13 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session, object_session
 
 from cinegen.api import tasks
-from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
+from cinegen.api.deps import CurrentAccount, CurrentKey, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError, not_found
 from cinegen.api.uploads import decode_data_url, remove_upload, store_image
 from cinegen.config import Settings
 from cinegen.jobs.assets import delete_task
 from cinegen.spec import DEFAULT_FPS, GenerationSpec, Operation, frames_for
-from cinegen.store.models import Account, Generation, Task, TaskState
+from cinegen.store.models import ApiKey, Generation, Task, TaskState
 
 router = APIRouter(prefix="/v1/videos", tags=["OpenAI Videos API"], responses=ERROR_RESPONSES)
 
@@ -171,7 +171,7 @@ HAND_READ_BODIES: tuple[type[BaseModel], ...] = (VideoCreate, VideoCreateForm)
 async def create_video(
     request: Request,
     response: Response,
-    account: CurrentAccount,
+    key: CurrentKey,
     session: SessionDep,
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
@@ -179,7 +179,7 @@ async def create_video(
     fields, image = await read_body(request, CREATE_FIELDS, "input_reference")
     idempotency = tasks.Idempotency.of(idempotency_key, fields, *([image] if image else []))
     task = await run_in_threadpool(
-        _create, session, settings, request.app.state.data_dir, account, fields, image,
+        _create, session, settings, request.app.state.data_dir, key, fields, image,
         idempotency,
     )  # fmt: skip
     poll_hint(response, settings)
@@ -231,11 +231,12 @@ def _create(
     session: Session,
     settings: Settings,
     data_dir: Path,
-    account: Account,
+    key: ApiKey,
     fields: dict[str, Any],
     image: bytes | None,
     idempotency: tasks.Idempotency | None,
 ) -> Task:
+    account = key.account
     earlier = tasks.replayed(session, account, idempotency)  # before keeping any upload
     if earlier is not None:
         return earlier
@@ -262,11 +263,11 @@ def _create(
         **chosen(fields, "seed"),
     }
     if image is None:
-        return tasks.create(session, settings, account, spec, idempotency, RENAME)
+        return tasks.create(session, settings, account, spec, idempotency, RENAME, key)
     upload = store_image(session, data_dir, account, image, "input_reference")
     spec["inpaint_items"] = [{"type": "image", "upload_id": upload.id, "frame_index": 0}]
     try:
-        task = tasks.create(session, settings, account, spec, idempotency, RENAME)
+        task = tasks.create(session, settings, account, spec, idempotency, RENAME, key)
     except ApiError:  # refused: the image was for this request only
         remove_upload(session, data_dir, upload)
         raise

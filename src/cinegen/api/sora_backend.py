@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel
 
 from cinegen.api import tasks
-from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
+from cinegen.api.deps import CurrentAccount, CurrentKey, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, not_found
 from cinegen.api.uploads import store_media
 from cinegen.spec import GenerationType
@@ -165,7 +165,7 @@ def task_response(request: Request, task: Task, default_model: str) -> TaskRespo
 @router.post("/video_gen", response_model=Created)
 def create_video_gen(
     body: VideoGenRequest,
-    account: CurrentAccount,
+    key: CurrentKey,
     session: SessionDep,
     settings: SettingsDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
@@ -179,7 +179,7 @@ def create_video_gen(
             {**shot, "media": _item(shot["media"])} if isinstance(shot.get("media"), dict) else shot
             for shot in body.storyboard
         ]
-    task = tasks.create(session, settings, account, fields, idempotency)
+    task = tasks.create(session, settings, key.account, fields, idempotency, key=key)
     return Created(id=task.id)
 
 

@@ -22,8 +22,8 @@ from cinegen.errors import SpecError
 from cinegen.jobs.queue import IllegalTransition, cancel, find_by_idempotency_key, submit
 from cinegen.safety.moderation import ContentPolicyViolation, check_request
 from cinegen.spec import MAX_SEED, GenerationSpec, parse_spec
-from cinegen.store import audit
-from cinegen.store.models import Account, Task, TaskState, utcnow
+from cinegen.store import audit, quotas
+from cinegen.store.models import Account, ApiKey, Task, TaskState, utcnow
 
 ACTIVE = (TaskState.queued, TaskState.running)
 RETRY_AFTER_S = 10
@@ -74,11 +74,12 @@ def create(
     fields: dict[str, Any],
     idempotency: Idempotency | None = None,
     rename: dict[str, str] | None = None,
+    key: ApiKey | None = None,
 ) -> Task:
     """Validate ``fields`` as a GenerationSpec (with the stored characters its prompts
-    mention) against the model registry and the content policy, check the limits, and
-    queue it. ``rename`` maps
-    spec fields to the dialect's names in error messages."""
+    mention) against the model registry, the content policy and ``key``'s quota, check the
+    limits, and queue it. ``rename`` maps spec fields to the dialect's names in error
+    messages."""
     earlier = replayed(session, account, idempotency)
     if earlier is not None:
         return earlier
@@ -96,6 +97,8 @@ def create(
         audit.record(session, account.id, "policy.refuse", target=exc.field, detail=detail)
         session.commit()
         raise ApiError(400, str(exc), code="content_policy_violation", param=exc.field) from None
+    if key is not None:
+        _check_quota(session, settings, key, spec, rename or {})
     if spec.seed is None:  # chosen now, so that a retried attempt makes the same video
         spec = spec.model_copy(update={"seed": secrets.randbelow(MAX_SEED + 1)})
     _check_limits(session, settings, account)
@@ -103,11 +106,27 @@ def create(
         session,
         account.id,
         spec.model_dump(mode="json"),
+        key_id=key.id if key is not None else None,
         idempotency_key=idempotency.key if idempotency else None,
         request_sha256=idempotency.request_sha256 if idempotency else None,
     )
     replayed(session, account, idempotency)  # a concurrent retry may have won the race
     return task
+
+
+def _check_quota(
+    session: Session, settings: Settings, key: ApiKey, spec: GenerationSpec, rename: dict[str, str]
+) -> None:
+    try:
+        quotas.check(session, settings, key, spec)
+    except quotas.OverQuota as exc:
+        audit.record(session, key.account_id, "quota.refuse", target=key.id,
+                     detail={"reason": str(exc)})  # fmt: skip
+        session.commit()
+        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        code = "quota_exceeded" if exc.status == 429 else "over_key_limit"
+        raise ApiError(exc.status, str(exc), code=code, param=rename.get(exc.field, exc.field),
+                       headers=headers) from None  # fmt: skip
 
 
 def _check_limits(session: Session, settings: Settings, account: Account) -> None:

@@ -102,6 +102,7 @@ def submit(
     idempotency_key: str | None = None,
     expires_at: datetime | None = None,
     request_sha256: str | None = None,
+    key_id: str | None = None,
 ) -> Task:
     """Store a queued task and commit before returning: once this returns, it is durable.
     With an ``idempotency_key`` the account's earlier task under that key is returned (the
@@ -113,6 +114,7 @@ def submit(
     task = Task(
         id=new_id("task"),
         account_id=account_id,
+        key_id=key_id,
         spec=spec,
         state=TaskState.queued,
         progress=0.0,

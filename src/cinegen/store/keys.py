@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,14 +62,31 @@ def list_keys(session: Session) -> list[ApiKey]:
     return list(session.scalars(select(ApiKey).order_by(ApiKey.created_at)))
 
 
-def revoke_key(session: Session, key_id: str, actor: str = "cli") -> ApiKey:
-    """Revoke by key id or by the shown prefix; revoking twice is harmless. Audited as
-    ``actor``."""
+def find_key(session: Session, key_id: str) -> ApiKey:
+    """A key by its id or by the prefix listings show; ``KeyError`` naming what to do."""
     key = session.get(ApiKey, key_id) or session.scalar(
         select(ApiKey).where(ApiKey.prefix == key_id)
     )
     if key is None:
         raise KeyError(f"no API key {key_id!r}; `cinegen keys list` shows the ids")
+    return key
+
+
+def set_quota(
+    session: Session, key_id: str, quota: dict[str, Any] | None, actor: str = "cli"
+) -> ApiKey:
+    """Give a key its own limits over its role's (None: the role's again). Audited."""
+    key = find_key(session, key_id)
+    key.quota = quota or None
+    audit.record(session, actor, "key.quota", target=key.id, detail={"quota": key.quota})
+    session.commit()
+    return key
+
+
+def revoke_key(session: Session, key_id: str, actor: str = "cli") -> ApiKey:
+    """Revoke by key id or by the shown prefix; revoking twice is harmless. Audited as
+    ``actor``."""
+    key = find_key(session, key_id)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         audit.record(session, actor, "key.revoke", target=key.id, detail={"name": key.name})
@@ -76,9 +94,15 @@ def revoke_key(session: Session, key_id: str, actor: str = "cli") -> ApiKey:
     return key
 
 
-def authenticate(session: Session, secret: str) -> Account | None:
-    """The account of a live key, or None for an unknown or revoked one."""
+def live_key(session: Session, secret: str) -> ApiKey | None:
+    """The live key ``secret`` is, or None for an unknown or revoked one."""
     key = session.scalar(select(ApiKey).where(ApiKey.hash == hash_secret(secret)))
     if key is None or key.revoked_at is not None:
         return None
-    return key.account
+    return key
+
+
+def authenticate(session: Session, secret: str) -> Account | None:
+    """The account of a live key, or None for an unknown or revoked one."""
+    key = live_key(session, secret)
+    return key.account if key is not None else None

@@ -111,6 +111,8 @@ class ApiKey(Base):
     hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # This key's own limits over its role's (config.Quota's fields); None: the role's.
+    quota: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
     account: Mapped[Account] = relationship(back_populates="keys")
 
@@ -121,10 +123,12 @@ class Task(Base):
         Index("ix_tasks_queue", "state", "created_at"),
         Index("ix_tasks_account", "account_id", "created_at"),
         Index("ix_tasks_idempotency", "account_id", "idempotency_key", unique=True),
+        Index("ix_tasks_key", "key_id", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"))
+    key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id"), default=None)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)  # GenerationSpec.model_dump(mode="json")
     state: Mapped[TaskState] = mapped_column(_enum(TaskState), default=TaskState.queued)
     progress: Mapped[float] = mapped_column(Float, default=0.0)  # 0..1, never decreases

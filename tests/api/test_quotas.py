@@ -1,0 +1,56 @@
+"""Quotas per key and role, as a client meets them: the reason, when to come back, and
+nothing queued past the limit."""
+
+from __future__ import annotations
+
+import httpx
+import openai
+import pytest
+
+from cinegen.store import audit
+from cinegen.store.keys import create_key, set_quota
+from cinegen.store.models import Role
+
+
+@pytest.fixture(scope="module")
+def service_settings() -> dict[str, object]:
+    return {
+        "quotas": {"artist": {"videos_per_day": 3, "max_seconds": 2}},
+        "max_active_tasks_per_account": 20,  # the quota, not the concurrency limit, is tested
+    }
+
+
+def test_a_key_past_its_quota_is_refused_with_the_reason(service):
+    with service.sessions() as session:
+        new = create_key(session, "ada")
+        root = create_key(session, "root", role=Role.admin).secret
+    client = openai.OpenAI(base_url=f"{service.url}/v1", api_key=new.secret, max_retries=0)
+    small = {"prompt": "a red circle", "size": "64x64", "seconds": "1"}
+    with pytest.raises(openai.PermissionDeniedError) as caught:  # longer than the role may
+        client.videos.create(**{**small, "seconds": "3"})
+    assert caught.value.body["code"] == "over_key_limit" and caught.value.body["param"] == "seconds"
+    assert "up to 2 s" in caught.value.body["message"]
+
+    for _ in range(3):
+        client.videos.create(**small)
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.videos.create(**small)
+    error, headers = caught.value.body, caught.value.response.headers
+    assert error["code"] == "quota_exceeded" and "3 videos in the last day" in error["message"]
+    assert 0 < int(headers["retry-after"]) <= 24 * 3600
+    sora = httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {new.secret}"})
+    refused = sora.post("/backend/video_gen", json={"prompt": "a blue square", "n_frames": 15,
+                                                    "width": 64, "height": 64})  # fmt: skip
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "quota_exceeded"
+    assert len(client.videos.list().data) == 3  # nothing queued past the limit
+
+    with service.sessions() as session:  # this key gets more than its role
+        set_quota(session, new.key.id, {"videos_per_day": 5}, actor="cli:op")
+    assert client.videos.create(**small).status == "queued"
+    admin = openai.OpenAI(base_url=f"{service.url}/v1", api_key=root, max_retries=0)
+    for _ in range(4):  # no quota for admins here
+        admin.videos.create(**small)
+    with service.sessions() as session:
+        lines = [e for e in audit.read(session) if e.action in ("quota.refuse", "key.quota")]
+    assert [e.action for e in lines] == ["quota.refuse", "quota.refuse", "quota.refuse",
+                                         "key.quota"]  # fmt: skip
