@@ -14,6 +14,13 @@ from cinegen.engine.engine import Engine
 from .postgres_server import PostgresServer, server_programs
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _data_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # Where state lives when a test does not say: never the user's own data folder (the
+    # C2PA signing identity is made there on first use).
+    os.environ.setdefault("CINEGEN_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+
+
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     # CI has no model hub: any test that would reach for it must fail fast, not hang.

@@ -259,3 +259,20 @@ def test_a_character_from_a_file_or_a_description(tmp_path):
     assert unknown.returncode == 2 and "@villain" in unknown.stderr
     bad = cinegen("generate", "x", "--character", "hero", *common, cwd=tmp_path)
     assert bad.returncode == 2 and "NAME=FILE" in bad.stderr
+
+
+def test_verify_reports_the_c2pa_state_of_a_file(tmp_path):
+    source = _source_clip(tmp_path)
+    run = cinegen("verify", str(source), "--json", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["c2pa"]["state"] == "Trusted" and report["generator"]["model"] == "cinegen-tiny"
+    words = cinegen("verify", str(source), cwd=tmp_path)
+    assert "C2PA Trusted" in words.stdout and "cinegen-tiny" in words.stdout
+    data = bytearray(source.read_bytes())
+    data[data.find(b"mdat") + 64] ^= 0x01
+    (tmp_path / "edited.mp4").write_bytes(bytes(data))
+    edited = json.loads(cinegen("verify", "edited.mp4", "--json", cwd=tmp_path).stdout)
+    assert edited["c2pa"]["state"] == "Invalid" and edited["c2pa"]["problems"]
+    missing = cinegen("verify", "nowhere.mp4", cwd=tmp_path)
+    assert missing.returncode == 2 and "nowhere.mp4" in missing.stderr

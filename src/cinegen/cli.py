@@ -35,7 +35,15 @@ from cinegen.admin_cli import admin_app, audit_command
 from cinegen.config import Settings
 from cinegen.errors import CinegenError, SpecError
 from cinegen.keys_cli import keys_app
-from cinegen.spec import DEFAULT_FPS, GenerationType, InpaintItem, Preset, frames_for, parse_spec
+from cinegen.spec import (
+    DEFAULT_FPS,
+    GenerationSpec,
+    GenerationType,
+    InpaintItem,
+    Preset,
+    frames_for,
+    parse_spec,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -150,6 +158,7 @@ def _run(fields: dict[str, Any], out_path: Path | None, as_json: bool, debug: bo
                 engine=Engine(_settings()),
                 on_progress=on_progress,
                 media=_local_files,
+                parents=_source_files(spec),
             )
     except SpecError as exc:
         _fail(str(exc), code=2)
@@ -365,6 +374,40 @@ def _character(option: str) -> dict[str, str]:
             f"model's shapes); describe it instead: --character {name}='a woman in a red coat'",
         )
     return {"name": name, "description": description, "upload_id": str(path)}
+
+
+@app.command()
+def verify(
+    file: Annotated[Path, typer.Argument(help="A video or image (MP4, PNG, WebP, JPEG).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Say where a file came from: its C2PA state and manifest, checked against this
+    server's certificate authority."""
+    from cinegen.provenance.verify import verify as report_on
+
+    if not file.is_file():
+        _fail(f"file: no such file {file}", code=2)
+    try:
+        report = report_on(file, _settings())
+    except (SpecError, ValueError) as exc:
+        _fail(str(exc), code=2)
+    if as_json:
+        out.print(json.dumps(report), markup=False)
+        return
+    c2pa, generator = report["c2pa"], report["generator"]
+    out.print(f"{file}: C2PA {c2pa['state']}", markup=False)
+    if generator:
+        out.print(f"  made by cinegen: model {generator['model']}, preset "
+                  f"{generator['preset']}, seed {generator['seed']}", markup=False)  # fmt: skip
+    if report["task"]:
+        out.print(f"  task {report['task']}", markup=False)
+    for problem in c2pa["problems"]:
+        out.print(f"  problem: {problem}", markup=False)
+
+
+def _source_files(spec: GenerationSpec) -> list[Path]:
+    """The files on disk a request works from (the CLI's media ids are paths)."""
+    return [Path(i) for i in spec.media_ids() if i and Path(i).is_file()]
 
 
 def _local_files(item: InpaintItem) -> np.ndarray:

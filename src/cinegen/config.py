@@ -137,6 +137,13 @@ class Settings(BaseSettings):
     offload: Literal["none", "model", "sequential"] = "none"
     vae_tiling: bool = False
 
+    # C2PA: every MP4, PNG, WebP and JPEG carries a signed manifest (provenance/). Unset
+    # cert and key: cinegen's own CA in data_dir/provenance, made on first use.
+    c2pa: bool = True
+    c2pa_cert: Path | None = None  # PEM chain, signing certificate first
+    c2pa_key: Path | None = None  # PEM, PKCS#8
+    c2pa_trust_anchors: Path | None = None  # PEM roots to verify against (default: the chain's)
+
     # The visible mark in the bottom-right corner of every frame.
     watermark: bool = True
     watermark_text: Annotated[str, Field(min_length=1, max_length=40)] = "cinegen"

@@ -2,8 +2,8 @@
 
 The recipe, one variant at a time so that memory holds one full-size clip at most:
 resample to exactly the requested grid, stamp the visible mark, encode H.264 (or
-write a PNG for ``image_gen``), write the thumbnail and spritesheet, and record
-everything in a JSON sidecar. Every file is written atomically.
+write a PNG for ``image_gen``), write the thumbnail and spritesheet, sign a C2PA manifest
+into each, and record everything in a JSON sidecar. Every file is written atomically.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import os
 import platform
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,8 @@ from cinegen.errors import Cancelled, SpecError
 from cinegen.media import encode, stills
 from cinegen.media.atomic import atomic_path
 from cinegen.media.watermark import VisibleMark
+from cinegen.provenance.identity import SigningIdentity, load_identity
+from cinegen.provenance.manifest import MEDIA_TYPES, manifest_for, sign_file
 from cinegen.spec import GenerationSpec, GenerationType
 
 VIDEO_SUFFIX, IMAGE_SUFFIX = ".mp4", ".png"
@@ -74,13 +76,19 @@ def generate(
     should_stop: Callable[[], bool] | None = None,
     media: MediaResolver | None = None,
     on_preview: PreviewFn | None = None,
+    parents: Sequence[Path] = (),
+    provenance: dict[str, Any] | None = None,
 ) -> Result:
+    """Render ``spec`` and write its files; ``parents`` are the files an operation started
+    from (its source videos), named as ingredients in each file's C2PA manifest, and
+    ``provenance`` more facts for it (the server's task id)."""
     engine = engine or Engine()
     settings = engine.settings
     # 1. everything a user can get wrong, checked before any weights load
     plan = engine.plan(spec)
     mark = _visible_mark(settings)
     layout = OutputLayout.choose(out, spec, settings)
+    identity = load_identity(settings) if settings.c2pa else None
     # 2. render every variant on the model's grid
     rendered = engine.run(plan, on_progress, should_stop, media, on_preview)
     # 3. files, one variant at a time; a failure or a cancel removes what this run wrote
@@ -92,9 +100,10 @@ def generate(
         for i in range(spec.n_variants):
             if should_stop and should_stop():
                 raise Cancelled()
-            variants.append(
-                _write_variant(rendered, i, layout, mark, settings, on_progress, written)
-            )
+            files = _write_variant(rendered, i, layout, mark, settings, on_progress, written)
+            if identity is not None:
+                _sign(files, rendered, identity, parents, provenance or {})
+            variants.append(files)
             if on_progress:
                 on_progress("files", i + 1, spec.n_variants)
         rendered.timings["media_s"] = time.perf_counter() - t0
@@ -215,6 +224,24 @@ def _write_variant(
     return VariantFiles(i, seed, thumbnail, video=video, spritesheet=sprites)
 
 
+def _sign(
+    files: VariantFiles,
+    rendered: Rendered,
+    identity: SigningIdentity,
+    parents: Sequence[Path],
+    provenance: dict[str, Any],
+) -> None:
+    """A signed C2PA manifest in each of a variant's files; the source files an operation
+    started from are the main file's ingredients."""
+    p = rendered.plan
+    facts = {"seed": files.seed, "operation": p.spec.operation.value, **provenance}
+    ingredients = [path for path in parents if path.suffix.lower() in MEDIA_TYPES]
+    for path in (files.main, files.thumbnail, files.spritesheet):
+        if path is not None:
+            manifest = manifest_for(path.name, p.model.id, p.preset.value, facts)
+            sign_file(path, identity, manifest, ingredients if path == files.main else ())
+
+
 def _visible_mark(settings: Settings) -> VisibleMark | None:
     if not settings.watermark:
         return None
@@ -259,6 +286,7 @@ def _metadata(rendered: Rendered, settings: Settings, mark: VisibleMark | None) 
             "encoder": encode.ENCODER if p.spec.type is GenerationType.video_gen else "png",
         },
         "visible_mark": (str(mark.logo) if mark.logo else mark.text) if mark else None,
+        "c2pa": settings.c2pa,  # every file carries a signed manifest (provenance/)
         "license": p.model.license,
         "timings": {k: round(v, 3) for k, v in rendered.timings.items()},
         "device": rendered.backend["device"],

@@ -82,7 +82,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="One JSON array."
         return
     table = Table("id", "starts with", "name", "account", "role", "created", "state")
     for row in rows:
-        state = f"revoked {row['revoked_at'][:16]}" if row["revoked_at"] else "active"
+        state = f"revoked {str(row['revoked_at'])[:16]}" if row["revoked_at"] else "active"
         table.add_row(
             str(row["id"]), f"{row['prefix']}…", str(row["name"]), str(row["account"]),
             str(row["role"]), str(row["created_at"])[:16], state,

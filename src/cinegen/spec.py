@@ -301,6 +301,12 @@ class GenerationSpec(_Strict):
     def seconds(self) -> float:
         return self.n_frames / self.fps
 
+    def media_ids(self) -> list[str]:
+        """Every media id the request works from: its sources, then its timeline items."""
+        ids = list(self.source.generation_ids) if self.source else []
+        items = [*self.inpaint_items, *(s.media for s in self.storyboard if s.media)]
+        return ids + [i.generation_id or i.upload_id or "" for i in items]
+
     def characters_in(self, text: str) -> list[Character]:
         """The characters ``text`` mentions, each once, in the order listed."""
         named = set(mentions(text))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cinegen.api.app import create_app
 from cinegen.config import Settings
+from cinegen.engine.engine import Engine
 from cinegen.jobs.worker import Worker
 from cinegen.store.db import open_database
 from cinegen.store.keys import create_key
@@ -63,7 +64,11 @@ def service(tmp_path_factory, engine, service_settings) -> Iterator[Service]:
         assert time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
     stop = threading.Event()
-    worker = Worker.configured(settings, sessions, engine)
+    # The worker renders with the session's engine (models built once) but writes files
+    # under this service's settings, as `cinegen serve` does: one data dir, one signer.
+    worker_engine = Engine(settings)
+    worker_engine._loaded = engine._loaded
+    worker = Worker.configured(settings, sessions, worker_engine)
     worker_thread = threading.Thread(target=worker.run, args=(stop, 0.05), daemon=True)
     worker_thread.start()
     yield Service(f"http://127.0.0.1:{server.config.port}", settings, sessions, data_dir, stop)

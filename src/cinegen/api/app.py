@@ -23,6 +23,7 @@ from cinegen.api import (
     openai_videos,
     sharing,
     sora_backend,
+    verify,
 )
 from cinegen.api.auth_failures import AuthFailures
 from cinegen.config import Settings
@@ -52,6 +53,7 @@ def create_app(
     app.include_router(sharing.owners)
     app.include_router(sharing.review)
     app.include_router(sharing.public)
+    app.include_router(verify.router)
     app.include_router(sora_backend.router)
     app.include_router(native.router)
 

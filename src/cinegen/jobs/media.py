@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cinegen.errors import SpecError
 from cinegen.media.encode import read_frames
-from cinegen.spec import InpaintItem
+from cinegen.spec import GenerationSpec, InpaintItem
 from cinegen.store.models import Generation, Upload
 
 
@@ -49,6 +49,20 @@ class StoreMedia:
                 return read_pixels(path)
             files = generation.files
         return read_pixels(self.data_dir / files.get("video", files.get("image", "")))
+
+    def files(self, spec: GenerationSpec) -> list[Path]:
+        """The stored files a request works from (its sources and media items), for the
+        provenance of what it makes; ids that name nothing are left out."""
+        found = []
+        with self.sessions() as session:
+            for media_id in spec.media_ids():
+                generation = session.get(Generation, media_id)
+                if generation is not None and generation.task.account_id == self.account_id:
+                    files = generation.files
+                    found.append(self.data_dir / files.get("video", files.get("image", "")))
+                elif (path := self._upload(session, media_id)) is not None:
+                    found.append(path)
+        return [path for path in found if path.is_file()]
 
     def _upload(self, session: Session, upload_id: str) -> Path | None:
         upload = session.get(Upload, upload_id)

@@ -130,14 +130,18 @@ class Worker:
         link = _Link(self.sessions, task.id, self.name, self.policy, progress)
         with link.heartbeat():
             try:
+                spec = parse_spec(task.spec)
+                media = StoreMedia(self.sessions, self.data_dir, task.account_id)
                 result: Result | BaseException = generate(
-                    parse_spec(task.spec),
+                    spec,
                     out=folder,
                     engine=self.engine,
                     on_progress=link.on_progress,
                     should_stop=link.should_stop,
                     on_preview=link.on_preview,
-                    media=StoreMedia(self.sessions, self.data_dir, task.account_id),
+                    media=media,
+                    parents=media.files(spec),
+                    provenance={"task": task.id},
                 )
             except Exception as exc:  # every failure ends the task; none ends the worker
                 result = exc

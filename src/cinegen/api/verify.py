@@ -1,0 +1,41 @@
+"""``POST /v1/verify``: upload a file (multipart ``file``) and learn where it came from: its
+C2PA state and manifest, and whether the task its manifest names was made on this server."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, UploadFile
+from fastapi.concurrency import run_in_threadpool
+
+from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
+from cinegen.api.errors import ERROR_RESPONSES, ApiError
+from cinegen.api.uploads import MAX_UPLOAD_BYTES
+from cinegen.provenance.verify import suffix_of, verify
+from cinegen.store.models import Task
+
+router = APIRouter(prefix="/v1", tags=["provenance"], responses=ERROR_RESPONSES)
+
+
+@router.post("/verify")
+async def verify_upload(
+    file: UploadFile, account: CurrentAccount, session: SessionDep, settings: SettingsDep
+) -> dict[str, Any]:
+    data = await file.read(MAX_UPLOAD_BYTES + 1)
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ApiError(413, f"file is larger than {MAX_UPLOAD_BYTES >> 20} MB", code="too_large",
+                       param="file")  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix_of(data[:16])}"
+        path.write_bytes(data)
+        report = await run_in_threadpool(verify, path, settings)
+    report["file"] = file.filename or report["file"]
+    task_id = report.pop("task")
+    task = session.get(Task, task_id) if isinstance(task_id, str) else None
+    report["task"] = None
+    if task_id:
+        yours = task is not None and task.account_id == account.id
+        report["task"] = {"id": task_id, "on_this_server": task is not None, "yours": yours}
+    return report
