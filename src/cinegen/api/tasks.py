@@ -88,15 +88,7 @@ def create(
         plan(spec, settings)
     except SpecError as exc:
         raise from_spec_error(exc, rename) from None
-    try:
-        check_request(spec, settings)
-    except ContentPolicyViolation as exc:
-        result = exc.result
-        detail = {"categories": result.reasons, "scores": result.category_scores,
-                  "prompt": spec.prompt[:500]}  # fmt: skip
-        audit.record(session, account.id, "policy.refuse", target=exc.field, detail=detail)
-        session.commit()
-        raise ApiError(400, str(exc), code="content_policy_violation", param=exc.field) from None
+    _check_policy(session, settings, account, spec)
     if key is not None:
         _check_quota(session, settings, key, spec, rename or {})
     if spec.seed is None:  # chosen now, so that a retried attempt makes the same video
@@ -112,6 +104,20 @@ def create(
     )
     replayed(session, account, idempotency)  # a concurrent retry may have won the race
     return task
+
+
+def _check_policy(
+    session: Session, settings: Settings, account: Account, spec: GenerationSpec
+) -> None:
+    try:
+        check_request(spec, settings)
+    except ContentPolicyViolation as exc:
+        result = exc.result
+        detail = {"categories": result.reasons, "scores": result.category_scores,
+                  "prompt": spec.prompt[:500]}  # fmt: skip
+        audit.record(session, account.id, "policy.refuse", target=exc.field, detail=detail)
+        session.commit()
+        raise ApiError(400, str(exc), code="content_policy_violation", param=exc.field) from None
 
 
 def _check_quota(
