@@ -103,6 +103,9 @@ def test_refusals_name_the_field(http, service):
     assert unknown.status_code == 400 and unknown.json()["error"]["param"] == "colour"
     not_text = http.post("/backend/uploads", files={"file": ("a.txt", b"hello", "text/plain")})
     assert not_text.status_code == 400 and not_text.json()["error"]["param"] == "file"
+    playlist = b"#EXTM3U\n#EXTINF:1,\nhttp://127.0.0.1:9/secret.ts\n"
+    hls = http.post("/backend/uploads", files={"file": ("clip.mp4", playlist, "video/mp4")})
+    assert hls.status_code == 400 and hls.json()["error"]["param"] == "file"  # never opened
     wide = http.post("/backend/uploads", files={"file": ("wide.mp4", _clip(1940, 32), "video/mp4")})
     assert wide.status_code == 400 and wide.json()["error"]["param"] == "file"
     assert "1940x32" in wide.json()["error"]["message"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from cinegen.jobs.assets import delete_task
 from cinegen.jobs.queue import submit
 from cinegen.store import shares
@@ -37,3 +39,14 @@ def test_without_review_sharing_is_immediate_and_with_it_waits(sessions, tmp_pat
         task_id = waiting.generation.task_id
         delete_task(session, tmp_path, task_id)  # a deleted video's page goes with it
         assert session.get(Share, waiting.generation_id) is None
+
+
+def test_a_decision_is_made_once_and_never_by_the_owner(sessions):
+    with sessions() as session:
+        share = shares.request(session, _generation(session), "acct_a", review=True)
+        with pytest.raises(shares.AlreadyDecided, match="own generation"):
+            shares.decide(session, share, share.account_id, approve=True, reason="")
+        shares.decide(session, share, "acct_rita", approve=False, reason="off brand")
+        with pytest.raises(shares.AlreadyDecided, match="already rejected"):
+            shares.decide(session, share, "acct_sam", approve=True, reason="")
+        assert share.state is ShareState.rejected and share.public_id is None

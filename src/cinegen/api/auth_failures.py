@@ -33,7 +33,7 @@ class AuthFailures:
         now = self.clock()
         with self._lock:
             for who, what in ((f"ip:{client}", "this address"), (_key(secret), "this key")):
-                if not who:
+                if not who or who not in self._seen:  # (a lookup must not add an entry)
                     continue
                 times = self._recent(who, now)
                 if len(times) >= self.limit:

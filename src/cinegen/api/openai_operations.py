@@ -304,8 +304,8 @@ def _operate(
         task = tasks.create(
             session, settings, key.account, fields, idempotency, OPERATION_RENAME, key
         )
-    except ApiError:
-        if source.upload is not None:  # refused: the file was for this request only
+    except Exception:
+        if source.upload is not None:  # refused (or failed): the file was for this request only
             remove_upload(session, data_dir, source.upload)
         raise
     if source.upload is not None and task.spec["source"]["generation_ids"] != [source.id]:

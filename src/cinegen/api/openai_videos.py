@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, object_session
 from cinegen.api import tasks
 from cinegen.api.deps import CurrentAccount, CurrentKey, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError, not_found
-from cinegen.api.uploads import decode_data_url, remove_upload, store_image
+from cinegen.api.uploads import MAX_UPLOAD_BYTES, decode_data_url, remove_upload, store_image
 from cinegen.config import Settings
 from cinegen.jobs.assets import delete_task
 from cinegen.spec import DEFAULT_FPS, GenerationSpec, Operation, frames_for
@@ -199,7 +199,7 @@ async def read_body(
         fields: dict[str, Any] = {}
         for key, value in form.multi_items():
             if key == file_param and not isinstance(value, str):
-                upload = await value.read()
+                upload = await value.read(MAX_UPLOAD_BYTES + 1)  # more is refused as too large
             elif isinstance(value, str) and "[" in key and key.endswith("]"):
                 outer, _, inner = key[:-1].partition("[")
                 nested = fields.setdefault(outer, {})

@@ -194,6 +194,11 @@ def _decide(
     body: Decision | None,
 ) -> ShareView:
     share = _share(session, generation_id)
+    if share.account_id == reviewer.id:
+        raise ApiError(
+            403, "a reviewer cannot decide on their own generation; ask another reviewer",
+            code="own_generation",
+        )  # fmt: skip
     try:
         decided = shares.decide(session, share, reviewer.id, approve, body.reason if body else "")
     except AlreadyDecided as exc:

@@ -24,8 +24,9 @@ UPLOADS = "uploads"
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024
 # A source or reference video is at most as long and as large as an output can be.
 MAX_UPLOAD_SECONDS = MAX_SECONDS
+MAX_IMAGE_SIDE = 8192  # pixels: larger pictures are scaled down before they are sent
 IMAGE_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
-# PyAV's container names -> (suffix, media type) of the videos we keep as they came.
+# The videos kept as they came -> (suffix, media type).
 VIDEO_TYPES = {
     "mp4": (".mp4", "video/mp4"),
     "mov": (".mov", "video/quicktime"),
@@ -41,15 +42,14 @@ def store_media(
     ``store_video``); 400 naming ``param`` when it is neither."""
     _check_size(data, param)
     try:
+        with Image.open(io.BytesIO(data)) as picture:
+            is_image = picture.format in IMAGE_TYPES
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+        is_image = False
+    if is_image:
         return store_image(session, data_dir, account, data, param)
-    except ApiError as not_an_image:
-        if not_an_image.status != 400:
-            raise
-    try:
+    if _demuxer(data[:16]) is not None:
         return store_video(session, data_dir, account, data, param)
-    except ApiError as not_a_video:
-        if not_a_video.status != 400 or not_a_video.code != "not_media":
-            raise
     raise ApiError(
         400,
         f"{param} must be an image ({', '.join(IMAGE_TYPES)}) or a video "
@@ -77,8 +77,16 @@ def store_image(
     try:
         opened = Image.open(io.BytesIO(data))
         kind = opened.format
+        if max(opened.size) > MAX_IMAGE_SIDE:
+            raise ApiError(
+                400,
+                f"{param} is {opened.width}x{opened.height}; at most {MAX_IMAGE_SIDE} px on "
+                "a side: scale it down first",
+                code="invalid_value",
+                param=param,
+            )
         image = opened.convert("RGB")
-    except (UnidentifiedImageError, OSError):
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
         kind = None
     if kind not in IMAGE_TYPES:
         raise ApiError(
@@ -102,7 +110,7 @@ def store_video(
     session: Session, data_dir: Path, account: Account, data: bytes, param: str
 ) -> Upload:
     """Keep an uploaded video (MP4, MOV, WebM or Matroska, up to 20 s and 1080p) as it came;
-    400 naming ``param`` otherwise (code ``not_media`` when it is no video at all)."""
+    400 naming ``param`` otherwise."""
     _check_size(data, param)
     with tempfile.TemporaryDirectory() as folder:
         scratch = Path(folder) / "upload"
@@ -138,27 +146,42 @@ def store_video(
     return upload
 
 
+def _demuxer(head: bytes) -> str | None:
+    """The one demuxer a video may be opened with, by its first bytes: ISO media (MP4,
+    MOV) or EBML (Matroska, WebM). Nothing else reaches FFmpeg, whose other demuxers (HLS
+    playlists, concat lists) could be made to open other files or URLs."""
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip"):
+        return "mov"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "matroska"
+    return None
+
+
 def _video_kind(path: Path, param: str) -> tuple[str, str, VideoInfo]:
     """The suffix and media type to keep a video under, and what it holds."""
+    with open(path, "rb") as file:
+        head = file.read(64)
+    demuxer = _demuxer(head)
     try:
-        with av.open(str(path)) as container:
-            names = container.format.name.split(",")
+        if demuxer is None:
+            raise ValueError("not ISO media or Matroska")
+        with av.open(str(path), format=demuxer) as container:
             if not container.streams.video:
-                raise av.error.InvalidDataError(0, "no video stream")
+                raise ValueError("no video stream")
         info = probe(path)
     except (av.error.FFmpegError, OSError, ValueError, IndexError):
         raise ApiError(
-            400, f"{param} is not a video PyAV can read", code="not_media", param=param
+            400,
+            f"{param} is not a video that can be read (MP4, MOV, WebM or Matroska)",
+            code="invalid_value",
+            param=param,
         ) from None
-    for name, (suffix, media_type) in VIDEO_TYPES.items():
-        if name in names:
-            return suffix, media_type, info
-    raise ApiError(
-        400,
-        f"{param} is a {names[0]} file; videos must be {', '.join(VIDEO_TYPES)}",
-        code="invalid_value",
-        param=param,
-    )
+    if demuxer == "mov":  # the brand says which ISO media file it is
+        kind = "mov" if head[8:12] == b"qt  " else "mp4"
+    else:
+        kind = "webm" if b"webm" in head else "matroska"
+    suffix, media_type = VIDEO_TYPES[kind]
+    return suffix, media_type, info
 
 
 def decode_data_url(url: str, param: str) -> bytes:

@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError
 from cinegen.api.uploads import MAX_UPLOAD_BYTES
+from cinegen.config import Settings
 from cinegen.provenance.verify import suffix_of, verify
 from cinegen.store.models import Task
 
@@ -27,15 +28,19 @@ async def verify_upload(
     if len(data) > MAX_UPLOAD_BYTES:
         raise ApiError(413, f"file is larger than {MAX_UPLOAD_BYTES >> 20} MB", code="too_large",
                        param="file")  # fmt: skip
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"upload{suffix_of(data[:16])}"
-        path.write_bytes(data)
-        report = await run_in_threadpool(verify, path, settings)
+    report = await run_in_threadpool(_verify_bytes, data, settings)
     report["file"] = file.filename or report["file"]
     task_id = report.pop("task")
-    task = session.get(Task, task_id) if isinstance(task_id, str) else None
+    task = await run_in_threadpool(session.get, Task, task_id) if isinstance(task_id, str) else None
     report["task"] = None
     if task_id:
         yours = task is not None and task.account_id == account.id
         report["task"] = {"id": task_id, "on_this_server": task is not None, "yours": yours}
     return report
+
+
+def _verify_bytes(data: bytes, settings: Settings) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix_of(data[:16])}"
+        path.write_bytes(data)
+        return verify(path, settings)

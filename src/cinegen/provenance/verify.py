@@ -1,8 +1,8 @@
 """``cinegen verify FILE`` and ``POST /v1/verify``: where a file came from.
 
 The report holds the C2PA state and active manifest (checked against this server's trust
-anchors), and the task it came from when its manifest names one. The invisible watermark
-(``watermark``) is reported once it exists: until then the field is null.
+anchors) and, when that manifest is Trusted, the model and the task it came from. The
+invisible watermark (``watermark``) is reported once it exists: until then it is null.
 """
 
 from __future__ import annotations
@@ -23,7 +23,9 @@ def verify(path: Path, settings: Settings) -> dict[str, Any]:
     anchors = load_identity(settings).anchors
     c2pa = read_file(path, anchors)
     parameters: dict[str, Any] = {}
-    for assertion in (c2pa.manifest or {}).get("assertions", []):
+    # Who made it and for which task: said only by a manifest this server's anchors trust.
+    trusted = c2pa.manifest if c2pa.state == "Trusted" else None
+    for assertion in (trusted or {}).get("assertions", []):
         if assertion.get("label", "").startswith("c2pa.actions"):
             for action in assertion.get("data", {}).get("actions", []):
                 parameters.update(action.get("parameters") or {})

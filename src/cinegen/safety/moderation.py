@@ -107,14 +107,17 @@ def check_request(spec: GenerationSpec, settings: Settings) -> ModerationResult:
 _LOOKALIKES = str.maketrans("013457@$", "oieastas")
 
 
-def normalise(text: str) -> str:
-    """Lower case, accents dropped, digits that stand for letters inside words read as the
-    letters ("p0rn"), everything but letters and digits a single space."""
+def normalise(text: str, fold: bool = True) -> str:
+    """Lower case, accents and invisible characters (zero-width spaces …) dropped, digits
+    that stand for letters inside words read as the letters ("p0rn") unless ``fold`` is
+    off, everything but letters and digits a single space."""
     plain = unicodedata.normalize("NFKD", text)
-    plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).lower()
+    plain = "".join(
+        ch for ch in plain if not unicodedata.combining(ch) and unicodedata.category(ch) != "Cf"
+    ).lower()
     words = []
     for word in re.split(r"\s+", plain):
-        if re.search(r"[a-z]", word) and re.search(r"[0-9@$]", word):
+        if fold and re.search(r"[a-z]", word) and re.search(r"[0-9@$]", word):
             word = word.translate(_LOOKALIKES)
         words.append(word)
     return re.sub(r"[^a-z0-9]+", " ", " ".join(words)).strip()
@@ -125,11 +128,13 @@ def offline_scores(text: str) -> dict[str, float]:
     plain = normalise(text)
     sexual_text = re.sub(phrases.NOT_SEXUAL, " ", plain)
     sexual = _score(phrases.SEXUAL, sexual_text)
-    minor = _score(phrases.MINOR, plain)
+    # Ages are read before look-alike folding ("12-year-old" must not become "i2 year old").
+    minor = max(_score(phrases.MINOR, plain), _score(phrases.MINOR, normalise(text, fold=False)))
     public = max(
         1.0 if _public_figures().search(plain) else 0.0, _score(phrases.IMPERSONATION, plain)
     )
-    elections = _score(phrases.ELECTIONS, plain)
+    election = re.search(phrases.ELECTION, plain) is not None
+    elections = (0.9 if re.search(phrases.RIGGING, plain) else 0.3) if election else 0.0
     if public >= 0.9 and elections > 0:  # a named politician and an election: a deepfake ask
         elections = max(elections, 0.9)
     return {

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cinegen.errors import CinegenError
@@ -17,7 +18,7 @@ NO_REVIEW = "no review"  # who decided a share when the deployment reviews nothi
 
 
 class AlreadyDecided(CinegenError):
-    """A review decision on a share that is not waiting for one."""
+    """A review decision that cannot be made: already made, or on one's own generation."""
 
 
 def request(session: Session, generation: Generation, actor: str, review: bool) -> Share:
@@ -36,26 +37,45 @@ def request(session: Session, generation: Generation, actor: str, review: bool) 
     session.add(share)
     audit.record(session, actor, "share.request", target=generation.id,
                  detail={"state": share.state.value})  # fmt: skip
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # the same request at the same moment: the first one stands
+        session.rollback()
+        earlier = session.get(Share, generation.id)
+        assert earlier is not None
+        return earlier
     return share
 
 
 def decide(session: Session, share: Share, reviewer: str, approve: bool, reason: str) -> Share:
     """A reviewer's decision on a pending share."""
-    if share.state is not ShareState.pending:
+    if share.account_id == reviewer:
+        raise AlreadyDecided("a reviewer cannot decide on their own generation; ask another")
+    values: dict[str, object] = {
+        "state": ShareState.approved if approve else ShareState.rejected,
+        "decided_by": reviewer,
+        "decided_at": utcnow(),
+        "reason": reason or None,
+        "public_id": secrets.token_urlsafe(16) if approve else None,
+    }
+    # Conditional, so that of two reviewers deciding at once exactly one decides.
+    moved = session.execute(
+        update(Share)
+        .where(Share.generation_id == share.generation_id, Share.state == ShareState.pending)
+        .values(**values)
+    )
+    if not moved.rowcount:  # type: ignore[attr-defined]
+        session.rollback()
+        session.refresh(share)
         raise AlreadyDecided(
             f"generation {share.generation_id} is already {share.state.value} "
             f"(by {share.decided_by}); a decision is final"
         )
-    if approve:
-        _approve(share, reviewer)
-    else:
-        share.state, share.decided_by, share.decided_at = ShareState.rejected, reviewer, utcnow()
-    share.reason = reason or None
     action = "review.approve" if approve else "review.reject"
     audit.record(session, reviewer, action, target=share.generation_id,
                  detail={"reason": reason} if reason else None)  # fmt: skip
     session.commit()
+    session.refresh(share)
     return share
 
 

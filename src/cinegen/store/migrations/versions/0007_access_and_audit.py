@@ -20,12 +20,19 @@ SQLITE_GUARDS = [
     f"""CREATE TRIGGER audit_events_no_{verb.lower()} BEFORE {verb} ON audit_events
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"""
     for verb in ("UPDATE", "DELETE")
+] + [
+    # INSERT OR REPLACE would delete a line without firing the DELETE trigger.
+    """CREATE TRIGGER audit_events_no_replace BEFORE INSERT ON audit_events
+    WHEN EXISTS (SELECT 1 FROM audit_events WHERE id = NEW.id)
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"""
 ]
 POSTGRES_GUARDS = [
     """CREATE FUNCTION audit_events_append_only() RETURNS trigger AS $$
     BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$ LANGUAGE plpgsql""",
     """CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
     FOR EACH ROW EXECUTE FUNCTION audit_events_append_only()""",
+    """CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_events_append_only()""",
 ]
 
 
@@ -55,6 +62,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER audit_events_no_truncate ON audit_events")
         op.execute("DROP TRIGGER audit_events_append_only ON audit_events")
         op.execute("DROP FUNCTION audit_events_append_only()")
     op.drop_table("audit_events")
