@@ -110,6 +110,8 @@ class Settings(BaseSettings):
     # optionally an OpenAI-compatible base URL (".../v1") whose /moderations scores too.
     moderation_categories: list[ModerationCategory] = list(MODERATION_CATEGORIES)
     moderation_thresholds: dict[ModerationCategory, Annotated[float, Field(gt=0, le=1)]] = {}
+    # What the models make is checked too (safety/output.py: nudity on sampled frames).
+    moderate_outputs: bool = True
     moderation_url: str = ""
     moderation_model: str = "omni-moderation-latest"
     moderation_api_key: SecretStr = SecretStr("")

@@ -32,6 +32,7 @@ from cinegen.media.atomic import atomic_path
 from cinegen.media.watermark import VisibleMark
 from cinegen.provenance.identity import SigningIdentity, load_identity
 from cinegen.provenance.manifest import MEDIA_TYPES, manifest_for, sign_file
+from cinegen.safety.output import check_output
 from cinegen.spec import GenerationSpec, GenerationType
 
 VIDEO_SUFFIX, IMAGE_SUFFIX = ".mp4", ".png"
@@ -198,6 +199,8 @@ def _write_variant(
 ) -> VariantFiles:
     spec = rendered.plan.spec
     frames = rendered.variant(i, on_progress)
+    if settings.moderate_outputs:  # before any file of it exists
+        check_output(frames, settings)
     if mark is not None:
         frames = mark.apply(frames, inplace=True)
         if on_progress:

@@ -148,7 +148,9 @@ def task_response(request: Request, task: Task, default_model: str) -> TaskRespo
         status=task.state.value,
         progress_pct=round(task.progress, 4),
         failure_reason=failure,
-        moderation_result=ModerationResult(),
+        moderation_result=ModerationResult(
+            is_output_rejection=task.error_code == "content_policy_violation"
+        ),
         prompt=spec.prompt,
         model=spec.model or default_model,
         operation=spec.operation.value,

@@ -39,7 +39,9 @@ from cinegen.jobs.queue import (
     report,
     requeue_expired,
 )
+from cinegen.safety.moderation import ContentPolicyViolation
 from cinegen.spec import parse_spec
+from cinegen.store import audit
 from cinegen.store.models import Generation, Task, TaskState, new_id
 
 # Share of a task's progress bar per stage: loading, denoising, then writing the files.
@@ -154,6 +156,13 @@ class Worker:
             state = TaskState.cancelled
         elif isinstance(result, SpecError):
             state, code, message = TaskState.failed, "invalid_request", str(result)
+        elif isinstance(result, ContentPolicyViolation):  # the output was withheld
+            state, code, message = TaskState.failed, "content_policy_violation", str(result)
+            with self.sessions() as session:
+                audit.record(session, "policy", "policy.withhold_output", target=task.id,
+                             detail={"categories": result.result.reasons,
+                                     "scores": result.result.category_scores})  # fmt: skip
+                session.commit()
         elif isinstance(result, BaseException):
             state, code = TaskState.failed, "generation_failed"
             message = str(result) if isinstance(result, CinegenError) else repr(result)

@@ -65,10 +65,21 @@ class ContentPolicyViolation(CinegenError):
     def __init__(self, result: ModerationResult, field: str = "prompt") -> None:
         self.result, self.field = result, field
         named = ", ".join(f"{c} ({result.category_scores[c]:.2f})" for c in result.reasons)
-        super().__init__(
-            f"{field} was refused by this server's content policy: {named}. Nothing was "
-            "queued; rephrase the request (the operator sets the policy's categories)"
-        )
+        if field == "output":
+            message = (
+                f"the generated video was withheld by this server's content policy: {named}. "
+                "No file was kept; try another prompt or seed"
+            )
+        else:
+            message = (
+                f"{field} was refused by this server's content policy: {named}. Nothing was "
+                "queued; rephrase the request (the operator sets the policy's categories)"
+            )
+        super().__init__(message)
+
+    @property
+    def is_output_rejection(self) -> bool:
+        return self.field == "output"
 
 
 def moderate(texts: Sequence[str], settings: Settings) -> ModerationResult:

@@ -1,0 +1,42 @@
+"""A withheld output, as both dialects report it: the task failed with
+content_policy_violation, no file kept, Sora's moderation_result.is_output_rejection."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import openai
+
+from cinegen.safety import output
+from cinegen.store import audit
+
+
+class Flagging:
+    """NudeNet's stand-in (the suite ships no picture it would flag): exposed, everywhere."""
+
+    def detect(self, image: bytes) -> list[dict]:
+        return [{"class": "MALE_GENITALIA_EXPOSED", "score": 0.88, "box": [0, 0, 9, 9]}]
+
+
+def test_a_withheld_output_fails_its_task_and_keeps_no_file(service, monkeypatch):
+    monkeypatch.setattr(output, "_detector", lambda: Flagging())
+    key = service.key("artist")
+    sora = httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {key}"})
+    created = sora.post("/backend/video_gen", json={"prompt": "a red circle", "n_frames": 15,
+                                                    "width": 64, "height": 64})  # fmt: skip
+    task_id = created.json()["id"]
+    for _ in range(600):
+        task = sora.get(f"/backend/video_gen/{task_id}").json()
+        if task["status"] not in ("queued", "running"):
+            break
+        time.sleep(0.05)
+    assert task["status"] == "failed" and task["moderation_result"]["is_output_rejection"]
+    assert "content policy" in task["failure_reason"] and task["generations"] == []
+    assert not (service.data_dir / "assets" / task_id).exists()
+    client = openai.OpenAI(base_url=f"{service.url}/v1", api_key=key, max_retries=0)
+    video = client.videos.retrieve(task_id)
+    assert video.status == "failed" and video.error.code == "content_policy_violation"
+    with service.sessions() as session:
+        (line,) = [e for e in audit.read(session) if e.action == "policy.withhold_output"]
+    assert line.target == task_id and line.detail["categories"] == ["sexual"]
