@@ -40,3 +40,27 @@ def test_a_withheld_output_fails_its_task_and_keeps_no_file(service, monkeypatch
     with service.sessions() as session:
         (line,) = [e for e in audit.read(session) if e.action == "policy.withhold_output"]
     assert line.target == task_id and line.detail["categories"] == ["sexual"]
+
+
+def test_an_uploaded_picture_is_checked_before_its_task_is_queued(service, monkeypatch):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    key = service.key("uploader")
+    sora = httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {key}"})
+    png = io.BytesIO()
+    Image.fromarray(np.full((64, 64, 3), 120, np.uint8)).save(png, format="PNG")
+    upload = sora.post("/backend/uploads", files={"file": ("a.png", png.getvalue(), "image/png")})
+    item = {"type": "image", "upload_media_id": upload.json()["id"], "frame_index": 0}
+    payload = {"prompt": "it moves", "n_frames": 15, "width": 64, "height": 64,
+               "model": "cinegen-tiny", "inpaint_items": [item]}  # fmt: skip
+    monkeypatch.setattr(output, "_detector", lambda: Flagging())
+    refused = sora.post("/backend/video_gen", json=payload)
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "content_policy_violation" and error["param"] == "upload"
+    assert sora.get("/backend/video_gen").json()["task_responses"] == []
+    monkeypatch.undo()
+    assert sora.post("/backend/video_gen", json=payload).status_code == 200

@@ -19,11 +19,13 @@ from cinegen.api.errors import ApiError, from_spec_error, not_found
 from cinegen.config import Settings
 from cinegen.engine.plan import plan
 from cinegen.errors import SpecError
+from cinegen.jobs.media import read_pixels
 from cinegen.jobs.queue import IllegalTransition, cancel, find_by_idempotency_key, submit
 from cinegen.safety.moderation import ContentPolicyViolation, check_request
+from cinegen.safety.output import check_output
 from cinegen.spec import MAX_SEED, GenerationSpec, parse_spec
 from cinegen.store import audit, quotas
-from cinegen.store.models import Account, ApiKey, Task, TaskState, utcnow
+from cinegen.store.models import Account, ApiKey, Task, TaskState, Upload, utcnow
 
 ACTIVE = (TaskState.queued, TaskState.running)
 RETRY_AFTER_S = 10
@@ -109,8 +111,12 @@ def create(
 def _check_policy(
     session: Session, settings: Settings, account: Account, spec: GenerationSpec
 ) -> None:
+    """The request's words, and every uploaded picture or video it uses, by the policy."""
     try:
         check_request(spec, settings)
+        if settings.moderate_outputs:
+            for upload in _uploads(session, account, spec):
+                check_output(read_pixels(settings.data_dir / upload.path), settings, "upload")
     except ContentPolicyViolation as exc:
         result = exc.result
         detail = {"categories": result.reasons, "scores": result.category_scores,
@@ -118,6 +124,12 @@ def _check_policy(
         audit.record(session, account.id, "policy.refuse", target=exc.field, detail=detail)
         session.commit()
         raise ApiError(400, str(exc), code="content_policy_violation", param=exc.field) from None
+
+
+def _uploads(session: Session, account: Account, spec: GenerationSpec) -> list[Upload]:
+    ids = set(spec.media_ids()) | {c.upload_id for c in spec.characters if c.upload_id}
+    found = [session.get(Upload, media_id) for media_id in sorted(ids)]
+    return [u for u in found if u is not None and u.account_id == account.id]
 
 
 def _check_quota(

@@ -1,4 +1,5 @@
-"""Moderation of what a model made, before any file of it is kept: nudity on sampled frames,
+"""Moderation of pictures: what a model made, before any file of it is kept, and what a
+request uploads, before it is queued. Nudity on sampled frames,
 found by NudeNet's detector (its ONNX model ships inside the ``nudenet`` wheel; nothing is
 downloaded). A frame showing exposed breasts, genitals, buttocks or anus scores "sexual" by
 the detector's confidence; the deployment's threshold and categories decide, as for
@@ -52,8 +53,9 @@ def nudity(frames: np.ndarray) -> float:
     return score
 
 
-def check_output(frames: np.ndarray, settings: Settings) -> ModerationResult:
-    """Raise ``ContentPolicyViolation`` (field ``output``) if the frames break the policy."""
+def check_output(frames: np.ndarray, settings: Settings, field: str = "output") -> ModerationResult:
+    """Raise ``ContentPolicyViolation`` naming ``field`` (``output``, or the request field an
+    uploaded picture came in) if the frames break the policy."""
     scores = dict.fromkeys(CATEGORIES, 0.0)
     scores["sexual"] = round(nudity(frames), 4)
     threshold = settings.moderation_thresholds.get("sexual", DEFAULT_THRESHOLD)
@@ -61,5 +63,5 @@ def check_output(frames: np.ndarray, settings: Settings) -> ModerationResult:
     flags = {c: flagged and c == "sexual" for c in CATEGORIES}
     result = ModerationResult(flagged, flags, scores)
     if flagged:
-        raise ContentPolicyViolation(result, field="output")
+        raise ContentPolicyViolation(result, field=field)
     return result
