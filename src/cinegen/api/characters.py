@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cinegen.api.errors import ApiError, not_found
@@ -69,7 +70,15 @@ def create(
         upload_id=upload.id,
     )
     session.add(character)
-    session.commit()
+    try:
+        session.commit()
+    except IntegrityError:  # the same name taken at the same moment
+        session.rollback()
+        remove_upload(session, data_dir, upload)
+        raise ApiError(
+            409, f"you already have a character named {name!r}; choose another name",
+            code="name_taken", param="name",
+        ) from None  # fmt: skip
     return character
 
 
