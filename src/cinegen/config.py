@@ -150,6 +150,11 @@ class Settings(BaseSettings):
     watermark: bool = True
     watermark_text: Annotated[str, Field(min_length=1, max_length=40)] = "cinegen"
     watermark_logo: Path | None = None
+    # The invisible mark (provenance/invisible_watermark.py): this server's id and the
+    # task's in the luma of every frame, surviving re-encoding, scaling, cropping and
+    # cutting. Marks made with one key are found only by a detector with the same key.
+    invisible_watermark: bool = True
+    watermark_key: Annotated[str, Field(min_length=1, max_length=200)] = "cinegen"
 
     # H.264 quality (0 lossless .. 51 worst; 18-28 is the useful range) and speed preset.
     crf: Annotated[int, Field(ge=0, le=51)] = 20

@@ -1,7 +1,8 @@
 """``cinegen.generate(spec) -> Result``: a prompt to finished files, from Python or the CLI.
 
 The recipe, one variant at a time so that memory holds one full-size clip at most:
-resample to exactly the requested grid, stamp the visible mark, encode H.264 (or
+resample to exactly the requested grid, stamp the visible mark and hide the invisible one
+(this server and the task, provenance/invisible_watermark.py), encode H.264 (or
 write a PNG for ``image_gen``), write the thumbnail and spritesheet, sign a C2PA manifest
 into each, and record everything in a JSON sidecar. Every file is written atomically.
 """
@@ -30,8 +31,10 @@ from cinegen.errors import Cancelled, SpecError
 from cinegen.media import encode, stills
 from cinegen.media.atomic import atomic_path
 from cinegen.media.watermark import VisibleMark
+from cinegen.provenance import invisible_watermark
 from cinegen.provenance.identity import SigningIdentity, load_identity
 from cinegen.provenance.manifest import MEDIA_TYPES, manifest_for, sign_file
+from cinegen.provenance.payload import Payload, server_mark, task_mark
 from cinegen.safety.output import check_output
 from cinegen.spec import GenerationSpec, GenerationType
 
@@ -88,6 +91,7 @@ def generate(
     # 1. everything a user can get wrong, checked before any weights load
     plan = engine.plan(spec)
     mark = _visible_mark(settings)
+    payload = _invisible_payload(spec, settings, provenance or {})
     layout = OutputLayout.choose(out, spec, settings)
     identity = load_identity(settings) if settings.c2pa else None
     # 2. render every variant on the model's grid
@@ -101,7 +105,9 @@ def generate(
         for i in range(spec.n_variants):
             if should_stop and should_stop():
                 raise Cancelled()
-            files = _write_variant(rendered, i, layout, mark, settings, on_progress, written)
+            files = _write_variant(
+                rendered, i, layout, (mark, payload), settings, on_progress, written
+            )
             if identity is not None:
                 _sign(files, rendered, identity, parents, provenance or {})
             variants.append(files)
@@ -109,7 +115,7 @@ def generate(
                 on_progress("files", i + 1, spec.n_variants)
         rendered.timings["media_s"] = time.perf_counter() - t0
         # 4. the sidecar, last: its presence means the set is complete
-        metadata = _metadata(rendered, settings, mark)
+        metadata = _metadata(rendered, settings, mark, payload)
         body = {**metadata, "files": [_relative(f, layout.sidecar.parent) for f in variants]}
         with atomic_path(layout.sidecar) as tmp:
             tmp.write_text(json.dumps(body, indent=2) + "\n")
@@ -192,7 +198,7 @@ def _write_variant(
     rendered: Rendered,
     i: int,
     layout: OutputLayout,
-    mark: VisibleMark | None,
+    marks: tuple[VisibleMark | None, Payload | None],
     settings: Settings,
     on_progress: ProgressFn | None,
     written: list[Path],
@@ -201,10 +207,14 @@ def _write_variant(
     frames = rendered.variant(i, on_progress)
     if settings.moderate_outputs:  # before any file of it exists
         check_output(frames, settings)
+    mark, payload = marks
     if mark is not None:
         frames = mark.apply(frames, inplace=True)
-        if on_progress:
-            on_progress("watermark", i + 1, spec.n_variants)
+    if payload is not None:  # after the visible mark: every pixel carries the invisible one
+        key = settings.watermark_key
+        frames = invisible_watermark.embed(frames, payload, key=key, inplace=True)
+    if on_progress and (mark or payload):
+        on_progress("watermark", i + 1, spec.n_variants)
     seed = rendered.plan.seeds[i]
     thumbnail = stills.write_thumbnail(frames, layout.path("thumbnail", i, ".webp"))
     written.append(thumbnail)
@@ -254,7 +264,23 @@ def _visible_mark(settings: Settings) -> VisibleMark | None:
         raise SpecError("watermark", str(exc)) from None
 
 
-def _metadata(rendered: Rendered, settings: Settings, mark: VisibleMark | None) -> dict[str, Any]:
+def _invisible_payload(
+    spec: GenerationSpec, settings: Settings, provenance: dict[str, Any]
+) -> Payload | None:
+    """What the invisible mark says: this server and the task. The CLI has no tasks: its
+    request stands in, so that one spec and seed still give the very same file. Frames too
+    small to carry a mark that can be found again get none."""
+    fits = invisible_watermark.can_mark(spec.width, spec.height)
+    if not (settings.invisible_watermark and fits):
+        return None
+    server = server_mark(load_identity(settings).anchors)
+    task = provenance.get("task") or json.dumps(spec.model_dump(mode="json"), sort_keys=True)
+    return Payload(server, task_mark(task))
+
+
+def _metadata(
+    rendered: Rendered, settings: Settings, mark: VisibleMark | None, payload: Payload | None
+) -> dict[str, Any]:
     p = rendered.plan
     import av
     import diffusers
@@ -289,6 +315,7 @@ def _metadata(rendered: Rendered, settings: Settings, mark: VisibleMark | None) 
             "encoder": encode.ENCODER if p.spec.type is GenerationType.video_gen else "png",
         },
         "visible_mark": (str(mark.logo) if mark.logo else mark.text) if mark else None,
+        "invisible_mark": str(payload) if payload else None,  # server-task, hexadecimal
         "c2pa": settings.c2pa,  # every file carries a signed manifest (provenance/)
         "license": p.model.license,
         "timings": {k: round(v, 3) for k, v in rendered.timings.items()},

@@ -1,9 +1,12 @@
-"""POST /v1/verify: a file's C2PA state, and whether the task it names was made here."""
+"""POST /v1/verify: a file's C2PA state and invisible watermark, and whether the task
+either names was made here."""
 
 from __future__ import annotations
 
 import httpx
 import openai
+
+from cinegen.media.encode import encode_mp4, read_frames
 
 
 def test_a_downloaded_video_verifies_as_this_server_s(service, tmp_path):
@@ -23,10 +26,37 @@ def test_a_downloaded_video_verifies_as_this_server_s(service, tmp_path):
 
     mine = verify(key, data)
     assert mine["c2pa"]["state"] == "Trusted" and mine["file"] == "clip.mp4"
-    assert mine["task"] == {"id": video.id, "on_this_server": True, "yours": True}
-    assert mine["generator"]["model"] == "wan-tiny-random" and mine["watermark"] is None
+    assert mine["task"] == {"id": video.id, "on_this_server": True, "yours": True,
+                            "found_by": "c2pa"}  # fmt: skip
+    assert mine["generator"]["model"] == "wan-tiny-random"
+    assert mine["watermark"]["detected"] is False  # 64x64 is below the mark's smallest tile
     assert verify(service.key("someone"), data)["task"]["yours"] is False
     broken = bytearray(data)
     broken[broken.find(b"mdat") + 64] ^= 0x01
     assert verify(key, bytes(broken))["c2pa"]["state"] == "Invalid"
     assert verify(key, b"\x00" * 64)["c2pa"]["state"] == "None"
+
+
+def test_a_re_encoded_video_without_its_manifest_still_leads_to_its_task(service, tmp_path):
+    """What an upload site does (decode, re-encode at crf 28) strips the C2PA manifest;
+    the invisible watermark still names this server and the task."""
+    key = service.key("maker")
+    client = openai.OpenAI(base_url=f"{service.url}/v1", api_key=key, max_retries=0)
+    video = client.videos.create_and_poll(prompt="a red circle", size="480x272", seconds="2",
+                                          poll_interval_ms=100)  # fmt: skip
+    assert video.status == "completed", video.error
+    original = tmp_path / "original.mp4"
+    original.write_bytes(client.videos.download_content(video.id).read())
+    reuploaded = encode_mp4(read_frames(original), tmp_path / "reuploaded.mp4", 24, crf=28)
+
+    upload = {"file": ("clip.mp4", reuploaded.read_bytes(), "video/mp4")}
+    answer = httpx.post(f"{service.url}/v1/verify", headers={"Authorization": f"Bearer {key}"},
+                        files=upload)  # fmt: skip
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["c2pa"]["state"] == "None"
+    mark = report["watermark"]
+    assert mark["detected"] is True and mark["this_server"] is True, mark
+    assert mark["confidence"] > 0.99
+    assert report["task"] == {"id": video.id, "on_this_server": True, "yours": True,
+                              "found_by": "watermark"}  # fmt: skip

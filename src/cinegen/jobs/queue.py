@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cinegen.errors import CinegenError
+from cinegen.provenance.payload import task_mark
 from cinegen.store.access import suspension
 from cinegen.store.models import (
     Account,
@@ -111,8 +112,10 @@ def submit(
         earlier = find_by_idempotency_key(session, account_id, idempotency_key)
         if earlier is not None:
             return earlier
+    task_id = new_id("task")
     task = Task(
-        id=new_id("task"),
+        id=task_id,
+        mark=task_mark(task_id),
         account_id=account_id,
         key_id=key_id,
         spec=spec,

@@ -1,25 +1,41 @@
 """``cinegen verify FILE`` and ``POST /v1/verify``: where a file came from.
 
-The report holds the C2PA state and active manifest (checked against this server's trust
-anchors) and, when that manifest is Trusted, the model and the task it came from. The
-invisible watermark (``watermark``) is reported once it exists: until then it is null.
+Two witnesses, reported side by side:
+
+- ``c2pa``: the state and active manifest, checked against this server's trust anchors;
+  when Trusted, its ``generator`` (model, preset, seed) and ``task``;
+- ``watermark``: the invisible mark (invisible_watermark.py), which outlives what strips
+  a manifest (re-encoding, scaling, cropping, cutting): ``detected``, ``payload``
+  (server-task, hexadecimal), ``confidence``, and ``this_server`` when the server it names
+  is this one, in which case ``tasks_with_mark`` finds the task it names.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import av
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from cinegen.config import Settings
 from cinegen.provenance.identity import load_identity
+from cinegen.provenance.invisible_watermark import detect_file
 from cinegen.provenance.manifest import read_file
+from cinegen.provenance.payload import server_mark
+from cinegen.store.models import Task
 
 # What a file is by its first bytes, for uploads that come without a trustworthy name.
 MAGIC = ((b"\x89PNG", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"RIFF", ".webp"))
 
 
-def verify(path: Path, settings: Settings) -> dict[str, Any]:
-    """The provenance report of one file."""
+def verify(
+    path: Path, settings: Settings, on_frame: Callable[[int, int], None] | None = None
+) -> dict[str, Any]:
+    """The provenance report of one file; ``on_frame(done, total)`` follows the frames read
+    for the watermark."""
     anchors = load_identity(settings).anchors
     c2pa = read_file(path, anchors)
     parameters: dict[str, Any] = {}
@@ -32,7 +48,7 @@ def verify(path: Path, settings: Settings) -> dict[str, Any]:
     return {
         "file": path.name,
         "c2pa": c2pa.to_json(),
-        "watermark": None,  # the invisible mark arrives with its own module
+        "watermark": _watermark(path, settings, server_mark(anchors), on_frame),
         "generator": parameters.get("model")
         and {
             "model": parameters.get("model"),
@@ -41,6 +57,30 @@ def verify(path: Path, settings: Settings) -> dict[str, Any]:
         },
         "task": parameters.get("task"),
     }
+
+
+def _watermark(
+    path: Path, settings: Settings, here: int, on_frame: Callable[[int, int], None] | None
+) -> dict[str, Any]:
+    try:
+        found = detect_file(path, key=settings.watermark_key, on_frame=on_frame)
+    except (av.FFmpegError, OSError, ValueError) as exc:  # not a picture we can read
+        return {"detected": False, "payload": None, "confidence": 0.0, "this_server": False,
+                "problem": f"cannot read its frames: {exc}"}  # fmt: skip
+    report = found.to_json()
+    report["this_server"] = found.payload is not None and found.payload.server == here
+    return report
+
+
+def tasks_with_mark(session: Session, report: dict[str, Any]) -> list[str]:
+    """The ids of this server's tasks whose 32 bits the report's watermark carries (one,
+    almost always: two tasks share their bits about once in four billion)."""
+    watermark = report["watermark"]
+    if not watermark.get("this_server"):
+        return []
+    mark = int(watermark["payload"].split("-")[1], 16)
+    query = select(Task.id).where(Task.mark == mark).order_by(Task.created_at)
+    return list(session.scalars(query))
 
 
 def suffix_of(head: bytes) -> str:

@@ -124,6 +124,7 @@ class Task(Base):
         Index("ix_tasks_account", "account_id", "created_at"),
         Index("ix_tasks_idempotency", "account_id", "idempotency_key", unique=True),
         Index("ix_tasks_key", "key_id", "created_at"),
+        Index("ix_tasks_mark", "mark"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -142,6 +143,8 @@ class Task(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
     request_sha256: Mapped[str | None] = mapped_column(String(64), default=None)  # of the body
     actions: Mapped[list[str] | None] = mapped_column(JSON, default=None)  # follow-up shots
+    # The 32 bits of the id that its files' invisible watermark carries (provenance/payload.py)
+    mark: Mapped[int | None] = mapped_column(BigInteger, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(default=None)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,36 @@
+"""tasks keep the 32 bits of their id that their files' invisible watermark carries, so
+that a marked file whose C2PA manifest was stripped still leads back to its task
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-11-30
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from cinegen.provenance.payload import task_mark
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("mark", sa.BigInteger(), nullable=True))
+        batch_op.create_index("ix_tasks_mark", ["mark"])
+    tasks = sa.table("tasks", sa.column("id", sa.String), sa.column("mark", sa.BigInteger))
+    connection = op.get_bind()
+    for (task_id,) in connection.execute(sa.select(tasks.c.id)).all():
+        update = tasks.update().where(tasks.c.id == task_id).values(mark=task_mark(task_id))
+        connection.execute(update)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("tasks", schema=None) as batch_op:
+        batch_op.drop_index("ix_tasks_mark")
+        batch_op.drop_column("mark")
