@@ -49,5 +49,6 @@ def _pink(height: int, width: int, rng: np.random.Generator, beta: float = 1.8) 
     radius[0, 0] = 1.0
     shape = radius.shape
     spectrum = (rng.normal(size=shape) + 1j * rng.normal(size=shape)) / radius ** (beta / 2 + 0.5)
-    image: np.ndarray = np.fft.irfft2(spectrum, s=(height, width))
-    return (image - image.mean()) / image.std()
+    image = np.fft.irfft2(spectrum, s=(height, width))
+    normalised: np.ndarray = (image - image.mean()) / image.std()
+    return normalised
