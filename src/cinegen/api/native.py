@@ -2,7 +2,9 @@
 
 ``GET /v1/tasks/{id}/events`` is a server-sent-event stream of the task's recorded events
 (state, progress, stage), oldest first, ending after the final state. It resumes after the
-``Last-Event-ID`` a reconnecting client sends, so no event is missed or repeated. Every
+``Last-Event-ID`` a reconnecting client sends, so no event is missed or repeated; it ends
+with an ``error`` event (code ``invalid_api_key`` or ``access_suspended``) once its key is
+revoked or the operator suspends access. Every
 model shows where denoising is heading in ``preview`` events: a small
 JPEG as a ``data:`` URL in ``image``, about once a second while a task denoises.
 """
@@ -23,9 +25,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from cinegen.api import tasks
-from cinegen.api.deps import CurrentAccount, SessionDep
-from cinegen.api.errors import ERROR_RESPONSES
-from cinegen.store.models import Task, TaskEvent
+from cinegen.api.deps import CurrentAccount, CurrentKey, SessionDep, refuse_while_suspended
+from cinegen.api.errors import ERROR_RESPONSES, ApiError
+from cinegen.store.models import ApiKey, Role, Task, TaskEvent
 
 router = APIRouter(prefix="/v1/tasks", tags=["cinegen tasks"], responses=ERROR_RESPONSES)
 
@@ -100,13 +102,13 @@ def cancel_task(task_id: str, account: CurrentAccount, session: SessionDep) -> T
 def task_events(
     task_id: str,
     request: Request,
-    account: CurrentAccount,
+    key: CurrentKey,
     session: SessionDep,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
-    tasks.owned(session, account, task_id)  # 404 before the stream starts
+    tasks.owned(session, key.account, task_id)  # 404 before the stream starts
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
-    stream = _events(request, request.app.state.sessions, task_id, after)
+    stream = _events(request, request.app.state.sessions, task_id, after, key.id)
     return StreamingResponse(
         stream,
         media_type="text/event-stream",
@@ -115,10 +117,16 @@ def task_events(
 
 
 async def _events(
-    request: Request, sessions: sessionmaker[Session], task_id: str, after: int
+    request: Request, sessions: sessionmaker[Session], task_id: str, after: int, key_id: str
 ) -> AsyncIterator[str]:
     quiet = 0.0
     while not await request.is_disconnected():
+        # A stream is a request that goes on: the key's revocation and the all-access switch
+        # end it at the next poll, as they refuse the next request.
+        refusal = await run_in_threadpool(_refusal, sessions, key_id)
+        if refusal is not None:
+            yield f"event: error\ndata: {json.dumps(refusal)}\n\n"
+            return
         events, finished = await run_in_threadpool(_since, sessions, task_id, after)
         for event in events:
             after = event["id"]
@@ -133,6 +141,20 @@ async def _events(
                 quiet = 0.0
                 yield ": keep-alive\n\n"
         await asyncio.sleep(POLL_S)
+
+
+def _refusal(sessions: sessionmaker[Session], key_id: str) -> dict[str, str] | None:
+    """Why the stream's key may no longer listen (revoked, or access suspended), or None."""
+    with sessions() as session:
+        key = session.get(ApiKey, key_id)
+        if key is None or key.revoked_at is not None:
+            return {"code": "invalid_api_key", "message": "the API key was revoked"}
+        if key.account.role is not Role.admin:
+            try:
+                refuse_while_suspended(session)
+            except ApiError as exc:
+                return {"code": exc.code, "message": exc.message}
+    return None
 
 
 def _since(
