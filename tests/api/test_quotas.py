@@ -3,13 +3,20 @@ nothing queued past the limit."""
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import httpx
 import openai
 import pytest
+from sqlalchemy import func, select
 
+from cinegen.api import tasks
+from cinegen.api.errors import ApiError
+from cinegen.config import Settings
 from cinegen.store import audit
 from cinegen.store.keys import create_key, set_quota
-from cinegen.store.models import Role
+from cinegen.store.models import ApiKey, Role, Task
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +61,50 @@ def test_a_key_past_its_quota_is_refused_with_the_reason(service):
         lines = [e for e in audit.read(session) if e.action in ("quota.refuse", "key.quota")]
     assert [e.action for e in lines] == ["quota.refuse", "quota.refuse", "quota.refuse",
                                          "key.quota"]  # fmt: skip
+
+
+def test_concurrent_requests_never_take_a_key_past_its_quota(service):
+    """Eight creates at the same moment on a key with 3 videos a day left: exactly three
+    are queued, each check seeing the tasks of the requests before it."""
+    with service.sessions() as session:
+        secret = create_key(session, "grace").secret
+    barrier = threading.Barrier(8)
+
+    auth = {"Authorization": f"Bearer {secret}"}
+    form = {"prompt": "a red circle", "size": "64x64", "seconds": "1"}
+
+    def create(_: int) -> int:
+        with httpx.Client(base_url=service.url, timeout=60) as client:
+            barrier.wait()
+            return client.post("/v1/videos", headers=auth, json=form).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        codes = sorted(pool.map(create, range(8)))
+    assert codes == [200] * 3 + [429] * 5, codes
+
+
+def test_each_server_process_sees_the_tasks_queued_before_it(sessions):
+    """Eight creates at once on one key, each in its own session (as in as many server
+    processes, on SQLite or PostgreSQL): exactly the quota's three are queued."""
+    settings = Settings(quotas={"artist": {"videos_per_day": 3}}, max_active_tasks_per_account=20)
+    with sessions() as session:
+        key_id = create_key(session, "lin").key.id
+    barrier = threading.Barrier(8)
+
+    def create(_: int) -> str:
+        with sessions() as session:
+            key = session.get(ApiKey, key_id)
+            assert key is not None
+            fields = {"prompt": "a red circle", "width": 64, "height": 64, "n_frames": 24}
+            barrier.wait()
+            try:
+                tasks.create(session, settings, key.account, fields, key=key)
+            except ApiError as exc:
+                return exc.code
+            return "queued"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = sorted(pool.map(create, range(8)))
+    assert outcomes == ["queued"] * 3 + ["quota_exceeded"] * 5, outcomes
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Task)) == 3

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from cinegen.api import characters
@@ -91,6 +91,7 @@ def create(
     except SpecError as exc:
         raise from_spec_error(exc, rename) from None
     _check_policy(session, settings, account, spec)
+    _one_submit_at_a_time(session, account)
     if key is not None:
         _check_quota(session, settings, key, spec, rename or {})
     if spec.seed is None:  # chosen now, so that a retried attempt makes the same video
@@ -106,6 +107,17 @@ def create(
     )
     replayed(session, account, idempotency)  # a concurrent retry may have won the race
     return task
+
+
+def _one_submit_at_a_time(session: Session, account: Account) -> None:
+    """From here until ``submit`` commits, the account's other creates wait, in this process
+    or any other: each quota and concurrency check then counts every task queued before it.
+    The read transaction so far ends (its snapshot may be stale); a no-op update of the
+    account's row takes the lock (PostgreSQL: that row; SQLite: the database's write lock)."""
+    session.commit()
+    session.execute(
+        update(Account).where(Account.id == account.id).values(created_at=Account.created_at)
+    )
 
 
 def _check_policy(
