@@ -8,6 +8,7 @@ silently as a default.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import typing
 from functools import lru_cache
@@ -77,6 +78,9 @@ class Settings(BaseSettings):
     # The HTTP API (`cinegen serve`): loopback unless told otherwise.
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000
+    # Reverse proxies (addresses or CIDR ranges; "*": any) whose X-Forwarded-For header
+    # names the real client, for the per-address limits and the logs. Others' is ignored.
+    trusted_proxies: list[str] = ["127.0.0.1", "::1"]
     # Worker processes that `cinegen serve` starts beside the API (0: run `cinegen worker`).
     workers: Annotated[int, Field(ge=0, le=64)] = 1
     # Finished videos and their records are deleted this long after they complete.
@@ -178,6 +182,21 @@ class Settings(BaseSettings):
         if shadowed:
             raise ValueError(f"aliases {shadowed} would hide the models of the same name")
         return aliases
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, proxies: list[str]) -> list[str]:
+        for proxy in proxies:
+            if proxy == "*":
+                continue
+            try:
+                ipaddress.ip_network(proxy, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {proxy!r} is not an IP address or CIDR range "
+                    "(e.g. 10.0.0.5, 10.0.0.0/8, ::1), nor '*'"
+                ) from None
+        return proxies
 
     @field_validator("watermark_text")
     @classmethod

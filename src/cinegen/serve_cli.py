@@ -63,7 +63,7 @@ def serve(
     """Serve the OpenAI Videos API and the Sora video_gen API, with workers."""
     import uvicorn
 
-    from cinegen.api.app import create_app
+    from cinegen.api.app import create_app, server_config
     from cinegen.store.db import open_database
 
     settings = _settings(host=host, port=port, workers=workers)
@@ -82,9 +82,7 @@ def serve(
         f"· data in {settings.data_dir}"
     )
     try:
-        uvicorn.run(
-            create_app(settings), host=settings.host, port=settings.port, log_level="warning"
-        )
+        uvicorn.Server(server_config(create_app(settings), settings)).run()
     finally:
         for process in processes:
             process.terminate()

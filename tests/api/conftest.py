@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
-from cinegen.api.app import create_app
+from cinegen.api.app import create_app, server_config
 from cinegen.config import Settings
 from cinegen.engine.engine import Engine
 from cinegen.jobs.worker import Worker
@@ -53,10 +53,8 @@ def service(tmp_path_factory, engine, service_settings) -> Iterator[Service]:
                 "poll_after_ms": 100}  # fmt: skip
     settings = Settings(data_dir=data_dir, **{**defaults, **service_settings})
     sessions = open_database(data_dir)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, sessions), host="127.0.0.1", port=_free_port(),
-                       log_level="warning")
-    )  # fmt: skip
+    app = create_app(settings, sessions)
+    server = uvicorn.Server(server_config(app, settings, host="127.0.0.1", port=_free_port()))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -47,3 +47,29 @@ def test_the_server_answers_429_after_repeated_bad_keys(service, monkeypatch):
         blocked.status_code == 429 and blocked.json()["error"]["code"] == "too_many_auth_failures"
     )
     assert int(blocked.headers["retry-after"]) > 0
+
+
+def test_behind_a_trusted_proxy_each_client_is_counted_apart(service):
+    """The test client is on loopback, a trusted proxy by default: the address its
+    X-Forwarded-For names is the one whose failures count."""
+    import httpx
+
+    limit = service.settings.max_auth_failures_per_minute
+    good = service.key("proxied")
+
+    def get(client: str, secret: str) -> int:
+        headers = {"Authorization": f"Bearer {secret}", "X-Forwarded-For": client}
+        return httpx.get(f"{service.url}/v1/videos", headers=headers).status_code
+
+    for i in range(limit):
+        assert get("203.0.113.7", f"cg-wrong-{i}") == 401
+    assert get("203.0.113.7", good) == 429  # this client waits
+    assert get("203.0.113.8", good) == 200  # its neighbour behind the same proxy does not
+
+
+def test_trusted_proxies_must_be_addresses_or_ranges():
+    from cinegen.config import Settings
+
+    assert Settings(trusted_proxies=["10.0.0.0/8", "::1", "*"]).trusted_proxies[0] == "10.0.0.0/8"
+    with pytest.raises(ValueError, match="'proxy.local' is not an IP address or CIDR range"):
+        Settings(trusted_proxies=["proxy.local"])

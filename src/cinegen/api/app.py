@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,6 +29,15 @@ from cinegen.api import (
 from cinegen.api.auth_failures import AuthFailures
 from cinegen.config import Settings
 from cinegen.store.db import open_database
+
+
+def server_config(app: FastAPI, settings: Settings, **overrides: Any) -> uvicorn.Config:
+    """How uvicorn serves ``app``: the settings' address, and X-Forwarded-For believed from
+    the trusted proxies only (request.client is then the real client)."""
+    options: dict[str, Any] = {"host": settings.host, "port": settings.port,
+                               "log_level": "warning", "proxy_headers": True,
+                               "forwarded_allow_ips": settings.trusted_proxies}  # fmt: skip
+    return uvicorn.Config(app, **{**options, **overrides})
 
 
 def create_app(
