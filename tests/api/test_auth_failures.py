@@ -71,5 +71,5 @@ def test_trusted_proxies_must_be_addresses_or_ranges():
     from cinegen.config import Settings
 
     assert Settings(trusted_proxies=["10.0.0.0/8", "::1", "*"]).trusted_proxies[0] == "10.0.0.0/8"
-    with pytest.raises(ValueError, match="'proxy.local' is not an IP address or CIDR range"):
+    with pytest.raises(ValueError, match=r"'proxy\.local' is not an IP address or CIDR range"):
         Settings(trusted_proxies=["proxy.local"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from sqlalchemy import delete, text, update
 from sqlalchemy.exc import DBAPIError
@@ -65,3 +67,33 @@ def test_while_suspended_workers_hold_non_admin_tasks_and_lose_none(sessions):
         assert claim(session, "w1", POLICY) is None  # the artist's task waits, queued
         access.resume(session, admin)
         assert claim(session, "w1", POLICY).id == held
+
+
+def test_log_lines_commit_in_the_order_of_their_ids(sessions):
+    """A writer of the log waits while another's line is uncommitted, so a reader paging
+    on from the last id it saw can never skip a line that commits later."""
+    first = sessions()
+    audit.record(first, "cli:ada", "access.suspend")
+    first.flush()  # its id is taken; not committed yet
+    done = threading.Event()
+
+    def second_writer() -> None:
+        with sessions() as session:
+            audit.record(session, "cli:bob", "access.resume")
+            session.commit()
+        done.set()
+
+    thread = threading.Thread(target=second_writer)
+    thread.start()
+    try:
+        assert not done.wait(1.0), "a second line committed while the first was pending"
+        with sessions() as reader:
+            assert audit.read(reader) == []  # nothing yet that a later line could precede
+    finally:
+        first.commit()
+        first.close()
+    thread.join(timeout=30)
+    with sessions() as reader:
+        lines = audit.read(reader)
+    assert [line.actor for line in lines] == ["cli:ada", "cli:bob"]
+    assert lines[0].id < lines[1].id

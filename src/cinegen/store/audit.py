@@ -3,6 +3,11 @@ appended and never changed (the database refuses UPDATE and DELETE on it).
 
 ``record`` adds a line to the caller's transaction, so the action and its line commit
 together; ``read`` pages through the log oldest first. The CLI's actor is ``cli:<user>``.
+
+Lines commit in the order of their ids, so a reader that pages on from the last id it saw
+misses none: on PostgreSQL a sequence hands out ids at insert, and two writers could
+commit out of order, so writers of the log take turns (a table lock held to commit);
+SQLite has a single writer anyway.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import getpass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from cinegen.store.models import AuditEvent
@@ -32,6 +37,10 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
     """Add one line to the log in ``session``'s transaction (the caller commits)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # EXCLUSIVE blocks other writers of the log until this transaction ends; readers
+        # (ACCESS SHARE) go on.
+        session.execute(text("LOCK TABLE audit_events IN EXCLUSIVE MODE"))
     event = AuditEvent(actor=actor, action=action, target=target, detail=detail)
     session.add(event)
     return event
