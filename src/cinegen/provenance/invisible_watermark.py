@@ -31,7 +31,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
+import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -60,8 +62,10 @@ CHIPS = ecc.coded_length(PAYLOAD_BITS)
 # The synchronisation peak, in robust standard deviations of the correlation surface, from
 # which a decoded payload is believed (on unmarked videos the best peak stays below 4.5).
 MIN_SCORE = 6.0
-# Autocorrelation peaks tried as the tile's period, best first.
+# Autocorrelation peaks tried as the tile's period, best first; around each, the periods
+# tried: (half-width, step) in pixels, coarse then fine around the best coarse one.
 PERIOD_CANDIDATES = 3
+PERIOD_SEARCH = ((1.5, 0.25), (0.2, 0.05))
 
 
 # ---------------------------------------------------------------------------- the pattern
@@ -156,18 +160,29 @@ def pattern(width: int, height: int, payload: Payload, key: str = DEFAULT_KEY) -
 def embed(
     frames: np.ndarray, payload: Payload, *, key: str = DEFAULT_KEY, inplace: bool = False
 ) -> np.ndarray:
-    """Mark (F, H, W, 3) uint8 RGB ``frames``; a marked copy, or ``frames`` when inplace."""
+    """Mark (F, H, W, 3) uint8 RGB ``frames``; a marked copy, or ``frames`` when inplace.
+    Frames are shared out between the cores (numpy lets go of the GIL while it adds)."""
     check_frames(frames)
     if inplace and not frames.flags.writeable:
         raise ValueError("frames must be writeable for inplace=True, got a read-only array")
-    _, height, width, _ = frames.shape
+    n, height, width, _ = frames.shape
     offsets = pattern(width, height, payload, key)[..., None]
     out = frames if inplace else np.empty_like(frames)
-    scratch = np.empty((height, width, 3), np.int16)
-    for i, frame in enumerate(frames):  # one frame at a time: scratch stays one frame
-        np.add(frame, offsets, out=scratch)
-        np.clip(scratch, 0, 255, out=scratch)
-        out[i] = scratch
+
+    def work(start: int, stop: int) -> None:
+        scratch = np.empty((height, width, 3), np.int16)  # one frame: memory stays small
+        for i in range(start, stop):
+            np.add(frames[i], offsets, out=scratch)
+            np.clip(scratch, 0, 255, out=scratch)
+            out[i] = scratch
+
+    workers = max(1, min(n, os.cpu_count() or 1))
+    bounds = np.linspace(0, n, workers + 1).astype(int)
+    if workers == 1:
+        work(0, n)
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(work, bounds[:-1], bounds[1:]))
     return out
 
 
@@ -286,8 +301,8 @@ def _register(
     pattern: (score, offset, period, tile). Coarse steps, then fine ones around the best."""
     best: tuple[float, tuple[int, int], float, np.ndarray] | None = None
     centre = float(lag)
-    for span, step in ((1.5, 0.25), (0.2, 0.05)):
-        for period in centre + np.arange(-span, span + step / 2, step):
+    for span, step in PERIOD_SEARCH:
+        for period in centre + _steps(span, step):
             tile = _fold(residual, period)
             score, offset = _correlate(tile, reference)
             if best is None or score > best[0]:
@@ -296,6 +311,10 @@ def _register(
         centre = best[2]
     assert best is not None
     return best
+
+
+def _steps(span: float, step: float) -> np.ndarray:
+    return np.arange(-span, span + step / 2, step)
 
 
 def _fold(residual: np.ndarray, period: float) -> np.ndarray:
@@ -342,7 +361,8 @@ def _soft_chips(tile: np.ndarray, key: str) -> np.ndarray:
 def _confidence(score: float, tries: int) -> float:
     """One minus the chance that noise gives a peak of ``score`` somewhere among all the
     offsets and periods looked at (Gaussian tail, Bonferroni bound)."""
-    looked = DETECT_TILE * DETECT_TILE * tries * 22  # offsets x periods per candidate
+    periods = sum(len(_steps(span, step)) for span, step in PERIOD_SEARCH)
+    looked = DETECT_TILE * DETECT_TILE * periods * tries  # offsets x periods x candidates
     return max(0.0, 1.0 - looked * 0.5 * math.erfc(score / math.sqrt(2)))
 
 
