@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     workers: Annotated[int, Field(ge=0, le=64)] = 1
     # Finished videos and their records are deleted this long after they complete.
     asset_ttl_hours: Annotated[float, Field(gt=0)] = 24.0 * 7
+    # Uploaded pictures and videos are deleted this long after they arrive, unless a
+    # character is drawn from one or an unfinished task still reads it.
+    upload_ttl_hours: Annotated[float, Field(gt=0)] = 24.0 * 7
     # Unfinished tasks (queued or running) one account may have; more answer 429.
     max_active_tasks_per_account: Annotated[int, Field(ge=1)] = 4
     # Queued tasks across all accounts; more answer 429 with Retry-After.

@@ -6,10 +6,19 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from cinegen.jobs.assets import delete_task, sweep_expired, task_folder
+from cinegen.jobs.assets import delete_task, sweep_expired, sweep_expired_uploads, task_folder
 from cinegen.jobs.queue import QueuePolicy, claim, finish, submit
 from cinegen.store.keys import create_key
-from cinegen.store.models import Generation, Task, TaskEvent, TaskState, new_id, utcnow
+from cinegen.store.models import (
+    Character,
+    Generation,
+    Task,
+    TaskEvent,
+    TaskState,
+    Upload,
+    new_id,
+    utcnow,
+)
 
 
 def _finished_task(sessions, data_dir, keep_for):
@@ -49,3 +58,39 @@ def test_deleting_a_task_removes_rows_and_files(sessions, tmp_path):
         assert session.get(Task, task_id) is None
         assert session.scalars(select(Generation)).all() == []
     assert not task_folder(data_dir, task_id).exists()
+
+
+def _upload(session, data_dir, account_id: str, age: timedelta) -> Upload:
+    upload = Upload(id=new_id("upload"), account_id=account_id, path="", media_type="image/png",
+                    created_at=utcnow() - age)  # fmt: skip
+    upload.path = f"uploads/{upload.id}.png"
+    (data_dir / "uploads").mkdir(parents=True, exist_ok=True)
+    (data_dir / upload.path).write_bytes(b"png")
+    session.add(upload)
+    session.commit()
+    return upload
+
+
+def test_old_uploads_go_unless_a_character_or_an_unfinished_task_needs_them(sessions, tmp_path):
+    data_dir = tmp_path / "data"
+    week = timedelta(days=7)
+    with sessions() as session:
+        account = create_key(session, "a").key.account_id
+        fresh, stale = (_upload(session, data_dir, account, age) for age in (timedelta(0), week))
+        drawn, read = (_upload(session, data_dir, account, week) for _ in range(2))
+        session.add(Character(id=new_id("char"), account_id=account, name="ada",
+                              description="a woman in a red coat", upload_id=drawn.id))  # fmt: skip
+        session.commit()
+        task = submit(
+            session, account, {"prompt": "a red star", "source": {"upload_ids": [read.id]}}
+        )
+        assert sweep_expired_uploads(session, data_dir, timedelta(days=1)) == [stale.id]
+        assert session.get(Upload, stale.id) is None
+        assert not (data_dir / stale.path).exists()
+        kept = [fresh, drawn, read]
+        assert all(session.get(Upload, u.id) and (data_dir / u.path).exists() for u in kept)
+
+        claim(session, "w", QueuePolicy())
+        finish(session, task.id, "w", TaskState.succeeded, [], keep_for=None)
+        assert sweep_expired_uploads(session, data_dir, timedelta(days=1)) == [read.id]
+        assert sweep_expired_uploads(session, data_dir, timedelta(days=1)) == []

@@ -34,7 +34,10 @@ class StoreMedia:
                 path = self._upload(session, item.upload_id)
                 if path is None:
                     raise SpecError(
-                        "inpaint_items.upload_id", "no such upload", value=item.upload_id
+                        "inpaint_items.upload_id",
+                        "no such upload (uploads nothing uses are deleted after "
+                        "upload_ttl_hours; upload it again)",
+                        value=item.upload_id,
                     )
                 return read_pixels(path)
             generation = session.get(Generation, item.generation_id)

@@ -28,7 +28,7 @@ from cinegen.config import Settings
 from cinegen.engine.engine import Engine
 from cinegen.errors import Cancelled, CinegenError, SpecError
 from cinegen.generation import Result, generate
-from cinegen.jobs.assets import sweep_expired, task_folder
+from cinegen.jobs.assets import sweep_expired, sweep_expired_uploads, task_folder
 from cinegen.jobs.media import StoreMedia
 from cinegen.jobs.queue import (
     LeaseLost,
@@ -92,6 +92,7 @@ class Worker:
     engine: Engine
     policy: QueuePolicy = field(default_factory=QueuePolicy)
     keep_for: timedelta | None = None  # finished tasks expire this long after they end
+    keep_uploads_for: timedelta | None = None  # uploads nothing needs, this long after upload
     name: str = field(default_factory=worker_name)
 
     @classmethod
@@ -105,6 +106,7 @@ class Worker:
             engine=engine,
             policy=QueuePolicy(settings.task_lease_seconds, settings.task_max_attempts),
             keep_for=timedelta(hours=settings.asset_ttl_hours),
+            keep_uploads_for=timedelta(hours=settings.upload_ttl_hours),
         )
 
     def run(self, stop: threading.Event | None = None, idle_s: float = 0.5) -> None:
@@ -119,6 +121,8 @@ class Worker:
         with self.sessions() as session:
             requeue_expired(session, self.policy)
             sweep_expired(session, self.data_dir)
+            if self.keep_uploads_for is not None:
+                sweep_expired_uploads(session, self.data_dir, self.keep_uploads_for)
             task = claim(session, self.name, self.policy)
         if task is None:
             return False
