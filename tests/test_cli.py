@@ -276,3 +276,20 @@ def test_verify_reports_the_c2pa_state_of_a_file(tmp_path):
     assert edited["c2pa"]["state"] == "Invalid" and edited["c2pa"]["problems"]
     missing = cinegen("verify", "nowhere.mp4", cwd=tmp_path)
     assert missing.returncode == 2 and "nowhere.mp4" in missing.stderr
+
+
+def test_verify_finds_the_invisible_mark_after_the_manifest_is_gone(tmp_path):
+    from cinegen.media.encode import encode_mp4, read_frames
+
+    run = cinegen("generate", "a red circle moving right in a grey studio", "--model", "turbo",
+                  "--size", "256x144", "--seconds", "1", "--seed", "2", "--out", "a.mp4",
+                  cwd=tmp_path)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    mark = json.loads((tmp_path / "a.json").read_text())["invisible_mark"]
+    encode_mp4(read_frames(tmp_path / "a.mp4"), tmp_path / "shared.mp4", 24, crf=28)
+    report = json.loads(cinegen("verify", "shared.mp4", "--json", cwd=tmp_path).stdout)
+    assert report["c2pa"]["state"] == "None"
+    assert report["watermark"]["detected"] and report["watermark"]["payload"] == mark
+    assert report["watermark"]["this_server"] is True
+    words = cinegen("verify", "shared.mp4", cwd=tmp_path).stdout
+    assert f"invisible watermark {mark} (this server" in words
