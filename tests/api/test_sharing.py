@@ -59,6 +59,9 @@ def test_only_what_a_reviewer_approved_gets_a_public_page(service):
     page = anyone.get(approved["url"])  # no key: it is public
     assert page.status_code == 200 and "a red circle" in page.text and "<video" in page.text
     assert "generated, not filmed" in page.text
+    # the marks its record lists (96x64 is too small for the invisible one)
+    assert "a visible mark" in page.text and "C2PA Content Credentials" in page.text
+    assert "invisible watermark" not in page.text
     media = anyone.get(approved["url"] + "/media")
     assert media.status_code == 200 and media.content == watched.content
 

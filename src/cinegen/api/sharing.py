@@ -12,7 +12,9 @@ pages are closed too while access is suspended.
 from __future__ import annotations
 
 import html
+import json
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -216,6 +218,23 @@ def _file(request: Request, generation: Generation) -> FileResponse:
     return FileResponse(path, media_type=media_type)
 
 
+def _marks(data_dir: Path, generation: Generation) -> str:
+    """What marks the file carries, as its sidecar records them."""
+    try:
+        record = json.loads((data_dir / generation.files["sidecar"]).read_text())
+    except (KeyError, OSError, ValueError):
+        return "unknown (its record is gone)"
+    marks = []
+    if record.get("visible_mark"):
+        marks.append("a visible mark in the corner of every frame")
+    if record.get("invisible_mark"):
+        marks.append(f"an invisible watermark naming this server and task "
+                     f"({record['invisible_mark']}), kept through re-encoding")  # fmt: skip
+    if record.get("c2pa"):
+        marks.append("signed C2PA Content Credentials in the file")
+    return "; ".join(marks) or "none"
+
+
 def _approved(session: SessionDep, public_id: str) -> Share:
     share = shares.public(session, public_id)
     if share is None:  # unknown, pending and rejected alike
@@ -244,7 +263,7 @@ def share_page(public_id: str, request: Request, session: SessionDep) -> HTMLRes
         "Reviewed": f"approved {share.decided_at:%Y-%m-%d %H:%M} UTC"
         if share.decided_by != shares.NO_REVIEW and share.decided_at
         else "shared without review",
-        "Marks": "a visible mark in the corner of every frame",
+        "Marks": _marks(request.app.state.data_dir, generation),
     }
     rows = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>"
