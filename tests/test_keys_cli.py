@@ -47,10 +47,12 @@ def test_a_key_gets_its_own_quota_and_loses_it_again(tmp_path):
     cinegen("keys", "create", "--name", "intern", cwd=tmp_path, **env)
     (row,) = json.loads(cinegen("keys", "list", "--json", cwd=tmp_path, **env).stdout)
     set_ = cinegen("keys", "quota", row["id"], "--videos-per-day", "5", "--max-seconds", "4",
-                   cwd=tmp_path, **env)  # fmt: skip
+                   "--max-active-tasks", "2", cwd=tmp_path, **env)  # fmt: skip
     assert set_.returncode == 0 and "videos_per_day" in set_.stdout, set_.stderr
     (row,) = json.loads(cinegen("keys", "list", "--json", cwd=tmp_path, **env).stdout)
-    assert row["quota"] == {"videos_per_day": 5, "max_seconds": 4.0}
+    assert row["quota"] == {"videos_per_day": 5, "max_seconds": 4.0, "max_active_tasks": 2}
+    narrow = cinegen("keys", "list", cwd=tmp_path, COLUMNS="60", **env).stdout
+    assert row["id"] in narrow  # whole, however narrow the terminal
     cleared = cinegen("keys", "quota", row["prefix"], "--clear", cwd=tmp_path, **env)
     assert cleared.returncode == 0 and "its role's" in cleared.stdout
     nothing = cinegen("keys", "quota", row["id"], cwd=tmp_path, **env)

@@ -47,6 +47,7 @@ class Quota(BaseModel):
     seconds_per_month: Annotated[float, Field(ge=0)] | None = None
     max_long_side: Annotated[int, Field(ge=16)] | None = None  # pixels, width or height
     max_seconds: Annotated[float, Field(gt=0)] | None = None  # one video's length
+    max_active_tasks: Annotated[int, Field(ge=1)] | None = None  # queued or running at once
 
     def over(self, other: Quota) -> Quota:
         """This quota with ``other``'s limits wherever ``other`` sets one."""

@@ -80,7 +80,13 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="One JSON array."
     if as_json:
         out.print(json.dumps(rows))
         return
-    table = Table("id", "starts with", "name", "account", "role", "created", "state")
+    table = Table()
+    # The id is what `revoke` and `quota` take: never cut short, however narrow the terminal.
+    table.add_column(
+        "id", no_wrap=True, min_width=max((len(str(r["id"])) for r in rows), default=2)
+    )
+    for name in ("starts with", "name", "account", "role", "created", "state"):
+        table.add_column(name)
     for row in rows:
         state = f"revoked {str(row['revoked_at'])[:16]}" if row["revoked_at"] else "active"
         table.add_row(
@@ -113,6 +119,9 @@ def quota(
     seconds_per_month: Annotated[float | None, typer.Option(min=0)] = None,
     max_long_side: Annotated[int | None, typer.Option(min=16, help="Pixels.")] = None,
     max_seconds: Annotated[float | None, typer.Option(min=0.01, help="One video.")] = None,
+    max_active_tasks: Annotated[
+        int | None, typer.Option(min=1, help="Queued or running at once.")
+    ] = None,
     clear: Annotated[bool, typer.Option(help="Back to the role's quota.")] = False,
 ) -> None:
     """Give a key its own quota over its role's (`CINEGEN_QUOTAS__<ROLE>__…`)."""
@@ -123,6 +132,7 @@ def quota(
         "seconds_per_month": seconds_per_month,
         "max_long_side": max_long_side,
         "max_seconds": max_seconds,
+        "max_active_tasks": max_active_tasks,
     }
     chosen = {name: value for name, value in limits.items() if value is not None}
     if clear == bool(chosen):

@@ -14,9 +14,10 @@ from sqlalchemy import func, select
 from cinegen.api import tasks
 from cinegen.api.errors import ApiError
 from cinegen.config import Settings
+from cinegen.jobs.queue import QueuePolicy, claim, finish
 from cinegen.store import audit
 from cinegen.store.keys import create_key, set_quota
-from cinegen.store.models import ApiKey, Role, Task
+from cinegen.store.models import ApiKey, Role, Task, TaskState
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +109,20 @@ def test_each_server_process_sees_the_tasks_queued_before_it(sessions):
     assert outcomes == ["queued"] * 3 + ["quota_exceeded"] * 5, outcomes
     with sessions() as session:
         assert session.scalar(select(func.count()).select_from(Task)) == 3
+
+
+def test_a_key_may_have_so_many_unfinished_tasks_at_once(sessions):
+    settings = Settings(quotas={"artist": {"max_active_tasks": 2}}, max_active_tasks_per_account=20)
+    fields = {"prompt": "a red circle", "width": 64, "height": 64, "n_frames": 24}
+    with sessions() as session:
+        key = create_key(session, "ada").key
+        first = tasks.create(session, settings, key.account, fields, key=key)
+        tasks.create(session, settings, key.account, fields, key=key)
+        with pytest.raises(ApiError) as caught:
+            tasks.create(session, settings, key.account, fields, key=key)
+        assert caught.value.status == 429 and caught.value.code == "quota_exceeded"
+        assert "2 unfinished tasks and may have 2 at once" in caught.value.message
+        assert int(caught.value.headers["Retry-After"]) > 0
+        claim(session, "w", QueuePolicy())
+        finish(session, first.id, "w", TaskState.succeeded, [], keep_for=None)
+        assert tasks.create(session, settings, key.account, fields, key=key).state.value == "queued"

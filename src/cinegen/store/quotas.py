@@ -1,6 +1,7 @@
 """Quotas: what one API key may make. A key's quota is its role's (``Settings.quotas``) with
 the key's own limits over it (``cinegen keys quota``). Counts are rolling: the last 24 hours
-and the last 30 days of tasks the key asked for, each variant a video."""
+and the last 30 days of tasks the key asked for, each variant a video; and the key's
+unfinished tasks at this moment (``max_active_tasks``)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,17 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cinegen.config import Quota, Settings
 from cinegen.errors import CinegenError
 from cinegen.spec import GenerationSpec
-from cinegen.store.models import ApiKey, Task, utcnow
+from cinegen.store.models import ApiKey, Task, TaskState, utcnow
 
 DAY, MONTH = timedelta(days=1), timedelta(days=30)
+UNFINISHED = (TaskState.queued, TaskState.running)
+ACTIVE_RETRY_AFTER_S = 10  # a short video's render: a slot may well be free by then
 
 
 class OverQuota(CinegenError):
@@ -91,6 +94,18 @@ def check(
             "n_frames",
             403,
         )
+    if quota.max_active_tasks is not None:
+        active = session.scalar(
+            select(func.count()).where(Task.key_id == key.id, Task.state.in_(UNFINISHED))
+        )
+        if (active or 0) >= quota.max_active_tasks:
+            raise OverQuota(
+                f"this key has {active} unfinished tasks and may have {quota.max_active_tasks} "
+                f"at once (role {role}); wait for one to finish",
+                "n_variants",
+                429,
+                retry_after=ACTIVE_RETRY_AFTER_S,
+            )
     videos, seconds = spec.n_variants, spec.seconds * spec.n_variants
     for window in usage(session, key.id, now):
         limits = (
