@@ -190,17 +190,24 @@ class Settings(BaseSettings):
     @field_validator("trusted_proxies")
     @classmethod
     def _addresses(cls, proxies: list[str]) -> list[str]:
+        """Each as uvicorn matches it: an address, or a range written by its network
+        address (10.0.0.5/8 is 10.0.0.0/8); '*' alone trusts any."""
+        if "*" in proxies:
+            if len(proxies) > 1:
+                raise ValueError("trusted_proxies: '*' trusts any address; give it alone")
+            return proxies
+        normal = []
         for proxy in proxies:
-            if proxy == "*":
-                continue
             try:
-                ipaddress.ip_network(proxy, strict=False)
+                network = ipaddress.ip_network(proxy, strict=False)
             except ValueError:
                 raise ValueError(
                     f"trusted_proxies: {proxy!r} is not an IP address or CIDR range "
                     "(e.g. 10.0.0.5, 10.0.0.0/8, ::1), nor '*'"
                 ) from None
-        return proxies
+            single = network.num_addresses == 1 and "/" not in proxy
+            normal.append(str(network.network_address) if single else str(network))
+        return normal
 
     @field_validator("watermark_text")
     @classmethod

@@ -70,6 +70,10 @@ def test_behind_a_trusted_proxy_each_client_is_counted_apart(service):
 def test_trusted_proxies_must_be_addresses_or_ranges():
     from cinegen.config import Settings
 
-    assert Settings(trusted_proxies=["10.0.0.0/8", "::1", "*"]).trusted_proxies[0] == "10.0.0.0/8"
+    proxies = Settings(trusted_proxies=["10.0.0.5/8", "::1", "192.168.1.7"]).trusted_proxies
+    assert proxies == ["10.0.0.0/8", "::1", "192.168.1.7"]  # as uvicorn matches them
+    assert Settings(trusted_proxies=["*"]).trusted_proxies == ["*"]
+    with pytest.raises(ValueError, match="give it alone"):
+        Settings(trusted_proxies=["10.0.0.1", "*"])
     with pytest.raises(ValueError, match=r"'proxy\.local' is not an IP address or CIDR range"):
         Settings(trusted_proxies=["proxy.local"])

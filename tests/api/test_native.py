@@ -21,7 +21,8 @@ def http(service) -> httpx.Client:
 
 
 def _stream(http: httpx.Client, task_id: str, last_event_id: str | None = None) -> list[dict]:
-    headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+    # (as latin-1 bytes: what a header may carry beyond ASCII)
+    headers = {"Last-Event-ID": last_event_id.encode("latin-1")} if last_event_id else {}
     events = []
     with http.stream("GET", f"/v1/tasks/{task_id}/events", headers=headers, timeout=120) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
@@ -54,6 +55,8 @@ def test_events_stream_the_task_to_its_end_and_resume_where_they_left(http):
     previews = [int(e["sse_id"]) for e in events if e.get("type") == "preview"]
     superseded = set(previews[:-1])
     assert [int(e["sse_id"]) for e in resumed] == [i for i in ids[2:] if i not in superseded]
+    anew = _stream(http, task_id, last_event_id="\u00b2")  # a digit, not a number: from the start
+    assert [int(e["sse_id"]) for e in anew] == [i for i in ids if i not in superseded]
 
     stored = http.get(f"/v1/tasks/{task_id}").json()
     assert stored["state"] == "succeeded" and stored["attempts"] == 1

@@ -35,6 +35,9 @@ def test_a_downloaded_video_verifies_as_this_server_s(service, tmp_path):
     broken[broken.find(b"mdat") + 64] ^= 0x01
     assert verify(key, bytes(broken))["c2pa"]["state"] == "Invalid"
     assert verify(key, b"\x00" * 64)["c2pa"]["state"] == "None"
+    playlist = verify(key, b"ffconcat version 1.0\nfile upload.mp4\n")  # never reaches FFmpeg
+    assert playlist["c2pa"]["state"] == "None" and playlist["watermark"]["detected"] is False
+    assert "not an image or a video" in playlist["watermark"]["problem"]
 
 
 def test_a_re_encoded_video_without_its_manifest_still_leads_to_its_task(service, tmp_path):

@@ -9,6 +9,7 @@ import json
 import av
 import numpy as np
 import pytest
+from PIL import Image
 
 from cinegen.config import Settings
 from cinegen.engine.engine import Engine
@@ -17,7 +18,15 @@ from cinegen.media.encode import encode_mp4, read_frames
 from cinegen.media.synthetic import natural_clip
 from cinegen.provenance import ecc
 from cinegen.provenance.identity import load_identity
-from cinegen.provenance.invisible_watermark import detect, detect_file, embed, mean_luma
+from cinegen.provenance.invisible_watermark import (
+    CELLS,
+    _read_cells,
+    _render,
+    detect,
+    detect_file,
+    embed,
+    mean_luma,
+)
 from cinegen.provenance.payload import PAYLOAD_BITS, Payload, server_mark, task_mark
 from cinegen.spec import parse_spec
 
@@ -166,3 +175,40 @@ def test_frames_too_small_to_find_it_again_are_left_unmarked(settings, tmp_path)
     unmarked = generate(spec, out=tmp_path / "off", engine=off)
     assert unmarked.metadata["invisible_mark"] is None
     assert not detect_file(unmarked.variants[0].video).detected
+
+
+def test_the_cells_read_back_exactly_as_drawn():
+    rng = np.random.default_rng(5)
+    checker = np.indices((CELLS, CELLS)).sum(axis=0) % 2 * 2 - 1.0  # the grid's Nyquist
+    for cells in (rng.choice([-1.0, 1.0], (CELLS, CELLS)), checker):
+        for size in (72, 96, 101, 378):
+            read = _read_cells(_render(cells, size))
+            assert np.corrcoef(read.ravel(), cells.ravel())[0, 1] > 0.999999, size
+
+
+def test_files_that_cannot_or_must_not_be_read_say_so(tmp_path):
+    """What verify may be sent: nothing here reaches a demuxer other than ISO media's or
+    Matroska's, or holds more than a bounded picture in memory."""
+    playlist = tmp_path / "upload.mp4"  # an FFmpeg concat list naming itself
+    playlist.write_text("ffconcat version 1.0\nfile upload.mp4\n")
+    Image.new("L", (14000, 14000)).save(tmp_path / "bomb.png")  # 196 Mpx, a tiny file
+    Image.new("L", (9000, 1200)).save(tmp_path / "huge.png")
+    Image.new("L", (4000, 100)).save(tmp_path / "thin.png")
+    sound = tmp_path / "sound.mp4"
+    with av.open(str(sound), "w", format="mp4") as container:
+        stream = container.add_stream("aac", rate=8000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp",
+                                           layout="mono")  # fmt: skip
+        frame.sample_rate = 8000
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    expected = {
+        playlist: "not an image or a video",
+        tmp_path / "bomb.png": "decompression bomb",
+        tmp_path / "huge.png": "at most 8192 px",
+        tmp_path / "thin.png": "at most 8:1",
+        sound: "no video stream",
+    }
+    for path, message in expected.items():
+        with pytest.raises(ValueError, match=message):
+            detect_file(path)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -107,7 +108,10 @@ def task_events(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     tasks.owned(session, key.account, task_id)  # 404 before the stream starts
-    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    after = (
+        int(last_event_id) if last_event_id and re.fullmatch(r"[0-9]{1,18}", last_event_id) else 0
+    )
     stream = _events(request, request.app.state.sessions, task_id, after, key.id)
     return StreamingResponse(
         stream,

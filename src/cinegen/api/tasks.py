@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from cinegen.api import characters
@@ -26,6 +26,7 @@ from cinegen.safety.output import check_output
 from cinegen.spec import MAX_SEED, GenerationSpec, parse_spec
 from cinegen.store import audit, quotas
 from cinegen.store.models import Account, ApiKey, Task, TaskState, Upload, utcnow
+from cinegen.store.turns import take_turn
 
 ACTIVE = (TaskState.queued, TaskState.running)
 RETRY_AFTER_S = 10
@@ -91,7 +92,13 @@ def create(
     except SpecError as exc:
         raise from_spec_error(exc, rename) from None
     _check_policy(session, settings, account, spec)
-    _one_submit_at_a_time(session, account)
+    # From here to submit's commit the account's other creates (and the upload sweep) wait:
+    # each check below counts every task queued before it, and the uploads stay.
+    take_turn(session, [account.id])
+    earlier = replayed(session, account, idempotency)  # a retry that waited its turn
+    if earlier is not None:
+        return earlier
+    _check_uploads_kept(session, settings, account, spec)
     if key is not None:
         _check_quota(session, settings, key, spec, rename or {})
     if spec.seed is None:  # chosen now, so that a retried attempt makes the same video
@@ -109,17 +116,6 @@ def create(
     return task
 
 
-def _one_submit_at_a_time(session: Session, account: Account) -> None:
-    """From here until ``submit`` commits, the account's other creates wait, in this process
-    or any other: each quota and concurrency check then counts every task queued before it.
-    The read transaction so far ends (its snapshot may be stale); a no-op update of the
-    account's row takes the lock (PostgreSQL: that row; SQLite: the database's write lock)."""
-    session.commit()
-    session.execute(
-        update(Account).where(Account.id == account.id).values(created_at=Account.created_at)
-    )
-
-
 def _check_policy(
     session: Session, settings: Settings, account: Account, spec: GenerationSpec
 ) -> None:
@@ -128,7 +124,9 @@ def _check_policy(
         check_request(spec, settings)
         if settings.moderate_outputs:
             for upload in _uploads(session, account, spec):
-                check_output(read_pixels(settings.data_dir / upload.path), settings, "upload")
+                path = settings.data_dir / upload.path
+                if path.is_file():  # (one the sweep just took is refused after the turn)
+                    check_output(read_pixels(path), settings, "upload")
     except ContentPolicyViolation as exc:
         result = exc.result
         detail = {"categories": result.reasons, "scores": result.category_scores,
@@ -136,6 +134,22 @@ def _check_policy(
         audit.record(session, account.id, "policy.refuse", target=exc.field, detail=detail)
         session.commit()
         raise ApiError(400, str(exc), code="content_policy_violation", param=exc.field) from None
+
+
+def _check_uploads_kept(
+    session: Session, settings: Settings, account: Account, spec: GenerationSpec
+) -> None:
+    """Every upload the request names exists (the sweep deletes old ones nothing uses)."""
+    named = set(spec.media_ids()) | {c.upload_id for c in spec.characters if c.upload_id}
+    for media_id in sorted(i for i in named if i.startswith("upload_")):
+        upload = session.get(Upload, media_id)
+        if upload is None or upload.account_id != account.id:
+            raise ApiError(
+                400,
+                f"no upload {media_id} (uploads nothing uses are deleted "
+                f"{settings.upload_ttl_hours:g} hours after they arrive); upload it again",
+                code="invalid_value",
+            )
 
 
 def _uploads(session: Session, account: Account, spec: GenerationSpec) -> list[Upload]:
@@ -155,7 +169,8 @@ def _check_quota(
         session.commit()
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         code = "quota_exceeded" if exc.status == 429 else "over_key_limit"
-        raise ApiError(exc.status, str(exc), code=code, param=rename.get(exc.field, exc.field),
+        param = rename.get(exc.field, exc.field) if exc.field else None
+        raise ApiError(exc.status, str(exc), code=code, param=param,
                        headers=headers) from None  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from cinegen.api.errors import ApiError
 from cinegen.media.atomic import atomic_path
-from cinegen.media.encode import VideoInfo, probe
+from cinegen.media.encode import VideoInfo, demuxer_for, probe
 from cinegen.spec import MAX_LONG_SIDE, MAX_SECONDS, MAX_SHORT_SIDE
 from cinegen.store.models import Account, Upload, new_id
 
@@ -48,7 +48,7 @@ def store_media(
         is_image = False
     if is_image:
         return store_image(session, data_dir, account, data, param)
-    if _demuxer(data[:16]) is not None:
+    if demuxer_for(data[:16]) is not None:
         return store_video(session, data_dir, account, data, param)
     raise ApiError(
         400,
@@ -146,22 +146,11 @@ def store_video(
     return upload
 
 
-def _demuxer(head: bytes) -> str | None:
-    """The one demuxer a video may be opened with, by its first bytes: ISO media (MP4,
-    MOV) or EBML (Matroska, WebM). Nothing else reaches FFmpeg, whose other demuxers (HLS
-    playlists, concat lists) could be made to open other files or URLs."""
-    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip"):
-        return "mov"
-    if head[:4] == b"\x1a\x45\xdf\xa3":
-        return "matroska"
-    return None
-
-
 def _video_kind(path: Path, param: str) -> tuple[str, str, VideoInfo]:
     """The suffix and media type to keep a video under, and what it holds."""
     with open(path, "rb") as file:
         head = file.read(64)
-    demuxer = _demuxer(head)
+    demuxer = demuxer_for(head)
     try:
         if demuxer is None:
             raise ValueError("not ISO media or Matroska")

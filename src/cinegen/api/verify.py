@@ -29,6 +29,8 @@ async def verify_upload(
     if len(data) > MAX_UPLOAD_BYTES:
         raise ApiError(413, f"file is larger than {MAX_UPLOAD_BYTES >> 20} MB", code="too_large",
                        param="file")  # fmt: skip
+    # Reading every frame takes a while: no database connection is held meanwhile.
+    await run_in_threadpool(session.commit)
     report = await run_in_threadpool(_verify_bytes, data, settings)
     report["file"] = file.filename or report["file"]
     task_id: str | None = report.pop("task")

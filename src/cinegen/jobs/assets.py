@@ -23,6 +23,7 @@ from cinegen.store.models import (
     Upload,
     utcnow,
 )
+from cinegen.store.turns import take_turn
 
 ASSETS = "assets"
 
@@ -67,12 +68,15 @@ def sweep_expired_uploads(
     session: Session, data_dir: Path, keep_for: timedelta, now: datetime | None = None
 ) -> list[str]:
     """Delete the uploads older than ``keep_for`` that nothing needs: no character is drawn
-    from them and no unfinished task reads them (those wait for a later sweep). Returns
+    from them and no unfinished task reads them (those wait for a later sweep), taking
+    their owners' turns (store/turns.py) so that no create picks one meanwhile. Returns
     their ids; the rows go first, so no answer names an upload whose file is gone."""
     cutoff = (now or utcnow()) - keep_for
-    old = list(session.scalars(select(Upload).where(Upload.created_at <= cutoff)))
-    if not old:
+    owners = list(session.scalars(select(Upload.account_id).where(Upload.created_at <= cutoff)))
+    if not owners:
         return []
+    take_turn(session, owners)  # no create of theirs picks an upload while this decides
+    old = list(session.scalars(select(Upload).where(Upload.created_at <= cutoff)))
     needed = set(
         session.scalars(select(Character.upload_id).where(Character.upload_id.is_not(None)))
     )

@@ -50,6 +50,7 @@ LOAD_END, DENOISE_END = 0.05, 0.85
 WITHIN_VARIANT = {"resample": (0.0, 0.3), "watermark": (0.3, 0.4), "encode": (0.4, 1.0)}
 REPORT_EVERY_S = 0.25  # at most this often, except when the stage changes
 PREVIEW_SIDE = 160  # preview frames are at most this wide and tall (JPEG)
+UPLOAD_SWEEP_EVERY_S = 60.0  # uploads expire by the week: a look a minute is plenty
 
 
 def worker_name() -> str:
@@ -93,6 +94,7 @@ class Worker:
     policy: QueuePolicy = field(default_factory=QueuePolicy)
     keep_for: timedelta | None = None  # finished tasks expire this long after they end
     keep_uploads_for: timedelta | None = None  # uploads nothing needs, this long after upload
+    _next_upload_sweep: float = field(default=0.0, init=False)
     name: str = field(default_factory=worker_name)
 
     @classmethod
@@ -121,7 +123,8 @@ class Worker:
         with self.sessions() as session:
             requeue_expired(session, self.policy)
             sweep_expired(session, self.data_dir)
-            if self.keep_uploads_for is not None:
+            if self.keep_uploads_for is not None and time.monotonic() >= self._next_upload_sweep:
+                self._next_upload_sweep = time.monotonic() + UPLOAD_SWEEP_EVERY_S
                 sweep_expired_uploads(session, self.data_dir, self.keep_uploads_for)
             task = claim(session, self.name, self.policy)
         if task is None:

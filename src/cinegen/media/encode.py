@@ -186,6 +186,17 @@ def encode_mp4(
     return path
 
 
+def demuxer_for(head: bytes) -> str | None:
+    """The one demuxer a video may be opened with, by its first bytes: ISO media (MP4,
+    MOV) or EBML (Matroska, WebM). Nothing else reaches FFmpeg, whose other demuxers (HLS
+    playlists, concat lists) could be made to open other files or URLs."""
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip"):
+        return "mov"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "matroska"
+    return None
+
+
 def probe(path: Path) -> VideoInfo:
     """Read a video's geometry, frame count, rate and codec with PyAV."""
     with av.open(str(path)) as container:

@@ -42,7 +42,7 @@ import av
 import numpy as np
 from PIL import Image
 
-from cinegen.media.encode import check_frames
+from cinegen.media.encode import check_frames, demuxer_for
 from cinegen.provenance import ecc
 from cinegen.provenance.payload import PAYLOAD_BITS, Payload
 
@@ -108,28 +108,35 @@ def _cell_values(payload: Payload, key: str) -> np.ndarray:
 def _render(cells: np.ndarray, size: int) -> np.ndarray:
     """A CELLS x CELLS grid drawn band-limited on a size x size periodic tile, cell (i, j)
     centred on ((i + 0.5) * size / CELLS, (j + 0.5) * size / CELLS); RMS 1."""
+    small, big, weight = _band(size)
     spectrum = np.fft.fft2(cells)
-    big = np.zeros((size, size), complex)
-    low = _low_band(size)
-    big[low] = spectrum[_low_band(CELLS)]
-    tile = _shift(np.fft.ifft2(big).real * size * size / CELLS**2, size / CELLS / 2)
+    wide = np.zeros((size, size), complex)
+    np.add.at(wide, np.ix_(big, big), np.outer(weight, weight) * spectrum[np.ix_(small, small)])
+    tile = _shift(np.fft.ifft2(wide).real, size / CELLS / 2)
     return tile / (tile.std() or 1.0)
 
 
 def _read_cells(tile: np.ndarray) -> np.ndarray:
-    """``_render``'s inverse (least squares): the cell values of an aligned tile."""
+    """``_render``'s inverse: the cell values (up to one scale) of an aligned tile, from its
+    lowest frequencies (least squares: the rest is noise)."""
     size = tile.shape[0]
+    small, big, _ = _band(size)
     spectrum = np.fft.fft2(_shift(tile, -size / CELLS / 2))
-    small = np.zeros((CELLS, CELLS), complex)
-    small[_low_band(CELLS)] = spectrum[_low_band(size)]
-    return np.fft.ifft2(small).real
+    narrow = np.zeros((CELLS, CELLS), complex)
+    np.add.at(narrow, np.ix_(small, small), spectrum[np.ix_(big, big)])
+    return np.fft.ifft2(narrow).real
 
 
-def _low_band(size: int) -> np.ndarray:
-    """Indices of the CELLS x CELLS lowest frequencies of a size x size spectrum."""
+def _band(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where each of the CELLS frequencies along one axis of the cell grid goes in a size
+    spectrum, and with what weight: the lowest ones keep their place (negative ones counted
+    from the end); the grid's Nyquist frequency is split in halves between +CELLS/2 and
+    -CELLS/2, so that the drawn tile is real."""
     half = CELLS // 2
-    index = np.r_[0:half, size - half : size]
-    return np.ix_(index, index)  # type: ignore[return-value]
+    small = np.r_[0:half, half + 1 : CELLS, half, half]
+    big = np.r_[0:half, size - half + 1 : size, half, size - half]
+    weight = np.r_[np.ones(CELLS - 1), 0.5, 0.5]
+    return small, big, weight
 
 
 def _shift(image: np.ndarray, by: float) -> np.ndarray:
@@ -373,35 +380,69 @@ def _confidence(score: float) -> float:
 # ---------------------------------------------------------------------------- files
 
 IMAGE_SUFFIXES = frozenset({".png", ".webp", ".jpg", ".jpeg"})
+# What verify reads of a file it is sent: a bound on memory and time whatever arrives.
+MAX_READ_FRAMES = 240  # 10 s at 24 fps; any 2 s hold the whole pattern
+MAX_IMAGE_SIDE, MAX_VIDEO_SIDE = 8192, 4096  # pixels on the long side
+MAX_ASPECT = 8  # long side over short side
 
 
 def mean_luma(path: Path, on_frame: Callable[[int, int], None] | None = None) -> np.ndarray:
-    """The mean luma (0..255) over all frames of a video, or of an image's one frame."""
+    """The mean luma (0..255) of a video's first MAX_READ_FRAMES frames, or of an image
+    (large ones already brought down to a DETECT_SIDE short side). ValueError for what
+    cannot or will not be read: no picture, a container other than ISO media or Matroska
+    (FFmpeg's playlist demuxers could be made to open other files), a picture too large or
+    too elongated."""
     if Path(path).suffix.lower() in IMAGE_SUFFIXES:
-        with Image.open(path) as image:
-            return np.asarray(image.convert("L"), np.float64)
+        try:
+            with Image.open(path) as image:
+                _check_size(*image.size, MAX_IMAGE_SIDE)
+                picture = image.convert("L").convert("F")
+        except Image.DecompressionBombError as exc:
+            raise ValueError(str(exc)) from None
+        scale = DETECT_SIDE / min(picture.size)
+        if scale < 1:
+            size = (round(picture.width * scale), round(picture.height * scale))
+            picture = picture.resize(size, Image.Resampling.BOX)
+        return np.asarray(picture, np.float64)
     total: np.ndarray | None = None
     count = 0
     for luma in _frames(path, on_frame):
         total = luma.astype(np.float64) if total is None else total + luma
         count += 1
     if total is None:
-        raise ValueError(f"{path} holds no video frames")
+        raise ValueError("it holds no video frames")
     return total / count
 
 
 def _frames(path: Path, on_frame: Callable[[int, int], None] | None) -> Iterator[np.ndarray]:
-    with av.open(str(path)) as container:
+    with open(path, "rb") as file:
+        demuxer = demuxer_for(file.read(16))
+    if demuxer is None:
+        raise ValueError("it is not an image or a video cinegen reads (MP4, MOV, WebM, MKV)")
+    with av.open(str(path), format=demuxer) as container:
+        if not container.streams.video:
+            raise ValueError("it holds no video stream")
         stream = container.streams.video[0]
+        _check_size(stream.codec_context.width, stream.codec_context.height, MAX_VIDEO_SIDE)
         stream.thread_type = "AUTO"
+        total = min(stream.frames or MAX_READ_FRAMES, MAX_READ_FRAMES)
         for i, frame in enumerate(container.decode(stream)):
+            if i == MAX_READ_FRAMES:
+                return
             yield frame.to_ndarray(format="gray")
             if on_frame is not None:
-                on_frame(i + 1, stream.frames)
+                on_frame(i + 1, total)
+
+
+def _check_size(width: int, height: int, largest: int) -> None:
+    if max(width, height) > largest:
+        raise ValueError(f"it is {width}x{height}; at most {largest} px on a side is read")
+    if min(width, height) < 1 or max(width, height) > MAX_ASPECT * min(width, height):
+        raise ValueError(f"it is {width}x{height}; at most {MAX_ASPECT}:1 is read")
 
 
 def detect_file(
     path: Path, *, key: str = DEFAULT_KEY, on_frame: Callable[[int, int], None] | None = None
 ) -> Detection:
-    """``detect`` on a video's mean luma (or an image's)."""
+    """``detect`` on a video's mean luma (or an image's); ValueError as ``mean_luma``."""
     return detect(mean_luma(path, on_frame), key=key)

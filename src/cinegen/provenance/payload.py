@@ -1,6 +1,7 @@
 """What the invisible watermark carries: 16 bits naming the server, 32 naming the task.
 
-Light on purpose (hashlib and numpy): the task queue stamps every task's mark at submit.
+Light on purpose (no video or image libraries): the task queue stamps every task's mark at
+submit.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
 
 SERVER_BITS, TASK_BITS = 16, 32
 PAYLOAD_BITS = SERVER_BITS + TASK_BITS
@@ -47,6 +50,12 @@ def task_mark(task_id: str) -> int:
 
 
 def server_mark(anchors: bytes) -> int:
-    """The 16 bits that name a server: from its trust anchors, so that every machine
-    signing under one certificate authority marks with the same id."""
-    return int.from_bytes(hashlib.sha256(anchors).digest()[:2], "big")
+    """The 16 bits that name a server: from its trust anchors (PEM), so that every machine
+    signing under one certificate authority marks with the same id. The first
+    certificate's DER bytes are hashed: line endings and what else the file holds do not
+    change the id."""
+    try:
+        anchor = x509.load_pem_x509_certificates(anchors)[0].public_bytes(Encoding.DER)
+    except (ValueError, IndexError):  # not PEM certificates: the bytes as they are
+        anchor = anchors
+    return int.from_bytes(hashlib.sha256(anchor).digest()[:2], "big")

@@ -28,7 +28,7 @@ from cinegen.provenance.payload import server_mark
 from cinegen.store.models import Task
 
 # What a file is by its first bytes, for uploads that come without a trustworthy name.
-MAGIC = ((b"\x89PNG", ".png"), (b"\xff\xd8\xff", ".jpg"), (b"RIFF", ".webp"))
+MAGIC = ((b"\x89PNG", ".png"), (b"\xff\xd8\xff", ".jpg"))
 
 
 def verify(
@@ -84,8 +84,11 @@ def tasks_with_mark(session: Session, report: dict[str, Any]) -> list[str]:
 
 
 def suffix_of(head: bytes) -> str:
-    """A file's suffix by its first bytes: PNG, JPEG, WebP, else MP4 (ISO media)."""
+    """A file's suffix by its first bytes: PNG, JPEG, WebP, else MP4 (a video, whose
+    container is then told by its own first bytes)."""
     for magic, suffix in MAGIC:
         if head.startswith(magic):
             return suffix
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":  # (AVI and WAV are RIFF too)
+        return ".webp"
     return ".mp4"

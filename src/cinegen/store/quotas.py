@@ -27,7 +27,7 @@ class OverQuota(CinegenError):
     ``retry_after`` seconds), 403 for a video larger or longer than the key may make."""
 
     def __init__(
-        self, message: str, field: str, status: int, retry_after: int | None = None
+        self, message: str, field: str | None, status: int, retry_after: int | None = None
     ) -> None:
         super().__init__(message)
         self.field, self.status, self.retry_after = field, status, retry_after
@@ -102,7 +102,7 @@ def check(
             raise OverQuota(
                 f"this key has {active} unfinished tasks and may have {quota.max_active_tasks} "
                 f"at once (role {role}); wait for one to finish",
-                "n_variants",
+                None,
                 429,
                 retry_after=ACTIVE_RETRY_AFTER_S,
             )

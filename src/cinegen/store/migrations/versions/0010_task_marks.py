@@ -8,10 +8,10 @@ Create Date: 2026-11-30
 
 from __future__ import annotations
 
+import hashlib
+
 import sqlalchemy as sa
 from alembic import op
-
-from cinegen.provenance.payload import task_mark
 
 revision = "0010"
 down_revision = "0009"
@@ -28,6 +28,12 @@ def upgrade() -> None:
     for (task_id,) in connection.execute(sa.select(tasks.c.id)).all():
         update = tasks.update().where(tasks.c.id == task_id).values(mark=task_mark(task_id))
         connection.execute(update)
+
+
+def task_mark(task_id: str) -> int:
+    """As provenance/payload.py computed it when this migration was written (a copy: the
+    migration must write the same bits whatever that module becomes)."""
+    return int.from_bytes(hashlib.sha256(task_id.encode()).digest()[:4], "big")
 
 
 def downgrade() -> None:
