@@ -186,6 +186,8 @@ def _check_limits(session: Session, settings: Settings, account: Account) -> Non
             code="too_many_active_tasks",
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )
+    # The whole queue's bound is a soft one: creates of different accounts do not take
+    # turns, so a burst from many accounts at once may pass it by a few.
     queued = session.scalar(select(func.count()).where(Task.state == TaskState.queued))
     if (queued or 0) >= settings.max_queued_tasks:
         raise ApiError(
