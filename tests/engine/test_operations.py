@@ -196,7 +196,10 @@ def test_loop_keeps_the_source_and_comes_back_towards_its_start(render, store):
     )
     assert len(video) == 96 and np.array_equal(video[:48], store["right"])
     x = centre(video)[:, 0]
-    assert abs(x[-1] - x[0]) < abs(x[47] - x[0])  # the bridge heads back to the start
+    # The bridge comes back (0.45 of the frame) without a jump at either seam: measured, the
+    # largest step 0.012 and last-to-first 0.011 (holding half a second each side: 0.055, 0.059).
+    assert abs(x[47] - x[0]) > 0.3 and np.abs(np.diff(x)).max() < 0.02
+    assert abs(x[-1] - x[0]) < 0.02
 
 
 def test_blend_runs_from_the_first_video_into_the_second(render, store):
@@ -498,7 +501,7 @@ def test_ltx_holds_both_ends_of_a_loop_s_bridge(monkeypatch):
     engine.run(parse_spec(fields), media=lambda item: _stripes(0))
     ((n, ((start, before), (end, after))),) = seen
     assert start + before <= n // 2 < end and end + after <= n  # the source's end, then its start
-    assert before > 1 and after > 1  # clips, not single frames
+    assert (start, end) == (0, n - 1) and before == after == 1  # the two seam pictures
 
 
 @pytest.mark.parametrize(

@@ -244,14 +244,20 @@ def _extend(spec: GenerationSpec, media: _Media) -> Layout:
 
 
 def _loop(spec: GenerationSpec, media: _Media) -> Layout:
-    """The source, then a bridge that leads back into the source's first frames: played on
-    repeat, the last frame flows into the first."""
+    """The source, then a bridge from its last frame back to its first: played on repeat,
+    the last frame flows into the first.
+
+    The bridge holds one picture at each seam, not the motion around it: it has to turn the
+    source's motion round (to come back), so holding the source's last moves would push it on
+    the wrong way, and on a model with few native frames (cinegen-tiny: 16 for any window)
+    every held frame is one fewer to come back in. With one frame each side, the render's
+    first and last native frames fall exactly on the two seam pictures."""
     clip = media.picked()
     _room(spec, len(clip), "the source")
-    n, context = spec.n_frames, _context(spec, len(clip))
-    # The source again just past the end: the bridge's after-context, never output.
-    placed = (Placed(clip, 0), Placed(clip[:context], n))
-    return Layout((Segment(spec.prompt, len(clip), n, before=context, after=context),), placed)
+    n = spec.n_frames
+    # The source's first frame again just past the end: the bridge's after-context, never output.
+    placed = (Placed(clip, 0), Placed(clip[:1], n))
+    return Layout((Segment(spec.prompt, len(clip), n, before=1, after=1),), placed)
 
 
 def _blend(spec: GenerationSpec, media: _Media) -> Layout:
