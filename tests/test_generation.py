@@ -10,6 +10,7 @@ from PIL import Image
 
 import cinegen
 from cinegen.engine.planner import plan_shots
+from cinegen.errors import CinegenError
 from cinegen.media.encode import is_faststart, probe, read_frames
 from cinegen.media.stills import spritesheet_frame_indices
 from cinegen.media.watermark import mark_box
@@ -193,3 +194,17 @@ def test_two_runs_in_the_same_second_get_their_own_folders(engine, tmp_path):
 def test_sidecar_says_when_a_model_ignores_the_negative_prompt(engine, tmp_path):
     result = cinegen.generate(spec(model="hunyuan-video-tiny-random"), out=tmp_path, engine=engine)
     assert json.loads(result.sidecar.read_text())["negative_prompt_used"] is None
+
+
+def test_without_c2pa_or_an_invisible_mark_no_signing_identity_is_needed(engine, tmp_path):
+    """Provenance off: nothing is made in the data folder, and a half-set signing identity
+    (which would stop a signing run) does not stop this one."""
+    data = tmp_path / "data"
+    cert = tmp_path / "cert.pem"
+    engine = _engine(engine, c2pa=False, invisible_watermark=False, data_dir=data, c2pa_cert=cert)
+    result = cinegen.generate(spec(), out=tmp_path / "out", engine=engine)
+    assert probe(result.variants[0].video).n_frames == 30
+    assert not (data / "provenance").exists()
+    signing = _engine(engine, c2pa=True)
+    with pytest.raises(CinegenError, match="CINEGEN_C2PA_KEY"):
+        cinegen.generate(spec(), out=tmp_path / "signed", engine=signing)

@@ -91,9 +91,11 @@ def generate(
     # 1. everything a user can get wrong, checked before any weights load
     plan = engine.plan(spec)
     mark = _visible_mark(settings)
-    payload = _invisible_payload(spec, settings, provenance or {})
+    marks = settings.invisible_watermark and invisible_watermark.can_mark(spec.width, spec.height)
+    # Loaded once: it signs the files (C2PA) and its trust anchors name the server in the mark.
+    identity = load_identity(settings) if settings.c2pa or marks else None
+    payload = _invisible_payload(spec, identity, provenance or {}) if identity and marks else None
     layout = OutputLayout.choose(out, spec, settings)
-    identity = load_identity(settings) if settings.c2pa else None
     # 2. render every variant on the model's grid
     rendered = engine.run(plan, on_progress, should_stop, media, on_preview)
     # 3. files, one variant at a time; a failure or a cancel removes what this run wrote
@@ -108,7 +110,7 @@ def generate(
             files = _write_variant(
                 rendered, i, layout, (mark, payload), settings, on_progress, written
             )
-            if identity is not None:
+            if settings.c2pa and identity is not None:
                 _sign(files, rendered, identity, parents, provenance or {})
             variants.append(files)
             if on_progress:
@@ -265,17 +267,13 @@ def _visible_mark(settings: Settings) -> VisibleMark | None:
 
 
 def _invisible_payload(
-    spec: GenerationSpec, settings: Settings, provenance: dict[str, Any]
-) -> Payload | None:
+    spec: GenerationSpec, identity: SigningIdentity, provenance: dict[str, Any]
+) -> Payload:
     """What the invisible mark says: this server and the task. The CLI has no tasks: its
-    request stands in, so that one spec and seed still give the very same file. Frames too
-    small to carry a mark that can be found again get none."""
-    fits = invisible_watermark.can_mark(spec.width, spec.height)
-    if not (settings.invisible_watermark and fits):
-        return None
-    server = server_mark(load_identity(settings).anchors)
+    request stands in, so that one spec and seed still give the very same file. (Frames too
+    small to carry a mark that can be found again get none: ``invisible_watermark.can_mark``.)"""
     task = provenance.get("task") or json.dumps(spec.model_dump(mode="json"), sort_keys=True)
-    return Payload(server, task_mark(task))
+    return Payload(server_mark(identity.anchors), task_mark(task))
 
 
 def _metadata(
