@@ -39,6 +39,8 @@ from cinegen.safety.output import check_output
 from cinegen.spec import GenerationSpec, GenerationType
 
 VIDEO_SUFFIX, IMAGE_SUFFIX = ".mp4", ".png"
+# Masters are sources, not deliveries: near-transparent quality, encoded fast.
+MASTER_CRF, MASTER_PRESET = 12, "veryfast"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,10 @@ class VariantFiles:
     video: Path | None = None  # video_gen
     spritesheet: Path | None = None  # video_gen
     image: Path | None = None  # image_gen
+    # Server tasks: the frames before any mark, which later operations on this generation
+    # (extend, loop, remix, ...) start from, so that kept frames are not marked twice. Never
+    # served; see ``MASTER_CRF``.
+    master: Path | None = None
 
     @property
     def main(self) -> Path:
@@ -82,10 +88,12 @@ def generate(
     on_preview: PreviewFn | None = None,
     parents: Sequence[Path] = (),
     provenance: dict[str, Any] | None = None,
+    keep_master: bool = False,
 ) -> Result:
     """Render ``spec`` and write its files; ``parents`` are the files an operation started
     from (its source videos), named as ingredients in each file's C2PA manifest, and
-    ``provenance`` more facts for it (the server's task id)."""
+    ``provenance`` more facts for it (the server's task id). ``keep_master`` also writes
+    each variant's frames before any mark (``VariantFiles.master``)."""
     engine = engine or Engine()
     settings = engine.settings
     # 1. everything a user can get wrong, checked before any weights load
@@ -108,7 +116,7 @@ def generate(
             if should_stop and should_stop():
                 raise Cancelled()
             files = _write_variant(
-                rendered, i, layout, (mark, payload), settings, on_progress, written
+                rendered, i, layout, (mark, payload), settings, on_progress, written, keep_master
             )
             if settings.c2pa and identity is not None:
                 _sign(files, rendered, identity, parents, provenance or {})
@@ -204,11 +212,15 @@ def _write_variant(
     settings: Settings,
     on_progress: ProgressFn | None,
     written: list[Path],
+    keep_master: bool = False,
 ) -> VariantFiles:
     spec = rendered.plan.spec
     frames = rendered.variant(i, on_progress)
     if settings.moderate_outputs:  # before any file of it exists
         check_output(frames, settings)
+    master = _write_master(frames, layout.path, i, spec) if keep_master else None
+    if master is not None:
+        written.append(master)
     mark, payload = marks
     if mark is not None:
         frames = mark.apply(frames, inplace=True)
@@ -223,7 +235,7 @@ def _write_variant(
     if spec.type is GenerationType.image_gen:
         image = stills.write_png(frames[0], layout.path("image", i, IMAGE_SUFFIX))
         written.append(image)
-        return VariantFiles(i, seed, thumbnail, image=image)
+        return VariantFiles(i, seed, thumbnail, image=image, master=master)
     report = (lambda d, t: on_progress("encode", d, t)) if on_progress else None
     video = encode.encode_mp4(
         frames,
@@ -236,7 +248,18 @@ def _write_variant(
     written.append(video)
     sprites = stills.write_spritesheet(frames, layout.path("spritesheet", i, ".jpg"))
     written.append(sprites)
-    return VariantFiles(i, seed, thumbnail, video=video, spritesheet=sprites)
+    return VariantFiles(i, seed, thumbnail, video=video, spritesheet=sprites, master=master)
+
+
+def _write_master(
+    frames: np.ndarray, path: Callable[[str, int, str], Path], i: int, spec: GenerationSpec
+) -> Path:
+    """Variant ``i``'s frames as they are before any mark: a PNG, or an H.264 file at
+    ``MASTER_CRF``."""
+    if spec.type is GenerationType.image_gen:
+        return stills.write_png(frames[0], path("master", i, IMAGE_SUFFIX))
+    target = path("master", i, VIDEO_SUFFIX)
+    return encode.encode_mp4(frames, target, spec.fps, crf=MASTER_CRF, preset=MASTER_PRESET)
 
 
 def _sign(

@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from cinegen.media.encode import probe, read_frames
+from cinegen.media.watermark import mark_box
 from cinegen.models.tiny.analyse import analyse
 from cinegen.models.tiny.vocab import Color, Motion
 
@@ -183,3 +184,26 @@ def test_a_source_that_does_not_exist_fails_the_task_naming_it(http):
     assert task["status"] == "failed"
     assert "source.generation_ids.0" in task["failure_reason"] and "gen_gone" in task[
         "failure_reason"]  # fmt: skip
+
+
+def test_an_operation_on_a_generation_starts_from_its_frames_before_the_marks(
+    http, service, tmp_path
+):
+    """Extending one of our own videos keeps its frames once marked, not marked again over
+    the marks the delivered file carries; the unmarked master is never served."""
+    big = {**TINY, "width": 160, "height": 160}  # big enough for the invisible mark too
+    source = _done(http, big)
+    (generation,) = source["generations"]
+    extended = _done(http, {**big, "operation": "extend", "n_frames": 60, "seed": 2,
+                            "source": {"generation_ids": [generation["id"]]}})  # fmt: skip
+    frames, original = _video(http, extended, tmp_path), _video(http, source, tmp_path)
+    x0, y0, x1, y1 = mark_box(160, 160)
+    box = np.abs(frames[:30, y0:y1, x0:x1].astype(int) - original[:, y0:y1, x0:x1]).mean()
+    rest = np.abs(frames[:30, : y0 - 4].astype(int) - original[:, : y0 - 4]).mean()
+    # Measured: 2.7 in the visible mark's box (as elsewhere: 2.3, two tasks' invisible marks
+    # differ); the delivered frames marked again: 12.2 (the visible mark twice over).
+    assert box < 4 and rest < 3.5
+    task = http.get(f"/v1/tasks/{source['id']}").json()
+    assert "master" not in task["generations"][0]["files"]
+    asked = http.get(f"/backend/generations/{generation['id']}/content", params={"kind": "master"})
+    assert asked.status_code == 400 and "kind" in asked.text

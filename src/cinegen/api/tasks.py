@@ -219,6 +219,11 @@ def spec_of(task: Task) -> GenerationSpec:
     return GenerationSpec.model_validate(task.spec)
 
 
+# What a generation's files may be fetched as; the rest (its sidecar, its unmarked master)
+# are the server's own.
+SERVED_FILES = frozenset({"video", "image", "thumbnail", "spritesheet"})
+
+
 def asset_path(data_dir: Path, task: Task, kind: str, index: int = 0) -> Path:
     """A finished task's file of ``kind`` (video, image, thumbnail, spritesheet)."""
     if task.state is not TaskState.succeeded:
@@ -232,7 +237,7 @@ def asset_path(data_dir: Path, task: Task, kind: str, index: int = 0) -> Path:
         raise ApiError(
             404, f"task {task.id} has no variant {index}", code="not_found", param="variant"
         )
-    relative = generations[index].files.get(kind)
+    relative = generations[index].files.get(kind) if kind in SERVED_FILES else None
     if relative is None:
         raise ApiError(404, f"this task has no {kind}", code="not_found", param="variant")
     return data_dir / relative

@@ -51,7 +51,9 @@ class StoreMedia:
                     )
                 return read_pixels(path)
             files = generation.files
-        return read_pixels(self.data_dir / files.get("video", files.get("image", "")))
+        # Its frames before the marks when kept (a generation from before masters: the
+        # delivered file, marks and all).
+        return read_pixels(self.data_dir / (files.get("master") or _main(files)))
 
     def files(self, spec: GenerationSpec) -> list[Path]:
         """The stored files a request works from (its sources and media items), for the
@@ -61,8 +63,7 @@ class StoreMedia:
             for media_id in spec.media_ids():
                 generation = session.get(Generation, media_id)
                 if generation is not None and generation.task.account_id == self.account_id:
-                    files = generation.files
-                    found.append(self.data_dir / files.get("video", files.get("image", "")))
+                    found.append(self.data_dir / _main(generation.files))  # what was signed
                 elif (path := self._upload(session, media_id)) is not None:
                     found.append(path)
         return [path for path in found if path.is_file()]
@@ -72,6 +73,10 @@ class StoreMedia:
         if upload is None or upload.account_id != self.account_id:
             return None
         return self.data_dir / upload.path
+
+
+def _main(files: dict[str, str]) -> str:
+    return files.get("video", files.get("image", ""))
 
 
 def read_pixels(path: Path) -> np.ndarray:

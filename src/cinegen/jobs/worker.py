@@ -151,6 +151,7 @@ class Worker:
                     media=media,
                     parents=media.files(spec),
                     provenance={"task": task.id},
+                    keep_master=True,  # later operations on it start from unmarked frames
                 )
             except Exception as exc:  # every failure ends the task; none ends the worker
                 result = exc
@@ -201,6 +202,7 @@ def _generations(task: Task, result: Result, data_dir: Path) -> list[Generation]
                 ("thumbnail", variant.thumbnail),
                 ("spritesheet", variant.spritesheet),
                 ("sidecar", result.sidecar),
+                ("master", variant.master),  # never served: StoreMedia reads it
             )
             if path is not None
         }
