@@ -34,7 +34,6 @@ router = APIRouter(prefix="/v1/tasks", tags=["cinegen tasks"], responses=ERROR_R
 
 POLL_S = 0.2  # how often the stream looks for new events
 KEEPALIVE_S = 15.0  # a comment line this often keeps proxies from closing a quiet stream
-INTERNAL = {"master"}  # files a generation keeps for the server's own use, never listed or served
 
 
 class TaskError(BaseModel):
@@ -79,7 +78,12 @@ def view(task: Task) -> TaskView:
         expires_at=_iso(task.expires_at),
         spec=task.spec,
         generations=[
-            {"id": g.id, "index": g.index, "seed": g.seed, "files": sorted(set(g.files) - INTERNAL)}
+            {
+                "id": g.id,
+                "index": g.index,
+                "seed": g.seed,
+                "files": sorted(set(g.files) - tasks.INTERNAL_FILES),
+            }
             for g in task.generations
         ],
     )

@@ -220,8 +220,9 @@ def spec_of(task: Task) -> GenerationSpec:
 
 
 # What a generation's files may be fetched as; the rest (its sidecar, its unmarked master)
-# are the server's own.
+# are the server's own, and the master is not even listed.
 SERVED_FILES = frozenset({"video", "image", "thumbnail", "spritesheet"})
+INTERNAL_FILES = frozenset({"master"})
 
 
 def asset_path(data_dir: Path, task: Task, kind: str, index: int = 0) -> Path:
