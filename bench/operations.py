@@ -32,10 +32,10 @@ import numpy as np
 import torch
 
 from cinegen.config import Settings
+from cinegen.engine.backends.cinegen_tiny import CinegenTinyBackend
 from cinegen.engine.engine import Engine
 from cinegen.media.encode import encode_mp4, read_frames
 from cinegen.models.tiny.analyse import Reading, analyse
-from cinegen.models.tiny.pipeline import TinyPipeline
 from cinegen.spec import InpaintItem, parse_spec
 
 SIZE = 64  # the embedded model's world is square: the analyser reads it best there
@@ -75,7 +75,9 @@ class Bench:
         self.engine = Engine(Settings(default_model="cinegen-tiny", watermark=False))
         self.seeds = list(range(1, seeds + 1))
         self.store: dict[str, np.ndarray] = {}
-        self.pipeline = TinyPipeline.load()
+        tiny = self.engine.backend("cinegen-tiny")  # the model the renders use, loaded once
+        assert isinstance(tiny, CinegenTinyBackend)
+        self.pipeline = tiny.pipeline
 
     def media(self, item: InpaintItem) -> np.ndarray:
         return self.store[item.generation_id or item.upload_id or ""]
