@@ -11,7 +11,8 @@ object; each figure is a ratio or a share measured in this run, with its target.
    match what the new prompt's own text-to-video render reads);
 4. extend: the added part moves the way the source did (share of clips), length exact;
 5. loop: the step from the last frame to the first over the median step (target <= 1), with
-   a bridge as long as the source (and, for information, half as long);
+   a bridge as long as the source (and, for information, half as long), and the share of
+   the clip's own steps smaller than it (a seamless loop: about half);
 6. inpaint: mean and 99th-percentile change outside the region after H.264 (codec
    tolerance) and the share of clips whose region reads the new colour.
 
@@ -260,7 +261,7 @@ def loop(b: Bench) -> dict[str, Any]:
     its figure is printed too."""
     result: dict[str, Any] = {}
     for n_frames, name in ((96, "wrap_step_ratio"), (72, "half_length_bridge")):
-        ratios = []
+        ratios, ranks = [], []
         for k, seed in b.cases():
             source = b.source(k, seed)
             subject, motion, background = SCENES[k]
@@ -272,9 +273,14 @@ def loop(b: Bench) -> dict[str, Any]:
                 seed=seed + 500,
             )
             wrap = steps(np.stack([video[-1], video[0]]))[0]
-            ratios.append(float(wrap / np.median(steps(video))))
+            own = steps(video)
+            ratios.append(float(wrap / np.median(own)))
+            ranks.append(float((own < wrap).mean() * 100))
         result[name] = round(max(ratios), 3)
         result[f"{name}_mean"] = round(float(np.mean(ratios)), 3)
+        if name == "wrap_step_ratio":  # where the wrap falls among the clip's own steps
+            result["wrap_step_percentile"] = round(max(ranks), 1)
+            result["wrap_step_percentile_mean"] = round(float(np.mean(ranks)), 1)
     return result
 
 

@@ -25,6 +25,11 @@ from cinegen.models.tiny.flow import Condition, SamplerSettings, sample
 from cinegen.models.tiny.text import TextEncoder, shared_encoder
 from cinegen.models.tiny.weights import TinyModel, load
 
+# Guidance on held latents (``flow.SamplerSettings.hold_guidance``, see ``flow``): 4 to 8 do
+# about as well (storyboard and loop seams in ``bench/operations.py``); the prompt's
+# attributes are read back as often as without it (99% vs 100% of 96 on 24 scenes).
+HOLD_GUIDANCE = 6.0
+
 
 @dataclass(frozen=True)
 class Keep:
@@ -115,7 +120,12 @@ class TinyPipeline:
             noise,
             self.encoder(prompts),
             self.encoder([""]),
-            SamplerSettings(steps=self.sampler_steps(steps, start), guidance=guidance, start=start),
+            SamplerSettings(
+                steps=self.sampler_steps(steps, start),
+                guidance=guidance,
+                start=start,
+                hold_guidance=HOLD_GUIDANCE,
+            ),
             condition=condition,
             source=start_from,
             on_step=on_step,
