@@ -12,8 +12,9 @@ object; each figure is a ratio or a share measured in this run, with its target.
 4. extend: the added part moves the way the source did (share of clips), length exact, for
    a source with room to go on (and, for information, one at the end of its path);
 5. loop: the step from the last frame to the first over the median step (target <= 1), with
-   a bridge as long as the source (and, for information, half as long), and the share of
-   the clip's own steps smaller than it (a seamless loop: about half);
+   a bridge as long as the source (and, for information, half as long), the share of the
+   clip's own steps smaller than it (a seamless loop: about half), and, for scale, the same
+   ratio for a step in the middle of the source;
 6. inpaint: mean and 99th-percentile change outside the region after H.264 (codec
    tolerance) and the share of clips whose region reads the new colour.
 
@@ -275,7 +276,7 @@ def loop(b: Bench) -> dict[str, Any]:
     its figure is printed too."""
     result: dict[str, Any] = {}
     for n_frames, name in ((96, "wrap_step_ratio"), (72, "half_length_bridge")):
-        ratios, ranks = [], []
+        ratios, ranks, interior = [], [], []
         for k, seed in b.cases():
             source = b.source(k, seed)
             subject, motion, background = SCENES[k]
@@ -290,11 +291,15 @@ def loop(b: Bench) -> dict[str, Any]:
             own = steps(video)
             ratios.append(float(wrap / np.median(own)))
             ranks.append(float((own < wrap).mean() * 100))
+            interior.append(float(own[23] / np.median(own)))  # mid-source: a step of one render
         result[name] = round(max(ratios), 3)
         result[f"{name}_mean"] = round(float(np.mean(ratios)), 3)
         if name == "wrap_step_ratio":  # where the wrap falls among the clip's own steps
             result["wrap_step_percentile"] = round(max(ranks), 1)
             result["wrap_step_percentile_mean"] = round(float(np.mean(ranks)), 1)
+            # The same ratio for a step inside the source, for scale: what "typical" spans.
+            result["interior_step_ratio"] = round(max(interior), 3)
+            result["interior_step_ratio_mean"] = round(float(np.mean(interior)), 3)
     return result
 
 
