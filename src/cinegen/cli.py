@@ -382,9 +382,9 @@ def verify(
     file: Annotated[Path, typer.Argument(help="A video or image (MP4, PNG, WebP, JPEG).")],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Say where a file came from: its C2PA state and manifest (checked against this
-    server's certificate authority) and its invisible watermark, with the task on this
-    server that either names."""
+    """Say where a file came from: its C2PA manifest and its invisible watermark.
+
+    Both are checked against this server: its certificate authority, and its tasks."""
     from cinegen.provenance.verify import verify as report_on
 
     if not file.is_file():

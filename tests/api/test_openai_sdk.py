@@ -273,9 +273,13 @@ def test_an_image_reference_becomes_the_first_frame(client, service, tmp_path):
     image[:, 80:] = (30, 30, 230)
     png = io.BytesIO()
     Image.fromarray(image).save(png, format="PNG")
+    # A fixed seed: cinegen-tiny turns the wall into two big blobs side by side, which
+    # NudeNet reads as "BUTTOCKS_EXPOSED" above the threshold for some seeds (output
+    # moderation would then withhold the video; the issue-5 note has the figures).
     video = client.videos.create_and_poll(
         prompt="a red and blue wall", model="cinegen-tiny", poll_interval_ms=100,
         input_reference=("wall.png", png.getvalue(), "image/png"), **SMALL,
+        extra_body={"seed": 0},
     )  # fmt: skip
     assert video.status == "completed", video.error
     path = tmp_path / "v.mp4"
