@@ -275,7 +275,7 @@ def test_an_image_reference_becomes_the_first_frame(client, service, tmp_path):
     Image.fromarray(image).save(png, format="PNG")
     # A fixed seed: cinegen-tiny turns the wall into two big blobs side by side, which
     # NudeNet reads as "BUTTOCKS_EXPOSED" above the threshold for some seeds (output
-    # moderation would then withhold the video; the issue-5 note has the figures).
+    # moderation would then withhold the video; README, output moderation).
     video = client.videos.create_and_poll(
         prompt="a red and blue wall", model="cinegen-tiny", poll_interval_ms=100,
         input_reference=("wall.png", png.getvalue(), "image/png"), **SMALL,

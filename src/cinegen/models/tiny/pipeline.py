@@ -25,9 +25,13 @@ from cinegen.models.tiny.flow import Condition, SamplerSettings, sample
 from cinegen.models.tiny.text import TextEncoder, shared_encoder
 from cinegen.models.tiny.weights import TinyModel, load
 
-# Guidance on held latents (``flow.SamplerSettings.hold_guidance``, see ``flow``): 4 to 8 do
-# about as well (storyboard and loop seams in ``bench/operations.py``); the prompt's
-# attributes are read back as often as without it (99% vs 100% of 96 on 24 scenes).
+# Guidance on held latents (``flow.SamplerSettings.hold_guidance``, see ``flow``). Measured
+# by ``bench/operations.py``: 4 just misses its seam targets (storyboard 1.50x at worst, loop
+# 1.01x on average), 8 does no better than 6. The prompt's attributes are read back as often
+# as without it (99% vs 100% of 96 on 24 scenes). Its price: a held picture from outside the
+# toy world (a photo, two flat halves) carries on larger into the frames after it, blobs
+# that NudeNet can misread (README, output moderation); and a third row of transformer work
+# for the first half of a conditioned render's steps.
 HOLD_GUIDANCE = 6.0
 
 
