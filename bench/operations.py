@@ -16,7 +16,7 @@ object; each figure is a ratio or a share measured in this run, with its target.
    clip's own steps smaller than it (a seamless loop: about half), and, for scale, the same
    ratio for a step in the middle of the source;
 6. inpaint: mean and 99th-percentile change outside the region after H.264 (codec
-   tolerance) and the share of clips whose region reads the new colour.
+   tolerance), the largest over the clips.
 
     python bench/operations.py [--seeds 4]
 """
@@ -237,8 +237,9 @@ def extend(b: Bench) -> dict[str, Any]:
     """Each source's first half (24 frames, the object half-way along its path) extended to 48
     frames: there is room to go on. Every toy-world motion crosses the same distance, so a
     whole source (48 frames extended to 96) can only go on out of the frame, which the model
-    never saw; its figures are printed too. ``seam_step_ratio``: the step from the source's
-    last frame to the first new one over the median step (for information; no target)."""
+    never saw; its figures are printed too. ``seam_step_ratio_mean``: the step from the
+    source's last frame to the first new one over the median step (for information; no
+    target)."""
     result: dict[str, Any] = {}
     for kept, n_frames, name in ((24, 48, ""), (48, 96, "full_source_")):
         same_way, exact, seams = 0, 0, []
