@@ -152,24 +152,19 @@ def sample(
     nothing = (torch.zeros_like(cond.known), torch.zeros_like(cond.mask))
     for t_now, t_next in itertools.pairwise(times):
         x = cond.mask * cond.known + (1 - cond.mask) * x
-        # Rows of one batch: (state, given latents, their mask, prompt) for each prediction.
-        rows = [(x, cond.known, cond.mask, prompted)]
+        # One batch, B rows per prediction: (state, given latents, their mask, tokens, token mask).
+        rows = [(x, cond.known, cond.mask, *prompted)]
         if guided:
-            rows.append((x, cond.known, cond.mask, unprompted))
+            rows.append((x, cond.known, cond.mask, *unprompted))
         hold_now = hold_guided and t_now > HOLD_GUIDANCE_UNTIL
         if hold_now:  # nothing given: the held latents noised like the rest
             unheld = cond.mask * ((1 - t_now) * cond.known + t_now * noise) + (1 - cond.mask) * x
-            rows.append((unheld, *nothing, prompted))
+            rows.append((unheld, *nothing, *prompted))
+        columns = (torch.cat(column) for column in zip(*rows, strict=True))
+        state, known, held, tokens, token_mask = columns
         t = torch.full((b * len(rows),), t_now, device=x.device)
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast):
-            out = model(
-                torch.cat([r[0] for r in rows]),
-                t,
-                torch.cat([r[1] for r in rows]),
-                torch.cat([r[2] for r in rows]),
-                torch.cat([r[3][0] for r in rows]),
-                torch.cat([r[3][1] for r in rows]),
-            ).float()
+            out = model(state, t, known, held, tokens, token_mask).float()
         predictions = out.chunk(len(rows))
         v = predictions[0]
         if guided:
