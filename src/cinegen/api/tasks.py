@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -23,7 +22,7 @@ from cinegen.jobs.media import read_pixels
 from cinegen.jobs.queue import IllegalTransition, cancel, find_by_idempotency_key, submit
 from cinegen.safety.moderation import ContentPolicyViolation, check_request
 from cinegen.safety.output import check_output
-from cinegen.spec import MAX_SEED, GenerationSpec, parse_spec
+from cinegen.spec import GenerationSpec, new_seed, parse_spec
 from cinegen.store import audit, quotas
 from cinegen.store.models import Account, ApiKey, Task, TaskState, Upload, utcnow
 from cinegen.store.turns import take_turn
@@ -102,7 +101,7 @@ def create(
     if key is not None:
         _check_quota(session, settings, key, spec, rename or {})
     if spec.seed is None:  # chosen now, so that a retried attempt makes the same video
-        spec = spec.model_copy(update={"seed": secrets.randbelow(MAX_SEED + 1)})
+        spec = spec.model_copy(update={"seed": new_seed()})
     _check_limits(session, settings, account)
     task = submit(
         session,

@@ -8,14 +8,13 @@ is refused here with the field, the value and the allowed range.
 from __future__ import annotations
 
 import math
-import secrets
 from dataclasses import dataclass
 
 from cinegen.config import Settings
 from cinegen.engine.registry import MODELS, Capabilities, ModelEntry, PresetConfig
 from cinegen.engine.styles import Style, apply_style, get_style
 from cinegen.errors import SpecError
-from cinegen.spec import GenerationSpec, GenerationType, Operation, Preset
+from cinegen.spec import GenerationSpec, GenerationType, Operation, Preset, new_seed
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,7 @@ def plan(spec: GenerationSpec, settings: Settings) -> RenderPlan:
     style = get_style(spec.style)
     prompt, negative = apply_style(style, spec.cast(spec.prompt), spec.negative_prompt)
     width, height = native_size(caps, spec.width, spec.height)
-    base_seed = spec.seed if spec.seed is not None else secrets.randbelow(2**32)
+    base_seed = spec.seed if spec.seed is not None else new_seed()
     planned = RenderPlan(
         spec=spec,
         model=model,
