@@ -156,3 +156,40 @@ def test_a_retried_submit_with_the_same_idempotency_key_is_the_same_task(session
         other = submit(session, account, SPEC, idempotency_key="xyz")
         count = len(session.scalars(select(Task)).all())
     assert again.id == first.id and other.id != first.id and count == 2
+
+
+def test_a_retried_task_keeps_its_highest_progress_until_the_new_attempt_passes_it(
+    sessions, account
+):
+    with sessions() as session:
+        task_id = submit(session, account, SPEC).id
+        claim(session, "first", POLICY)
+        report(session, task_id, "first", 0.6, "denoise", POLICY)
+        (requeued,) = requeue_expired(session, POLICY, now=utcnow() + timedelta(minutes=5))
+        assert requeued.state is TaskState.queued and requeued.progress == 0.6
+        claim(session, "second", POLICY)
+        seen = []
+        for progress, stage in [(0.02, "load"), (0.3, "denoise"), (0.6, "denoise"),
+                                (0.7, "denoise"), (0.9, "encode")]:  # fmt: skip
+            report(session, task_id, "second", progress, stage, POLICY)
+            task = session.get(Task, task_id, populate_existing=True)
+            seen.append((task.progress, task.stage))
+    # The stage says what the new attempt does; the bar waits for it at 0.6, then moves on.
+    assert seen == [(0.6, "load"), (0.6, "denoise"), (0.6, "denoise"), (0.7, "denoise"),
+                    (0.9, "encode")]  # fmt: skip
+    with sessions() as session:
+        events = session.scalars(select(TaskEvent).where(TaskEvent.task_id == task_id))
+        progress = [e.progress for e in events]
+    assert progress == sorted(progress)  # the event stream never goes back either
+
+
+def test_a_task_that_ends_interrupted_expires_like_any_finished_one(sessions, account):
+    with sessions() as session:
+        task_id = submit(session, account, SPEC).id
+        for _ in range(POLICY.max_attempts):
+            claim(session, "doomed", POLICY)
+            later = utcnow() + timedelta(minutes=5)
+            requeue_expired(session, POLICY, now=later, keep_for=timedelta(hours=2))
+        failed = session.get(Task, task_id, populate_existing=True)
+    assert failed.error_code == INTERRUPTED
+    assert failed.expires_at - failed.finished_at == timedelta(hours=2)

@@ -7,6 +7,11 @@ overwrite a task that was taken back from it; each move writes a ``TaskEvent`` i
 transaction. A running task holds a lease that the worker extends with each progress report;
 ``requeue_expired`` gives the task of a worker that stopped reporting to the next one, up to
 ``max_attempts``, then fails it with code ``interrupted``.
+
+A task's ``progress`` is the highest any of its attempts reached: a retried attempt starts
+its own count from zero, but what clients poll stays where the earlier attempt left it until
+the new one passes it, so a progress bar never goes back (its ``stage`` says what the new
+attempt is doing meanwhile).
 """
 
 from __future__ import annotations
@@ -199,7 +204,8 @@ def claim(session: Session, worker: str, policy: QueuePolicy) -> Task | None:
 def report(
     session: Session, task_id: str, worker: str, progress: float, stage: str, policy: QueuePolicy
 ) -> bool:
-    """Record progress (never lower than already reported) and extend the lease.
+    """Record progress (never lower than already reported, by this attempt or an earlier
+    one) and extend the lease.
 
     Returns False when the worker should stop: cancellation was asked for, or the task is
     no longer its own (``LeaseLost`` then follows at ``finish``)."""
@@ -285,10 +291,16 @@ def cancel(session: Session, task_id: str) -> Task:
 
 
 def requeue_expired(
-    session: Session, policy: QueuePolicy, now: datetime | None = None
+    session: Session,
+    policy: QueuePolicy,
+    now: datetime | None = None,
+    keep_for: timedelta | None = None,
 ) -> list[Task]:
-    """Take back running tasks whose lease ran out: queued again while attempts remain,
-    else failed with code ``interrupted`` (cancelled, if cancellation had been asked)."""
+    """Take back running tasks whose lease ran out: queued again while attempts remain
+    (keeping their progress), else failed with code ``interrupted`` (cancelled, if
+    cancellation had been asked) and, with ``keep_for``, expiring that long from now as a
+    task that ``finish`` ends does. Returns the tasks moved; the caller removes the files of
+    those that ended (``assets.remove_files``): no attempt of theirs writes again."""
     now = now or utcnow()
     expired = session.scalars(
         select(Task.id).where(Task.state == TaskState.running, Task.lease_expires_at < now)
@@ -312,6 +324,8 @@ def requeue_expired(
             "error_message": message if code else None,
             "finished_at": now if target.terminal else None,
         }
+        if target.terminal and keep_for is not None:
+            values["expires_at"] = now + keep_for
         if _moved(session, task_id, [TaskState.running], values, Task.lease_expires_at < now):
             task = _reload(session, task_id)
             _event(session, task, message)
