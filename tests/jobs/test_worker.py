@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from cinegen.jobs.assets import ASSETS
+from cinegen.engine.engine import Engine
+from cinegen.jobs.assets import ASSETS, task_folder
 from cinegen.jobs.queue import QueuePolicy, cancel, claim, requeue_expired, submit
 from cinegen.jobs.worker import TaskProgress, Worker, _Link
 from cinegen.media.encode import probe
@@ -120,3 +121,33 @@ def test_progress_maps_every_stage_onto_one_rising_fraction():
         seen.append(progress.fraction)
     assert seen == sorted(seen) and seen[-1] == 1.0
     assert seen[1] == pytest.approx(0.45) and 0.85 < seen[5] < 1.0
+
+
+def test_a_worker_that_lost_its_task_removes_its_own_run_not_its_successor_s(setup, engine):
+    """Its lease ran out while it rendered and another worker took the task over: when it
+    finds out, at the end, it removes what it wrote and leaves the new attempt's files."""
+    sessions, account, worker = setup
+    with sessions() as session:
+        task_id = submit(session, account, SPEC).id
+        task = claim(session, worker.name, worker.policy)
+    folder = task_folder(worker.data_dir, task_id)
+    successor_s = folder / "20260101-120000-the-successor-s-run" / "master-1.mp4"
+
+    class Overtaken(Engine):  # a real engine; the task is taken over while it renders
+        def run(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+            rendered = super().run(*args, **kwargs)
+            with sessions() as session:
+                later = utcnow() + timedelta(minutes=5)
+                assert requeue_expired(session, worker.policy, now=later)
+                assert claim(session, "successor", worker.policy).id == task_id
+            successor_s.parent.mkdir(parents=True)
+            successor_s.write_bytes(b"the successor is writing this")
+            return rendered
+
+    overtaken = Overtaken(engine.settings)
+    overtaken._loaded = engine._loaded
+    worker.engine = overtaken
+    worker.execute(task)
+    assert [p for p in folder.rglob("*") if p.is_file()] == [successor_s]
+    task = _task(sessions, task_id)
+    assert task.state is TaskState.running and task.lease_owner == "successor"

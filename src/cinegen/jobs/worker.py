@@ -10,6 +10,7 @@ stops at its next step. The final state is decided in exactly one place, ``_outc
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import shutil
@@ -28,7 +29,13 @@ from cinegen.config import Settings
 from cinegen.engine.engine import Engine
 from cinegen.errors import Cancelled, CinegenError, SpecError
 from cinegen.generation import Result, generate
-from cinegen.jobs.assets import sweep_expired, sweep_expired_uploads, task_folder
+from cinegen.jobs.assets import (
+    remove_files,
+    sweep_expired,
+    sweep_expired_uploads,
+    sweep_leftovers,
+    task_folder,
+)
 from cinegen.jobs.media import StoreMedia
 from cinegen.jobs.queue import (
     LeaseLost,
@@ -50,7 +57,8 @@ LOAD_END, DENOISE_END = 0.05, 0.85
 WITHIN_VARIANT = {"resample": (0.0, 0.3), "watermark": (0.3, 0.4), "encode": (0.4, 1.0)}
 REPORT_EVERY_S = 0.25  # at most this often, except when the stage changes
 PREVIEW_SIDE = 160  # preview frames are at most this wide and tall (JPEG)
-UPLOAD_SWEEP_EVERY_S = 60.0  # uploads expire by the week: a look a minute is plenty
+# Uploads expire by the week, and crash leftovers wait a lease anyway: a look a minute is plenty.
+SWEEP_EVERY_S = 60.0
 
 
 def worker_name() -> str:
@@ -94,7 +102,7 @@ class Worker:
     policy: QueuePolicy = field(default_factory=QueuePolicy)
     keep_for: timedelta | None = None  # finished tasks expire this long after they end
     keep_uploads_for: timedelta | None = None  # uploads nothing needs, this long after upload
-    _next_upload_sweep: float = field(default=0.0, init=False)
+    _next_sweep: float = field(default=0.0, init=False)
     name: str = field(default_factory=worker_name)
 
     @classmethod
@@ -119,13 +127,18 @@ class Worker:
                 stop.wait(idle_s)
 
     def run_once(self) -> bool:
-        """Take back dead workers' tasks, then do one task; False if none was queued."""
+        """Take back dead workers' tasks, sweep, then do one task; False if none was queued."""
         with self.sessions() as session:
-            requeue_expired(session, self.policy)
+            for taken in requeue_expired(session, self.policy, keep_for=self.keep_for):
+                if taken.state.terminal:  # its last attempt's partial files are nobody's now
+                    remove_files(self.data_dir, taken.id)
             sweep_expired(session, self.data_dir)
-            if self.keep_uploads_for is not None and time.monotonic() >= self._next_upload_sweep:
-                self._next_upload_sweep = time.monotonic() + UPLOAD_SWEEP_EVERY_S
-                sweep_expired_uploads(session, self.data_dir, self.keep_uploads_for)
+            if time.monotonic() >= self._next_sweep:
+                self._next_sweep = time.monotonic() + SWEEP_EVERY_S
+                grace = timedelta(seconds=self.policy.lease_seconds)
+                sweep_leftovers(session, self.data_dir, grace)
+                if self.keep_uploads_for is not None:
+                    sweep_expired_uploads(session, self.data_dir, self.keep_uploads_for)
             task = claim(session, self.name, self.policy)
         if task is None:
             return False
@@ -183,11 +196,23 @@ class Worker:
                     session, task.id, self.name, state, generations, code, message, self.keep_for,
                     actions,
                 )  # fmt: skip
-            except LeaseLost:  # another worker has it now: this attempt's files are not it
-                shutil.rmtree(folder, ignore_errors=True)
+            except LeaseLost:  # another worker has it now, writing beside this run's files
+                if isinstance(result, Result):
+                    _discard_run(result, folder)
                 return
-        if state is not TaskState.succeeded:
+        if state is not TaskState.succeeded:  # final: no attempt writes in its folder again
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def _discard_run(result: Result, folder: Path) -> None:
+    """Remove one run's files, and only those. Trap: not the whole task folder, which the
+    attempt that took the task over is writing in (each run writes in a folder of its own
+    within it, ``OutputLayout``)."""
+    run, folder = result.sidecar.parent.resolve(), folder.resolve()
+    if run != folder and run.is_relative_to(folder):
+        shutil.rmtree(run, ignore_errors=True)
+        with contextlib.suppress(OSError):  # the task's folder too, once nothing else is in it
+            folder.rmdir()
 
 
 def _generations(task: Task, result: Result, data_dir: Path) -> list[Generation]:
