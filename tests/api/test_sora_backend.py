@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import io
+import json
 import time
+from datetime import timedelta
 
 import av
 import httpx
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 
+from cinegen.api.app import create_app
+from cinegen.config import Settings
+from cinegen.jobs.queue import QueuePolicy, claim, report, requeue_expired
 from cinegen.media.encode import probe, read_frames
 from cinegen.media.watermark import mark_box
 from cinegen.models.tiny.analyse import analyse
 from cinegen.models.tiny.vocab import Color, Motion
+from cinegen.store.db import open_database
+from cinegen.store.keys import create_key
+from cinegen.store.models import utcnow
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +48,7 @@ def _wait(http: httpx.Client, task_id: str, timeout: float = 120) -> dict:
 PAYLOAD = {
     "type": "video_gen", "prompt": "a purple square moving up over a sunset", "n_variants": 2,
     "n_frames": 30, "height": 96, "width": 160, "style": "natural", "inpaint_items": [],
-    "model": "turbo", "operation": "simple_compose",
+    "model": "turbo", "operation": "simple_compose", "seed": 4,
 }  # fmt: skip
 
 
@@ -177,13 +186,28 @@ def test_operations_on_an_earlier_generation_and_on_an_uploaded_video(http, tmp_
     assert len(frames) == 60 and np.abs(frames[:30].astype(int) - original).mean() < 4
 
 
-def test_a_source_that_does_not_exist_fails_the_task_naming_it(http):
-    created = http.post("/backend/video_gen", json={
-        **TINY, "operation": "remix", "source": {"generation_ids": ["gen_gone"]}})  # fmt: skip
-    task = _wait(http, created.json()["id"])
-    assert task["status"] == "failed"
-    assert "source.generation_ids.0" in task["failure_reason"] and "gen_gone" in task[
-        "failure_reason"]  # fmt: skip
+def test_a_generation_not_the_caller_s_is_refused_up_front_naming_the_field(http, service):
+    """Another account's generation is refused before anything is queued, exactly as one
+    that does not exist: the answer never confirms it is there."""
+    theirs = _done(http, TINY)["generations"][0]["id"]
+    auth = {"Authorization": f"Bearer {service.key('stranger')}"}
+    stranger = httpx.Client(base_url=service.url, headers=auth)
+    item = {"type": "video", "generation_id": theirs, "frame_index": 0}
+    shot = {"prompt": "a red circle", "media": {"type": "video", "generation_id": theirs}}
+    cases = [
+        ({"operation": "remix", "source": {"generation_ids": [theirs]}}, "source.generation_ids.0"),
+        ({"inpaint_items": [item]}, "inpaint_items.0.generation_id"),
+        ({"operation": "storyboard", "storyboard": [shot]}, "storyboard.0.media.generation_id"),
+    ]
+    for payload, param in cases:
+        for media_id in (theirs, "gen_gone"):
+            body = json.loads(json.dumps({**TINY, **payload}).replace(theirs, media_id))
+            refused = stranger.post("/backend/video_gen", json=body)
+            assert refused.status_code == 400, refused.text
+            error = refused.json()["error"]
+            assert error["param"] == param and error["code"] == "invalid_value"
+            assert error["message"].startswith(f"{param}: no generation {media_id!r} among")
+    assert stranger.get("/backend/video_gen").json()["task_responses"] == []  # none queued
 
 
 def test_an_operation_on_a_generation_starts_from_its_frames_before_the_marks(
@@ -207,3 +231,34 @@ def test_an_operation_on_a_generation_starts_from_its_frames_before_the_marks(
     assert "master" not in task["generations"][0]["files"]
     asked = http.get(f"/backend/generations/{generation['id']}/content", params={"kind": "master"})
     assert asked.status_code == 400 and "kind" in asked.text
+
+
+def test_a_retried_task_s_progress_never_goes_back(tmp_path):
+    """The task's first worker dies at 60%; polls show 60% while the second attempt redoes
+    that much (its stage shows what it is doing), then the bar moves on."""
+    sessions = open_database(tmp_path)
+    with sessions() as session:
+        key = create_key(session, "retried").secret
+    app = create_app(Settings(data_dir=tmp_path, default_model="wan-tiny-random"), sessions)
+    client = TestClient(app, headers={"Authorization": f"Bearer {key}"})  # the test is the worker
+    task_id = client.post("/backend/video_gen", json=PAYLOAD).json()["id"]
+    policy = QueuePolicy(lease_seconds=30, max_attempts=3)
+
+    def poll() -> tuple[float, int, str]:
+        sora = client.get(f"/backend/video_gen/{task_id}").json()
+        openai_video = client.get(f"/v1/videos/{task_id}").json()
+        native = client.get(f"/v1/tasks/{task_id}").json()
+        return sora["progress_pct"], openai_video["progress"], native["stage"]
+
+    with sessions() as session:
+        claim(session, "first", policy)
+        report(session, task_id, "first", 0.6, "denoise", policy)
+        seen = [poll()]
+        requeue_expired(session, policy, now=utcnow() + timedelta(minutes=5))
+        seen.append(poll())
+        claim(session, "second", policy)
+        for progress, stage in [(0.02, "load"), (0.4, "denoise"), (0.75, "denoise")]:
+            report(session, task_id, "second", progress, stage, policy)
+            seen.append(poll())
+    assert seen == [(0.6, 60, "denoise"), (0.6, 60, "queued"), (0.6, 60, "load"),
+                    (0.6, 60, "denoise"), (0.75, 75, "denoise")]  # fmt: skip

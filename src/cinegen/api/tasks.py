@@ -24,7 +24,7 @@ from cinegen.safety.moderation import ContentPolicyViolation, check_request
 from cinegen.safety.output import check_output
 from cinegen.spec import GenerationSpec, new_seed, parse_spec
 from cinegen.store import audit, quotas
-from cinegen.store.models import Account, ApiKey, Task, TaskState, Upload, utcnow
+from cinegen.store.models import Account, ApiKey, Generation, Task, TaskState, Upload, utcnow
 from cinegen.store.turns import take_turn
 
 ACTIVE = (TaskState.queued, TaskState.running)
@@ -97,7 +97,7 @@ def create(
     earlier = replayed(session, account, idempotency)  # a retry that waited its turn
     if earlier is not None:
         return earlier
-    _check_uploads_kept(session, settings, account, spec)
+    _check_media_named(session, account, spec, settings=settings, rename=rename or {})
     if key is not None:
         _check_quota(session, settings, key, spec, rename or {})
     if spec.seed is None:  # chosen now, so that a retried attempt makes the same video
@@ -135,20 +135,58 @@ def _check_policy(
         raise ApiError(400, str(exc), code="content_policy_violation", param=exc.field) from None
 
 
-def _check_uploads_kept(
-    session: Session, settings: Settings, account: Account, spec: GenerationSpec
+def _check_media_named(
+    session: Session,
+    account: Account,
+    spec: GenerationSpec,
+    *,
+    settings: Settings,
+    rename: dict[str, str],
 ) -> None:
-    """Every upload the request names exists (the sweep deletes old ones nothing uses)."""
-    named = set(spec.media_ids()) | {c.upload_id for c in spec.characters if c.upload_id}
-    for media_id in sorted(i for i in named if i.startswith("upload_")):
-        upload = session.get(Upload, media_id)
-        if upload is None or upload.account_id != account.id:
+    """Every upload and generation the request names is there and the caller's, refused now
+    (400 naming the field) rather than failing the task later. Another account's id is
+    answered exactly as an unknown one: the answer never confirms it exists."""
+    for field, media_id in _media_fields(spec):
+        param = rename.get(field) or rename.get(field.split(".")[0], field)
+        if field.endswith("upload_id") or media_id.startswith("upload_"):
+            upload = session.get(Upload, media_id)
+            if upload is None or upload.account_id != account.id:
+                raise ApiError(
+                    400,
+                    f"{param}: no upload {media_id!r} (uploads nothing uses are deleted "
+                    f"{settings.upload_ttl_hours:g} hours after they arrive); upload it again",
+                    code="invalid_value",
+                    param=param,
+                )
+            continue
+        generation = session.get(Generation, media_id)
+        task = generation.task if generation is not None else None
+        if task is None or task.account_id != account.id or expired(task):
             raise ApiError(
                 400,
-                f"no upload {media_id} (uploads nothing uses are deleted "
-                f"{settings.upload_ttl_hours:g} hours after they arrive); upload it again",
+                f"{param}: no generation {media_id!r} among this account's videos (name a "
+                "generation of one of its succeeded tasks, or an upload id)",
                 code="invalid_value",
+                param=param,
             )
+
+
+def _media_fields(spec: GenerationSpec) -> list[tuple[str, str]]:
+    """Each (field, id) of the uploads and generations a request names, the field spelt as
+    a validation error spells it (``inpaint_items.0.generation_id``)."""
+    sources = spec.source.generation_ids if spec.source else []
+    named = [(f"source.generation_ids.{i}", media_id) for i, media_id in enumerate(sources)]
+    items = [(f"inpaint_items.{i}", item) for i, item in enumerate(spec.inpaint_items)]
+    items += [(f"storyboard.{i}.media", s.media) for i, s in enumerate(spec.storyboard) if s.media]
+    for prefix, item in items:
+        if item.upload_id is not None:
+            named.append((f"{prefix}.upload_id", item.upload_id))
+        elif item.generation_id is not None:
+            named.append((f"{prefix}.generation_id", item.generation_id))
+    for i, character in enumerate(spec.characters):
+        if character.upload_id is not None:
+            named.append((f"characters.{i}.upload_id", character.upload_id))
+    return named
 
 
 def _uploads(session: Session, account: Account, spec: GenerationSpec) -> list[Upload]:
