@@ -9,13 +9,25 @@ from __future__ import annotations
 
 from typing import Any
 
+EXCERPT_CHARS = 60  # of a value quoted back in a message: enough to recognise it by
+
+
+def excerpt(value: Any, limit: int = EXCERPT_CHARS) -> str:
+    """``repr(value)``, or for a long value its first ``limit`` characters and its length:
+    a message quotes what it refuses, and a 50 MB prompt must not come back whole."""
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}… ({len(value)} characters)"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
 
 class CinegenError(Exception):
     """Base class: the message is written for the person who made the request."""
 
 
 class SpecError(CinegenError, ValueError):
-    """A request field that cannot be served, named with its value and what is allowed.
+    """A request field that cannot be served, named with its value (a long one cut to an
+    excerpt) and what is allowed.
 
     ``field`` uses the request's own names (``width``, ``inpaint_items.0.frame_index``)
     so that the CLI and both HTTP dialects can point at the exact input.
@@ -28,7 +40,7 @@ class SpecError(CinegenError, ValueError):
         self.allowed = allowed
         text = f"{field}: {message}"
         if value is not None:
-            text += f" (got {value!r})"
+            text += f" (got {excerpt(value)})"
         if allowed:
             text += f"; allowed: {allowed}"
         super().__init__(text)

@@ -3,7 +3,9 @@
 Every refusal is an ``ApiError`` (or a ``SpecError`` / request validation error, mapped here)
 with a status, a message that says what to change, the request field it concerns and a
 machine-readable code. A task that is not the caller's is a 404 exactly like one that does
-not exist: the answer never confirms another account's ids.
+not exist: the answer never confirms another account's ids. An answer stays short whatever
+the request held: values are quoted as excerpts (``cinegen.errors.excerpt``), and a message
+or ``param`` built from a long input is cut.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cinegen.errors import SpecError
+from cinegen.errors import SpecError, excerpt
 
 TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_error",
          404: "invalid_request_error", 409: "invalid_request_error", 413: "invalid_request_error",
@@ -62,6 +64,17 @@ JSON_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+# The most of a message and of a ``param`` an answer carries. Every message the server writes
+# fits with room to spare; only one that quotes a long input (a field named by a 1 MB key, an
+# id of any length) reaches these, and loses its tail rather than growing the answer.
+MAX_MESSAGE_CHARS = 1000
+MAX_PARAM_CHARS = 100
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
+
+
 class ApiError(Exception):
     def __init__(
         self,
@@ -72,6 +85,8 @@ class ApiError(Exception):
         param: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
+        message = _cut(message, MAX_MESSAGE_CHARS)
+        param = None if param is None else _cut(param, MAX_PARAM_CHARS)
         super().__init__(message)
         self.status, self.message, self.code, self.param = status, message, code, param
         self.headers = headers or {}
@@ -94,7 +109,7 @@ class ApiError(Exception):
 
 
 def not_found(kind: str, ident: str) -> ApiError:
-    return ApiError(404, f"no {kind} with id {ident!r}", code="not_found", param="id")
+    return ApiError(404, f"no {kind} with id {excerpt(ident)}", code="not_found", param="id")
 
 
 def from_spec_error(exc: SpecError, rename: dict[str, str] | None = None) -> ApiError:
@@ -118,12 +133,20 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
+        if first.get("type") == "json_invalid":  # its loc is a character offset, not a field
+            error = first.get("ctx", {}).get("error", "")
+            return ApiError(
+                400, f"the body is not valid JSON: {error}", code="invalid_json"
+            ).response()
         location = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path")]
         param = ".".join(location) or None
-        message = f"{param}: {first.get('msg')}" if param else str(first.get("msg"))
+        reason = str(first.get("msg")).removeprefix("Value error, ")
+        message = f"{param}: {reason}" if param else reason
         return ApiError(400, message, code="invalid_value", param=param).response()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+            exc.status_code, "http_error"
+        )
         return ApiError(exc.status_code, str(exc.detail), code=code).response()
