@@ -147,3 +147,32 @@ def test_character_mistakes_name_the_field(fields, field, words):
     with pytest.raises(SpecError) as caught:
         parse_spec(fields)
     assert caught.value.field == field and words in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"n_frames": True}, "n_frames"),  # was a one-frame video
+        ({"seed": False}, "seed"),
+        ({"fps": True}, "fps"),
+        ({"inpaint_items": [{"type": "image", "upload_id": "u", "frame_index": True}]},
+         "inpaint_items.0.frame_index"),
+        ({"inpaint_items": [{"type": "image", "upload_id": "u",
+                             "crop_bounds": {"bounds": [0, 0, True, 1]}}]},
+         "inpaint_items.0.crop_bounds.bounds"),
+        ({"operation": "remix", "source": {"generation_ids": ["g"], "strength": True}},
+         "source.strength"),  # was the strongest remix
+        ({"operation": "storyboard", "storyboard": [{"prompt": "x", "start_frame": False}]},
+         "storyboard.0.start_frame"),
+    ],
+)  # fmt: skip
+def test_true_or_false_is_never_read_as_a_number(fields, field):
+    with pytest.raises(SpecError) as e:
+        parse_spec({"prompt": "a fox", **fields})
+    assert e.value.field == field and "true or false" in str(e.value)
+
+
+def test_a_long_value_is_quoted_as_an_excerpt():
+    with pytest.raises(SpecError) as e:
+        parse_spec({"prompt": "a fox " * 1_000_000})
+    assert len(str(e.value)) < 200 and "(6000000 characters)" in str(e.value)

@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from cinegen.errors import SpecError
+from cinegen.errors import SpecError, excerpt
 
 # ---- limits (the single source of truth; the CLI, API and docs quote these) ----
 PROMPT_MAX_CHARS = 32_000
@@ -92,8 +92,32 @@ OPERATIONS_NEEDING_SOURCE = frozenset(
 )
 
 
+def holds_boolean(value: Any) -> bool:
+    """Whether ``value`` is, or lists, true or false, which no field of a request takes."""
+    items = value if isinstance(value, list | tuple) else (value,)
+    return any(isinstance(item, bool) for item in items)
+
+
+def not_boolean(value: Any) -> Any:
+    """A field validator (mode ``before``) for a number: pydantic reads ``true`` as 1 (a
+    one-frame video, seed 1, full strength) where it ought to refuse it."""
+    if holds_boolean(value):
+        raise ValueError("must be a number, not true or false")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, use_enum_values=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans(cls, data: Any) -> Any:
+        # No field of the spec is a yes/no, and pydantic would read true as 1 in a number's.
+        if isinstance(data, dict):
+            for name, value in data.items():
+                if holds_boolean(value):
+                    raise SpecError(str(name), "must not be true or false", value=value)
+        return data
 
 
 Box = tuple[float, float, float, float]
@@ -162,7 +186,7 @@ class Character(_Strict):
 def check_character_name(name: str) -> str:
     if len(name) > 40 or not re.fullmatch(CHARACTER_NAME, name):
         raise ValueError(
-            f"{name!r} cannot be a character's name: use up to 40 letters, digits and _ "
+            f"{excerpt(name)} cannot be a character's name: use up to 40 letters, digits and _ "
             "(with . or - inside), as written after @ in a prompt, e.g. ada_lovelace"
         )
     return name
@@ -205,7 +229,7 @@ class Source(_Strict):
             except ValueError:
                 names = ", ".join(REMIX_STRENGTH_NAMES)
                 raise ValueError(
-                    f"must be {names} or a number from 0 to 1, got {value!r}"
+                    f"must be {names} or a number from 0 to 1, got {excerpt(value)}"
                 ) from None
         return value
 
