@@ -147,30 +147,65 @@ def store_video(
 
 
 def _video_kind(path: Path, param: str) -> tuple[str, str, VideoInfo]:
-    """The suffix and media type to keep a video under, and what it holds."""
+    """The suffix and media type to keep a video under, and what it holds, once it has been
+    read through to its end (``_missing``)."""
     with open(path, "rb") as file:
         head = file.read(64)
     demuxer = demuxer_for(head)
     try:
         if demuxer is None:
             raise ValueError("not ISO media or Matroska")
-        with av.open(str(path), format=demuxer) as container:
-            if not container.streams.video:
-                raise ValueError("no video stream")
+        missing = _missing(path, demuxer)
         info = probe(path)
     except (av.error.FFmpegError, OSError, ValueError, IndexError):
         raise ApiError(
             400,
-            f"{param} is not a video that can be read (MP4, MOV, WebM or Matroska)",
+            f"{param} is not a video that can be read through (MP4, MOV, WebM or Matroska)",
             code="invalid_value",
             param=param,
         ) from None
+    if missing is not None:
+        raise ApiError(
+            400,
+            f"{param} ends early{missing} (was the upload cut short?)",
+            code="invalid_value",
+            param=param,
+        )
     if demuxer == "mov":  # the brand says which ISO media file it is
         kind = "mov" if head[8:12] == b"qt  " else "mp4"
     else:
         kind = "webm" if b"webm" in head else "matroska"
     suffix, media_type = VIDEO_TYPES[kind]
     return suffix, media_type, info
+
+
+def _missing(path: Path, demuxer: str) -> str | None:
+    """What a video lacks of what its index lists (``""`` when the count is unknown), or None
+    when it is all there: every packet read, the picture ones decoded.
+
+    Trap: the header alone proves little. An MP4 with its index first (faststart), cut short
+    in transfer, still probes as whole, frame count and all; an edit or a remix of it would
+    fail later, or run on half a clip. Packets are counted against the index, not decoded
+    frames: a clip trimmed without re-encoding decodes fewer frames than it holds (its edit
+    list skips some). Matroska lists no count; a block cut in the middle still shows.
+    """
+    with av.open(str(path), format=demuxer) as container:
+        video = container.streams.video[0]  # IndexError: no video stream
+        video.thread_type = "AUTO"
+        streams = [*container.streams.video, *container.streams.audio]
+        held = dict.fromkeys((s.index for s in streams), 0)
+        cut_off = False
+        for packet in container.demux(streams):
+            if packet.stream.index == video.index:
+                packet.decode()  # FFmpegError where the picture data is broken
+            if packet.size:  # (the last packet of each stream is empty: it flushes)
+                held[packet.stream.index] += 1
+            cut_off = cut_off or packet.is_corrupt
+        for stream in streams:
+            found, listed = held[stream.index], stream.frames
+            if found < listed:
+                return f": {found} of the {listed} {stream.type} frames it lists are there"
+    return "" if cut_off else None
 
 
 def decode_data_url(url: str, param: str) -> bytes:
