@@ -16,10 +16,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 from sqlalchemy.orm import Session
 
 from cinegen.api import tasks
+from cinegen.api.bodies import BodyRoute
 from cinegen.api.deps import CurrentKey, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError
 from cinegen.api.openai_videos import (
@@ -38,10 +39,15 @@ from cinegen.api.openai_videos import (
 from cinegen.api.uploads import remove_upload, store_video
 from cinegen.config import Settings
 from cinegen.media.encode import probe
-from cinegen.spec import DEFAULT_FPS, frames_for
+from cinegen.spec import DEFAULT_FPS, frames_for, not_boolean
 from cinegen.store.models import Account, ApiKey, Task, TaskState, Upload
 
-router = APIRouter(prefix="/v1/videos", tags=["OpenAI Videos API"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1/videos",
+    tags=["OpenAI Videos API"],
+    responses=ERROR_RESPONSES,
+    route_class=BodyRoute,
+)
 
 # ``model`` (any registered model; by default the source's), ``strength`` (how much of the
 # source a remix or edit changes: subtle, mild, strong or 0..1) and ``seed`` are cinegen's
@@ -120,6 +126,11 @@ class VideoRemix(BaseModel):
     model: str | None = None
     strength: float | str | None = None
     seed: int | None = None
+
+    @field_validator("strength", "seed", mode="before")
+    @classmethod
+    def _numbers(cls, value: Any) -> Any:
+        return not_boolean(value)
 
 
 @router.post("/{video_id}/remix", response_model=Video)
@@ -248,10 +259,11 @@ def _from_video(
     elif isinstance(reference, dict) and isinstance(reference.get("id"), str):
         source = _completed(session, account, reference["id"], "video")
     else:
+        given = "is required" if reference is None else "must be"
         raise ApiError(
             400,
-            'video is required: a video file, or {"id": …} naming a completed video',
-            code="missing_required_parameter",
+            f'video {given}: a video file, or {{"id": …}} naming a completed video',
+            code="missing_required_parameter" if reference is None else "invalid_value",
             param="video",
         )
     return _operate(session, settings, data_dir, key, source, operation(fields, source),

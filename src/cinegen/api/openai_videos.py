@@ -13,7 +13,9 @@ Remix, edits and extensions live in ``openai_operations``, characters in
 
 from __future__ import annotations
 
+import contextlib
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -24,15 +26,22 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session, object_session
 
 from cinegen.api import tasks
+from cinegen.api.bodies import MAX_BODY_BYTES, BodyRoute, parse_json
 from cinegen.api.deps import CurrentAccount, CurrentKey, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError, not_found
 from cinegen.api.uploads import MAX_UPLOAD_BYTES, decode_data_url, remove_upload, store_image
 from cinegen.config import Settings
+from cinegen.errors import excerpt
 from cinegen.jobs.assets import delete_task
-from cinegen.spec import DEFAULT_FPS, GenerationSpec, Operation, frames_for
+from cinegen.spec import DEFAULT_FPS, MAX_SECONDS, GenerationSpec, Operation, frames_for
 from cinegen.store.models import ApiKey, Generation, Task, TaskState
 
-router = APIRouter(prefix="/v1/videos", tags=["OpenAI Videos API"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1/videos",
+    tags=["OpenAI Videos API"],
+    responses=ERROR_RESPONSES,
+    route_class=BodyRoute,
+)
 
 STATUS = {
     TaskState.queued: "queued",
@@ -195,7 +204,9 @@ async def read_body(
     content_type = request.headers.get("content-type", "")
     upload: bytes | None = None
     if content_type.startswith("multipart/form-data"):
-        form = await request.form()
+        # A text field as long as the body may be: an overlong prompt is then refused by
+        # name, as in JSON, rather than as an anonymous "part exceeded maximum size".
+        form = await request.form(max_part_size=MAX_BODY_BYTES)
         fields: dict[str, Any] = {}
         for key, value in form.multi_items():
             if key == file_param and not isinstance(value, str):
@@ -208,19 +219,16 @@ async def read_body(
             else:
                 fields[key] = value
     else:
-        try:
-            fields = await request.json()
-        except ValueError:
-            raise ApiError(
-                400, "the body must be JSON or multipart/form-data", code="invalid_json"
-            ) from None
+        fields = parse_json(await request.body())
         if not isinstance(fields, dict):
-            raise ApiError(400, "the body must be a JSON object", code="invalid_json")
+            raise ApiError(
+                400, "the body must be a JSON object (or multipart/form-data)", code="invalid_json"
+            )
     unknown = sorted(set(fields) - known)
     if unknown:
         raise ApiError(
             400,
-            f"unknown parameter {unknown[0]!r}; known: {', '.join(sorted(known))}",
+            f"unknown parameter {excerpt(unknown[0])}; known: {', '.join(sorted(known))}",
             code="unknown_parameter",
             param=unknown[0],
         )
@@ -241,21 +249,14 @@ def _create(
     if earlier is not None:
         return earlier
     prompt = prompt_of(fields)
-    width, height = _size(str(fields.get("size") or DEFAULTS["size"]))
-    seconds = seconds_of(fields.get("seconds") or DEFAULTS["seconds"])
+    width, height = _size(text_of(fields, "size", DEFAULTS["size"]))
+    seconds = seconds_of(chosen(fields, "seconds").get("seconds", DEFAULTS["seconds"]))
     reference = fields.get("input_reference")
-    if isinstance(reference, dict):
-        if "image_url" not in reference:
-            raise ApiError(
-                400,
-                "input_reference needs image_url (a data: URL); file_id is not supported here",
-                code="invalid_value",
-                param="input_reference",
-            )
-        image = decode_data_url(str(reference["image_url"]), "input_reference")
+    if reference is not None:
+        image = _reference_image(reference)
     spec: dict[str, Any] = {
         "prompt": prompt,
-        "model": str(fields.get("model") or DEFAULTS["model"]),
+        "model": text_of(fields, "model", DEFAULTS["model"]),
         "width": width,
         "height": height,
         "fps": DEFAULT_FPS,
@@ -274,6 +275,32 @@ def _create(
     if task.spec["inpaint_items"][0].get("upload_id") != upload.id:
         remove_upload(session, data_dir, upload)  # a concurrent retry's task won the race
     return task
+
+
+def _reference_image(reference: Any) -> bytes:
+    """The image bytes of a JSON ``input_reference``: ``{"image_url": "data:…"}``."""
+    if not isinstance(reference, dict) or not isinstance(reference.get("image_url"), str):
+        raise ApiError(
+            400,
+            'input_reference must be {"image_url": "data:image/png;base64,…"} (or an image '
+            "file in a multipart body); file_id is not supported here",
+            code="invalid_value",
+            param="input_reference",
+        )
+    return decode_data_url(reference["image_url"], "input_reference")
+
+
+def text_of(fields: dict[str, Any], name: str, default: str) -> str:
+    """The text field ``name``, ``default`` when the request left it out (or empty)."""
+    value = chosen(fields, name).get(name, default)
+    if not isinstance(value, str):
+        raise ApiError(
+            400,
+            f"{name} must be a string (got {excerpt(value)})",
+            code="invalid_value",
+            param=name,
+        )
+    return value
 
 
 def required_text(fields: dict[str, Any], name: str, meaning: str) -> str:
@@ -299,27 +326,40 @@ def chosen(fields: dict[str, Any], name: str) -> dict[str, Any]:
     return {} if value is None or value == "" else {name: value}
 
 
+# ASCII digits only: str.isdigit() also takes "¹²⁸", which int() refuses. Five digits are
+# more than any side can be, and keep int() cheap.
+SIZE = re.compile(r"([0-9]{1,5})x([0-9]{1,5})")
+
+
 def _size(text: str) -> tuple[int, int]:
-    width, sep, height = text.lower().partition("x")
-    if not sep or not width.isdigit() or not height.isdigit():
+    match = SIZE.fullmatch(text.lower())
+    if match is None:
         raise ApiError(
             400,
-            f"size must be WIDTHxHEIGHT in pixels, e.g. 1280x720 (got {text!r})",
+            f"size must be WIDTHxHEIGHT in pixels, e.g. 1280x720 (got {excerpt(text)})",
             code="invalid_value",
             param="size",
         )
-    return int(width), int(height)
+    return int(match[1]), int(match[2])
 
 
 def seconds_of(value: Any) -> float:
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = math.nan
-    if not math.isfinite(seconds) or seconds <= 0:
+    """``seconds`` as a string ("4", as the SDK sends it) or a number, never true or false.
+
+    Trap: past MAX_SECONDS it is refused here, not left to the spec's length check: the frame
+    count is worked out first, and ``"1e308"`` seconds overflows it."""
+    seconds = math.nan
+    if isinstance(value, str) and value.isascii():  # float() reads "٤" too; as size, ASCII
+        with contextlib.suppress(ValueError):
+            seconds = float(value)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        with contextlib.suppress(OverflowError):  # an integer of 400 digits
+            seconds = float(value)
+    if not 0 < seconds <= MAX_SECONDS:  # NaN fails this too
         raise ApiError(
             400,
-            f'seconds must be a positive number, e.g. "4" (got {value!r})',
+            f'seconds must be a number over 0 and at most {MAX_SECONDS:g}, e.g. "4" '
+            f"(got {excerpt(value)})",
             code="invalid_value",
             param="seconds",
         )

@@ -16,16 +16,22 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from cinegen.api import tasks
+from cinegen.api.bodies import BodyRoute
 from cinegen.api.deps import CurrentAccount, CurrentKey, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, not_found
 from cinegen.api.uploads import store_media
-from cinegen.spec import GenerationType
+from cinegen.spec import GenerationType, not_boolean
 from cinegen.store.models import Generation, Task, TaskState
 
-router = APIRouter(prefix="/backend", tags=["Sora backend dialect"], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/backend",
+    tags=["Sora backend dialect"],
+    responses=ERROR_RESPONSES,
+    route_class=BodyRoute,
+)
 
 SORA_FPS = 30.0  # the dialect counts n_frames at 30 per second
 MEDIA_TYPES = {
@@ -55,6 +61,11 @@ class VideoGenRequest(BaseModel):
     storyboard: list[dict[str, Any]] | None = None
     seed: int | None = None
     negative_prompt: str | None = None
+
+    @field_validator("n_variants", "n_frames", "width", "height", "seed", mode="before")
+    @classmethod
+    def _numbers(cls, value: Any) -> Any:
+        return not_boolean(value)
 
 
 class Created(BaseModel):
