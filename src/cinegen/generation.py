@@ -15,7 +15,7 @@ import platform
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,8 +35,9 @@ from cinegen.provenance import invisible_watermark
 from cinegen.provenance.identity import SigningIdentity, load_identity
 from cinegen.provenance.manifest import MEDIA_TYPES, manifest_for, sign_file
 from cinegen.provenance.payload import Payload, server_mark, task_mark
-from cinegen.safety.output import check_output
-from cinegen.spec import GenerationSpec, GenerationType
+from cinegen.safety.moderation import check_request
+from cinegen.safety.output import check_given, check_output
+from cinegen.spec import GenerationSpec, GenerationType, InpaintItem
 
 VIDEO_SUFFIX, IMAGE_SUFFIX = ".mp4", ".png"
 # Masters are sources, not deliveries: near-transparent quality, encoded fast.
@@ -89,15 +90,24 @@ def generate(
     parents: Sequence[Path] = (),
     provenance: dict[str, Any] | None = None,
     keep_master: bool = False,
+    inputs_moderated: bool = False,
 ) -> Result:
     """Render ``spec`` and write its files; ``parents`` are the files an operation started
     from (its source videos), named as ingredients in each file's C2PA manifest, and
     ``provenance`` more facts for it (the server's task id). ``keep_master`` also writes
-    each variant's frames before any mark (``VariantFiles.master``)."""
+    each variant's frames before any mark (``VariantFiles.master``).
+
+    The content policy of ``engine.settings`` applies as on the server: the request's words
+    and every picture it starts from (raising ``ContentPolicyViolation`` before any weights
+    load), then what the model made. ``inputs_moderated`` says the first two were checked
+    already (a server task, when it was created)."""
     engine = engine or Engine()
     settings = engine.settings
     # 1. everything a user can get wrong, checked before any weights load
     plan = engine.plan(spec)
+    if not inputs_moderated:
+        check_request(spec, settings)
+        media = _screened(media, settings)  # as the pictures are read, before the model loads
     mark = _visible_mark(settings)
     marks = settings.invisible_watermark and invisible_watermark.can_mark(spec.width, spec.height)
     # Loaded once: it signs the files (C2PA) and its trust anchors name the server in the mark.
@@ -142,6 +152,7 @@ class OutputLayout:
     folder: Path
     stem: str | None  # None: the folder is ours, files are named video-1.mp4 &c.
     suffix: str
+    made: list[Path] = field(default_factory=list, init=False)  # by create(), outermost first
 
     @classmethod
     def choose(cls, out: Path | None, spec: GenerationSpec, settings: Settings) -> OutputLayout:
@@ -161,23 +172,30 @@ class OutputLayout:
         return layout
 
     def create(self) -> None:
+        """Make the folder and any missing above it, remembering which (see ``discard``)."""
+        self.made = [p for p in reversed(self.folder.parents) if not p.exists()]
         if self.stem is not None:
+            if not self.folder.exists():
+                self.made.append(self.folder)
             self.folder.mkdir(parents=True, exist_ok=True)
             return
         base, n = self.folder, 1
         while True:  # exclusive: two runs in the same second never share a folder
             try:
                 self.folder.mkdir(parents=True)
+                self.made.append(self.folder)
                 return
             except FileExistsError:
                 n += 1
                 self.folder = base.with_name(f"{base.name}-{n}")
 
     def discard(self, written: list[Path]) -> None:
+        """Remove what this run wrote, and the folders it made that are left empty."""
         for path in written:
             path.unlink(missing_ok=True)
-        if self.stem is None and self.folder.is_dir() and not any(self.folder.iterdir()):
-            self.folder.rmdir()
+        for folder in reversed(self.made):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
 
     def path(self, kind: str, i: int, suffix: str) -> Path:
         if self.stem is None:
@@ -204,6 +222,23 @@ def _check_writable(folder: Path) -> None:
         raise SpecError("out", f"no permission to write in {existing}", value=str(folder))
 
 
+def _screened(media: MediaResolver | None, settings: Settings) -> MediaResolver | None:
+    """``media`` that holds each picture or clip it reads to the content policy, as the
+    server holds an upload (``ContentPolicyViolation`` naming ``image`` or ``video``). An
+    id that is a path (the CLI's) lets a file this server signed itself pass unchecked."""
+    if media is None or not settings.moderate_outputs:
+        return media
+    resolve = media
+
+    def screened(item: InpaintItem) -> np.ndarray:
+        frames = resolve(item)
+        path = Path(item.upload_id or item.generation_id or "")
+        check_given(frames, settings, item.type, path if path.is_file() else None)
+        return frames
+
+    return screened
+
+
 def _write_variant(
     rendered: Rendered,
     i: int,
@@ -216,7 +251,7 @@ def _write_variant(
 ) -> VariantFiles:
     spec = rendered.plan.spec
     frames = rendered.variant(i, on_progress)
-    if settings.moderate_outputs:  # before any file of it exists
+    if settings.moderate_outputs and rendered.plan.model.depicts_people:  # before any file
         check_output(frames, settings)
     master = _write_master(frames, layout.path, i, spec) if keep_master else None
     if master is not None:

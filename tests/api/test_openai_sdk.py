@@ -255,13 +255,18 @@ def test_character_mistakes_are_named(client, service, red_circle):
     assert caught.value.body["param"] == "prompt" and "@twin" in caught.value.body["message"]
 
 
-def test_only_a_completed_video_can_be_a_source(client, service):
-    sora = httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {client.api_key}"})
-    created = sora.post("/backend/video_gen", json={
-        "prompt": RIGHT, "model": "cinegen-tiny", "width": 96, "height": 96, "n_frames": 30,
-        "operation": "remix", "source": {"generation_ids": ["gen_gone"]}})  # fmt: skip
-    failed = client.videos.poll(created.json()["id"], poll_interval_ms=100)
-    assert failed.status == "failed" and "gen_gone" in failed.error.message
+def test_only_a_completed_video_can_be_a_source(client, service, monkeypatch):
+    from cinegen.safety import output
+
+    class Flagging:  # NudeNet's stand-in: the video made is withheld, its task fails
+        def detect(self, image: bytes) -> list[dict]:
+            return [{"class": "BUTTOCKS_EXPOSED", "score": 0.9, "box": [0, 0, 9, 9]}]
+
+    monkeypatch.setattr(output, "_detector", lambda: Flagging())
+    created = client.videos.create(prompt=RIGHT, model="wan-tiny-random", **SMALL,
+                                   extra_body={"seed": 1})  # fmt: skip
+    failed = client.videos.poll(created.id, poll_interval_ms=100)
+    assert failed.status == "failed" and failed.error.code == "content_policy_violation"
     with pytest.raises(openai.ConflictError) as caught:
         client.videos.remix(failed.id, prompt="try again")
     assert caught.value.body["code"] == "not_ready" and "failed" in caught.value.body["message"]

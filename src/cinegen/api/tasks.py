@@ -21,7 +21,7 @@ from cinegen.errors import SpecError
 from cinegen.jobs.media import read_pixels
 from cinegen.jobs.queue import IllegalTransition, cancel, find_by_idempotency_key, submit
 from cinegen.safety.moderation import ContentPolicyViolation, check_request
-from cinegen.safety.output import check_output
+from cinegen.safety.output import check_given
 from cinegen.spec import GenerationSpec, new_seed, parse_spec
 from cinegen.store import audit, quotas
 from cinegen.store.models import Account, ApiKey, Generation, Task, TaskState, Upload, utcnow
@@ -125,7 +125,7 @@ def _check_policy(
             for upload in _uploads(session, account, spec):
                 path = settings.data_dir / upload.path
                 if path.is_file():  # (one the sweep just took is refused after the turn)
-                    check_output(read_pixels(path), settings, "upload")
+                    check_given(read_pixels(path), settings, "upload", path)
     except ContentPolicyViolation as exc:
         result = exc.result
         detail = {"categories": result.reasons, "scores": result.category_scores,

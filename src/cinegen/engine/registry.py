@@ -94,6 +94,11 @@ class ModelEntry:
     factory: str = "cinegen.engine.backends.diffusers_video:DiffusersVideoBackend"
     tiny_random: bool = False
     license: str = ""
+    # Whether its pictures can show people. Output moderation looks for nudity only in what
+    # such a model made: NudeNet reads the embedded model's soft blobs as skin (4 of 48 toy
+    # renders withheld, issue 17), and a world of shapes has nobody to show. The pixels any
+    # model keeps from a given picture were checked as that picture (an upload) all the same.
+    depicts_people: bool = True
 
     @property
     def tasks(self) -> list[str]:
@@ -285,6 +290,7 @@ CINEGEN_TINY = ModelEntry(
     presets=_presets(quality=(32, 4.0), turbo=(6, 4.0)),
     factory="cinegen.engine.backends.cinegen_tiny:CinegenTinyBackend",
     license="Apache-2.0",
+    depicts_people=False,  # coloured shapes over five backgrounds (models/tiny/toyworld.py)
 )
 
 MODELS: dict[str, ModelEntry] = {

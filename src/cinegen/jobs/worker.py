@@ -165,6 +165,7 @@ class Worker:
                     parents=media.files(spec),
                     provenance={"task": task.id},
                     keep_master=True,  # later operations on it start from unmarked frames
+                    inputs_moderated=True,  # its words and uploads, when it was created
                 )
             except Exception as exc:  # every failure ends the task; none ends the worker
                 result = exc

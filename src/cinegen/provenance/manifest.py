@@ -115,3 +115,17 @@ def read_file(path: Path, anchors: bytes | None) -> Verification:
     manifest = store.get("manifests", {}).get(store.get("active_manifest", ""))
     problems = [s.get("code", "") for s in store.get("validation_status") or []]
     return Verification(store.get("validation_state", "Invalid"), manifest, problems)
+
+
+def signed_by(path: Path, identity: SigningIdentity) -> bool:
+    """Whether the file is one ``identity`` signed, unchanged since: its manifest Trusted
+    against the identity's anchors and signed with the identity's own certificate (by serial
+    number; a manifest signed by another certificate the same anchors trust is not ours)."""
+    if path.suffix.lower() not in MEDIA_TYPES:
+        return False
+    from cryptography import x509
+
+    found = read_file(path, identity.anchors)
+    signer = (found.manifest or {}).get("signature_info") or {}
+    ours = x509.load_pem_x509_certificate(identity.chain).serial_number
+    return found.state == "Trusted" and signer.get("cert_serial_number") == str(ours)

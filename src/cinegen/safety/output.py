@@ -1,20 +1,28 @@
 """Moderation of pictures: what a model made, before any file of it is kept, and what a
-request uploads, before it is queued. Nudity on sampled frames,
-found by NudeNet's detector (its ONNX model ships inside the ``nudenet`` wheel; nothing is
-downloaded). A frame showing exposed breasts, genitals, buttocks or anus scores "sexual" by
-the detector's confidence; the deployment's threshold and categories decide, as for
-requests. A rejected output fails its task with ``content_policy_violation`` (the Sora
-dialect's ``moderation_result.is_output_rejection``); no file of it is kept.
+request starts from (an upload, a file given to the CLI), before it is queued or rendered.
+Nudity on sampled frames, found by NudeNet's detector (its ONNX model ships inside the
+``nudenet`` wheel; nothing is downloaded). A frame showing exposed breasts, genitals,
+buttocks or anus scores "sexual" by the detector's confidence; the deployment's threshold
+and categories decide, as for requests. A rejected output fails its task with
+``content_policy_violation`` (the Sora dialect's ``moderation_result.is_output_rejection``);
+no file of it is kept.
+
+Two things are not looked at again: the output of a model that cannot depict people
+(``ModelEntry.depicts_people``: the detector reads the embedded model's soft blobs as skin),
+and a given file this server made and signed itself, unchanged (it passed when it was made).
 """
 
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from cinegen.config import Settings
+from cinegen.provenance.identity import load_identity
+from cinegen.provenance.manifest import signed_by
 from cinegen.safety.moderation import (
     CATEGORIES,
     DEFAULT_THRESHOLD,
@@ -65,3 +73,16 @@ def check_output(frames: np.ndarray, settings: Settings, field: str = "output") 
     if flagged:
         raise ContentPolicyViolation(result, field=field)
     return result
+
+
+def check_given(
+    frames: np.ndarray, settings: Settings, field: str, path: Path | None = None
+) -> None:
+    """A picture or clip a request starts from, by the policy as an output would be
+    (``ContentPolicyViolation`` naming ``field``); skipped when output moderation is off, and
+    for a ``path`` this server signed itself, unchanged since."""
+    if not settings.moderate_outputs:
+        return
+    if path is not None and settings.c2pa and signed_by(path, load_identity(settings)):
+        return
+    check_output(frames, settings, field)
