@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from dataclasses import asdict
 from pathlib import Path
@@ -35,8 +36,10 @@ from cinegen.admin_cli import admin_app, audit_command
 from cinegen.config import Settings
 from cinegen.errors import CinegenError, SpecError
 from cinegen.keys_cli import keys_app
+from cinegen.safety.moderation import ContentPolicyViolation
 from cinegen.spec import (
     DEFAULT_FPS,
+    MAX_SECONDS,
     GenerationSpec,
     GenerationType,
     InpaintItem,
@@ -163,6 +166,8 @@ def _run(fields: dict[str, Any], out_path: Path | None, as_json: bool, debug: bo
             )
     except SpecError as exc:
         _fail(str(exc), code=2)
+    except ContentPolicyViolation as exc:  # the request, as asked: 2; the video made: 1
+        _fail(str(exc), code=1 if exc.is_output_rejection else 2)
     except CinegenError as exc:
         _fail(str(exc), code=1)
     except KeyboardInterrupt:
@@ -327,8 +332,10 @@ def _length(seconds: float | None, frames: int | None, fps: float) -> int | None
         return frames
     if frames is not None:
         raise SpecError("seconds", "give --seconds or --frames, not both")
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise SpecError("seconds", "must be a positive number", value=seconds)
+    if not math.isfinite(seconds) or not 0 < seconds <= MAX_SECONDS:
+        raise SpecError(
+            "seconds", "must be a number over 0", value=seconds, allowed=f"up to {MAX_SECONDS:g}"
+        )
     if not math.isfinite(fps) or fps <= 0:
         raise SpecError("fps", "must be a positive number", value=fps)
     return frames_for(seconds, fps)
@@ -449,15 +456,16 @@ def _local_files(item: InpaintItem) -> np.ndarray:
 
 
 def parse_size(size: str) -> tuple[int, int]:
-    parts = size.lower().replace("×", "x").split("x")
-    if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+    # ASCII digits only: str.isdigit() also takes "¹²⁸", which int() refuses.
+    match = re.fullmatch(r"\s*([0-9]{1,5})\s*x\s*([0-9]{1,5})\s*", size.lower().replace("×", "x"))
+    if match is None:
         raise SpecError(
             "size",
             "must be WIDTHxHEIGHT",
             value=size,
             allowed="e.g. 640x360, 854x480, 1280x720, 1920x1080",
         )
-    return int(parts[0]), int(parts[1])
+    return int(match[1]), int(match[2])
 
 
 class _progress_bars:
