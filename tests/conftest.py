@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
+from cinegen import spec
 from cinegen.config import Settings
 from cinegen.engine.engine import Engine
 
@@ -25,6 +27,28 @@ def _data_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
 def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
     # CI has no model hub: any test that would reach for it must fail fast, not hang.
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def _renders_fix_their_seed(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    """Fail a test that lets a seed be drawn (a render, or a task that will render, without
+    ``seed``): its output changes run to run, and output moderation or a pixel check then
+    fails it at random. A test about drawn seeds says so with ``@pytest.mark.draws_seed``."""
+    drawn: list[int] = []
+
+    def watched() -> int:
+        drawn.append(real())
+        return drawn[-1]
+
+    real = spec.new_seed
+    for name, module in list(sys.modules.items()):  # each module that imported it by name
+        if name.startswith("cinegen") and getattr(module, "new_seed", None) is real:
+            monkeypatch.setattr(module, "new_seed", watched)
+    yield
+    if drawn and request.node.get_closest_marker("draws_seed") is None:
+        pytest.fail(f"drew {len(drawn)} random seed(s): give every rendering request a seed")
 
 
 @pytest.fixture(scope="session")

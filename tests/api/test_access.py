@@ -10,7 +10,7 @@ import pytest
 from cinegen.store.keys import create_key
 from cinegen.store.models import Role
 
-SMALL = {"size": "160x96", "seconds": "1"}
+SMALL = {"size": "160x96", "seconds": "1", "extra_body": {"seed": 1}}
 
 
 def test_the_switch_stops_every_non_admin_call_at_once_and_keeps_the_tasks(service):

@@ -13,7 +13,7 @@ import pytest
 from cinegen.store.keys import create_key, revoke_key
 from cinegen.store.models import Role
 
-TASK = {"prompt": "a red circle moving left", "n_frames": 12, "width": 64, "height": 64}
+TASK = {"prompt": "a red circle moving left", "n_frames": 12, "width": 64, "height": 64, "seed": 1}
 
 
 @pytest.fixture(scope="module")

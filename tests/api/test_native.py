@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 PAYLOAD = {"prompt": "an orange circle shrinking over a meadow", "n_frames": 30,
-           "width": 160, "height": 96, "n_variants": 1}  # fmt: skip
+           "width": 160, "height": 96, "n_variants": 1, "seed": 1}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

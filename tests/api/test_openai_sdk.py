@@ -14,7 +14,7 @@ from cinegen.media.encode import probe, read_frames
 from cinegen.models.tiny.analyse import analyse
 from cinegen.models.tiny.vocab import Color, Motion
 
-SMALL = {"size": "160x96", "seconds": "2"}
+SMALL = {"size": "160x96", "seconds": "2", "extra_body": {"seed": 1}}
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +95,7 @@ def test_mistakes_are_named_in_the_openai_error_shape(client):
         assert error["param"] == param and error["type"] == "invalid_request_error", error
         assert error["message"]
     with pytest.raises(openai.BadRequestError) as caught:
-        client.videos.create(prompt="x", extra_body={"colour": "red"}, **SMALL)
+        client.videos.create(prompt="x", **{**SMALL, "extra_body": {"colour": "red"}})
     assert caught.value.body["param"] == "colour"
 
 
@@ -263,8 +263,7 @@ def test_only_a_completed_video_can_be_a_source(client, service, monkeypatch):
             return [{"class": "BUTTOCKS_EXPOSED", "score": 0.9, "box": [0, 0, 9, 9]}]
 
     monkeypatch.setattr(output, "_detector", lambda: Flagging())
-    created = client.videos.create(prompt=RIGHT, model="wan-tiny-random", **SMALL,
-                                   extra_body={"seed": 1})  # fmt: skip
+    created = client.videos.create(prompt=RIGHT, model="wan-tiny-random", **SMALL)
     failed = client.videos.poll(created.id, poll_interval_ms=100)
     assert failed.status == "failed" and failed.error.code == "content_policy_violation"
     with pytest.raises(openai.ConflictError) as caught:
@@ -283,8 +282,8 @@ def test_an_image_reference_becomes_the_first_frame(client, service, tmp_path):
     # moderation would then withhold the video; README, output moderation).
     video = client.videos.create_and_poll(
         prompt="a red and blue wall", model="cinegen-tiny", poll_interval_ms=100,
-        input_reference=("wall.png", png.getvalue(), "image/png"), **SMALL,
-        extra_body={"seed": 0},
+        input_reference=("wall.png", png.getvalue(), "image/png"),
+        **{**SMALL, "extra_body": {"seed": 0}},
     )  # fmt: skip
     assert video.status == "completed", video.error
     path = tmp_path / "v.mp4"

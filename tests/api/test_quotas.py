@@ -33,7 +33,7 @@ def test_a_key_past_its_quota_is_refused_with_the_reason(service):
         new = create_key(session, "ada")
         root = create_key(session, "root", role=Role.admin).secret
     client = openai.OpenAI(base_url=f"{service.url}/v1", api_key=new.secret, max_retries=0)
-    small = {"prompt": "a red circle", "size": "64x64", "seconds": "1"}
+    small = {"prompt": "a red circle", "size": "64x64", "seconds": "1", "extra_body": {"seed": 1}}
     with pytest.raises(openai.PermissionDeniedError) as caught:  # longer than the role may
         client.videos.create(**{**small, "seconds": "3"})
     assert caught.value.body["code"] == "over_key_limit" and caught.value.body["param"] == "seconds"
@@ -47,8 +47,8 @@ def test_a_key_past_its_quota_is_refused_with_the_reason(service):
     assert error["code"] == "quota_exceeded" and "3 videos in the last day" in error["message"]
     assert 0 < int(headers["retry-after"]) <= 24 * 3600
     sora = httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {new.secret}"})
-    refused = sora.post("/backend/video_gen", json={"prompt": "a blue square", "n_frames": 15,
-                                                    "width": 64, "height": 64})  # fmt: skip
+    body = {"prompt": "a blue square", "n_frames": 15, "width": 64, "height": 64, "seed": 1}
+    refused = sora.post("/backend/video_gen", json=body)
     assert refused.status_code == 429 and refused.json()["error"]["code"] == "quota_exceeded"
     assert len(client.videos.list().data) == 3  # nothing queued past the limit
 
@@ -72,7 +72,7 @@ def test_concurrent_requests_never_take_a_key_past_its_quota(service):
     barrier = threading.Barrier(8)
 
     auth = {"Authorization": f"Bearer {secret}"}
-    form = {"prompt": "a red circle", "size": "64x64", "seconds": "1"}
+    form = {"prompt": "a red circle", "size": "64x64", "seconds": "1", "seed": 1}
 
     def create(_: int) -> int:
         with httpx.Client(base_url=service.url, timeout=60) as client:
@@ -96,7 +96,13 @@ def test_each_server_process_sees_the_tasks_queued_before_it(sessions):
         with sessions() as session:
             key = session.get(ApiKey, key_id)
             assert key is not None
-            fields = {"prompt": "a red circle", "width": 64, "height": 64, "n_frames": 24}
+            fields = {
+                "prompt": "a red circle",
+                "width": 64,
+                "height": 64,
+                "n_frames": 24,
+                "seed": 1,
+            }
             barrier.wait()
             try:
                 tasks.create(session, settings, key.account, fields, key=key)
@@ -113,7 +119,7 @@ def test_each_server_process_sees_the_tasks_queued_before_it(sessions):
 
 def test_a_key_may_have_so_many_unfinished_tasks_at_once(sessions):
     settings = Settings(quotas={"artist": {"max_active_tasks": 2}}, max_active_tasks_per_account=20)
-    fields = {"prompt": "a red circle", "width": 64, "height": 64, "n_frames": 24}
+    fields = {"prompt": "a red circle", "width": 64, "height": 64, "n_frames": 24, "seed": 1}
     with sessions() as session:
         key = create_key(session, "ada").key
         first = tasks.create(session, settings, key.account, fields, key=key)

@@ -23,8 +23,8 @@ def _client(service, key: str | None = None) -> httpx.Client:
 
 
 def _generation(http: httpx.Client, prompt: str) -> str:
-    created = http.post("/backend/video_gen", json={"prompt": prompt, "n_frames": 15,
-                                                     "width": 96, "height": 64})  # fmt: skip
+    body = {"prompt": prompt, "n_frames": 15, "width": 96, "height": 64, "seed": 1}
+    created = http.post("/backend/video_gen", json=body)
     assert created.status_code == 200, created.text
     for _ in range(600):
         task = http.get(f"/backend/video_gen/{created.json()['id']}").json()

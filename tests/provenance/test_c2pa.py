@@ -44,8 +44,10 @@ def test_every_file_is_signed_and_says_it_was_generated(settings, tmp_path):
         assert action["softwareAgent"]["name"] == "cinegen"
     assert result.metadata["c2pa"] is True
 
-    still = generate(parse_spec({"type": "image_gen", "prompt": "a blue star", "width": 64,
-                                 "height": 64}), out=tmp_path / "img", engine=engine)  # fmt: skip
+    image_spec = parse_spec(
+        {"type": "image_gen", "prompt": "a blue star", "width": 64, "height": 64, "seed": 1}
+    )
+    still = generate(image_spec, out=tmp_path / "img", engine=engine)
     assert read_file(still.variants[0].image, anchors).state == "Trusted"
 
     video = result.variants[0].video
@@ -86,7 +88,9 @@ def test_an_operator_signs_with_their_own_certificate(settings, tmp_path):
     chain.write_bytes((own / "signer.pem").read_bytes() + (own / "ca.pem").read_bytes())
     theirs = Settings(data_dir=settings.data_dir, default_model="cinegen-tiny",
                       c2pa_cert=chain, c2pa_key=own / "signer-key.pem")  # fmt: skip
-    spec = parse_spec({"prompt": "a green square", "width": 64, "height": 64, "n_frames": 8})
+    spec = parse_spec(
+        {"prompt": "a green square", "width": 64, "height": 64, "n_frames": 8, "seed": 1}
+    )
     result = generate(spec, out=tmp_path / "o", engine=Engine(theirs))
     video = result.variants[0].video
     assert read_file(video, (own / "ca.pem").read_bytes()).state == "Trusted"

@@ -167,11 +167,15 @@ def test_generated_files_carry_this_server_and_their_request(settings, tmp_path)
 
 
 def test_frames_too_small_to_find_it_again_are_left_unmarked(settings, tmp_path):
-    spec = parse_spec({"prompt": "a red circle", "width": 128, "height": 64, "n_frames": 8})
+    spec = parse_spec(
+        {"prompt": "a red circle", "width": 128, "height": 64, "n_frames": 8, "seed": 1}
+    )
     result = generate(spec, out=tmp_path, engine=Engine(settings))
     assert result.metadata["invisible_mark"] is None
     off = Engine(settings.model_copy(update={"invisible_watermark": False}))
-    spec = parse_spec({"prompt": "a red circle", "width": 320, "height": 192, "n_frames": 8})
+    spec = parse_spec(
+        {"prompt": "a red circle", "width": 320, "height": 192, "n_frames": 8, "seed": 1}
+    )
     unmarked = generate(spec, out=tmp_path / "off", engine=off)
     assert unmarked.metadata["invisible_mark"] is None
     assert not detect_file(unmarked.variants[0].video).detected
