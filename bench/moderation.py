@@ -13,7 +13,7 @@ one JSON object:
    its threshold): what the old policy would have withheld, measured in the same run;
 3. detector_max and the reproductions' own scores, for scale.
 
-    python bench/moderation.py [--requests 250] [--seed 0]
+    python bench/moderation.py [--renders 1000] [--seed 0]
 """
 
 from __future__ import annotations
@@ -51,13 +51,14 @@ VARIANTS = 4
 FPS = 24
 
 
-def requests(count: int, rng: np.random.Generator) -> list[dict[str, Any]]:
-    """The issue's reproductions, then ``count`` toy-world requests drawn with ``rng``."""
+def requests(renders: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """The issue's reproductions, then toy-world requests drawn with ``rng`` until the
+    requests ask for at least ``renders`` videos."""
     fields = [
         {"prompt": p, "width": w, "height": h, "n_frames": s * FPS, "seed": seed}
         for p, w, h, s, seed in REPRODUCTIONS
     ]
-    while len(fields) < count:
+    while sum(f.get("n_variants", 1) for f in fields) < renders:
         split = "heldout" if rng.random() < 0.3 else "train"
         width, height = SIZES[int(rng.integers(len(SIZES)))]
         fields.append({
@@ -73,7 +74,7 @@ def requests(count: int, rng: np.random.Generator) -> list[dict[str, Any]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=250, help="requests (4 variants each)")
+    parser.add_argument("--renders", type=int, default=1000, help="videos to render, at least")
     parser.add_argument("--seed", type=int, default=0, help="draws the prompts, sizes, seeds")
     args = parser.parse_args()
     # The policy as shipped; the files' other work (C2PA, the invisible mark) is not measured.
@@ -83,7 +84,7 @@ def main() -> None:
     reproductions: list[float] = []
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
-        todo = requests(args.requests, np.random.default_rng(args.seed))
+        todo = requests(args.renders, np.random.default_rng(args.seed))
         for i, fields in enumerate(todo):
             print(f"\rrequest {i + 1}/{len(todo)}, {withheld} withheld", end="", file=sys.stderr)
             spec = parse_spec(fields)

@@ -64,3 +64,40 @@ def test_an_uploaded_picture_is_checked_before_its_task_is_queued(service, monke
     assert sora.get("/backend/video_gen").json()["task_responses"] == []
     monkeypatch.undo()
     assert sora.post("/backend/video_gen", json=payload).status_code == 200
+
+
+def test_an_uploaded_video_this_server_signed_passes_and_a_copy_is_checked(
+    service, monkeypatch, tmp_path
+):
+    """Extending one's own download: the signed file passed the policy when it was made, so
+    its upload passes unchecked; the same frames re-encoded (no longer signed) are checked."""
+    from cinegen.media.encode import encode_mp4, read_frames
+
+    key = service.key("returning")
+    sora = httpx.Client(base_url=service.url, headers={"Authorization": f"Bearer {key}"})
+    body = {"prompt": "a red circle moving right over the ocean", "n_frames": 15,
+            "width": 64, "height": 64, "model": "cinegen-tiny", "seed": 1}  # fmt: skip
+    task_id = sora.post("/backend/video_gen", json=body).json()["id"]
+    for _ in range(600):
+        task = sora.get(f"/backend/video_gen/{task_id}").json()
+        if task["status"] not in ("queued", "running"):
+            break
+        time.sleep(0.05)
+    assert task["status"] == "succeeded", task
+    (tmp_path / "ours.mp4").write_bytes(sora.get(task["generations"][0]["url"]).content)
+    encode_mp4(read_frames(tmp_path / "ours.mp4"), tmp_path / "copy.mp4", 24)
+
+    def extend_of(name: str) -> dict:
+        clip = (tmp_path / name).read_bytes()
+        upload = sora.post("/backend/uploads", files={"file": (name, clip, "video/mp4")})
+        assert upload.status_code == 200, upload.text
+        source = {"generation_ids": [upload.json()["id"]]}
+        return {**body, "n_frames": 30, "operation": "extend", "source": source}
+
+    ours, copy = extend_of("ours.mp4"), extend_of("copy.mp4")
+    monkeypatch.setattr(output, "_detector", lambda: Flagging())
+    assert sora.post("/backend/video_gen", json=ours).status_code == 200
+    refused = sora.post("/backend/video_gen", json=copy)
+    assert refused.status_code == 400, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "content_policy_violation" and error["param"] == "upload"
