@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from cinegen.version import __version__
+
 __all__ = ["GenerationSpec", "Result", "__version__", "generate"]
 
 if TYPE_CHECKING:

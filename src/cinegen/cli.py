@@ -532,7 +532,7 @@ def _print_summary(result: dict[str, Any]) -> None:
 @app.command()
 def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List the models, what each can do and its native grid."""
-    from cinegen.engine.registry import MODELS
+    from cinegen.registry import MODELS
 
     default = _settings().default_model
     rows: list[dict[str, Any]] = []
@@ -664,6 +664,7 @@ def eval_tiny(
     """Measure how well cinegen-tiny follows prompts, at both presets, and turbo's speed-up."""
     from cinegen.models.tiny.evaluate import SPLITS, evaluate
     from cinegen.models.tiny.pipeline import TinyPipeline
+    from cinegen.registry import CINEGEN_TINY
 
     _quiet_libraries()
     try:
@@ -671,7 +672,7 @@ def eval_tiny(
     except CinegenError as exc:
         _fail(str(exc), code=1)
     with _progress_bars(err.is_terminal) as report:
-        results = evaluate(pipeline, prompts, seed, on_batch=report)
+        results = evaluate(pipeline, CINEGEN_TINY.presets, prompts, seed, on_batch=report)
     if as_json:
         print(json.dumps(results))
         return

@@ -24,7 +24,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from cinegen.media.encode import X264Preset
+from cinegen.media.x264 import X264Preset
 
 CONFIG_ENV = "CINEGEN_CONFIG"
 # What the content policy knows (safety/moderation.py keeps the same list).
@@ -171,7 +171,7 @@ class Settings(BaseSettings):
     @field_validator("default_model")
     @classmethod
     def _known_model(cls, model: str) -> str:
-        from cinegen.engine.registry import MODELS  # plain data, no torch
+        from cinegen.registry import MODELS  # plain data, no torch
 
         if model not in MODELS:
             raise ValueError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
@@ -180,7 +180,7 @@ class Settings(BaseSettings):
     @field_validator("preset_aliases")
     @classmethod
     def _aliases_do_not_shadow_models(cls, aliases: dict[str, str]) -> dict[str, str]:
-        from cinegen.engine.registry import MODELS
+        from cinegen.registry import MODELS
 
         shadowed = sorted(set(aliases) & set(MODELS))
         if shadowed:

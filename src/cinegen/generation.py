@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-import cinegen
 from cinegen.config import Settings
 from cinegen.engine.engine import Engine, PreviewFn, ProgressFn, Rendered
 from cinegen.engine.operations import MediaResolver
@@ -38,6 +37,7 @@ from cinegen.provenance.payload import Payload, server_mark, task_mark
 from cinegen.safety.moderation import check_request
 from cinegen.safety.output import check_given, check_output
 from cinegen.spec import GenerationSpec, GenerationType, InpaintItem
+from cinegen.version import __version__
 
 VIDEO_SUFFIX, IMAGE_SUFFIX = ".mp4", ".png"
 # Masters are sources, not deliveries: near-transparent quality, encoded fast.
@@ -378,7 +378,7 @@ def _metadata(
         "device": rendered.backend["device"],
         "dtype": rendered.backend["dtype"],
         "versions": {
-            "cinegen": cinegen.__version__,
+            "cinegen": __version__,
             "python": platform.python_version(),
             "torch": torch.__version__,
             "diffusers": diffusers.__version__,

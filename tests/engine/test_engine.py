@@ -8,8 +8,8 @@ import torch
 
 from cinegen.config import Settings
 from cinegen.engine.engine import Engine
-from cinegen.engine.registry import MODELS
 from cinegen.errors import Cancelled, ModelLoadError, SpecError
+from cinegen.registry import MODELS
 from cinegen.spec import InpaintItem, parse_spec
 from tests.conftest import first_frame_image
 

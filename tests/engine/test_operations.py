@@ -12,10 +12,10 @@ import pytest
 from cinegen.config import Settings
 from cinegen.engine.engine import Engine, Rendered
 from cinegen.engine.plan import needs
-from cinegen.engine.registry import MODELS
 from cinegen.errors import SpecError
 from cinegen.models.tiny.analyse import analyse
 from cinegen.models.tiny.vocab import Background, Color, Motion
+from cinegen.registry import MODELS
 from cinegen.spec import InpaintItem, parse_spec
 
 SIZE, FPS = 64, 24

@@ -4,9 +4,9 @@ import pytest
 
 from cinegen.config import Settings
 from cinegen.engine.plan import native_size, plan
-from cinegen.engine.registry import MODELS, Capabilities
 from cinegen.engine.styles import STYLES
 from cinegen.errors import SpecError
+from cinegen.registry import MODELS, Capabilities
 from cinegen.spec import Preset, parse_spec
 
 SETTINGS = Settings(default_model="ltx-video-tiny-random")

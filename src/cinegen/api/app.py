@@ -14,7 +14,6 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-import cinegen
 from cinegen.api import (
     admin,
     errors,
@@ -29,6 +28,7 @@ from cinegen.api import (
 from cinegen.api.auth_failures import AuthFailures
 from cinegen.config import Settings
 from cinegen.store.db import open_database
+from cinegen.version import __version__
 
 
 def server_config(app: FastAPI, settings: Settings, **overrides: Any) -> uvicorn.Config:
@@ -46,7 +46,7 @@ def create_app(
     settings = settings or Settings()
     app = FastAPI(
         title="cinegen",
-        version=cinegen.__version__,
+        version=__version__,
         description="Self-hosted video generation: the OpenAI Videos API and the Sora "
         "`video_gen` backend on a durable job queue.",
     )

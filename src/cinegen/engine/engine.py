@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from cinegen.config import Settings, get_settings
-from cinegen.engine.backends.base import Backend, RenderJob, StepHooks
+from cinegen.engine.backends.base import Backend, RenderJob, StepHooks, load_backend
 from cinegen.engine.operations import (
     Layout,
     MediaResolver,
@@ -121,13 +121,13 @@ class Engine:
         if model_id in self._loaded:
             self._loaded[model_id] = self._loaded.pop(model_id)  # most recently used last
             return self._loaded[model_id]
-        from cinegen.engine.registry import MODELS
+        from cinegen.registry import MODELS
 
         while len(self._loaded) >= self.settings.max_loaded_models:
             del self._loaded[next(iter(self._loaded))]
         if on_progress:
             on_progress("load", 0, 1)
-        self._loaded[model_id] = MODELS[model_id].load(self.settings)
+        self._loaded[model_id] = load_backend(MODELS[model_id], self.settings)
         if on_progress:
             on_progress("load", 1, 1)
         return self._loaded[model_id]

@@ -11,9 +11,9 @@ import math
 from dataclasses import dataclass
 
 from cinegen.config import Settings
-from cinegen.engine.registry import MODELS, Capabilities, ModelEntry, PresetConfig
 from cinegen.engine.styles import Style, apply_style, get_style
 from cinegen.errors import SpecError
+from cinegen.registry import MODELS, Capabilities, ModelEntry, PresetConfig
 from cinegen.spec import GenerationSpec, GenerationType, Operation, Preset, new_seed
 
 

@@ -9,19 +9,14 @@ from collections.abc import Callable, Set
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal, cast, get_args
+from typing import cast
 
 import av
 import numpy as np
 from av.video.reformatter import ColorRange, Colorspace
 
 from cinegen.media.atomic import atomic_path
-
-X264Preset = Literal[
-    "ultrafast", "superfast", "veryfast", "faster", "fast",
-    "medium", "slow", "slower", "veryslow", "placebo",
-]  # fmt: skip
-PRESETS: tuple[str, ...] = get_args(X264Preset)
+from cinegen.media.x264 import X264_PRESETS
 
 # ffmpeg's AVColorPrimaries / AVColorTransferCharacteristic value for BT.709.
 _BT709 = 1
@@ -102,8 +97,8 @@ def _check_settings(frames: np.ndarray, crf: int, preset: str) -> None:
         raise ValueError(f"height must be even for H.264 yuv420p, got {height}")
     if not 0 <= crf <= 51:
         raise ValueError(f"crf must be in [0, 51], got {crf}")
-    if preset not in PRESETS:
-        raise ValueError(f"preset must be one of {', '.join(PRESETS)}, got {preset!r}")
+    if preset not in X264_PRESETS:
+        raise ValueError(f"preset must be one of {', '.join(X264_PRESETS)}, got {preset!r}")
 
 
 def encode_mp4(

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cinegen
 from cinegen.media.atomic import atomic_path
 from cinegen.provenance.identity import SigningIdentity
+from cinegen.version import __version__
 
 MEDIA_TYPES = {
     ".mp4": "video/mp4",
@@ -54,7 +54,7 @@ def media_type(path: Path) -> str:
 
 def manifest_for(title: str, model: str, preset: str, facts: dict[str, Any]) -> dict[str, Any]:
     """The manifest definition of one generated file."""
-    agent = {"name": "cinegen", "version": cinegen.__version__}
+    agent = {"name": "cinegen", "version": __version__}
     action = {
         "action": "c2pa.created",
         "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA,

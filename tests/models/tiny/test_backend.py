@@ -10,9 +10,9 @@ import pytest
 import cinegen
 from cinegen.config import Settings
 from cinegen.engine.engine import Engine
-from cinegen.engine.registry import MODELS
 from cinegen.errors import Cancelled
 from cinegen.media.encode import probe, read_frames
+from cinegen.registry import MODELS
 from cinegen.spec import parse_spec
 
 PROMPT = "a blue star moving right over a night sky"

@@ -7,17 +7,21 @@ layer encodes.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from cinegen.engine.registry import ModelEntry
 from cinegen.errors import Cancelled
+from cinegen.registry import ModelEntry
+
+if TYPE_CHECKING:
+    from cinegen.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -122,3 +126,13 @@ class Backend(Protocol):
     def describe(self) -> dict[str, Any]:
         """For the sidecar: device, dtype, and whether the negative prompt was used."""
         ...
+
+
+def load_backend(entry: ModelEntry, settings: Settings) -> Backend:
+    """The model's backend, built by the factory its registry entry names
+    (``"module:attribute"``, imported now: the heavy libraries load with the model)."""
+    module_name, _, attr = entry.factory.partition(":")
+    factory: Callable[[ModelEntry, Settings], Backend] = getattr(
+        importlib.import_module(module_name), attr
+    )
+    return factory(entry, settings)

@@ -22,8 +22,8 @@ from PIL import Image
 
 from cinegen.config import Settings
 from cinegen.engine.backends.base import Keep, RenderJob, StepHooks
-from cinegen.engine.registry import ModelEntry
 from cinegen.errors import ModelLoadError
+from cinegen.registry import ModelEntry
 
 log = logging.getLogger(__name__)
 

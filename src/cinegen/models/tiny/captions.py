@@ -9,10 +9,11 @@ shape and motion before the next object's, so the first of each names the first 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
+from cinegen.models.tiny.scene import ObjectSpec, Scene
 from cinegen.models.tiny.vocab import (
     BACKGROUND_WORDS,
     COLOR_WORDS,
@@ -20,9 +21,6 @@ from cinegen.models.tiny.vocab import (
     SHAPE_WORDS,
     SIZE_WORDS,
 )
-
-if TYPE_CHECKING:
-    from cinegen.models.tiny.toyworld import ObjectSpec, Scene
 
 T = TypeVar("T")
 

@@ -16,19 +16,21 @@ after the other, so their speed ratio is measured side by side on one machine.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from cinegen.engine.registry import CINEGEN_TINY
 from cinegen.models.tiny.analyse import score
 from cinegen.models.tiny.captions import caption
 from cinegen.models.tiny.pipeline import TinyPipeline
 from cinegen.models.tiny.selfcheck import ATTRIBUTES
 from cinegen.models.tiny.toyworld import Scene, render_clip, sample_scene
 from cinegen.spec import Preset
+
+if TYPE_CHECKING:
+    from cinegen.registry import PresetConfig
 
 SPLITS = ("seen", "heldout", "paraphrase")
 BATCH = 8
@@ -84,11 +86,13 @@ class Scores:
 
 def evaluate(
     pipeline: TinyPipeline,
+    presets: Mapping[Preset, PresetConfig],
     per_split: int = 64,
     seed: int = 0,
     on_batch: Callable[[str, int, int], None] = lambda preset, done, total: None,
 ) -> dict[str, Any]:
-    """Score the reference renders and both presets on the same prompts and seeds."""
+    """Score the reference renders and both ``presets`` (the model's steps and guidance,
+    from the registry) on the same prompts and seeds."""
     todo = cases(per_split, seed)
     reference = Scores()
     for case in todo:
@@ -99,7 +103,7 @@ def evaluate(
     batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
     for done, batch in enumerate(batches, start=1):
         for preset, tally in scores.items():  # interleaved: both see the same machine load
-            config = CINEGEN_TINY.presets[preset]
+            config = presets[preset]
             t0 = time.perf_counter()
             clips = pipeline(
                 [c.prompt for c in batch],
@@ -113,7 +117,7 @@ def evaluate(
                 tally.add(case.split, score(clip, case.prompt))
             on_batch(preset.value, done, len(batches))
     for preset, tally in scores.items():
-        config = CINEGEN_TINY.presets[preset]
+        config = presets[preset]
         results[preset.value] = {**tally.to_dict(), "steps": config.steps}
     quality, turbo = scores[Preset.quality], scores[Preset.turbo]
     results["turbo_speedup"] = round(quality.seconds / max(turbo.seconds, 1e-9), 2)

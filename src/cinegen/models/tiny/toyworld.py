@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from cinegen.models.tiny.captions import caption
+from cinegen.models.tiny.scene import ObjectSpec, Scene
 from cinegen.models.tiny.vocab import COLOR_RGB, RGB, Background, Color, Motion, Shape
 
 __all__ = [
@@ -200,22 +201,6 @@ def background_image(background: Background, size: int) -> Floats:
 
 
 # --- scenes -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class ObjectSpec:
-    color: Color
-    shape: Shape
-    motion: Motion
-    size: float  # circumcircle diameter at scale 1, as a fraction of the frame width
-    x: float  # centre of the motion path, fractions of the frame (y grows downwards)
-    y: float
-
-
-@dataclass(frozen=True)
-class Scene:
-    background: Background
-    objects: tuple[ObjectSpec, ...]  # one or two; captions name them in this order
-
-
 def _pose(obj: ObjectSpec, t: Floats) -> tuple[Floats, Floats, Floats, Floats]:
     """Centre (fractions), circumradius (fraction) and angle of ``obj`` at times ``t``."""
     dx, dy, scale, angle = MOTIONS[obj.motion](t)

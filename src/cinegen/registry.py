@@ -1,24 +1,19 @@
 """Model ids -> what each model can do, its presets and the factory that loads it.
 
-Everything here is plain data: importing it loads no weights and no torch, so the
-CLI, the API and the request validator can ask what a model supports before
-anything heavy happens. The backend factory is named as ``"module:attribute"``
-and imported only when the model is first used.
+Everything here is plain data, beside ``spec.py``: importing it loads no weights and no
+torch, so the CLI, the API and the request validator can ask what a model supports before
+anything heavy happens. The backend factory is named as ``"module:attribute"``; the engine
+imports it when the model is first used (``engine.backends.load_backend``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cinegen.spec import MAX_SECONDS, REMIX_STRENGTH_NAMES, Preset
-
-if TYPE_CHECKING:
-    from cinegen.config import Settings
-    from cinegen.engine.backends.base import Backend
 
 
 @dataclass(frozen=True)
@@ -112,13 +107,6 @@ class ModelEntry:
             "reference images": caps.reference_images,
         }
         return [name for name, on in flags.items() if on]
-
-    def load(self, settings: Settings) -> Backend:
-        module_name, _, attr = self.factory.partition(":")
-        factory: Callable[[ModelEntry, Settings], Backend] = getattr(
-            importlib.import_module(module_name), attr
-        )
-        return factory(self, settings)
 
 
 def _presets(quality: tuple[int, float], turbo: tuple[int, float]) -> dict[Preset, PresetConfig]:

@@ -6,7 +6,7 @@ import pytest
 
 from cinegen.engine.backends.diffusers_video import FAMILIES
 from cinegen.engine.backends.tiny_random import TINY_GRID
-from cinegen.engine.registry import MODELS
+from cinegen.registry import MODELS
 from cinegen.spec import Preset
 
 # cinegen-tiny is our own network (tests/models/tiny); the rest run diffusers pipelines.
