@@ -2,24 +2,30 @@
 the sampler every operation uses.
 
 Convention: ``x_t = (1 - t) * x_0 + t * noise`` with t = 1 pure noise and t = 0 the clip; the
-network predicts the velocity ``noise - x_0`` and sampling integrates from t = 1 (or, for a
-remix, from the source noised to ``t = strength``) down to 0 with Euler steps.
+network predicts the velocity ``dx_t/dt = noise - x_0`` and sampling integrates from t = 1 (or,
+for a remix, from the source noised to ``t = strength``) down to 0 with Euler steps. That is
+rectified flow (Liu et al. 2022, "Flow Straight and Fast", arXiv:2209.03003), the straight-path
+case of flow matching (Lipman et al. 2022, arXiv:2210.02747), with time running the other way
+from Lipman's (here t = 1 is noise). Along a straight path the velocity is constant, so Euler
+steps follow it exactly; ``tests/models/tiny/test_flow.py`` checks the sampler on such toy
+fields.
 
 Given latents (``Condition``) are fed to the network with their mask *and* written back into
 the state at every step, clean, as in training (``flow_loss``), so given frames and the kept
 part of an inpainted clip come out exactly as given (up to the autoencoder), while the rest
-is generated around them. (Writing them back noised to the step's time, as the sampler did
-until November 2026, shows the network a state it never trained on: it then drew the object
-again elsewhere, 5 to 25 pixels from where the given frame had it.)
+is generated around them. Trap: writing them back noised to the step's time instead shows the
+network a state it never trained on: it then draws the object again elsewhere, 5 to 25 pixels
+from where the given frame had it.
 
 Held latents also get a guidance of their own (``SamplerSettings.hold_guidance``), like the
-image guidance of InstructPix2Pix: while the layout is still being decided (flow time above
-``HOLD_GUIDANCE_UNTIL``), the velocity is pushed further along the difference the given
-latents make (the prediction with them, minus the one without them, where they are only
-noised like the rest). Without it the network starts a held frame's motion about a third of
-a step off (ahead, or to one side): the object's first step out of a held frame was 1.65x its
-usual step on average over 16 toy-world scenes; with 6, 0.97x (the test of that is in
-``tests/models/tiny/test_shipped.py``; ``bench/operations.py`` measures storyboards and loops).
+image guidance of InstructPix2Pix (Brooks et al. 2022, arXiv:2211.09800): while the layout is
+still being decided (flow time above ``HOLD_GUIDANCE_UNTIL``), the velocity is pushed further
+along the difference the given latents make (the prediction with them, minus the one without
+them, where they are only noised like the rest). Without it the network starts a held frame's
+motion about a third of a step off (ahead, or to one side): the object's first step out of a
+held frame was 1.65x its usual step on average over 16 toy-world scenes; with 6, 0.97x (the
+test of that is in ``tests/models/tiny/test_shipped.py``; ``bench/operations.py`` measures
+storyboards and loops).
 """
 
 from __future__ import annotations
@@ -50,11 +56,13 @@ class Condition:
 
 
 def sample_training_time(batch: int, rng: torch.Generator) -> Tensor:
-    """Mostly logit-normal (where the flow is hardest), a fifth uniform so that the few-step
+    """Flow times (batch,): mostly logit-normal, ``t = sigmoid(n)`` with n ~ N(0, 1), which
+    puts the training where the flow is hardest, around t = 1/2 (Esser et al. 2024, "Scaling
+    Rectified Flow Transformers", arXiv:2403.03206); a fifth uniform so that the few-step
     turbo sampler's large steps near t = 1 and t = 0 are trained too."""
-    logit = torch.sigmoid(torch.randn(batch, generator=rng))
-    uniform = torch.rand(batch, generator=rng)
-    pick = torch.rand(batch, generator=rng) < 0.2
+    logit = torch.sigmoid(torch.randn(batch, generator=rng))  # (batch,) logit-normal
+    uniform = torch.rand(batch, generator=rng)  # (batch,)
+    pick = torch.rand(batch, generator=rng) < 0.2  # (batch,) bool, True: take the uniform one
     return torch.where(pick, uniform, logit).clamp(1e-4, 1 - 1e-4)
 
 
@@ -63,7 +71,7 @@ def condition_for_training(latents: Tensor, rng: np.random.Generator) -> Conditi
     none (text-to-video), first frames (image-to-video, extension), last frames (backward
     extension), both ends (loop, blend), all but a box (inpaint)."""
     b, f, _, h, w = latents.shape
-    mask = torch.zeros((b, f, 1, h, w))
+    mask = torch.zeros((b, f, 1, h, w))  # (B, F, 1, H, W), 1 where a latent is given
     for i in range(b):
         kind = rng.random()
         k = int(rng.choice([1, 2, 4, 8]))
@@ -81,7 +89,7 @@ def condition_for_training(latents: Tensor, rng: np.random.Generator) -> Conditi
             y0, x0 = int(rng.integers(0, h - 1)), int(rng.integers(0, w - 1))
             y1, x1 = int(rng.integers(y0 + 2, h + 1)), int(rng.integers(x0 + 2, w + 1))
             mask[i, :, :, y0:y1, x0:x1] = 0
-    return Condition(known=latents * mask, mask=mask)
+    return Condition(known=latents * mask, mask=mask)  # known: (B, F, C, H, W)
 
 
 def flow_loss(
@@ -93,13 +101,19 @@ def flow_loss(
     noise: Tensor,
     weight: Tensor | None = None,
 ) -> Tensor:
-    """Mean squared velocity error, weighted to the latents the model has to make: given ones
-    count a tenth, and ``weight`` (B, F, 1, H, W), when given, scales each latent pixel."""
-    tt = t[:, None, None, None, None]
-    x_t = (1 - tt) * latents + tt * noise
-    x_t = condition.mask * condition.known + (1 - condition.mask) * x_t
+    """The flow-matching loss on straight paths (Lipman et al. 2022; Liu et al. 2022):
+
+        x_t = (1 - t) x_0 + t ε,    loss = mean(w · (v_θ(x_t, t) - (ε - x_0))²)
+
+    for clips ``latents`` = x_0 (B, F, C, H, W), ``noise`` = ε of the same shape and flow
+    times ``t`` (B,). The given latents enter x_t clean, as the sampler writes them. ``w`` is
+    weighted to the latents the model has to make: given ones count a tenth, and ``weight``
+    (B, F, 1, H, W), when given, scales each latent pixel."""
+    tt = t[:, None, None, None, None]  # (B, 1, 1, 1, 1)
+    x_t = (1 - tt) * latents + tt * noise  # (B, F, C, H, W)
+    x_t = condition.mask * condition.known + (1 - condition.mask) * x_t  # given latents clean
     predicted = model(x_t, t, condition.known, condition.mask, text.tokens, text.mask)
-    weight = (1 - 0.9 * condition.mask) * (1 if weight is None else weight)
+    weight = (1 - 0.9 * condition.mask) * (1 if weight is None else weight)  # (B, F, 1, H, W)
     loss: Tensor = ((predicted.float() - (noise - latents)) ** 2 * weight).mean()
     return loss
 
@@ -136,18 +150,29 @@ def sample(
     """Latent clips from ``noise`` (B, F, C, H, W) under prompts ``text`` (B rows) with
     classifier-free guidance against ``empty`` (one row, the empty prompt) and, where a
     ``condition`` holds latents, ``settings.hold_guidance`` on them. After each step
-    ``on_step`` gets the clips the straight path from there ends at (for previews)."""
+    ``on_step`` gets the clips the straight path from there ends at (for previews).
+
+    Each Euler step from flow time t to t' < t, with prompt guidance w (Ho & Salimans 2022,
+    "Classifier-Free Diffusion Guidance", arXiv:2207.12598) and hold guidance h:
+
+        x   <- m · known + (1 - m) · x                         (held latents, clean)
+        v   =  v(x | ∅) + w · (v(x | prompt) - v(x | ∅))
+        v   += (h - 1) · (v(x | prompt, held) - v(x_unheld | prompt))   while t > 0.5
+        x   <- x + (t' - t) · v
+
+    and at the end the held latents are written back once more, so they come out bit-equal.
+    """
     b = noise.shape[0]
     cond = condition or Condition.none(tuple(noise.shape), noise.device)
     times = timesteps(settings.steps, settings.start)
-    x = noise if source is None else (1 - times[0]) * source + times[0] * noise
+    x = noise if source is None else (1 - times[0]) * source + times[0] * noise  # (B, F, C, H, W)
     guided = settings.guidance != 1.0
     hold_guided = condition is not None and settings.hold_guidance != 1.0
     length = max(text.tokens.shape[1], empty.tokens.shape[1])
-    prompted = (_pad(text.tokens, length), _pad(text.mask, length))
+    prompted = (_pad(text.tokens, length), _pad(text.mask, length))  # (B, L, D), (B, L)
     unprompted = (
-        _pad(empty.tokens, length).expand(b, -1, -1),
-        _pad(empty.mask, length).expand(b, -1),
+        _pad(empty.tokens, length).expand(b, -1, -1),  # (1, L, D) -> (B, L, D)
+        _pad(empty.mask, length).expand(b, -1),  # (1, L) -> (B, L)
     )
     nothing = (torch.zeros_like(cond.known), torch.zeros_like(cond.mask))
     for t_now, t_next in itertools.pairwise(times):
@@ -160,18 +185,20 @@ def sample(
         if hold_now:  # nothing given: the held latents noised like the rest
             unheld = cond.mask * ((1 - t_now) * cond.known + t_now * noise) + (1 - cond.mask) * x
             rows.append((unheld, *nothing, *prompted))
+        # R = len(rows) predictions in one batch: each column concatenated to (R·B, ...).
         columns = (torch.cat(column) for column in zip(*rows, strict=True))
         state, known, held, tokens, token_mask = columns
-        t = torch.full((b * len(rows),), t_now, device=x.device)
+        t = torch.full((b * len(rows),), t_now, device=x.device)  # (R·B,)
         with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=autocast):
-            out = model(state, t, known, held, tokens, token_mask).float()
-        predictions = out.chunk(len(rows))
+            out = model(state, t, known, held, tokens, token_mask).float()  # (R·B, F, C, H, W)
+        predictions = out.chunk(len(rows))  # R x (B, F, C, H, W), in the order of rows
         v = predictions[0]
-        if guided:
+        if guided:  # classifier-free guidance (Ho & Salimans 2022)
             v = predictions[1] + settings.guidance * (v - predictions[1])
-        if hold_now:
+        if hold_now:  # hold guidance: see the module doc
             v = v + (settings.hold_guidance - 1) * (predictions[0] - predictions[-1])
-        x = x + (t_next - t_now) * v
+        x = x + (t_next - t_now) * v  # Euler; t_next < t_now
+        # The straight path's end: x_0 = x_t - t v, from x_t = x_0 + t (noise - x_0).
         on_step(cond.mask * cond.known + (1 - cond.mask) * (x - t_next * v))
     return cond.mask * cond.known + (1 - cond.mask) * x
 
