@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="draws the prompts, sizes, seeds")
     args = parser.parse_args()
     # The policy as shipped; the files' other work (C2PA, the invisible mark) is not measured.
-    engine = Engine(Settings(c2pa=False, invisible_watermark=False))
+    engine = Engine(Settings(c2pa=False, invisible_mark=False))
     renders = withheld = over = 0
     scores: list[float] = []
     reproductions: list[float] = []

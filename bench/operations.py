@@ -75,7 +75,7 @@ def prompt(subject: str, motion: str, background: str) -> str:
 
 class Bench:
     def __init__(self, seeds: int) -> None:
-        self.engine = Engine(Settings(default_model="cinegen-tiny", watermark=False))
+        self.engine = Engine(Settings(default_model="cinegen-tiny", visible_mark=False))
         self.seeds = list(range(1, seeds + 1))
         self.store: dict[str, np.ndarray] = {}
         tiny = self.engine.backend("cinegen-tiny")  # the model the renders use, loaded once

@@ -60,7 +60,7 @@ _ENGINE: list[Engine] = []
 
 def _engine() -> Engine:
     if not _ENGINE:
-        _ENGINE.append(Engine(Settings(default_model="cinegen-tiny", watermark=False)))
+        _ENGINE.append(Engine(Settings(default_model="cinegen-tiny", visible_mark=False)))
     return _ENGINE[0]
 
 

@@ -17,14 +17,14 @@ def test_environment_variables_override_defaults(monkeypatch, tmp_path):
 
 def test_toml_file_is_read_and_unknown_keys_refused(monkeypatch, tmp_path):
     good = tmp_path / "good.toml"
-    good.write_text('default_model = "wan-tiny-random"\nwatermark_text = "studio"\n')
+    good.write_text('default_model = "wan-tiny-random"\nvisible_mark_text = "studio"\n')
     monkeypatch.setenv("CINEGEN_CONFIG", str(good))
     s = Settings()
-    assert (s.default_model, s.watermark_text) == ("wan-tiny-random", "studio")
+    assert (s.default_model, s.visible_mark_text) == ("wan-tiny-random", "studio")
     bad = tmp_path / "bad.toml"
-    bad.write_text("watermark_txt = 'typo'\n")
+    bad.write_text("visible_mark_txt = 'typo'\n")
     monkeypatch.setenv("CINEGEN_CONFIG", str(bad))
-    with pytest.raises(ValidationError, match="watermark_txt"):
+    with pytest.raises(ValidationError, match="visible_mark_txt"):
         Settings()
 
 
@@ -37,8 +37,8 @@ def test_missing_config_file_is_an_error(monkeypatch, tmp_path):
 def test_out_of_range_values_are_refused():
     with pytest.raises(ValidationError, match="crf"):
         Settings(crf=60)
-    with pytest.raises(ValidationError, match="watermark_logo"):
-        Settings(watermark_logo="/no/such/logo.png")
+    with pytest.raises(ValidationError, match="visible_mark_logo"):
+        Settings(visible_mark_logo="/no/such/logo.png")
 
 
 def test_unknown_environment_variables_are_refused(monkeypatch):
@@ -52,5 +52,24 @@ def test_default_model_and_aliases_are_checked_against_the_registry():
         Settings(default_model="nope")
     with pytest.raises(ValidationError, match="hide the models"):
         Settings(preset_aliases={"wan": "turbo"})
-    with pytest.raises(ValidationError, match="watermark_text"):
-        Settings(watermark_text="   ")
+    with pytest.raises(ValidationError, match="visible_mark_text"):
+        Settings(visible_mark_text="   ")
+
+
+def test_the_marks_old_setting_names_still_work_with_a_warning(monkeypatch, tmp_path):
+    with pytest.warns(FutureWarning, match="setting watermark_key is now invisible_mark_key"):
+        s = Settings(watermark_key="ours", watermark=False)
+    assert (s.invisible_mark_key, s.visible_mark) == ("ours", False)
+    monkeypatch.setenv("CINEGEN_INVISIBLE_WATERMARK", "false")
+    monkeypatch.setenv("CINEGEN_WATERMARK_TEXT", "old")
+    monkeypatch.setenv("CINEGEN_VISIBLE_MARK_TEXT", "new")  # the new name wins
+    with pytest.warns(
+        FutureWarning, match="setting CINEGEN_INVISIBLE_WATERMARK is now CINEGEN_INVISIBLE_MARK"
+    ):
+        s = Settings()
+    assert (s.invisible_mark, s.visible_mark_text) == (False, "new")
+    config = tmp_path / "old.toml"
+    config.write_text('watermark_logo = "/no/such/logo.png"\n')
+    monkeypatch.setenv("CINEGEN_CONFIG", str(config))
+    with pytest.raises(ValidationError, match="visible_mark_logo"), pytest.warns(FutureWarning):
+        Settings()

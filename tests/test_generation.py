@@ -9,11 +9,11 @@ import pytest
 from PIL import Image
 
 import cinegen
-from cinegen.engine.planner import plan_shots
 from cinegen.errors import CinegenError
 from cinegen.media.encode import is_faststart, probe, read_frames
 from cinegen.media.stills import spritesheet_frame_indices
 from cinegen.media.watermark import mark_box
+from cinegen.shot_planner import shots_for
 from cinegen.spec import parse_spec
 
 
@@ -31,7 +31,7 @@ def spec(**fields):
 
 
 def test_video_file_matches_the_request_and_carries_the_mark(engine, tmp_path):
-    engine = _engine(engine, invisible_watermark=False)  # only the visible mark differs
+    engine = _engine(engine, invisible_mark=False)  # only the visible mark differs
     result = cinegen.generate(spec(n_variants=2), out=tmp_path, engine=engine)
     assert len(result.variants) == 2
     for v in result.variants:
@@ -43,7 +43,7 @@ def test_video_file_matches_the_request_and_carries_the_mark(engine, tmp_path):
         assert Image.open(v.spritesheet).format == "JPEG"
     # the visible mark: bright text in the bottom-right box of every frame, absent elsewhere
     marked = read_frames(result.variants[0].video)
-    plain_engine = _engine(engine, watermark=False)
+    plain_engine = _engine(engine, visible_mark=False)
     unmarked = (
         cinegen.generate(spec(n_variants=1), out=tmp_path / "plain", engine=plain_engine)
         .variants[0]
@@ -73,7 +73,7 @@ def test_sidecar_records_what_was_done(engine, tmp_path):
     assert sidecar["model"] == "wan-tiny-random" and sidecar["preset"] == "quality"
     assert sidecar["style"] == "anime" and "anime style" in sidecar["prompt_used"]
     assert sidecar["seeds"] == [5] and sidecar["spec"]["prompt"].startswith("a blue star")
-    assert sidecar["actions"] == plan_shots(sidecar["spec"]["prompt"])[1:]  # the next shots
+    assert sidecar["actions"] == shots_for(sidecar["spec"]["prompt"])[1:]  # the next shots
     assert sidecar["output"] == {
         "width": 160,
         "height": 90,
@@ -112,7 +112,7 @@ def test_same_spec_and_seed_give_the_same_video(engine, tmp_path):
     # of pixels. So the files match to well below what an eye can see. (The invisible
     # mark's fine texture on so small a frame makes those differences larger; its payload
     # is the same run to run, tests/provenance/test_invisible_watermark.py.)
-    engine = _engine(engine, invisible_watermark=False)
+    engine = _engine(engine, invisible_mark=False)
     a = cinegen.generate(spec(), out=tmp_path / "a", engine=engine).variants[0].video
     b = cinegen.generate(spec(), out=tmp_path / "b", engine=engine).variants[0].video
     diff = np.abs(read_frames(a).astype(int) - read_frames(b))
@@ -201,7 +201,7 @@ def test_without_c2pa_or_an_invisible_mark_no_signing_identity_is_needed(engine,
     (which would stop a signing run) does not stop this one."""
     data = tmp_path / "data"
     cert = tmp_path / "cert.pem"
-    engine = _engine(engine, c2pa=False, invisible_watermark=False, data_dir=data, c2pa_cert=cert)
+    engine = _engine(engine, c2pa=False, invisible_mark=False, data_dir=data, c2pa_cert=cert)
     result = cinegen.generate(spec(), out=tmp_path / "out", engine=engine)
     assert probe(result.variants[0].video).n_frames == 30
     assert not (data / "provenance").exists()

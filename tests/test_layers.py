@@ -14,14 +14,14 @@ SRC = Path(cinegen.__file__).parent
 # Lowest first. A module may import its own layer and those listed before it; it belongs
 # to the entry naming it most precisely (a package's name covers its modules).
 LAYERS: list[list[str]] = [
-    ["cinegen.errors", "cinegen.version", "cinegen.media"],  # words and pixels; no cinegen
+    ["cinegen.errors", "cinegen.version", "cinegen.progress", "cinegen.media"],  # no cinegen below
     ["cinegen.spec"],  # the request: GenerationSpec
     ["cinegen.registry"],  # models as data: what each can do
     ["cinegen.config"],  # settings
     ["cinegen.store", "cinegen.models"],  # the database; the embedded model's own code
     ["cinegen.provenance"],  # marks, C2PA, verify
     ["cinegen.safety"],  # the content policy
-    ["cinegen.engine", "cinegen.characters"],  # specs -> frames
+    ["cinegen.engine", "cinegen.characters", "cinegen.shot_planner"],  # specs -> frames
     ["cinegen.generation"],  # frames -> checked, marked, signed files
     ["cinegen.jobs"],  # the durable queue and its workers
     ["cinegen.api"],  # HTTP: both dialects and the native routes

@@ -11,12 +11,15 @@ from __future__ import annotations
 import ipaddress
 import os
 import typing
+import warnings
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -96,7 +99,7 @@ class Settings(BaseSettings):
     # How long clients polling a task are told to wait (openai-poll-after-ms).
     poll_after_ms: Annotated[int, Field(ge=100, le=60_000)] = 1000
 
-    # The scene planner (engine/planner.py): empty URL = offline rules. Otherwise any
+    # The shot planner (shot_planner.py): empty URL = offline rules. Otherwise any
     # OpenAI-compatible base URL (".../v1"); the rules stand in whenever it fails.
     planner_url: str = ""
     planner_model: str = "gpt-4o-mini"
@@ -154,15 +157,15 @@ class Settings(BaseSettings):
     c2pa_key: Path | None = None  # PEM, PKCS#8
     c2pa_trust_anchors: Path | None = None  # PEM roots to verify against (default: the chain's)
 
-    # The visible mark in the bottom-right corner of every frame.
-    watermark: bool = True
-    watermark_text: Annotated[str, Field(min_length=1, max_length=40)] = "cinegen"
-    watermark_logo: Path | None = None
+    # The visible mark in the bottom-right corner of every frame (media/watermark.py).
+    visible_mark: bool = True
+    visible_mark_text: Annotated[str, Field(min_length=1, max_length=40)] = "cinegen"
+    visible_mark_logo: Path | None = None
     # The invisible mark (provenance/invisible_watermark.py): this server's id and the
     # task's in the luma of every frame, surviving re-encoding, scaling, cropping and
     # cutting. Marks made with one key are found only by a detector with the same key.
-    invisible_watermark: bool = True
-    watermark_key: Annotated[str, Field(min_length=1, max_length=200)] = "cinegen"
+    invisible_mark: bool = True
+    invisible_mark_key: Annotated[str, Field(min_length=1, max_length=200)] = "cinegen"
 
     # H.264 quality (0 lossless .. 51 worst; 18-28 is the useful range) and speed preset.
     crf: Annotated[int, Field(ge=0, le=51)] = 20
@@ -209,11 +212,13 @@ class Settings(BaseSettings):
             normal.append(str(network.network_address) if single else str(network))
         return normal
 
-    @field_validator("watermark_text")
+    @field_validator("visible_mark_text")
     @classmethod
     def _visible_text(cls, text: str) -> str:
         if not text.strip():
-            raise ValueError("watermark_text must have visible characters; set watermark=false")
+            raise ValueError(
+                "visible_mark_text must have visible characters; set visible_mark=false"
+            )
         return text
 
     @field_validator("model_paths")
@@ -221,11 +226,11 @@ class Settings(BaseSettings):
     def _normalise_model_keys(cls, paths: dict[str, Path]) -> dict[str, Path]:
         return {key.lower().replace("_", "-"): path for key, path in paths.items()}
 
-    @field_validator("watermark_logo")
+    @field_validator("visible_mark_logo")
     @classmethod
     def _logo_exists(cls, logo: Path | None) -> Path | None:
         if logo is not None and not logo.is_file():
-            raise ValueError(f"watermark_logo {logo} is not a file; give a PNG path or unset it")
+            raise ValueError(f"visible_mark_logo {logo} is not a file; give a PNG path or unset it")
         return logo
 
     @classmethod
@@ -238,18 +243,81 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         _refuse_unknown_environment()
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        sources: list[PydanticBaseSettingsSource] = [
+            _Renamed(init_settings),
+            env_settings,
+            _RenamedEnvironment(settings_cls),
+        ]
         config_file = os.environ.get(CONFIG_ENV)
         if config_file:
             if not Path(config_file).is_file():
                 raise FileNotFoundError(f"{CONFIG_ENV}={config_file} does not name a file")
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+            toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file)
+            sources.append(_Renamed(toml))
         return tuple(sources)
+
+
+# Settings renamed, old name -> new. The old names still work, with a warning, for one more
+# release: in the environment (CINEGEN_WATERMARK_KEY), in the TOML file and in code.
+RENAMED = {
+    "watermark": "visible_mark",
+    "watermark_text": "visible_mark_text",
+    "watermark_logo": "visible_mark_logo",
+    "invisible_watermark": "invisible_mark",
+    "watermark_key": "invisible_mark_key",
+}
+
+
+def _under_new_names(values: dict[str, Any], spelled: Callable[[str], str]) -> dict[str, Any]:
+    """``values`` with every renamed setting under its new name (one given under both names
+    keeps the new name's value), warning once per old name as ``spelled`` writes it."""
+    values = dict(values)
+    for old, new in RENAMED.items():
+        if old in values:
+            warnings.warn(
+                f"setting {spelled(old)} is now {spelled(new)}; the old name stops working in the "
+                "next release",
+                FutureWarning,
+                stacklevel=2,
+            )
+            values.setdefault(new, values.pop(old))
+    return values
+
+
+class _Renamed(PydanticBaseSettingsSource):
+    """Another source (arguments, the TOML file) with renamed settings read under their
+    new names."""
+
+    def __init__(self, source: PydanticBaseSettingsSource) -> None:
+        super().__init__(source.settings_cls)
+        self.source = source
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # __call__ reads the whole source at once
+
+    def __call__(self) -> dict[str, Any]:
+        return _under_new_names(self.source(), str)
+
+
+class _RenamedEnvironment(PydanticBaseSettingsSource):
+    """``CINEGEN_<OLD NAME>`` variables, read under the new names (below the new variables:
+    ``CINEGEN_INVISIBLE_MARK_KEY`` wins over ``CINEGEN_WATERMARK_KEY``)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        given = {old: os.environ[_env(old)] for old in RENAMED if _env(old) in os.environ}
+        return _under_new_names(given, _env)
+
+
+def _env(name: str) -> str:
+    return f"CINEGEN_{name.upper()}"
 
 
 def _refuse_unknown_environment() -> None:
     """pydantic-settings ignores unknown variables; a typo must not pass as a default."""
-    known = {f"CINEGEN_{name.upper()}" for name in Settings.model_fields} | {CONFIG_ENV}
+    known = {_env(name) for name in [*Settings.model_fields, *RENAMED]} | {CONFIG_ENV}
     for var in os.environ:
         if var.startswith("CINEGEN_") and var.split("__")[0] not in known:
             raise ValueError(

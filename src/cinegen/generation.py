@@ -23,19 +23,20 @@ from typing import Any
 import numpy as np
 
 from cinegen.config import Settings
-from cinegen.engine.engine import Engine, PreviewFn, ProgressFn, Rendered
+from cinegen.engine.engine import Engine, Rendered
 from cinegen.engine.operations import MediaResolver
-from cinegen.engine.planner import plan_shots
 from cinegen.errors import Cancelled, SpecError
 from cinegen.media import encode, stills
 from cinegen.media.atomic import atomic_path
 from cinegen.media.watermark import VisibleMark
+from cinegen.progress import PreviewFn, ProgressFn, Stage
 from cinegen.provenance import invisible_watermark
 from cinegen.provenance.identity import SigningIdentity, load_identity
 from cinegen.provenance.manifest import MEDIA_TYPES, manifest_for, sign_file
 from cinegen.provenance.payload import Payload, server_mark, task_mark
 from cinegen.safety.moderation import check_request
 from cinegen.safety.output import check_given, check_output
+from cinegen.shot_planner import shots_for
 from cinegen.spec import GenerationSpec, GenerationType, InpaintItem
 from cinegen.version import __version__
 
@@ -109,14 +110,17 @@ def generate(
         check_request(spec, settings)
         media = _screened(media, settings)  # as the pictures are read, before the model loads
     mark = _visible_mark(settings)
-    marks = settings.invisible_watermark and invisible_watermark.can_mark(spec.width, spec.height)
+    marks = settings.invisible_mark and invisible_watermark.can_mark(spec.width, spec.height)
     # Loaded once: it signs the files (C2PA) and its trust anchors name the server in the mark.
     identity = load_identity(settings) if settings.c2pa or marks else None
     payload = _invisible_payload(spec, identity, provenance or {}) if identity and marks else None
     layout = OutputLayout.choose(out, spec, settings)
-    # 2. render every variant on the model's grid
+    # 2. the shot planner's next shots (the Sora dialect's ``actions``), before the render:
+    # a chat model may take seconds to answer, and never fails the generation
+    shots = shots_for(spec.prompt, settings)[1:] if spec.type is GenerationType.video_gen else []
+    # 3. render every variant on the model's grid
     rendered = engine.run(plan, on_progress, should_stop, media, on_preview)
-    # 3. files, one variant at a time; a failure or a cancel removes what this run wrote
+    # 4. files, one variant at a time; a failure or a cancel removes what this run wrote
     written: list[Path] = []
     t0 = time.perf_counter()
     try:
@@ -126,16 +130,24 @@ def generate(
             if should_stop and should_stop():
                 raise Cancelled()
             files = _write_variant(
-                rendered, i, layout, (mark, payload), settings, on_progress, written, keep_master
+                rendered,
+                i,
+                layout=layout,
+                marks=(mark, payload),
+                settings=settings,
+                on_progress=on_progress,
+                written=written,
+                keep_master=keep_master,
             )
             if settings.c2pa and identity is not None:
-                _sign(files, rendered, identity, parents, provenance or {})
+                facts = provenance or {}
+                _sign(files, rendered, identity=identity, parents=parents, provenance=facts)
             variants.append(files)
             if on_progress:
-                on_progress("files", i + 1, spec.n_variants)
+                on_progress(Stage.files, i + 1, spec.n_variants)
         rendered.timings["media_s"] = time.perf_counter() - t0
-        # 4. the sidecar, last: its presence means the set is complete
-        metadata = _metadata(rendered, settings, mark, payload)
+        # 5. the sidecar, last: its presence means the set is complete
+        metadata = _metadata(rendered, settings, mark, payload, shots)
         body = {**metadata, "files": [_relative(f, layout.sidecar.parent) for f in variants]}
         with atomic_path(layout.sidecar) as tmp:
             tmp.write_text(json.dumps(body, indent=2) + "\n")
@@ -242,12 +254,13 @@ def _screened(media: MediaResolver | None, settings: Settings) -> MediaResolver 
 def _write_variant(
     rendered: Rendered,
     i: int,
+    *,
     layout: OutputLayout,
     marks: tuple[VisibleMark | None, Payload | None],
     settings: Settings,
     on_progress: ProgressFn | None,
     written: list[Path],
-    keep_master: bool = False,
+    keep_master: bool,
 ) -> VariantFiles:
     spec = rendered.plan.spec
     frames = rendered.variant(i, on_progress)
@@ -260,10 +273,10 @@ def _write_variant(
     if mark is not None:
         frames = mark.apply(frames, inplace=True)
     if payload is not None:  # after the visible mark: every pixel carries the invisible one
-        key = settings.watermark_key
+        key = settings.invisible_mark_key
         frames = invisible_watermark.embed(frames, payload, key=key, inplace=True)
     if on_progress and (mark or payload):
-        on_progress("watermark", i + 1, spec.n_variants)
+        on_progress(Stage.watermark, i + 1, spec.n_variants)
     seed = rendered.plan.seeds[i]
     thumbnail = stills.write_thumbnail(frames, layout.path("thumbnail", i, ".webp"))
     written.append(thumbnail)
@@ -271,7 +284,7 @@ def _write_variant(
         image = stills.write_png(frames[0], layout.path("image", i, IMAGE_SUFFIX))
         written.append(image)
         return VariantFiles(i, seed, thumbnail, image=image, master=master)
-    report = (lambda d, t: on_progress("encode", d, t)) if on_progress else None
+    report = (lambda d, t: on_progress(Stage.encode_video, d, t)) if on_progress else None
     video = encode.encode_mp4(
         frames,
         layout.path("video", i, VIDEO_SUFFIX),
@@ -300,6 +313,7 @@ def _write_master(
 def _sign(
     files: VariantFiles,
     rendered: Rendered,
+    *,
     identity: SigningIdentity,
     parents: Sequence[Path],
     provenance: dict[str, Any],
@@ -311,17 +325,18 @@ def _sign(
     ingredients = [path for path in parents if path.suffix.lower() in MEDIA_TYPES]
     for path in (files.main, files.thumbnail, files.spritesheet):
         if path is not None:
-            manifest = manifest_for(path.name, p.model.id, p.preset.value, facts)
-            sign_file(path, identity, manifest, ingredients if path == files.main else ())
+            manifest = manifest_for(path.name, model=p.model.id, preset=p.preset.value, facts=facts)
+            given = ingredients if path == files.main else ()
+            sign_file(path, identity=identity, manifest=manifest, parents=given)
 
 
 def _visible_mark(settings: Settings) -> VisibleMark | None:
-    if not settings.watermark:
+    if not settings.visible_mark:
         return None
     try:
-        return VisibleMark(text=settings.watermark_text, logo=settings.watermark_logo)
+        return VisibleMark(text=settings.visible_mark_text, logo=settings.visible_mark_logo)
     except ValueError as exc:  # e.g. a logo that is not an image
-        raise SpecError("watermark", str(exc)) from None
+        raise SpecError("visible_mark_logo", str(exc)) from None
 
 
 def _invisible_payload(
@@ -335,7 +350,11 @@ def _invisible_payload(
 
 
 def _metadata(
-    rendered: Rendered, settings: Settings, mark: VisibleMark | None, payload: Payload | None
+    rendered: Rendered,
+    settings: Settings,
+    mark: VisibleMark | None,
+    payload: Payload | None,
+    shots: list[str],
 ) -> dict[str, Any]:
     p = rendered.plan
     import av
@@ -351,10 +370,7 @@ def _metadata(
         "preset_config": asdict(p.preset_config),
         "style": p.style.name,
         "prompt_used": p.prompt,
-        # The scene planner's follow-up shots (the Sora dialect's ``actions``).
-        "actions": plan_shots(p.spec.prompt, settings)[1:]
-        if p.spec.type is GenerationType.video_gen
-        else [],
+        "actions": shots,  # the shot planner's next shots
         # Hunyuan's guidance is distilled: its pipeline takes no negative prompt.
         "negative_prompt_used": p.negative_prompt if rendered.uses_negative_prompt else None,
         "seeds": p.seeds,

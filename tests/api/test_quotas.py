@@ -130,5 +130,7 @@ def test_a_key_may_have_so_many_unfinished_tasks_at_once(sessions):
         assert "2 unfinished tasks and may have 2 at once" in caught.value.message
         assert int(caught.value.headers["Retry-After"]) > 0
         claim(session, "w", QueuePolicy())
-        finish(session, first.id, "w", TaskState.succeeded, [], keep_for=None)
+        finish(
+            session, first.id, worker="w", state=TaskState.succeeded, generations=[], keep_for=None
+        )
         assert tasks.create(session, settings, key.account, fields, key=key).state.value == "queued"

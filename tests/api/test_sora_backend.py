@@ -60,7 +60,7 @@ def test_video_gen_task_to_downloaded_variants(http, tmp_path):
     assert task["failure_reason"] is None
     assert task["moderation_result"]["is_output_rejection"] is False
     assert len(task["generations"]) == 2
-    # The scene planner's next shots: the same purple square and sunset, moving on.
+    # The shot planner's next shots: the same purple square and sunset, moving on.
     assert len(task["actions"]) == 3 and PAYLOAD["prompt"] not in task["actions"]
     assert all("purple square" in a and "sunset" in a for a in task["actions"])
     for generation in task["generations"]:
@@ -252,13 +252,13 @@ def test_a_retried_task_s_progress_never_goes_back(tmp_path):
 
     with sessions() as session:
         claim(session, "first", policy)
-        report(session, task_id, "first", 0.6, "denoise", policy)
+        report(session, task_id, worker="first", progress=0.6, stage="denoise", policy=policy)
         seen = [poll()]
         requeue_expired(session, policy, now=utcnow() + timedelta(minutes=5))
         seen.append(poll())
         claim(session, "second", policy)
         for progress, stage in [(0.02, "load"), (0.4, "denoise"), (0.75, "denoise")]:
-            report(session, task_id, "second", progress, stage, policy)
+            report(session, task_id, worker="second", progress=progress, stage=stage, policy=policy)
             seen.append(poll())
     assert seen == [(0.6, 60, "denoise"), (0.6, 60, "queued"), (0.6, 60, "load"),
                     (0.6, 60, "denoise"), (0.75, 75, "denoise")]  # fmt: skip

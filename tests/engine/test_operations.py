@@ -24,7 +24,7 @@ RIGHT = "a red circle moving right in a grey studio"
 
 @pytest.fixture(scope="module")
 def engine() -> Engine:
-    return Engine(Settings(default_model="cinegen-tiny", watermark=False))
+    return Engine(Settings(default_model="cinegen-tiny", visible_mark=False))
 
 
 @pytest.fixture(scope="module")
@@ -455,7 +455,7 @@ OPERATIONS: dict[str, Callable[[str], Case]] = {
 @pytest.mark.parametrize("operation", OPERATIONS)
 @pytest.mark.parametrize("model", ["ltx-video-tiny-random", "wan-vace-tiny-random"])
 def test_real_backends_do_every_operation_they_declare(model, operation):
-    engine = Engine(Settings(default_model=model, watermark=False))
+    engine = Engine(Settings(default_model=model, visible_mark=False))
     clips = {"a": _stripes(0), "b": _stripes(1), "c": _stripes(2)}
 
     def run(x: str) -> Rendered:
@@ -497,7 +497,7 @@ def test_ltx_holds_both_ends_of_a_loop_s_bridge(monkeypatch):
         return kwargs
 
     monkeypatch.setitem(diffusers_video.FAMILIES, "ltx", dataclasses.replace(family, condition=spy))
-    engine = Engine(Settings(default_model="ltx-video-tiny-random", watermark=False))
+    engine = Engine(Settings(default_model="ltx-video-tiny-random", visible_mark=False))
     fields = {"prompt": "stripes", "operation": "loop", "source": {"generation_ids": ["a"]},
               "n_frames": 48, "width": 64, "height": 64, "fps": 24, "seed": 1}  # fmt: skip
     engine.run(parse_spec(fields), media=lambda item: _stripes(0))
@@ -510,7 +510,7 @@ def test_ltx_holds_both_ends_of_a_loop_s_bridge(monkeypatch):
     ("model", "sees"), [("wan-vace-tiny-random", True), ("ltx-video-tiny-random", False)]
 )
 def test_a_character_s_picture_reaches_models_that_take_reference_images(model, sees):
-    engine = Engine(Settings(default_model=model, watermark=False))
+    engine = Engine(Settings(default_model=model, visible_mark=False))
     pictures = {"red": np.full((1, 48, 48, 3), (220, 30, 30), np.uint8),
                 "green": np.full((1, 48, 48, 3), (30, 220, 30), np.uint8)}  # fmt: skip
 

@@ -43,7 +43,14 @@ def _finished_task(sessions, data_dir, keep_for):
             id=new_id("gen"), task_id=task.id, index=0, seed=1, width=64, height=64,
             n_frames=16, files={"video": f"assets/{task.id}/video-1.mp4"},
         )  # fmt: skip
-        finish(session, task.id, "w", TaskState.succeeded, [generation], keep_for=keep_for)
+        finish(
+            session,
+            task.id,
+            worker="w",
+            state=TaskState.succeeded,
+            generations=[generation],
+            keep_for=keep_for,
+        )
         return task.id
 
 
@@ -101,7 +108,9 @@ def test_old_uploads_go_unless_a_character_or_an_unfinished_task_needs_them(sess
         assert all(session.get(Upload, u.id) and (data_dir / u.path).exists() for u in kept)
 
         claim(session, "w", QueuePolicy())
-        finish(session, task.id, "w", TaskState.succeeded, [], keep_for=None)
+        finish(
+            session, task.id, worker="w", state=TaskState.succeeded, generations=[], keep_for=None
+        )
         assert sweep_expired_uploads(session, data_dir, timedelta(days=1)) == [read.id]
         assert sweep_expired_uploads(session, data_dir, timedelta(days=1)) == []
 
@@ -139,9 +148,15 @@ def test_the_sweep_removes_what_crashes_left_and_nothing_a_lease_holds(sessions,
             assert claim(session, f"w-{ids[-1]}", QueuePolicy()).id == ids[-1]
         running, failed, cancelled = ids
         queued = submit(session, account, {"prompt": "a red star"}).id
-        finish(session, failed, f"w-{failed}", TaskState.failed, error_code="generation_failed")
+        finish(
+            session,
+            failed,
+            worker=f"w-{failed}",
+            state=TaskState.failed,
+            error_code="generation_failed",
+        )
         cancel(session, cancelled)
-        finish(session, cancelled, f"w-{cancelled}", TaskState.cancelled)
+        finish(session, cancelled, worker=f"w-{cancelled}", state=TaskState.cancelled)
     orphan = new_id("task")  # a task deleted, its worker killed before it removed the folder
 
     run = "20260101-120000-a-red-star"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
+from cinegen.jobs import queue
 from cinegen.jobs.queue import (
     INTERRUPTED,
     IllegalTransition,
@@ -74,14 +76,16 @@ def test_progress_only_rises_and_success_stores_the_generations(sessions, accoun
     with sessions() as session:
         task = submit(session, account, SPEC)
         claim(session, "w1", POLICY)
-        assert report(session, task.id, "w1", 0.4, "denoising", POLICY)
-        assert report(session, task.id, "w1", 0.2, "decoding", POLICY)
+        assert report(session, task.id, worker="w1", progress=0.4, stage="denoising", policy=POLICY)
+        assert report(session, task.id, worker="w1", progress=0.2, stage="decoding", policy=POLICY)
         assert session.get(Task, task.id, populate_existing=True).progress == 0.4
         generation = Generation(
             id=new_id("gen"), task_id=task.id, index=0, seed=7, width=64, height=64,
             n_frames=16, files={"video": "x.mp4"},
         )  # fmt: skip
-        done = finish(session, task.id, "w1", TaskState.succeeded, [generation])
+        done = finish(
+            session, task.id, worker="w1", state=TaskState.succeeded, generations=[generation]
+        )
     assert done.state is TaskState.succeeded and done.progress == 1.0
     with sessions() as session:
         assert [g.seed for g in session.get(Task, task.id).generations] == [7]
@@ -96,9 +100,11 @@ def test_a_worker_whose_lease_ran_out_cannot_finish(sessions, account):
         (requeued,) = requeue_expired(session, POLICY, now=later)
         assert requeued.state is TaskState.queued and requeued.lease_owner is None
         assert claim(session, "fast", POLICY).attempts == 2
-        assert not report(session, task.id, "slow", 0.9, "denoising", POLICY)
+        assert not report(
+            session, task.id, worker="slow", progress=0.9, stage="denoising", policy=POLICY
+        )
         with pytest.raises(LeaseLost):
-            finish(session, task.id, "slow", TaskState.succeeded)
+            finish(session, task.id, worker="slow", state=TaskState.succeeded)
         assert session.get(Task, task.id, populate_existing=True).lease_owner == "fast"
 
 
@@ -120,12 +126,15 @@ def test_cancelling(sessions, account):
         assert cancel(session, queued.id).state is TaskState.cancelled  # at once
         assert claim(session, "w1", POLICY).id == running.id  # the cancelled one is skipped
         assert cancel(session, running.id).state is TaskState.running  # asked to stop
-        assert report(session, running.id, "w1", 0.5, "denoising", POLICY) is False
-        finish(session, running.id, "w1", TaskState.cancelled)
+        assert (
+            report(session, running.id, worker="w1", progress=0.5, stage="denoising", policy=POLICY)
+            is False
+        )
+        finish(session, running.id, worker="w1", state=TaskState.cancelled)
         with pytest.raises(IllegalTransition, match="is cancelled"):
             cancel(session, running.id)
         with pytest.raises(IllegalTransition, match="final state"):
-            finish(session, running.id, "w1", TaskState.running)
+            finish(session, running.id, worker="w1", state=TaskState.running)
 
 
 def test_a_task_keeps_only_its_latest_preview_and_only_from_its_lease_holder(sessions, account):
@@ -139,12 +148,12 @@ def test_a_task_keeps_only_its_latest_preview_and_only_from_its_lease_holder(ses
     with sessions() as session:
         task_id = submit(session, account, SPEC).id
         claim(session, "w1", POLICY)
-        add_preview(session, task_id, "w1", b"first")
-        add_preview(session, task_id, "w1", b"second")
-        add_preview(session, task_id, "w2", b"not its lease")
+        add_preview(session, task_id, worker="w1", jpeg=b"first")
+        add_preview(session, task_id, worker="w1", jpeg=b"second")
+        add_preview(session, task_id, worker="w2", jpeg=b"not its lease")
         assert previews(task_id) == [b"second"]
-        finish(session, task_id, "w1", TaskState.succeeded)
-        add_preview(session, task_id, "w1", b"too late")
+        finish(session, task_id, worker="w1", state=TaskState.succeeded)
+        add_preview(session, task_id, worker="w1", jpeg=b"too late")
     assert previews(task_id) == [b"second"]
     assert _states(sessions, task_id)[-1] == "succeeded"  # nothing after the final state
 
@@ -164,14 +173,14 @@ def test_a_retried_task_keeps_its_highest_progress_until_the_new_attempt_passes_
     with sessions() as session:
         task_id = submit(session, account, SPEC).id
         claim(session, "first", POLICY)
-        report(session, task_id, "first", 0.6, "denoise", POLICY)
+        report(session, task_id, worker="first", progress=0.6, stage="denoise", policy=POLICY)
         (requeued,) = requeue_expired(session, POLICY, now=utcnow() + timedelta(minutes=5))
         assert requeued.state is TaskState.queued and requeued.progress == 0.6
         claim(session, "second", POLICY)
         seen = []
         for progress, stage in [(0.02, "load"), (0.3, "denoise"), (0.6, "denoise"),
                                 (0.7, "denoise"), (0.9, "encode")]:  # fmt: skip
-            report(session, task_id, "second", progress, stage, POLICY)
+            report(session, task_id, worker="second", progress=progress, stage=stage, policy=POLICY)
             task = session.get(Task, task_id, populate_existing=True)
             seen.append((task.progress, task.stage))
     # The stage says what the new attempt does; the bar waits for it at 0.6, then moves on.
@@ -193,3 +202,35 @@ def test_a_task_that_ends_interrupted_expires_like_any_finished_one(sessions, ac
         failed = session.get(Task, task_id, populate_existing=True)
     assert failed.error_code == INTERRUPTED
     assert failed.expires_at - failed.finished_at == timedelta(hours=2)
+
+
+def test_every_move_the_queue_makes_is_one_its_table_allows(sessions, account):
+    with sessions() as session:
+        retried, cancelled, done = (submit(session, account, SPEC).id for _ in range(3))
+        claim(session, "w1", POLICY)  # retried: its worker dies, it is queued again
+        requeue_expired(session, POLICY, now=utcnow() + timedelta(minutes=5))
+        cancel(session, cancelled)  # queued -> cancelled
+        for worker in ("w2", "w3"):
+            claim(session, worker, POLICY)
+        finish(session, retried, worker="w2", state=TaskState.succeeded)
+        finish(session, done, worker="w3", state=TaskState.failed)
+    lives = {task_id: _states(sessions, task_id) for task_id in (retried, cancelled, done)}
+    assert lives[retried] == ["queued", "running", "queued", "running", "succeeded"]
+    for states in lives.values():
+        moves = [(a, b) for a, b in itertools.pairwise(states) if a != b]
+        assert all(TaskState(a).can_move_to(TaskState(b)) for a, b in moves), states
+    ends = [lives[t][-1] for t in (retried, cancelled, done)]
+    assert ends == ["succeeded", "cancelled", "failed"]
+
+
+def test_the_queue_refuses_a_move_its_table_does_not_allow(sessions, account):
+    with sessions() as session:
+        task = submit(session, account, SPEC)
+        claim(session, "w1", POLICY)
+        finish(session, task.id, worker="w1", state=TaskState.succeeded)
+        with pytest.raises(IllegalTransition, match="from succeeded to running"):
+            queue._moved(session, task.id, [TaskState.succeeded], {"state": TaskState.running})
+        with pytest.raises(IllegalTransition, match="from queued to succeeded"):
+            queue._moved(session, task.id, [TaskState.queued], {"state": TaskState.succeeded})
+        session.rollback()
+        assert session.get(Task, task.id, populate_existing=True).state is TaskState.succeeded

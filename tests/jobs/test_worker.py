@@ -13,6 +13,7 @@ from cinegen.jobs.assets import ASSETS, task_folder
 from cinegen.jobs.queue import QueuePolicy, cancel, claim, requeue_expired, submit
 from cinegen.jobs.worker import TaskProgress, Worker, _Link
 from cinegen.media.encode import probe
+from cinegen.progress import Stage
 from cinegen.store.keys import create_key
 from cinegen.store.models import Task, TaskEvent, TaskState, utcnow
 
@@ -114,9 +115,10 @@ def test_the_heartbeat_keeps_a_slow_task_from_being_taken_back(setup):
 def test_progress_maps_every_stage_onto_one_rising_fraction():
     progress = TaskProgress(n_variants=2)
     seen = []
-    for event in [("load", 1, 1), ("denoise", 5, 10), ("denoise", 10, 10), ("resample", 1, 2),
-                  ("encode", 30, 30), ("files", 1, 2), ("resample", 1, 2), ("encode", 30, 30),
-                  ("files", 2, 2)]:  # fmt: skip
+    one_variant = [(Stage.resample, 1, 2), (Stage.encode_video, 30, 30)]
+    rendered = [(Stage.load, 1, 1), (Stage.denoise, 5, 10), (Stage.denoise, 10, 10)]
+    written = [*one_variant, (Stage.files, 1, 2), *one_variant, (Stage.files, 2, 2)]
+    for event in [*rendered, *written]:
         progress.update(*event)
         seen.append(progress.fraction)
     assert seen == sorted(seen) and seen[-1] == 1.0

@@ -11,7 +11,6 @@ from typing import ClassVar
 import pytest
 
 from cinegen.config import Settings
-from cinegen.engine.planner import plan_shots
 from cinegen.models.tiny.evaluate import cases
 from cinegen.safety.moderation import (
     CATEGORIES,
@@ -19,6 +18,7 @@ from cinegen.safety.moderation import (
     check_request,
     moderate,
 )
+from cinegen.shot_planner import shots_for
 from cinegen.spec import parse_spec
 
 SETTINGS = Settings()
@@ -72,7 +72,7 @@ BENIGN = [
 
 def test_everyday_prompts_and_the_embedded_model_s_world_pass():
     prompts = BENIGN + [case.prompt for case in cases(24, seed=3)]
-    prompts += [shot for p in prompts[:40] for shot in plan_shots(p)]
+    prompts += [shot for p in prompts[:40] for shot in shots_for(p)]
     refused = [p for p in prompts if moderate([p], SETTINGS).flagged]
     assert refused == []
 

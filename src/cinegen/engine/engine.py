@@ -33,13 +33,8 @@ from cinegen.engine.operations import (
 )
 from cinegen.engine.plan import RenderPlan, plan
 from cinegen.engine.resample import resample_video
+from cinegen.progress import PreviewFn, ProgressFn, Stage
 from cinegen.spec import GenerationSpec
-
-# (stage, done, total): stages are "load", "denoise", "resample" here; generation.py
-# adds "watermark" and "encode".
-ProgressFn = Callable[[str, int, int], None]
-# A small frame of where denoising is heading: (h, w, 3) uint8, from backends that can.
-PreviewFn = Callable[[np.ndarray], None]
 
 
 @dataclass(frozen=True)
@@ -87,7 +82,7 @@ class Rendered:
             own = range(seg.start, min(seg.stop, spec.n_frames))
             out[own.start : own.stop] = piece.frames(i, spec.width, spec.height, own)
             if on_progress:
-                on_progress("resample", k + 1, len(self.pieces))
+                on_progress(Stage.resample, k + 1, len(self.pieces))
         return paste(self.layout, out)
 
     def native_windows(self) -> list[dict[str, Any]]:
@@ -126,10 +121,10 @@ class Engine:
         while len(self._loaded) >= self.settings.max_loaded_models:
             del self._loaded[next(iter(self._loaded))]
         if on_progress:
-            on_progress("load", 0, 1)
+            on_progress(Stage.load, 0, 1)
         self._loaded[model_id] = load_backend(MODELS[model_id], self.settings)
         if on_progress:
-            on_progress("load", 1, 1)
+            on_progress(Stage.load, 1, 1)
         return self._loaded[model_id]
 
     def run(
@@ -220,10 +215,11 @@ class _Renders:
         if self.on_progress:
             report = self.on_progress
             if total_jobs == 1:  # the backend's own steps
-                hooks.on_step = lambda d, t: report("denoise", d, t)
+                hooks.on_step = lambda d, t: report(Stage.denoise, d, t)
             else:  # each call counts as job.steps, however the backend counts its steps
+                steps = job.steps
                 hooks.on_step = lambda d, t: report(
-                    "denoise", done * job.steps + round(d / t * job.steps), total_jobs * job.steps
+                    Stage.denoise, done * steps + round(d / t * steps), total_jobs * steps
                 )
         if self.should_stop:
             hooks.should_stop = self.should_stop

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cinegen.errors import CinegenError
+from cinegen.progress import Stage
 from cinegen.provenance.payload import task_mark
 from cinegen.store.access import suspension
 from cinegen.store.models import (
@@ -84,7 +85,12 @@ def _moved(
     *guards: ColumnElement[bool],
 ) -> bool:
     """Apply ``values`` to the task if it is in one of the ``expected`` states and meets
-    every guard; True if it did (the caller commits or rolls back)."""
+    every guard; True if it did (the caller commits or rolls back). A change of state must
+    be a move ``TASK_MOVES`` allows from every expected state."""
+    target: TaskState | None = values.get("state")
+    for state in expected:
+        if target is not None and not state.can_move_to(target):
+            raise IllegalTransition(f"a task cannot move from {state.value} to {target.value}")
     result = session.execute(
         update(Task)
         .where(Task.id == task_id, Task.state.in_(list(expected)), *guards)
@@ -105,6 +111,7 @@ def submit(
     session: Session,
     account_id: str,
     spec: dict[str, Any],
+    *,
     idempotency_key: str | None = None,
     expires_at: datetime | None = None,
     request_sha256: str | None = None,
@@ -126,7 +133,7 @@ def submit(
         spec=spec,
         state=TaskState.queued,
         progress=0.0,
-        stage="queued",
+        stage=TaskState.queued.value,
         idempotency_key=idempotency_key,
         request_sha256=request_sha256,
         expires_at=expires_at,
@@ -152,12 +159,12 @@ def find_by_idempotency_key(session: Session, account_id: str, key: str) -> Task
 
 
 # --- working -------------------------------------------------------------------------------
-def add_preview(session: Session, task_id: str, worker: str, jpeg: bytes) -> None:
+def add_preview(session: Session, task_id: str, *, worker: str, jpeg: bytes) -> None:
     """Put a preview frame on the running task's event stream in place of the one before
     (a task keeps only its latest preview); ignored unless ``worker`` still holds the
     lease. The guard is an UPDATE, so a finish or cancel cannot slip in between."""
-    if not _moved(session, task_id, [TaskState.running], {"stage": Task.stage},
-                  Task.lease_owner == worker):  # fmt: skip
+    held = Task.lease_owner == worker
+    if not _moved(session, task_id, [TaskState.running], {"stage": Task.stage}, held):
         session.rollback()
         return
     session.execute(
@@ -189,7 +196,7 @@ def claim(session: Session, worker: str, policy: QueuePolicy) -> Task | None:
                 "lease_expires_at": policy.lease_until(now),
                 "attempts": Task.attempts + 1,
                 "started_at": case((Task.started_at.is_(None), now), else_=Task.started_at),
-                "stage": "starting",
+                "stage": Stage.starting,
             },
         )
         if taken:
@@ -202,7 +209,13 @@ def claim(session: Session, worker: str, policy: QueuePolicy) -> Task | None:
 
 
 def report(
-    session: Session, task_id: str, worker: str, progress: float, stage: str, policy: QueuePolicy
+    session: Session,
+    task_id: str,
+    *,
+    worker: str,
+    progress: float,
+    stage: Stage,
+    policy: QueuePolicy,
 ) -> bool:
     """Record progress (never lower than already reported, by this attempt or an earlier
     one) and extend the lease.
@@ -231,6 +244,7 @@ def report(
 def finish(
     session: Session,
     task_id: str,
+    *,
     worker: str,
     state: TaskState,
     generations: Sequence[Generation] = (),
@@ -241,7 +255,7 @@ def finish(
 ) -> Task:
     """End a running task held by ``worker``: its generations and final state in one commit.
     With ``keep_for``, the task and its files expire that long from now. ``actions`` are the
-    scene planner's follow-up shot prompts."""
+    shot planner's follow-up shot prompts."""
     if not state.terminal:
         raise IllegalTransition(f"finish needs a final state, not {state.value}")
     now = utcnow()
@@ -273,7 +287,7 @@ def cancel(session: Session, task_id: str) -> Task:
     """Cancel a queued task at once; ask a running one to stop at its next denoising step.
     A finished task cannot be cancelled (``IllegalTransition``)."""
     now = utcnow()
-    stopped = {"state": TaskState.cancelled, "stage": "cancelled", "finished_at": now}
+    stopped = {"state": TaskState.cancelled, "stage": TaskState.cancelled.value, "finished_at": now}
     if _moved(session, task_id, [TaskState.queued], stopped):
         task = _reload(session, task_id)
         _event(session, task, "cancelled before it started")
@@ -293,6 +307,7 @@ def cancel(session: Session, task_id: str) -> Task:
 def requeue_expired(
     session: Session,
     policy: QueuePolicy,
+    *,
     now: datetime | None = None,
     keep_for: timedelta | None = None,
 ) -> list[Task]:

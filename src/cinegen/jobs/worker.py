@@ -46,6 +46,7 @@ from cinegen.jobs.queue import (
     report,
     requeue_expired,
 )
+from cinegen.progress import Stage
 from cinegen.safety.moderation import ContentPolicyViolation
 from cinegen.spec import parse_spec
 from cinegen.store import audit
@@ -54,7 +55,11 @@ from cinegen.store.models import Generation, Task, TaskState, new_id
 # Share of a task's progress bar per stage: loading, denoising, then writing the files.
 LOAD_END, DENOISE_END = 0.05, 0.85
 # Within one variant's files: resampling, then the visible mark, then H.264 encoding.
-WITHIN_VARIANT = {"resample": (0.0, 0.3), "watermark": (0.3, 0.4), "encode": (0.4, 1.0)}
+WITHIN_VARIANT = {
+    Stage.resample: (0.0, 0.3),
+    Stage.watermark: (0.3, 0.4),
+    Stage.encode_video: (0.4, 1.0),
+}
 REPORT_EVERY_S = 0.25  # at most this often, except when the stage changes
 PREVIEW_SIDE = 160  # preview frames are at most this wide and tall (JPEG)
 # Uploads expire by the week, and crash leftovers wait a lease anyway: a look a minute is plenty.
@@ -71,17 +76,17 @@ class TaskProgress:
 
     n_variants: int
     fraction: float = 0.0
-    stage: str = "starting"
+    stage: Stage = Stage.starting
     variants_done: int = 0
 
-    def update(self, stage: str, done: int, total: int) -> None:
+    def update(self, stage: Stage, done: int, total: int) -> None:
         part = done / total if total else 1.0
-        if stage == "load":
+        if stage is Stage.load:
             value = LOAD_END * part
-        elif stage == "denoise":
+        elif stage is Stage.denoise:
             value = LOAD_END + (DENOISE_END - LOAD_END) * part
         else:
-            if stage == "files":
+            if stage is Stage.files:
                 self.variants_done = done
                 within = 0.0
             else:
@@ -181,9 +186,11 @@ class Worker:
         elif isinstance(result, ContentPolicyViolation):  # the output was withheld
             state, code, message = TaskState.failed, "content_policy_violation", str(result)
             with self.sessions() as session:
-                audit.record(session, "policy", "policy.withhold_output", target=task.id,
-                             detail={"categories": result.result.reasons,
-                                     "scores": result.result.category_scores})  # fmt: skip
+                withheld = result.result
+                detail = {"categories": withheld.reasons, "scores": withheld.category_scores}
+                audit.record(
+                    session, "policy", "policy.withhold_output", target=task.id, detail=detail
+                )
                 session.commit()
         elif isinstance(result, BaseException):
             state, code = TaskState.failed, "generation_failed"
@@ -194,9 +201,16 @@ class Worker:
         with self.sessions() as session:
             try:
                 finish(
-                    session, task.id, self.name, state, generations, code, message, self.keep_for,
-                    actions,
-                )  # fmt: skip
+                    session,
+                    task.id,
+                    worker=self.name,
+                    state=state,
+                    generations=generations,
+                    error_code=code,
+                    error_message=message,
+                    keep_for=self.keep_for,
+                    actions=actions,
+                )
             except LeaseLost:  # another worker has it now, writing beside this run's files
                 if isinstance(result, Result):
                     _discard_run(result, folder)
@@ -260,7 +274,7 @@ class _Link:
     _last: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def on_progress(self, stage: str, done: int, total: int) -> None:
+    def on_progress(self, stage: Stage, done: int, total: int) -> None:
         changed = stage != self.progress.stage
         self.progress.update(stage, done, total)
         if changed or time.monotonic() - self._last >= REPORT_EVERY_S:
@@ -275,7 +289,7 @@ class _Link:
         jpeg = io.BytesIO()
         image.save(jpeg, format="JPEG", quality=80)
         with self._lock, self.sessions() as session:
-            add_preview(session, self.task_id, self.worker, jpeg.getvalue())
+            add_preview(session, self.task_id, worker=self.worker, jpeg=jpeg.getvalue())
 
     def send(self) -> None:
         with self._lock, self.sessions() as session:
@@ -284,10 +298,10 @@ class _Link:
                 report(
                     session,
                     self.task_id,
-                    self.worker,
-                    self.progress.fraction,
-                    self.progress.stage,
-                    self.policy,
+                    worker=self.worker,
+                    progress=self.progress.fraction,
+                    stage=self.progress.stage,
+                    policy=self.policy,
                 )
                 and self.go_on
             )

@@ -55,8 +55,8 @@ def load_identity(settings: Settings) -> SigningIdentity:
     if not (folder / "signer.pem").is_file():
         _create(folder)
     ca = (folder / "ca.pem").read_bytes()
-    return SigningIdentity((folder / "signer.pem").read_bytes() + ca,
-                           (folder / "signer-key.pem").read_bytes(), ca)  # fmt: skip
+    signer, key = (folder / "signer.pem").read_bytes(), (folder / "signer-key.pem").read_bytes()
+    return SigningIdentity(signer + ca, key, ca)
 
 
 def _create(folder: Path) -> None:
@@ -91,10 +91,12 @@ def _create(folder: Path) -> None:
 
 
 def _name(common: str) -> x509.Name:
-    return x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, common),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "cinegen"),
-    ])  # fmt: skip
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, common),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "cinegen"),
+        ]
+    )
 
 
 def _certificate(
@@ -108,10 +110,17 @@ def _certificate(
     key usage C2PA asks of one (digital signature, email protection)."""
     now = datetime.datetime.now(datetime.UTC)
     is_ca = issuer is None
-    usage = {name: False for name in (
-        "content_commitment", "key_encipherment", "data_encipherment", "key_agreement",
-        "encipher_only", "decipher_only",
-    )}  # fmt: skip
+    usage = {
+        name: False
+        for name in (
+            "content_commitment",
+            "key_encipherment",
+            "data_encipherment",
+            "key_agreement",
+            "encipher_only",
+            "decipher_only",
+        )
+    }
     builder = (
         x509.CertificateBuilder()
         .subject_name(_name(common))

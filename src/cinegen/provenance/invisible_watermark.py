@@ -22,7 +22,7 @@ cropping, cutting. The common open marks do not (NOTES.md), so this one is built
   above anything noise gives, so false detections are practically nil (bench/watermark.py
   measures it).
 
-The layout of cells and their signs come from a key (``Settings.watermark_key``): marks
+The layout of cells and their signs come from a key (``Settings.invisible_mark_key``): marks
 made with one key are invisible to a detector using another.
 """
 
@@ -299,8 +299,11 @@ def _period_candidates(residual: np.ndarray) -> list[int]:
     lags = np.arange(lo, hi)
     # Normalised by the overlap: a shift by `lag` compares (h - lag) * w pixels.
     profile = auto[0, lags] / (h * (w - lags)) + auto[lags, 0] / ((h - lags) * w)
-    peaks = [i for i in range(1, len(lags) - 1)
-             if profile[i] >= profile[i - 1] and profile[i] >= profile[i + 1]]  # fmt: skip
+    peaks = [
+        i
+        for i in range(1, len(lags) - 1)
+        if profile[i] >= profile[i - 1] and profile[i] >= profile[i + 1]
+    ]
     peaks.sort(key=lambda i: profile[i], reverse=True)
     return [int(lags[i]) for i in peaks[:PERIOD_CANDIDATES]]
 

@@ -52,7 +52,7 @@ def media_type(path: Path) -> str:
         ) from None
 
 
-def manifest_for(title: str, model: str, preset: str, facts: dict[str, Any]) -> dict[str, Any]:
+def manifest_for(title: str, *, model: str, preset: str, facts: dict[str, Any]) -> dict[str, Any]:
     """The manifest definition of one generated file."""
     agent = {"name": "cinegen", "version": __version__}
     action = {
@@ -69,16 +69,22 @@ def manifest_for(title: str, model: str, preset: str, facts: dict[str, Any]) -> 
 
 
 def sign_file(
-    path: Path, identity: SigningIdentity, manifest: dict[str, Any], parents: Sequence[Path] = ()
+    path: Path,
+    *,
+    identity: SigningIdentity,
+    manifest: dict[str, Any],
+    parents: Sequence[Path] = (),
 ) -> None:
     """Sign ``manifest`` (with ``parents`` as ingredients) into the file at ``path``, which is
     replaced atomically by its signed version."""
     import c2pa
 
     info = c2pa.C2paSignerInfo(
-        alg=c2pa.C2paSigningAlg.ES256, sign_cert=identity.chain, private_key=identity.key,
+        alg=c2pa.C2paSigningAlg.ES256,
+        sign_cert=identity.chain,
+        private_key=identity.key,
         ta_url=None,
-    )  # fmt: skip
+    )
     with c2pa.Signer.from_info(info) as signer, c2pa.Builder(json.dumps(manifest)) as builder:
         for parent in parents:
             ingredient = {"title": parent.name, "relationship": "componentOf"}

@@ -32,8 +32,9 @@ class Payload:
 
     def bits(self) -> np.ndarray:
         value = (self.server << TASK_BITS) | self.task
-        return np.array([(value >> (PAYLOAD_BITS - 1 - i)) & 1 for i in range(PAYLOAD_BITS)],
-                        np.uint8)  # fmt: skip
+        return np.array(
+            [(value >> (PAYLOAD_BITS - 1 - i)) & 1 for i in range(PAYLOAD_BITS)], np.uint8
+        )
 
     @classmethod
     def from_bits(cls, bits: np.ndarray) -> Payload:

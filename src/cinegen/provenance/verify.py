@@ -63,10 +63,15 @@ def _watermark(
     path: Path, settings: Settings, here: int, on_frame: Callable[[int, int], None] | None
 ) -> dict[str, Any]:
     try:
-        found = detect_file(path, key=settings.watermark_key, on_frame=on_frame)
+        found = detect_file(path, key=settings.invisible_mark_key, on_frame=on_frame)
     except (av.FFmpegError, OSError, ValueError) as exc:  # not a picture we can read
-        return {"detected": False, "payload": None, "confidence": 0.0, "this_server": False,
-                "problem": f"cannot read its frames: {exc}"}  # fmt: skip
+        return {
+            "detected": False,
+            "payload": None,
+            "confidence": 0.0,
+            "this_server": False,
+            "problem": f"cannot read its frames: {exc}",
+        }
     report = found.to_json()
     report["this_server"] = found.payload is not None and found.payload.server == here
     return report

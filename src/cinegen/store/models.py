@@ -75,7 +75,26 @@ class TaskState(StrEnum):
 
     @property
     def terminal(self) -> bool:
-        return self in (TaskState.succeeded, TaskState.failed, TaskState.cancelled)
+        """Whether the task has ended: no move leads out of this state."""
+        return not TASK_MOVES[self]
+
+    def can_move_to(self, target: TaskState) -> bool:
+        return target in TASK_MOVES[self]
+
+
+# Every move a task's state may make, and nothing else: the queue checks each change
+# against this table (jobs/queue.py). Running -> queued is a stopped worker's task taken
+# back while attempts remain; a queued task is cancelled at once, a running one when its
+# worker stops at the next step.
+TASK_MOVES: dict[TaskState, frozenset[TaskState]] = {
+    TaskState.queued: frozenset({TaskState.running, TaskState.cancelled}),
+    TaskState.running: frozenset(
+        {TaskState.succeeded, TaskState.failed, TaskState.cancelled, TaskState.queued}
+    ),
+    TaskState.succeeded: frozenset(),
+    TaskState.failed: frozenset(),
+    TaskState.cancelled: frozenset(),
+}
 
 
 class Base(DeclarativeBase):

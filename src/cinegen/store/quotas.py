@@ -108,11 +108,12 @@ def check(
             )
     videos, seconds = spec.n_variants, spec.seconds * spec.n_variants
     for window in usage(session, key.id, now):
+        videos_limit = getattr(quota, f"videos_per_{window.name}")
+        seconds_limit = getattr(quota, f"seconds_per_{window.name}")
         limits = (
-            ("videos", getattr(quota, f"videos_per_{window.name}"), window.videos, videos),
-            ("seconds of video", getattr(quota, f"seconds_per_{window.name}"), window.seconds,
-             seconds),
-        )  # fmt: skip
+            ("videos", videos_limit, window.videos, videos),
+            ("seconds of video", seconds_limit, window.seconds, seconds),
+        )
         for what, limit, used, asked in limits:
             if limit is not None and used + asked > limit + 1e-9:
                 wait = _until_free(window, now)

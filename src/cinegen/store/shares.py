@@ -35,8 +35,9 @@ def request(session: Session, generation: Generation, actor: str, review: bool) 
     if not review:
         _approve(share, NO_REVIEW)
     session.add(share)
-    audit.record(session, actor, "share.request", target=generation.id,
-                 detail={"state": share.state.value})  # fmt: skip
+    audit.record(
+        session, actor, "share.request", target=generation.id, detail={"state": share.state.value}
+    )
     try:
         session.commit()
     except IntegrityError:  # the same request at the same moment: the first one stands
@@ -72,8 +73,13 @@ def decide(session: Session, share: Share, reviewer: str, approve: bool, reason:
             f"(by {share.decided_by}); a decision is final"
         )
     action = "review.approve" if approve else "review.reject"
-    audit.record(session, reviewer, action, target=share.generation_id,
-                 detail={"reason": reason} if reason else None)  # fmt: skip
+    audit.record(
+        session,
+        reviewer,
+        action,
+        target=share.generation_id,
+        detail={"reason": reason} if reason else None,
+    )
     session.commit()
     session.refresh(share)
     return share

@@ -1,4 +1,4 @@
-"""The scene planner: one prompt, four shots that keep subject, setting and style."""
+"""The shot planner: one prompt, four shots that keep subject, setting and style."""
 
 from __future__ import annotations
 
@@ -10,19 +10,19 @@ from typing import ClassVar
 import pytest
 
 from cinegen.config import Settings
-from cinegen.engine.planner import SHOTS, plan_shots
 from cinegen.models.tiny.prompt import parse_prompt
 from cinegen.models.tiny.vocab import MOTION_WORDS, Motion, Shape
+from cinegen.shot_planner import SHOTS, shots_for
 
 SEOUL = "a woman walks through a neon-lit Seoul street at night"
 
 
 def test_a_person_is_referred_back_to_in_the_same_place():
-    shots = plan_shots(SEOUL)
+    shots = shots_for(SEOUL)
     assert len(shots) == SHOTS and shots[0] == SEOUL and len(set(shots)) == SHOTS
     for shot in shots[1:]:
         assert shot.startswith("She ") and ("Seoul street at night" in shot or "city" in shot)
-    assert plan_shots(SEOUL) == shots  # offline rules are deterministic
+    assert shots_for(SEOUL) == shots  # offline rules are deterministic
 
 
 @pytest.mark.parametrize(
@@ -35,7 +35,7 @@ def test_a_person_is_referred_back_to_in_the_same_place():
     ],
 )
 def test_every_kind_of_subject_keeps_its_name(prompt, starts):
-    follow_ups = plan_shots(prompt)[1:]
+    follow_ups = shots_for(prompt)[1:]
     assert all(shot.startswith(starts) for shot in follow_ups), follow_ups
     if starts == "They ":
         assert not any(" pauses " in s or " takes " in s or " reaches " in s for s in follow_ups)
@@ -53,7 +53,7 @@ def test_every_kind_of_subject_keeps_its_name(prompt, starts):
     ],
 )
 def test_follow_ups_read_as_english(prompt, wanted, unwanted):
-    follow_ups = plan_shots(prompt)[1:]
+    follow_ups = shots_for(prompt)[1:]
     assert all(shot.startswith(wanted) for shot in follow_ups), follow_ups
     assert not any(bad in shot for shot in follow_ups for bad in unwanted), follow_ups
 
@@ -68,7 +68,7 @@ def test_follow_ups_read_as_english(prompt, wanted, unwanted):
     ],
 )
 def test_a_bare_motion_word_moves_on_within_its_sentence(prompt, expected):
-    follow_ups = plan_shots(prompt)[1:]
+    follow_ups = shots_for(prompt)[1:]
     assert len(follow_ups) == SHOTS - 1 and expected in " | ".join(follow_ups), follow_ups
     assert not any("spin" in shot for shot in follow_ups if "circle" in shot)
     named = parse_prompt(prompt).motion
@@ -76,7 +76,7 @@ def test_a_bare_motion_word_moves_on_within_its_sentence(prompt, expected):
 
 
 def test_style_words_after_a_comma_stay_with_every_shot():
-    shots = plan_shots("a fox trots across a snowy field, watercolor, soft light")
+    shots = shots_for("a fox trots across a snowy field, watercolor, soft light")
     assert all(shot.endswith(", watercolor, soft light") for shot in shots)
 
 
@@ -86,7 +86,7 @@ def test_a_toy_world_prompt_moves_on_in_words_the_embedded_model_knows(motion):
     prompt = f"a red {shape.value} {MOTION_WORDS[motion].train[0][1]} over the ocean"
     first = parse_prompt(prompt)
     assert first.motion is motion
-    follow = [parse_prompt(shot) for shot in plan_shots(prompt)[1:]]
+    follow = [parse_prompt(shot) for shot in shots_for(prompt)[1:]]
     assert all(
         (f.color, f.shape, f.background) == (first.color, shape, first.background) for f in follow
     )
@@ -128,7 +128,7 @@ def chat_server():
 def test_a_chat_model_plans_when_configured(chat_server):
     _Planner.reply = json.dumps({"shots": ["she stops", "she looks up", "she smiles"]})
     settings = Settings(planner_url=chat_server, planner_model="local", planner_api_key="k")
-    assert plan_shots(SEOUL, settings) == [SEOUL, "she stops", "she looks up", "she smiles"]
+    assert shots_for(SEOUL, settings) == [SEOUL, "she stops", "she looks up", "she smiles"]
     (request,) = _Planner.seen
     assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer k"
     assert request["model"] == "local" and request["messages"][-1]["content"] == SEOUL
@@ -139,9 +139,9 @@ def test_a_chat_model_plans_when_configured(chat_server):
 )
 def test_a_bad_reply_or_no_server_falls_back_to_the_rules(chat_server, reply):
     _Planner.reply = reply
-    assert plan_shots(SEOUL, Settings(planner_url=chat_server)) == plan_shots(SEOUL)
+    assert shots_for(SEOUL, Settings(planner_url=chat_server)) == shots_for(SEOUL)
     closed = Settings(planner_url="http://127.0.0.1:9/v1")
-    assert plan_shots(SEOUL, closed) == plan_shots(SEOUL)
+    assert shots_for(SEOUL, closed) == shots_for(SEOUL)
 
 
 def test_every_evaluation_prompt_gets_three_shots_the_embedded_model_can_read():
@@ -149,7 +149,7 @@ def test_every_evaluation_prompt_gets_three_shots_the_embedded_model_can_read():
 
     for case in cases(24, seed=3):  # seen, held-out and paraphrased wording
         first = parse_prompt(case.prompt)
-        shots = plan_shots(case.prompt)
+        shots = shots_for(case.prompt)
         assert len(shots) == SHOTS, case.prompt
         for shot in shots[1:]:
             read = parse_prompt(shot)

@@ -1,15 +1,15 @@
-"""The scene planner: one prompt becomes the shots of a short film, the original first.
+"""The shot planner: one prompt becomes the shots of a short film, the original first.
 
 Sora expanded a prompt into follow-up shot prompts so that a film holds together across
 cuts: the same subject, setting and style, with the action moving on ("a woman walks
 through a neon-lit Seoul street at night" -> "she pauses under a bright sign, ..."). The
 shots are a task's ``actions`` (Sora dialect) and are written to the sidecar.
 
-``plan_shots`` works offline by rules, deterministically (the same prompt, the same shots):
+``shots_for`` works offline by rules, deterministically (the same prompt, the same shots):
 
 - a prompt in the embedded model's world (a colour, a shape, a motion) keeps its words and
   swaps the motion for others the model knows, so every shot is one cinegen-tiny can make;
-- any other prompt is read as subject, action and setting (``read_scene``); the follow-ups
+- any other prompt is read as subject, action and setting (``split_prompt``); the follow-ups
   refer back to the subject ("she", "the dog"), keep the setting and any style words after
   a comma, and take their beats from tables by kind of subject and setting.
 
@@ -81,10 +81,11 @@ def _toy_shots(prompt: str) -> list[str] | None:
     else:
         participle = phrase.split()[0].endswith("ing")
         names = [
-            name if name != "spinning" or spins
+            name
+            if name != "spinning" or spins
             else next(m for m in _INSTEAD_OF_SPINNING if m != wanted.motion.value)
             for name in _NEXT_MOTIONS[wanted.motion.value]
-        ]  # fmt: skip
+        ]
         words = [MOTION_WORDS[Motion(name)].train[0][1 if participle else 0] for name in names]
     return [prompt, *(prompt[:start] + w + prompt[found.end() :] for w in words)]
 
@@ -199,7 +200,7 @@ _PLACE = re.compile(
 
 
 @dataclass(frozen=True)
-class Scene:
+class PromptParts:
     """A prompt read as ``subject action setting, style``; any part may be empty."""
 
     subject: str  # "a woman"
@@ -245,7 +246,7 @@ class Scene:
         )
 
 
-def read_scene(prompt: str) -> Scene:
+def split_prompt(prompt: str) -> PromptParts:
     main, _, style = prompt.strip().rstrip(".!").partition(",")
     main = main.replace("hand in hand", "hand-in-hand")  # together, not a place
     verb = next(
@@ -259,7 +260,9 @@ def read_scene(prompt: str) -> Scene:
         subject, rest = (main[: place.start()], main[place.start() :]) if place else (main, "")
     place = _PLACE.search(rest)
     action, setting = (rest[: place.start()], rest[place.start() :]) if place else (rest, "")
-    return Scene(subject.strip(), action.strip(), setting.strip(), style.strip(), _kind(subject))
+    return PromptParts(
+        subject.strip(), action.strip(), setting.strip(), style.strip(), _kind(subject)
+    )
 
 
 def _head(subject: str) -> str:
@@ -281,24 +284,24 @@ def _rule_shots(prompt: str) -> list[str]:
     toy = _toy_shots(prompt)
     if toy is not None:
         return toy
-    scene = read_scene(prompt)
+    parts = split_prompt(prompt)
     digest = int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:8], "big")
-    beats = _BEATS[scene.kind]
+    beats = _BEATS[parts.kind]
     start = digest % len(beats)
     words = set(re.findall(r"[\w']+", prompt.lower()))
     cue = next((c for names, c in _SETTING_CUES if words & set(names)), "")
-    first, _, rest = scene.setting.partition(" ")
+    first, _, rest = parts.setting.partition(" ")
     still = f"{_STILL.get(first.lower(), first)} {rest}".strip()
     shots = [prompt]
     for i in range(SHOTS - 1):
-        beat = scene.fill(beats[(start + i) % len(beats)])
-        if scene.kind == "thing":  # the shot changes, not the subject's action
-            text = f"{scene.subject} {scene.action} {scene.setting}, {beat}"
+        beat = parts.fill(beats[(start + i) % len(beats)])
+        if parts.kind == "thing":  # the shot changes, not the subject's action
+            text = f"{parts.subject} {parts.action} {parts.setting}, {beat}"
         else:  # the setting's cue once, in the first follow-up; the setting in the others
-            refer = scene.refer[0].upper() + scene.refer[1:]
+            refer = parts.refer[0].upper() + parts.refer[1:]
             text = f"{refer} {beat} {cue if i == 0 and cue else still}"
         text = re.sub(r"\s+,", ",", " ".join(text.split())).strip(" ,")
-        shots.append(f"{text}, {scene.style}" if scene.style else text)
+        shots.append(f"{text}, {parts.style}" if parts.style else text)
     return shots
 
 
@@ -346,7 +349,7 @@ def _llm_shots(prompt: str, settings: Settings) -> list[str]:
     return [prompt, *(s.strip() for s in shots)]
 
 
-def plan_shots(prompt: str, settings: Settings | None = None) -> list[str]:
+def shots_for(prompt: str, settings: Settings | None = None) -> list[str]:
     """The original prompt and ``SHOTS - 1`` follow-up shot prompts."""
     if settings is not None and settings.planner_url:
         try:
