@@ -264,7 +264,7 @@ CINEGEN_TINY = ModelEntry(
     weights="shipped with cinegen (models/tiny/shipped)",
     capabilities=Capabilities(
         image_to_video=True,
-        video_conditioning=True,  # the sampler holds any given frames or pixels: pipeline.Keep
+        video_conditioning=True,  # the sampler holds any given frames or pixels: media.keep.Keep
         inpaint=True,
         remix=True,  # pipeline's source + strength
         # Measured by bench/operations.py: colour follows a new prompt from 0.75 on, motion

@@ -400,8 +400,8 @@ def test_a_source_start_past_its_end_is_refused(render):
 
 
 def test_held_runs_are_cut_to_whole_latent_frames_next_to_the_generated_part():
-    from cinegen.engine.backends.base import Keep
     from cinegen.engine.backends.diffusers_video import held_runs
+    from cinegen.media.keep import Keep
 
     frames = np.arange(33)[:, None, None, None].repeat(2, 1).repeat(2, 2).repeat(3, 3)
     mask = np.zeros((33, 2, 2), bool)

@@ -25,9 +25,9 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-from cinegen.engine.backends.base import Keep
 from cinegen.engine.resample import crop_box
 from cinegen.errors import SpecError
+from cinegen.media.keep import Keep
 from cinegen.spec import Box, GenerationSpec, InpaintItem, Operation
 
 FULL: Box = (0.0, 0.0, 1.0, 1.0)

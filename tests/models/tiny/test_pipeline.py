@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cinegen.models.tiny.pipeline import Keep, TinyPipeline
+from cinegen.media.keep import Keep
+from cinegen.models.tiny.pipeline import TinyPipeline
 from cinegen.models.tiny.toyworld import render_clip, sample_scene
 
 PROMPT = "a red circle moving left over a blue sky"

@@ -18,28 +18,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 
 from cinegen.errors import Cancelled
+from cinegen.media.keep import Keep
 from cinegen.registry import ModelEntry
 
 if TYPE_CHECKING:
     from cinegen.config import Settings
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Keep:
-    """Pixels a render must hold, on the native grid: ``frames`` (F, height, width, 3) uint8
-    and ``mask`` (F, height, width) bool, true where the given pixel stays. Everything else
-    is generated to fit around them (image-to-video, extension, loops, inpainting)."""
-
-    frames: np.ndarray
-    mask: np.ndarray
-
-    @property
-    def first_frame_only(self) -> bool:
-        """Whether this is plain image-to-video: a picture at frame 0 and nothing else (the
-        margins a narrower output crops away are not held, but ``frames[0]`` fills them)."""
-        return bool(self.mask[0].any() and not self.mask[1:].any())
 
 
 @dataclass(frozen=True)

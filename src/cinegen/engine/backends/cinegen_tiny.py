@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cinegen.config import Settings
-from cinegen.engine.backends import base
 from cinegen.engine.backends.base import RenderJob, StepHooks
 from cinegen.engine.backends.diffusers_video import pick_device_dtype
 from cinegen.errors import ModelLoadError
-from cinegen.models.tiny.pipeline import Keep, TinyPipeline
+from cinegen.media.keep import Keep
+from cinegen.models.tiny.pipeline import TinyPipeline
 from cinegen.registry import ModelEntry
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class CinegenTinyBackend:
         # A still (image_gen) is the opening frame of the clip the prompt describes.
         return clips if job.n_frames == frames else clips[:, : job.n_frames]
 
-    def _full_length(self, keep: base.Keep | None) -> Keep | None:
+    def _full_length(self, keep: Keep | None) -> Keep | None:
         """The job's kept pixels over the model's whole clip (a still holds only frame 0)."""
         if keep is None:
             return None

@@ -21,8 +21,9 @@ import torch
 from PIL import Image
 
 from cinegen.config import Settings
-from cinegen.engine.backends.base import Keep, RenderJob, StepHooks
+from cinegen.engine.backends.base import RenderJob, StepHooks
 from cinegen.errors import ModelLoadError
+from cinegen.media.keep import Keep
 from cinegen.registry import ModelEntry
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from cinegen.media.keep import Keep
 from cinegen.models.tiny.flow import Condition, SamplerSettings, sample
 from cinegen.models.tiny.text import TextEncoder, shared_encoder
 from cinegen.models.tiny.weights import TinyModel, load
@@ -33,24 +33,6 @@ from cinegen.models.tiny.weights import TinyModel, load
 # that NudeNet can misread (README, output moderation); and a third row of transformer work
 # for the first half of a conditioned render's steps.
 HOLD_GUIDANCE = 6.0
-
-
-@dataclass(frozen=True)
-class Keep:
-    """Pixels to hold: ``frames`` (F, size, size, 3) uint8 and ``mask`` (F, size, size) bool,
-    true where the given pixel stays. Those pixels come back exactly; everything else is
-    generated to fit around them."""
-
-    frames: np.ndarray
-    mask: np.ndarray
-
-    @classmethod
-    def first_frame(cls, image: np.ndarray, n_frames: int) -> Keep:
-        frames = np.zeros((n_frames, *image.shape), np.uint8)
-        frames[0] = image
-        mask = np.zeros(frames.shape[:3], bool)
-        mask[0] = True
-        return cls(frames, mask)
 
 
 class TinyPipeline:
