@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from cinegen.engine.backends.diffusers_video import FAMILIES
-from cinegen.engine.backends.tiny_random import TINY_GRID
+from cinegen.engine.backends.diffusers.backend import FAMILIES
+from cinegen.engine.backends.diffusers.tiny_twins import TINY_GRID
 from cinegen.registry import MODELS
 from cinegen.spec import Preset
 
@@ -16,7 +16,7 @@ DIFFUSERS = {k: m for k, m in MODELS.items() if m.family in FAMILIES}
 @pytest.mark.parametrize("entry", DIFFUSERS.values(), ids=list(DIFFUSERS))
 def test_declared_grid_matches_the_built_pipelines(entry):
     """Tiny twins share the real grids, and TINY_GRID is checked against the built pipelines
-    in test_tiny_random.py, so a wrong declaration here fails one of the two."""
+    in test_tiny_twins.py, so a wrong declaration here fails one of the two."""
     grid = TINY_GRID[entry.family]
     assert entry.capabilities.spatial_multiple == grid.spatial_multiple
     assert entry.capabilities.frame_step == grid.frame_step

@@ -86,7 +86,7 @@ class ModelEntry:
     weights: str  # hub id or "built in code"
     capabilities: Capabilities
     presets: Mapping[Preset, PresetConfig]
-    factory: str = "cinegen.engine.backends.diffusers_video:DiffusersVideoBackend"
+    factory: str = "cinegen.engine.backends.diffusers.backend:DiffusersVideoBackend"
     tiny_random: bool = False
     license: str = ""
     # Whether its pictures can show people. Output moderation looks for nudity only in what
@@ -235,9 +235,9 @@ _REAL = (
     ),
 )
 
-# The in-code random-weight twins (engine/backends/tiny_random.py) share the real models'
-# grids (a test checks them against the built pipelines) but render small, so tests and CI
-# run every real pipeline class end to end without a download. Their output is noise.
+# The in-code random-weight twins (engine/backends/diffusers/tiny_twins.py) share the real
+# models' grids (a test checks them against the built pipelines) but render small, so tests
+# and CI run every real pipeline class end to end without a download. Their output is noise.
 _TINY_MAX_AREA = 128 * 96
 _TINY_PRESETS = _presets(quality=(6, 4.0), turbo=(3, 4.0))
 

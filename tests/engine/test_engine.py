@@ -113,14 +113,14 @@ def test_turbo_turns_the_step_cache_on(engine, monkeypatch):
 
     from diffusers.hooks.first_block_cache import FirstBlockCacheConfig
 
-    from cinegen.engine.backends import diffusers_video
+    from cinegen.engine.backends.diffusers.backend import FAMILIES
 
     model = "wan-tiny-random"
     backend = engine.backend(model)
     plain = engine.run(spec(model=model, preset="turbo")).native
     greedy = dataclasses.replace(backend.family, cache=lambda: FirstBlockCacheConfig(threshold=1e9))
     monkeypatch.setattr(backend, "family", greedy)
-    monkeypatch.setitem(diffusers_video.FAMILIES, "wan", greedy)
+    monkeypatch.setitem(FAMILIES, "wan", greedy)
     cached = engine.run(spec(model=model, preset="turbo")).native
     assert not np.allclose(plain, cached, atol=1e-6)
 
@@ -150,7 +150,7 @@ def test_cancel_stops_between_steps(engine):
 
 def test_weights_load_from_a_local_directory(tmp_path):
     """The path a user's downloaded weights take: save a pipeline, load it as model `wan`."""
-    from cinegen.engine.backends.tiny_random import build_tiny_pipeline
+    from cinegen.engine.backends.diffusers.tiny_twins import build_tiny_pipeline
 
     build_tiny_pipeline("wan", "t2v").save_pretrained(tmp_path / "wan")
     local = Engine(Settings(model_paths={"wan": tmp_path / "wan"}))
@@ -160,7 +160,7 @@ def test_weights_load_from_a_local_directory(tmp_path):
 
 
 def test_dtype_setting_is_honoured_when_loading_weights(tmp_path):
-    from cinegen.engine.backends.tiny_random import build_tiny_pipeline
+    from cinegen.engine.backends.diffusers.tiny_twins import build_tiny_pipeline
 
     build_tiny_pipeline("ltx", "t2v").save_pretrained(tmp_path / "ltx")
     bf16 = Engine(Settings(model_paths={"ltx-video": tmp_path / "ltx"}, dtype="bfloat16"))

@@ -400,7 +400,7 @@ def test_a_source_start_past_its_end_is_refused(render):
 
 
 def test_held_runs_are_cut_to_whole_latent_frames_next_to_the_generated_part():
-    from cinegen.engine.backends.diffusers_video import held_runs
+    from cinegen.engine.backends.diffusers.backend import held_runs
     from cinegen.media.keep import Keep
 
     frames = np.arange(33)[:, None, None, None].repeat(2, 1).repeat(2, 2).repeat(3, 3)
@@ -485,9 +485,9 @@ def test_real_backends_do_every_operation_they_declare(model, operation):
 
 
 def test_ltx_holds_both_ends_of_a_loop_s_bridge(monkeypatch):
-    from cinegen.engine.backends import diffusers_video
+    from cinegen.engine.backends.diffusers.backend import FAMILIES
 
-    family, seen = diffusers_video.FAMILIES["ltx"], []
+    family, seen = FAMILIES["ltx"], []
     assert family.condition is not None
 
     def spy(pipe, job, n):
@@ -496,7 +496,7 @@ def test_ltx_holds_both_ends_of_a_loop_s_bridge(monkeypatch):
         seen.append((job.n_frames, runs))
         return kwargs
 
-    monkeypatch.setitem(diffusers_video.FAMILIES, "ltx", dataclasses.replace(family, condition=spy))
+    monkeypatch.setitem(FAMILIES, "ltx", dataclasses.replace(family, condition=spy))
     engine = Engine(Settings(default_model="ltx-video-tiny-random", visible_mark=False))
     fields = {"prompt": "stripes", "operation": "loop", "source": {"generation_ids": ["a"]},
               "n_frames": 48, "width": 64, "height": 64, "fps": 24, "seed": 1}  # fmt: skip

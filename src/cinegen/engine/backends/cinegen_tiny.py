@@ -15,7 +15,7 @@ import numpy as np
 
 from cinegen.config import Settings
 from cinegen.engine.backends.base import RenderJob, StepHooks
-from cinegen.engine.backends.diffusers_video import pick_device_dtype
+from cinegen.engine.backends.device import pick_device_dtype
 from cinegen.errors import ModelLoadError
 from cinegen.media.keep import Keep
 from cinegen.models.tiny.pipeline import TinyPipeline

@@ -122,9 +122,9 @@ class AutoEncoder(nn.Module):
     def load_state_dict(
         self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
     ) -> Any:
-        """As ``nn.Module``'s, except that a state from before the detail image (bundles v1
-        and v2, stage-1 checkpoints of then) keeps this module's own ``detail`` and gate:
-        on a fresh module the detail is zero, so it decodes exactly as it did."""
+        """As ``nn.Module``'s, except that a state without the detail image (a bundle saved
+        before the decoder had one, a stage-1 checkpoint) keeps this module's own ``detail``
+        and gate: on a fresh module the detail is zero, so it decodes exactly as it did."""
         own = {k: v for k, v in self.state_dict().items() if k.startswith("detail")}
         return super().load_state_dict({**own, **state_dict}, strict=strict, assign=assign)
 
@@ -140,14 +140,23 @@ class AutoEncoder(nn.Module):
 
 # --- diffusion transformer ---------------------------------------------------------------
 def timestep_embedding(t: Tensor, dim: int) -> Tensor:
-    """Sinusoidal features of flow time ``t`` in [0, 1], (B,) -> (B, dim)."""
+    """Sinusoidal features of flow time ``t`` in [0, 1], (B,) -> (B, dim).
+
+    The Transformer's sinusoids (Vaswani et al. 2017, arXiv:1706.03762) laid out as DiT's
+    ``TimestepEmbedder`` lays them out (cos half, then sin half; periods up to 10,000), after
+    scaling ``t`` by 1000 to the range of the integer steps 0..999 that DiT feeds it.
+    """
     half = dim // 2
-    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device) / half)
-    angles = 1000.0 * t.float()[:, None] * freqs[None]
-    return torch.cat([torch.cos(angles), torch.sin(angles)], dim=1)
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device) / half)  # (dim/2,)
+    angles = 1000.0 * t.float()[:, None] * freqs[None]  # (B, dim/2)
+    return torch.cat([torch.cos(angles), torch.sin(angles)], dim=1)  # (B, dim)
 
 
 class Attention(nn.Module):
+    """Multi-head scaled dot-product attention, softmax(q kᵀ / √d) v (Vaswani et al. 2017):
+    self-attention when no ``context`` is given, else cross-attention to it. Shape letters as
+    in ``VideoDiT``; here N counts the queries and M the keys."""
+
     def __init__(self, width: int, heads: int, context_dim: int | None = None) -> None:
         super().__init__()
         self.heads = heads
@@ -158,22 +167,35 @@ class Attention(nn.Module):
     def forward(
         self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None
     ) -> Tensor:
-        b, n, w = x.shape
-        ctx = x if context is None else context
-        q = self.q(x).view(b, n, self.heads, -1).transpose(1, 2)
+        b, n, w = x.shape  # x: (B, N, D)
+        ctx = x if context is None else context  # (B, M, D)
+        q = self.q(x).view(b, n, self.heads, -1).transpose(1, 2)  # (B, heads, N, D/heads)
+        # (B, M, 2D) -> (B, M, 2, heads, D/heads) -> 2 x (B, heads, M, D/heads)
         k, v = self.kv(ctx).view(b, ctx.shape[1], 2, self.heads, -1).permute(2, 0, 3, 1, 4)
         # Written out: at a few hundred tokens this is faster on a CPU than the fused kernel,
         # whose backward pass dominated a training step.
-        scores = (q @ k.transpose(-2, -1)) * (q.shape[-1] ** -0.5)
-        if mask is not None:  # (B, L) True on real tokens
+        scores = (q @ k.transpose(-2, -1)) * (q.shape[-1] ** -0.5)  # (B, heads, N, M)
+        if mask is not None:  # (B, M) True on real tokens; padding keys get no weight
             scores = scores.masked_fill(~mask[:, None, None, :], float("-inf"))
-        y = scores.softmax(dim=-1) @ v
+        y = scores.softmax(dim=-1) @ v  # (B, heads, N, D/heads)
+        # (B, N, heads, D/heads) -> (B, N, D)
         return cast(Tensor, self.out(y.transpose(1, 2).reshape(b, n, w)))
 
 
 class Block(nn.Module):
-    """Self-attention over the clip's tokens, cross-attention to the prompt, an MLP; adaLN-Zero
-    modulation (shift, scale, gate) from flow time and the pooled prompt."""
+    """Self-attention over the clip's tokens, cross-attention to the prompt, an MLP::
+
+        β1, γ1, α1, β2, γ2, α2 = Linear(SiLU(cond))         (zero-initialised)
+        x = x + α1 · SelfAttn(LN(x) · (1 + γ1) + β1)
+        x = x + CrossAttn(LN'(x), text)
+        x = x + α2 · MLP(LN(x) · (1 + γ2) + β2)
+
+    Self-attention and MLP are DiT's adaLN-Zero block (Peebles & Xie 2023, "Scalable
+    Diffusion Models with Transformers", arXiv:2212.09748; facebookresearch/DiT ``DiTBlock``):
+    shift β, scale γ and gate α come from flow time and the pooled prompt, and the zero
+    initialisation starts both branches switched off (α = 0). Cross-attention sits between
+    them, unmodulated and ungated, as in PixArt-α (Chen et al. 2023, arXiv:2310.00426); here
+    behind a LayerNorm of its own (LN', with affine weights)."""
 
     def __init__(self, width: int, heads: int) -> None:
         super().__init__()
@@ -190,21 +212,35 @@ class Block(nn.Module):
         nn.init.zeros_(self.modulation.bias)
 
     def forward(self, x: Tensor, cond: Tensor, text: Tensor, text_mask: Tensor) -> Tensor:
+        # x: (B, N, D), cond: (B, D), text: (B, L, D), text_mask: (B, L)
+        # (B, 6D) -> six (B, D); [:, None] below broadcasts each over the N tokens
         shift1, scale1, gate1, shift2, scale2, gate2 = self.modulation(F.silu(cond)).chunk(6, 1)
-        h = self.norm1(x) * (1 + scale1[:, None]) + shift1[:, None]
-        x = x + gate1[:, None] * self.attn(h)
-        x = x + self.cross(self.norm2(x), text, text_mask)
-        h = self.norm3(x) * (1 + scale2[:, None]) + shift2[:, None]
-        out: Tensor = x + gate2[:, None] * self.mlp(h)
+        h = self.norm1(x) * (1 + scale1[:, None]) + shift1[:, None]  # (B, N, D)
+        x = x + gate1[:, None] * self.attn(h)  # (B, N, D)
+        x = x + self.cross(self.norm2(x), text, text_mask)  # (B, N, D), attending to L tokens
+        h = self.norm3(x) * (1 + scale2[:, None]) + shift2[:, None]  # (B, N, D)
+        out: Tensor = x + gate2[:, None] * self.mlp(h)  # (B, N, 4D) inside -> (B, N, D)
         return out
 
 
 class VideoDiT(nn.Module):
-    """Predicts the rectified-flow velocity of a latent clip.
+    """Predicts the rectified-flow velocity of a latent clip (the sampler: ``flow.py``).
 
     Inputs per clip: noisy latents ``x`` (B, F, C, H, W), the given latents ``known`` and
     ``known_mask`` (B, F, 1, H, W) marking them (zeros when nothing is given), flow time ``t``
-    (B,), and the prompt's token states (B, L, text_dim) with their padding mask (B, L).
+    (B,), and the prompt's token states (B, L, E) with their padding mask (B, L).
+
+    Shape letters, here and in ``Block`` and ``Attention``:
+    B clips; F latent frames, C latent channels, H x W latent side (16, 8, 8 x 8 by default);
+    pt, ps the patch's frames and side (``patch_t``, ``patch_s``); T', H', W' = F/pt, H/ps,
+    W/ps the token grid; N = T' * H' * W' tokens; D the width; L prompt tokens; E the text
+    encoder's width (``text_dim``).
+
+    A token is one pt x ps x ps tubelet of latents flattened and mapped by one linear layer:
+    ViViT's tubelet embedding (Arnab et al. 2021, arXiv:2103.15691; a linear over disjoint
+    patches equals its strided 3D convolution). Positions are learned per axis and summed
+    (time + row + column). The output layer is DiT's final layer (adaLN shift and scale,
+    then a linear; both zero-initialised, so training starts from zero velocity).
     """
 
     def __init__(self, config: TinyConfig) -> None:
@@ -229,18 +265,20 @@ class VideoDiT(nn.Module):
             nn.init.zeros_(layer.bias)
 
     def _patchify(self, x: Tensor) -> Tensor:
-        b, f, c, h, w = x.shape
+        b, f, c, h, w = x.shape  # (B, F, C, H, W); C is any channel count here
         pt, ps = self.config.patch_t, self.config.patch_s
-        x = x.view(b, f // pt, pt, c, h // ps, ps, w // ps, ps)
+        x = x.view(b, f // pt, pt, c, h // ps, ps, w // ps, ps)  # (B, T', pt, C, H', ps, W', ps)
         x = x.permute(0, 1, 4, 6, 2, 3, 5, 7)  # (B, T', H', W', pt, C, ps, ps)
+        # -> (B, N, pt*C*ps*ps)
         return x.reshape(b, (f // pt) * (h // ps) * (w // ps), pt * c * ps * ps)
 
     def _unpatchify(self, tokens: Tensor) -> Tensor:
-        b = tokens.shape[0]
+        b = tokens.shape[0]  # tokens: (B, N, pt*C*ps*ps)
         pt, ps, c = self.config.patch_t, self.config.patch_s, self.config.latent_channels
-        gt, gh, gw = self.grid
+        gt, gh, gw = self.grid  # T', H', W'
+        # (B, T', H', W', pt, C, ps, ps) -> (B, T', pt, C, H', ps, W', ps)
         x = tokens.view(b, gt, gh, gw, pt, c, ps, ps).permute(0, 1, 4, 5, 2, 6, 3, 7)
-        return x.reshape(b, gt * pt, c, gh * ps, gw * ps)
+        return x.reshape(b, gt * pt, c, gh * ps, gw * ps)  # (B, F, C, H, W)
 
     def forward(
         self,
@@ -251,18 +289,24 @@ class VideoDiT(nn.Module):
         text: Tensor,
         text_mask: Tensor,
     ) -> Tensor:
+        """-> the velocity (B, F, C, H, W)."""
+        # (B, F, 2C+1, H, W) -> (B, N, pt*(2C+1)*ps*ps) -> (B, N, D)
         tokens = self.patch_in(self._patchify(torch.cat([x, known, known_mask], dim=2)))
         gt, gh, gw = self.grid
+        # (T', 1, 1, D) + (1, H', 1, D) + (1, 1, W', D) -> (T', H', W', D)
         pos = self.pos_t[:, None, None] + self.pos_h[None, :, None] + self.pos_w[None, None, :]
-        tokens = tokens + pos.reshape(gt * gh * gw, -1)
-        lengths = text_mask.sum(1, keepdim=True).clamp(min=1)
-        pooled = (text * text_mask[..., None]).sum(1) / lengths
+        tokens = tokens + pos.reshape(gt * gh * gw, -1)  # + (N, D), the same for every clip
+        # The prompt's mean over its real tokens: (B, L, E) -> (B, E); an empty mask divides by 1.
+        lengths = text_mask.sum(1, keepdim=True).clamp(min=1)  # (B, 1)
+        pooled = (text * text_mask[..., None]).sum(1) / lengths  # (B, E)
+        # (B, D): flow time's features plus the pooled prompt, the blocks' adaLN input
         cond = self.time_mlp(timestep_embedding(t, self.config.width)) + self.pooled_mlp(pooled)
-        context = self.text_proj(text)
+        context = self.text_proj(text)  # (B, L, E) -> (B, L, D)
         for block in self.blocks:
-            tokens = block(tokens, cond, context, text_mask)
-        shift, scale = self.modulation_out(F.silu(cond)).chunk(2, 1)
-        tokens = self.norm_out(tokens) * (1 + scale[:, None]) + shift[:, None]
+            tokens = block(tokens, cond, context, text_mask)  # (B, N, D)
+        shift, scale = self.modulation_out(F.silu(cond)).chunk(2, 1)  # two (B, D)
+        tokens = self.norm_out(tokens) * (1 + scale[:, None]) + shift[:, None]  # (B, N, D)
+        # (B, N, D) -> (B, N, pt*C*ps*ps) -> (B, F, C, H, W)
         return self._unpatchify(self.patch_out(tokens))
 
 

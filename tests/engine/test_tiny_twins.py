@@ -1,4 +1,4 @@
-"""The tiny random pipelines are the real diffusers classes: they run end to end on CPU."""
+"""The tiny twins are the real diffusers pipeline classes: they run end to end on CPU."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from diffusers.pipelines.hunyuan_video.pipeline_hunyuan_video_image2video import
 )
 from PIL import Image
 
-from cinegen.engine.backends.diffusers_video import FAMILIES as BACKEND_FAMILIES
-from cinegen.engine.backends.tiny_random import (
+from cinegen.engine.backends.diffusers.backend import FAMILIES as BACKEND_FAMILIES
+from cinegen.engine.backends.diffusers.tiny_twins import (
     TASKS,
     TINY_FAMILIES,
     TINY_GRID,

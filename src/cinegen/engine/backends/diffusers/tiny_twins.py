@@ -8,7 +8,7 @@ tests fetch are replaced by a word-level tokenizer made here. Outputs are noise:
 determinism and plumbing mean anything.
 
 Pipeline quirks these builds reproduce (diffusers 0.42.1 pipeline code, so real checkpoints
-share them; tests/engine/test_tiny_random.py pins each one):
+share them; tests/engine/test_tiny_twins.py pins each one):
 - CogVideoX pipelines ignore `num_videos_per_prompt` (forced to 1), and Wan / Hunyuan
   image-to-video break with it. Batch variants by repeating the prompt instead; CogVideoX and
   Hunyuan i2v then want the image repeated too, Wan i2v exactly one image.

@@ -22,6 +22,7 @@ from PIL import Image
 
 from cinegen.config import Settings
 from cinegen.engine.backends.base import RenderJob, StepHooks
+from cinegen.engine.backends.device import pick_device_dtype
 from cinegen.errors import ModelLoadError
 from cinegen.media.keep import Keep
 from cinegen.registry import ModelEntry
@@ -228,30 +229,6 @@ FAMILIES: dict[str, Family] = {
 }
 
 
-def pick_device_dtype(settings: Settings, tiny: bool) -> tuple[torch.device, torch.dtype]:
-    """CUDA + bfloat16 when present, else CPU + float32; settings may override either."""
-    if settings.device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    else:
-        device = settings.device
-    available = {
-        "cpu": True,
-        "cuda": torch.cuda.is_available(),
-        "mps": torch.backends.mps.is_available(),
-    }
-    if not available[device]:
-        raise ModelLoadError(
-            f"CINEGEN_DEVICE={device} but this machine has no {device} device torch can use; "
-            "set CINEGEN_DEVICE=auto or cpu"
-        )
-    if settings.dtype == "auto":
-        # Random tiny weights gain nothing from bf16 and CPUs run it slowly.
-        dtype = torch.bfloat16 if device == "cuda" and not tiny else torch.float32
-    else:
-        dtype = getattr(torch, settings.dtype)
-    return torch.device(device), dtype
-
-
 @dataclass
 class DiffusersVideoBackend:
     entry: ModelEntry
@@ -275,7 +252,7 @@ class DiffusersVideoBackend:
     # -- loading -----------------------------------------------------------------------
     def _load(self, task: str) -> Any:
         if self.entry.tiny_random:
-            from cinegen.engine.backends.tiny_random import build_tiny_pipeline
+            from cinegen.engine.backends.diffusers.tiny_twins import build_tiny_pipeline
 
             pipe = build_tiny_pipeline(self.entry.family, task)
             # Built in float32; casting with .to() only when asked for another dtype.
