@@ -25,7 +25,7 @@ LAYERS: list[list[str]] = [
     ["cinegen.generation"],  # frames -> checked, marked, signed files
     ["cinegen.jobs"],  # the durable queue and its workers
     ["cinegen.api"],  # HTTP: both dialects and the native routes
-    ["cinegen.cli", "cinegen.admin_cli", "cinegen.keys_cli", "cinegen.serve_cli"],
+    ["cinegen.cli"],  # the `cinegen` command
     ["cinegen.__main__", "cinegen"],  # the entry points: `python -m cinegen`, `import cinegen`
 ]
 

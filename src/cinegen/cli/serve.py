@@ -16,11 +16,9 @@ import threading
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from cinegen.cli.terminal import err
 from cinegen.config import Settings
-
-err = Console(stderr=True)
 
 
 def _settings(**overrides: object) -> Settings:

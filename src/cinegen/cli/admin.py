@@ -8,16 +8,14 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from cinegen.keys_cli import database
+from cinegen.cli.keys import database
+from cinegen.cli.terminal import err, out
 from cinegen.store import access, audit
 from cinegen.store.audit import cli_actor
 
 admin_app = typer.Typer(no_args_is_help=True, help="Suspend and resume all non-admin access.")
-err = Console(stderr=True)
-out = Console(highlight=False, soft_wrap=True)
 
 
 def _say_access() -> None:

@@ -12,10 +12,10 @@ from typing import Annotated
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from cinegen.cli.terminal import err, out
 from cinegen.config import Settings
 from cinegen.store.audit import cli_actor
 from cinegen.store.db import open_database
@@ -23,8 +23,6 @@ from cinegen.store.keys import create_key, list_keys, revoke_key, set_quota
 from cinegen.store.models import Role
 
 keys_app = typer.Typer(no_args_is_help=True, help="Create, list and revoke API keys.")
-err = Console(stderr=True)
-out = Console(highlight=False, soft_wrap=True)
 
 
 def database() -> sessionmaker[Session]:

@@ -1,0 +1,73 @@
+"""``cinegen models`` and ``cinegen styles``: the registries, as tables or JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cinegen.cli.terminal import _settings, out
+
+
+def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the models, what each can do and its native grid."""
+    from cinegen.registry import MODELS
+
+    default = _settings().default_model
+    rows: list[dict[str, Any]] = []
+    for entry in MODELS.values():
+        caps = entry.capabilities
+        rows.append(
+            {
+                "id": entry.id,
+                "default": entry.id == default,
+                "family": entry.family,
+                "tasks": entry.tasks,
+                "weights": entry.weights,
+                "native_fps": caps.fps_rule,
+                "max_seconds": round(caps.max_seconds, 2),
+                "frames": caps.frame_rule,
+                "grid": (
+                    f"{caps.fixed_size[0]}x{caps.fixed_size[1]}"
+                    if caps.fixed_size
+                    else f"×{caps.spatial_multiple}, ≤ {caps.max_area} px"
+                ),
+                "presets": {p.value: asdict(c) for p, c in entry.presets.items()},
+            }
+        )
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table("model", "tasks", "native grid", "frames", "fps", "max s", "weights")
+    for r in rows:
+        name = f"{r['id']} [bold](default)[/]" if r["default"] else r["id"]
+        table.add_row(
+            name,
+            ", ".join(r["tasks"]),
+            r["grid"],
+            r["frames"],
+            r["native_fps"],
+            f"{r['max_seconds']:g}",
+            r["weights"],
+        )
+    out.print(table)
+    out.print(
+        "Any size up to 1920x1080 is resampled from the native grid. Local weights: "
+        "CINEGEN_MODEL_PATHS__<MODEL_ID>=/path/to/diffusers/folder"
+    )
+
+
+def styles(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List the style presets."""
+    from cinegen.engine.styles import STYLES
+
+    if as_json:
+        print(json.dumps([asdict(s) for s in STYLES.values()]))
+        return
+    table = Table("style", "look", "adds to the prompt")
+    for s in STYLES.values():
+        table.add_row(s.name, s.description, s.prompt_suffix or "—")
+    out.print(table)
