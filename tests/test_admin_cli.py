@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from cinegen.store import access
 from cinegen.store.db import open_database
 
 from .test_cli import cinegen
+
+pytestmark = pytest.mark.slow  # runs the command in subprocesses
 
 
 def test_suspend_resume_and_read_the_log(tmp_path):

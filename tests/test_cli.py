@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from cinegen.media.encode import probe
+
+pytestmark = pytest.mark.slow  # runs the command in subprocesses
 
 RENDERS = ("generate", "remix", "extend", "loop", "blend")
 

@@ -16,6 +16,8 @@ from cinegen.media.watermark import mark_box
 from cinegen.shot_planner import shots_for
 from cinegen.spec import parse_spec
 
+pytestmark = pytest.mark.slow  # renders
+
 
 def spec(**fields):
     base = {

@@ -16,6 +16,8 @@ from cinegen.safety import output
 from cinegen.safety.moderation import ContentPolicyViolation
 from cinegen.spec import InpaintItem, parse_spec
 
+pytestmark = pytest.mark.slow  # renders
+
 PUBLIC_FIGURE = "Taylor Swift singing on stage at a concert"
 
 

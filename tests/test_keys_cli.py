@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from cinegen.store.db import open_database
 from cinegen.store.keys import authenticate
 
 from .test_cli import cinegen
+
+pytestmark = pytest.mark.slow  # runs the command in subprocesses
 
 
 def test_create_list_revoke(tmp_path):

@@ -172,6 +172,7 @@ def test_true_or_false_is_never_read_as_a_number(fields, field):
     assert e.value.field == field and "true or false" in str(e.value)
 
 
+@pytest.mark.slow  # quotes from 50 MB values
 def test_a_long_value_is_quoted_as_an_excerpt():
     with pytest.raises(SpecError) as e:
         parse_spec({"prompt": "a fox " * 1_000_000})

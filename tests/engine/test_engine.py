@@ -13,6 +13,8 @@ from cinegen.registry import MODELS
 from cinegen.spec import InpaintItem, parse_spec
 from tests.conftest import first_frame_image
 
+pytestmark = pytest.mark.slow  # renders on every tiny twin
+
 TINY_T2V = [m.id for m in MODELS.values() if m.tiny_random and m.capabilities.text_to_video]
 TINY_I2V = [m.id for m in MODELS.values() if m.tiny_random and m.capabilities.image_to_video]
 

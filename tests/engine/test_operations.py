@@ -18,6 +18,8 @@ from cinegen.models.tiny.vocab import Background, Color, Motion
 from cinegen.registry import MODELS
 from cinegen.spec import InpaintItem, parse_spec
 
+pytestmark = pytest.mark.slow  # renders every operation
+
 SIZE, FPS = 64, 24
 RIGHT = "a red circle moving right in a grey studio"
 

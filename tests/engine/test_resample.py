@@ -20,6 +20,7 @@ def test_exact_frame_count_with_endpoints_kept(native, wanted):
     assert np.all(np.diff(out[:, 0, 0, 0].astype(int)) >= 0)  # time never runs backwards
 
 
+@pytest.mark.slow  # resamples many sizes
 def test_size_changes_keep_a_flat_colour_flat():
     clip = np.full((5, 48, 64, 3), (0.2, 0.5, 0.8), dtype=np.float32)
     for w, h in [(1920, 1080), (30, 16)]:

@@ -30,7 +30,10 @@ from cinegen.engine.backends.diffusers.tiny_twins import (
 )
 
 # transformer_mochi asks for float32 autocast, which CPU autocast does not support.
-pytestmark = pytest.mark.filterwarnings("ignore:In CPU autocast:UserWarning")
+pytestmark = [  # builds and runs every twin: slow
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore:In CPU autocast:UserWarning"),
+]
 
 NO_I2V = ("mochi", "wan-vace")  # no such pipeline; VACE's one pipeline takes every condition
 CASES = [(f, t) for f in TINY_FAMILIES for t in TASKS if not (t == "i2v" and f in NO_I2V)]

@@ -17,6 +17,8 @@ from cinegen.progress import Stage
 from cinegen.store.keys import create_key
 from cinegen.store.models import Task, TaskEvent, TaskState, utcnow
 
+pytestmark = pytest.mark.slow  # renders
+
 SPEC = {
     "prompt": "a blue star moving right over a night sky",
     "width": 160,

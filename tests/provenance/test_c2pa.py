@@ -14,6 +14,8 @@ from cinegen.provenance.identity import _create, load_identity
 from cinegen.provenance.manifest import TRAINED_ALGORITHMIC_MEDIA, read_file
 from cinegen.spec import parse_spec
 
+pytestmark = pytest.mark.slow  # renders and signs files
+
 
 @pytest.fixture(scope="module")
 def settings(tmp_path_factory) -> Settings:

@@ -30,6 +30,8 @@ from cinegen.provenance.invisible_watermark import (
 from cinegen.provenance.payload import PAYLOAD_BITS, Payload, server_mark, task_mark
 from cinegen.spec import parse_spec
 
+pytestmark = pytest.mark.slow  # marks and reads whole videos
+
 PAYLOAD = Payload(server=0xBEEF, task=0x12345678)
 FPS = 24
 WIDTH, HEIGHT = 640, 360

@@ -23,6 +23,8 @@ from cinegen.models.tiny.toyworld import (
     sample_scene,
 )
 
+pytestmark = pytest.mark.slow  # renders and reads many clips
+
 SPLITS: tuple[Split, ...] = ("train", "heldout")
 
 

@@ -15,6 +15,8 @@ from cinegen.media.encode import probe, read_frames
 from cinegen.registry import MODELS
 from cinegen.spec import parse_spec
 
+pytestmark = pytest.mark.slow  # renders
+
 PROMPT = "a blue star moving right over a night sky"
 
 

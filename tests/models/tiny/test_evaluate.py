@@ -7,8 +7,12 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from cinegen.models.tiny.evaluate import SPLITS, cases
 from cinegen.models.tiny.toyworld import is_heldout
+
+pytestmark = pytest.mark.slow  # runs eval-tiny
 
 
 def eval_tiny(*args: str, cwd) -> subprocess.CompletedProcess[str]:

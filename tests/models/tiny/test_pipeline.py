@@ -9,6 +9,8 @@ from cinegen.media.keep import Keep
 from cinegen.models.tiny.pipeline import TinyPipeline
 from cinegen.models.tiny.toyworld import render_clip, sample_scene
 
+pytestmark = pytest.mark.slow  # samples with a trained miniature
+
 PROMPT = "a red circle moving left over a blue sky"
 
 

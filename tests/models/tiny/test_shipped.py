@@ -12,6 +12,8 @@ from cinegen.models.tiny.analyse import score
 from cinegen.models.tiny.evaluate import cases
 from cinegen.models.tiny.pipeline import TinyPipeline
 
+pytestmark = pytest.mark.slow  # renders with the shipped weights
+
 
 @pytest.fixture(scope="module")
 def shipped():

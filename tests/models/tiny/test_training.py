@@ -16,6 +16,8 @@ from cinegen.models.tiny.train import train
 
 from .conftest import MINI, mini_settings
 
+pytestmark = pytest.mark.slow  # trains
+
 
 def test_transformer_loss_falls(mini_bundle):
     state = torch.load(mini_bundle.parent / "transformer.pt")
