@@ -11,6 +11,8 @@ import cinegen
 
 SRC = Path(cinegen.__file__).parent
 
+# HTTP's dialects and cinegen's own routes: each stands on the shared api modules alone.
+DIALECTS = ["cinegen.api.openai", "cinegen.api.sora", "cinegen.api.native"]
 # Lowest first. A module may import its own layer and those listed before it; it belongs
 # to the entry naming it most precisely (a package's name covers its modules).
 LAYERS: list[list[str]] = [
@@ -24,7 +26,9 @@ LAYERS: list[list[str]] = [
     ["cinegen.engine", "cinegen.characters", "cinegen.shot_planner"],  # specs -> frames
     ["cinegen.generation"],  # frames -> checked, marked, signed files
     ["cinegen.jobs"],  # the durable queue and its workers
-    ["cinegen.api"],  # HTTP: both dialects and the native routes
+    ["cinegen.api"],  # HTTP: what both dialects and the native routes share
+    DIALECTS,  # none imports another (below)
+    ["cinegen.api.app"],  # assembles them into one app
     ["cinegen.cli"],  # the `cinegen` command
     ["cinegen.__main__", "cinegen"],  # the entry points: `python -m cinegen`, `import cinegen`
 ]
@@ -115,6 +119,21 @@ def test_no_module_imports_one_from_a_layer_above_it():
         if _layer(b) > _layer(a)
     ]
     assert upward == []
+
+
+def test_no_dialect_imports_another():
+    """The API's dialects and cinegen's own routes stand on the shared api modules only."""
+
+    def dialect(module: str) -> str | None:
+        return next((d for d in DIALECTS if module == d or module.startswith(d + ".")), None)
+
+    across = [
+        f"{a} imports {b}"
+        for a, imported in sorted(GRAPH.items())
+        for b in sorted(imported)
+        if dialect(a) and dialect(b) not in (None, dialect(a))
+    ]
+    assert across == []
 
 
 def test_the_check_sees_a_circle_and_an_upward_import():

@@ -10,7 +10,7 @@ import httpx
 import openai
 from sqlalchemy import select
 
-from cinegen.api.verify import WITHHELD
+from cinegen.api.native.verify import WITHHELD
 from cinegen.media.encode import encode_mp4, read_frames
 from cinegen.store.keys import create_key
 from cinegen.store.models import AuditEvent, Role

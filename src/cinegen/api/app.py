@@ -14,18 +14,14 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from cinegen.api import (
-    admin,
-    errors,
-    native,
-    openai_characters,
-    openai_operations,
-    openai_videos,
-    sharing,
-    sora_backend,
-    verify,
-)
+from cinegen.api import errors
 from cinegen.api.auth_failures import AuthFailures
+from cinegen.api.native import admin, sharing, verify
+from cinegen.api.native import tasks as native_tasks
+from cinegen.api.openai import characters as openai_characters
+from cinegen.api.openai import operations as openai_operations
+from cinegen.api.openai import videos as openai_videos
+from cinegen.api.sora import video_gen as sora_video_gen
 from cinegen.config import Settings
 from cinegen.store.db import open_database
 from cinegen.version import __version__
@@ -64,8 +60,8 @@ def create_app(
     app.include_router(sharing.review)
     app.include_router(sharing.public)
     app.include_router(verify.router)
-    app.include_router(sora_backend.router)
-    app.include_router(native.router)
+    app.include_router(sora_video_gen.router)
+    app.include_router(native_tasks.router)
 
     @app.get("/healthz", tags=["service"])
     def health() -> dict[str, str]:

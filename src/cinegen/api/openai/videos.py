@@ -6,9 +6,6 @@
 works too, as do sizes and lengths beyond the SDK's literals that the model can make.
 Statuses map ``queued / running / succeeded / failed | cancelled`` to ``queued /
 in_progress / completed / failed`` (a cancelled video is failed with code ``cancelled``).
-
-Remix, edits and extensions live in ``openai_operations``, characters in
-``openai_characters``; the three share this module's ``router`` prefix and its ``Video``.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from cinegen.api import tasks
 from cinegen.api.bodies import BodyRoute
 from cinegen.api.deps import CurrentKey, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError
-from cinegen.api.openai_videos import (
+from cinegen.api.openai.videos import (
     DEFAULTS,
     RENAME,
     STATUS,
