@@ -236,14 +236,14 @@ class DiffusersVideoBackend:
     family: Family = field(init=False)
     device: torch.device = field(init=False)
     dtype: torch.dtype = field(init=False)
-    source: str = field(init=False)
+    weights_from: str = field(init=False)  # a local directory or a hub id
     _pipes: dict[str, Any] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.family = FAMILIES[self.entry.family]
         self.device, self.dtype = pick_device_dtype(self.settings, self.entry.tiny_random)
         local = self.settings.model_paths.get(self.entry.id)
-        self.source = (
+        self.weights_from = (
             "built in code" if self.entry.tiny_random else str(local or self.entry.weights)
         )
         main_task = "t2v" if self.entry.capabilities.text_to_video else "i2v"
@@ -261,12 +261,12 @@ class DiffusersVideoBackend:
 
         cls = getattr(diffusers, self._class_name(task))
         try:
-            return cls.from_pretrained(self.source, dtype=self.dtype)
+            return cls.from_pretrained(self.weights_from, dtype=self.dtype)
         except (OSError, ValueError) as exc:
             env = "CINEGEN_MODEL_PATHS__" + self.entry.id.upper().replace("-", "_")
-            where = "directory" if Path(self.source).exists() else "hub id"
+            where = "directory" if Path(self.weights_from).exists() else "hub id"
             raise ModelLoadError(
-                f"could not load {self.entry.id} from {where} {self.source!r} ({exc}). "
+                f"could not load {self.entry.id} from {where} {self.weights_from!r} ({exc}). "
                 f"Download the diffusers-format weights of {self.entry.weights} and point "
                 f"{env} at that directory."
             ) from exc
