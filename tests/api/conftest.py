@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,6 +33,18 @@ class Service:
     def key(self, name: str) -> str:
         with self.sessions() as session:
             return create_key(session, name).secret
+
+
+def video_gen_ended(http: httpx.Client, task_id: str, timeout: float = 120) -> dict:
+    """A Sora-dialect task once it has ended: a render takes seconds alone, more on a
+    loaded machine."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = http.get(f"/backend/video_gen/{task_id}").json()
+        if task["status"] not in ("queued", "running"):
+            return dict(task)
+        time.sleep(0.05)
+    raise AssertionError(f"task {task_id} did not end in {timeout:g} s")
 
 
 def _free_port() -> int:

@@ -13,6 +13,7 @@ from cinegen.store.models import Role
 SMALL = {"size": "160x96", "seconds": "1", "extra_body": {"seed": 1}}
 
 
+@pytest.mark.slow  # renders
 def test_the_switch_stops_every_non_admin_call_at_once_and_keeps_the_tasks(service):
     with service.sessions() as session:
         root = create_key(session, "root", role=Role.admin).secret

@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from cinegen.config import Settings
@@ -24,6 +25,8 @@ from cinegen.store.keys import create_key
 from cinegen.store.models import Task, TaskState, utcnow
 
 from .conftest import _free_port
+
+pytestmark = pytest.mark.slow  # kills real server and worker processes
 
 PAYLOAD = {"prompt": "a white star bouncing over the ocean", "n_frames": 60, "width": 480,
            "height": 270, "n_variants": 2, "model": "wan-tiny-random", "seed": 9}  # fmt: skip

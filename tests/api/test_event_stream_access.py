@@ -13,6 +13,8 @@ import pytest
 from cinegen.store.keys import create_key, revoke_key
 from cinegen.store.models import Role
 
+pytestmark = pytest.mark.slow  # streams from a live server
+
 TASK = {"prompt": "a red circle moving left", "n_frames": 12, "width": 64, "height": 64, "seed": 1}
 
 

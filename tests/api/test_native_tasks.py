@@ -40,6 +40,7 @@ def _stream(http: httpx.Client, task_id: str, last_event_id: str | None = None) 
     return events
 
 
+@pytest.mark.slow  # renders
 def test_events_stream_the_task_to_its_end_and_resume_where_they_left(http):
     task_id = http.post("/backend/video_gen", json=PAYLOAD).json()["id"]
     events = _stream(http, task_id)
@@ -63,6 +64,7 @@ def test_events_stream_the_task_to_its_end_and_resume_where_they_left(http):
     assert stored["generations"][0]["files"] == ["sidecar", "spritesheet", "thumbnail", "video"]
 
 
+@pytest.mark.slow  # renders
 def test_the_embedded_model_streams_preview_frames(http):
     created = http.post("/backend/video_gen", json={**PAYLOAD, "model": "cinegen-tiny"})
     events = _stream(http, created.json()["id"])

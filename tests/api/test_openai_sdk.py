@@ -14,6 +14,8 @@ from cinegen.media.encode import probe, read_frames
 from cinegen.models.tiny.analyse import analyse
 from cinegen.models.tiny.vocab import Color, Motion
 
+pytestmark = pytest.mark.slow  # the official SDK against a live server that renders
+
 SMALL = {"size": "160x96", "seconds": "2", "extra_body": {"seed": 1}}
 
 

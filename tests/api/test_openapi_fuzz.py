@@ -24,6 +24,8 @@ from cinegen.config import Settings
 from cinegen.store.db import open_database
 from cinegen.store.keys import create_key
 
+pytestmark = pytest.mark.slow  # fuzzes the whole schema
+
 # Schemathesis reads the schema when the module is collected, so the app is built here.
 DATA_DIR = Path(tempfile.mkdtemp(prefix="cinegen-fuzz-"))
 SESSIONS = open_database(DATA_DIR)

@@ -3,13 +3,13 @@ content_policy_violation, no file kept, Sora's moderation_result.is_output_rejec
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import openai
+import pytest
 
 from cinegen.safety import output
 from cinegen.store import audit
+from tests.api.conftest import video_gen_ended
 
 
 class Flagging:
@@ -26,11 +26,7 @@ def test_a_withheld_output_fails_its_task_and_keeps_no_file(service, monkeypatch
     body = {"prompt": "a red circle", "n_frames": 15, "width": 64, "height": 64, "seed": 1}
     created = sora.post("/backend/video_gen", json=body)
     task_id = created.json()["id"]
-    for _ in range(600):
-        task = sora.get(f"/backend/video_gen/{task_id}").json()
-        if task["status"] not in ("queued", "running"):
-            break
-        time.sleep(0.05)
+    task = video_gen_ended(sora, task_id)
     assert task["status"] == "failed" and task["moderation_result"]["is_output_rejection"]
     assert "content policy" in task["failure_reason"] and task["generations"] == []
     assert not (service.data_dir / "assets" / task_id).exists()
@@ -66,6 +62,7 @@ def test_an_uploaded_picture_is_checked_before_its_task_is_queued(service, monke
     assert sora.post("/backend/video_gen", json=payload).status_code == 200
 
 
+@pytest.mark.slow  # renders and signs
 def test_an_uploaded_video_this_server_signed_passes_and_a_copy_is_checked(
     service, monkeypatch, tmp_path
 ):
@@ -78,11 +75,7 @@ def test_an_uploaded_video_this_server_signed_passes_and_a_copy_is_checked(
     body = {"prompt": "a red circle moving right over the ocean", "n_frames": 15,
             "width": 64, "height": 64, "model": "cinegen-tiny", "seed": 1}  # fmt: skip
     task_id = sora.post("/backend/video_gen", json=body).json()["id"]
-    for _ in range(600):
-        task = sora.get(f"/backend/video_gen/{task_id}").json()
-        if task["status"] not in ("queued", "running"):
-            break
-        time.sleep(0.05)
+    task = video_gen_ended(sora, task_id)
     assert task["status"] == "succeeded", task
     (tmp_path / "ours.mp4").write_bytes(sora.get(task["generations"][0]["url"]).content)
     encode_mp4(read_frames(tmp_path / "ours.mp4"), tmp_path / "copy.mp4", 24)

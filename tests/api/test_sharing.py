@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 
 from cinegen.store import audit
 from cinegen.store.keys import create_key
 from cinegen.store.models import Role
+from tests.api.conftest import video_gen_ended
 
 
 @pytest.fixture(scope="module")
@@ -26,13 +25,9 @@ def _generation(http: httpx.Client, prompt: str) -> str:
     body = {"prompt": prompt, "n_frames": 15, "width": 96, "height": 64, "seed": 1}
     created = http.post("/backend/video_gen", json=body)
     assert created.status_code == 200, created.text
-    for _ in range(600):
-        task = http.get(f"/backend/video_gen/{created.json()['id']}").json()
-        if task["status"] == "succeeded":
-            return str(task["generations"][0]["id"])
-        assert task["status"] in ("queued", "running"), task
-        time.sleep(0.05)
-    raise AssertionError("the video did not finish")
+    task = video_gen_ended(http, created.json()["id"])
+    assert task["status"] == "succeeded", task
+    return str(task["generations"][0]["id"])
 
 
 def test_only_what_a_reviewer_approved_gets_a_public_page(service):

@@ -52,6 +52,7 @@ PAYLOAD = {
 }  # fmt: skip
 
 
+@pytest.mark.slow  # renders
 def test_video_gen_task_to_downloaded_variants(http, tmp_path):
     created = http.post("/backend/video_gen", json=PAYLOAD)
     assert created.status_code == 200, created.text
@@ -87,6 +88,7 @@ def test_image_gen_makes_a_png(http):
     assert Image.open(io.BytesIO(image.content)).size == (160, 96)
 
 
+@pytest.mark.slow  # renders
 def test_an_upload_animated_from_its_first_frame(http, tmp_path):
     picture = np.zeros((96, 160, 3), np.uint8)
     picture[:48] = (240, 240, 240)
@@ -167,6 +169,7 @@ def _video(http: httpx.Client, task: dict, folder) -> np.ndarray:
     return read_frames(path)
 
 
+@pytest.mark.slow  # renders
 def test_operations_on_an_earlier_generation_and_on_an_uploaded_video(http, tmp_path):
     source = _done(http, TINY)
     generation_id = source["generations"][0]["id"]
@@ -186,6 +189,7 @@ def test_operations_on_an_earlier_generation_and_on_an_uploaded_video(http, tmp_
     assert len(frames) == 60 and np.abs(frames[:30].astype(int) - original).mean() < 4
 
 
+@pytest.mark.slow  # renders
 def test_a_generation_not_the_caller_s_is_refused_up_front_naming_the_field(http, service):
     """Another account's generation is refused before anything is queued, exactly as one
     that does not exist: the answer never confirms it is there."""
@@ -210,6 +214,7 @@ def test_a_generation_not_the_caller_s_is_refused_up_front_naming_the_field(http
     assert stranger.get("/backend/video_gen").json()["task_responses"] == []  # none queued
 
 
+@pytest.mark.slow  # renders
 def test_an_operation_on_a_generation_starts_from_its_frames_before_the_marks(
     http, service, tmp_path
 ):

@@ -8,12 +8,15 @@ from pathlib import Path
 
 import httpx
 import openai
+import pytest
 from sqlalchemy import select
 
 from cinegen.api.native.verify import WITHHELD
 from cinegen.media.encode import encode_mp4, read_frames
 from cinegen.store.keys import create_key
 from cinegen.store.models import AuditEvent, Role
+
+pytestmark = pytest.mark.slow  # renders and reads marks back
 
 
 def test_a_downloaded_video_verifies_as_this_server_s(service, tmp_path):
