@@ -105,7 +105,7 @@ def test_each_server_process_sees_the_tasks_queued_before_it(sessions):
             }
             barrier.wait()
             try:
-                tasks.create(session, settings, key.account, fields, key=key)
+                tasks.create(session, key.account, fields, settings=settings, key=key)
             except ApiError as exc:
                 return exc.code
             return "queued"
@@ -122,10 +122,10 @@ def test_a_key_may_have_so_many_unfinished_tasks_at_once(sessions):
     fields = {"prompt": "a red circle", "width": 64, "height": 64, "n_frames": 24, "seed": 1}
     with sessions() as session:
         key = create_key(session, "ada").key
-        first = tasks.create(session, settings, key.account, fields, key=key)
-        tasks.create(session, settings, key.account, fields, key=key)
+        first = tasks.create(session, key.account, fields, settings=settings, key=key)
+        tasks.create(session, key.account, fields, settings=settings, key=key)
         with pytest.raises(ApiError) as caught:
-            tasks.create(session, settings, key.account, fields, key=key)
+            tasks.create(session, key.account, fields, settings=settings, key=key)
         assert caught.value.status == 429 and caught.value.code == "quota_exceeded"
         assert "2 unfinished tasks and may have 2 at once" in caught.value.message
         assert int(caught.value.headers["Retry-After"]) > 0
@@ -133,4 +133,5 @@ def test_a_key_may_have_so_many_unfinished_tasks_at_once(sessions):
         finish(
             session, first.id, worker="w", state=TaskState.succeeded, generations=[], keep_for=None
         )
-        assert tasks.create(session, settings, key.account, fields, key=key).state.value == "queued"
+        task = tasks.create(session, key.account, fields, settings=settings, key=key)
+        assert task.state.value == "queued"

@@ -30,9 +30,13 @@ from cinegen.version import __version__
 def server_config(app: FastAPI, settings: Settings, **overrides: Any) -> uvicorn.Config:
     """How uvicorn serves ``app``: the settings' address, and X-Forwarded-For believed from
     the trusted proxies only (request.client is then the real client)."""
-    options: dict[str, Any] = {"host": settings.host, "port": settings.port,
-                               "log_level": "warning", "proxy_headers": True,
-                               "forwarded_allow_ips": settings.trusted_proxies}  # fmt: skip
+    options: dict[str, Any] = dict(
+        host=settings.host,
+        port=settings.port,
+        log_level="warning",
+        proxy_headers=True,
+        forwarded_allow_ips=settings.trusted_proxies,
+    )
     return uvicorn.Config(app, **{**options, **overrides})
 
 

@@ -20,11 +20,12 @@ from cinegen.store.models import Account, Character, new_id
 
 def create(
     session: Session,
-    data_dir: Path,
     account: Account,
     name: str,
+    *,
     reference: bytes,
     description: str | None,
+    data_dir: Path,
 ) -> Character:
     """A new character from ``reference`` (an image or a video), described by
     ``description`` or else by what ``characters.describe`` reads from it."""
@@ -49,7 +50,7 @@ def create(
             code="name_taken",
             param="name",
         )
-    upload = store_media(session, data_dir, account, reference, "video")
+    upload = store_media(session, account, reference, data_dir=data_dir, param="video")
     if description is None:
         description = describe(read_pixels(data_dir / upload.path))
         if description is None:
@@ -75,10 +76,8 @@ def create(
     except IntegrityError:  # the same name taken at the same moment
         session.rollback()
         remove_upload(session, data_dir, upload)
-        raise ApiError(
-            409, f"you already have a character named {name!r}; choose another name",
-            code="name_taken", param="name",
-        ) from None  # fmt: skip
+        message = f"you already have a character named {name!r}; choose another name"
+        raise ApiError(409, message, code="name_taken", param="name") from None
     return character
 
 

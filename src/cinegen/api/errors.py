@@ -20,9 +20,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cinegen.errors import SpecError, excerpt
 
-TYPES = {400: "invalid_request_error", 401: "invalid_request_error", 403: "permission_error",
-         404: "invalid_request_error", 409: "invalid_request_error", 413: "invalid_request_error",
-         429: "rate_limit_error", 501: "not_implemented_error", 503: "server_error"}  # fmt: skip
+# The error ``type`` of each status, as OpenAI names them.
+TYPES = {
+    **dict.fromkeys((400, 401, 404, 409, 413), "invalid_request_error"),
+    403: "permission_error",
+    429: "rate_limit_error",
+    501: "not_implemented_error",
+    503: "server_error",
+}
 
 
 class ErrorDetail(BaseModel):

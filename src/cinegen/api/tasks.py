@@ -71,9 +71,10 @@ def replayed(session: Session, account: Account, idempotency: Idempotency | None
 
 def create(
     session: Session,
-    settings: Settings,
     account: Account,
     fields: dict[str, Any],
+    *,
+    settings: Settings,
     idempotency: Idempotency | None = None,
     rename: dict[str, str] | None = None,
     key: ApiKey | None = None,
@@ -90,7 +91,7 @@ def create(
         plan(spec, settings)
     except SpecError as exc:
         raise from_spec_error(exc, rename) from None
-    _check_policy(session, settings, account, spec)
+    _check_policy(session, account, spec, settings=settings)
     # From here to submit's commit the account's other creates (and the upload sweep) wait:
     # each check below counts every task queued before it, and the uploads stay.
     take_turn(session, [account.id])
@@ -99,7 +100,7 @@ def create(
         return earlier
     _check_media_named(session, account, spec, settings=settings, rename=rename or {})
     if key is not None:
-        _check_quota(session, settings, key, spec, rename or {})
+        _check_quota(session, key, spec, settings=settings, rename=rename or {})
     if spec.seed is None:  # chosen now, so that a retried attempt makes the same video
         spec = spec.model_copy(update={"seed": new_seed()})
     _check_limits(session, settings, account)
@@ -116,7 +117,7 @@ def create(
 
 
 def _check_policy(
-    session: Session, settings: Settings, account: Account, spec: GenerationSpec
+    session: Session, account: Account, spec: GenerationSpec, *, settings: Settings
 ) -> None:
     """The request's words, and every uploaded picture or video it uses, by the policy."""
     try:
@@ -128,8 +129,8 @@ def _check_policy(
                     check_given(read_pixels(path), settings, "upload", path)
     except ContentPolicyViolation as exc:
         result = exc.result
-        detail = {"categories": result.reasons, "scores": result.category_scores,
-                  "prompt": spec.prompt[:500]}  # fmt: skip
+        scores = result.category_scores
+        detail = {"categories": result.reasons, "scores": scores, "prompt": spec.prompt[:500]}
         audit.record(session, account.id, "policy.refuse", target=exc.field, detail=detail)
         session.commit()
         raise ApiError(400, str(exc), code="content_policy_violation", param=exc.field) from None
@@ -196,19 +197,23 @@ def _uploads(session: Session, account: Account, spec: GenerationSpec) -> list[U
 
 
 def _check_quota(
-    session: Session, settings: Settings, key: ApiKey, spec: GenerationSpec, rename: dict[str, str]
+    session: Session,
+    key: ApiKey,
+    spec: GenerationSpec,
+    *,
+    settings: Settings,
+    rename: dict[str, str],
 ) -> None:
     try:
         quotas.check(session, settings, key, spec)
     except quotas.OverQuota as exc:
-        audit.record(session, key.account_id, "quota.refuse", target=key.id,
-                     detail={"reason": str(exc)})  # fmt: skip
+        reason = {"reason": str(exc)}
+        audit.record(session, key.account_id, "quota.refuse", target=key.id, detail=reason)
         session.commit()
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         code = "quota_exceeded" if exc.status == 429 else "over_key_limit"
         param = rename.get(exc.field, exc.field) if exc.field else None
-        raise ApiError(exc.status, str(exc), code=code, param=param,
-                       headers=headers) from None  # fmt: skip
+        raise ApiError(exc.status, str(exc), code=code, param=param, headers=headers) from None
 
 
 def _check_limits(session: Session, settings: Settings, account: Account) -> None:
@@ -262,7 +267,7 @@ SERVED_FILES = frozenset({"video", "image", "thumbnail", "spritesheet"})
 INTERNAL_FILES = frozenset({"master"})
 
 
-def asset_path(data_dir: Path, task: Task, kind: str, index: int = 0) -> Path:
+def asset_path(data_dir: Path, task: Task, kind: str, *, index: int = 0) -> Path:
     """A finished task's file of ``kind`` (video, image, thumbnail, spritesheet)."""
     if task.state is not TaskState.succeeded:
         raise ApiError(
@@ -282,7 +287,7 @@ def asset_path(data_dir: Path, task: Task, kind: str, index: int = 0) -> Path:
 
 
 def page(
-    session: Session, account: Account, after: str | None, limit: int, newest_first: bool
+    session: Session, account: Account, *, after: str | None, limit: int, newest_first: bool
 ) -> tuple[list[Task], bool]:
     """Up to ``limit`` of the account's live tasks after the task ``after`` in the chosen
     order (by creation time, then id), and whether more follow."""

@@ -36,7 +36,7 @@ VIDEO_TYPES = {
 
 
 def store_media(
-    session: Session, data_dir: Path, account: Account, data: bytes, param: str
+    session: Session, account: Account, data: bytes, *, data_dir: Path, param: str
 ) -> Upload:
     """Keep an uploaded image or video, whichever ``data`` is (``store_image``,
     ``store_video``); 400 naming ``param`` when it is neither."""
@@ -47,9 +47,9 @@ def store_media(
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
         is_image = False
     if is_image:
-        return store_image(session, data_dir, account, data, param)
+        return store_image(session, account, data, data_dir=data_dir, param=param)
     if demuxer_for(data[:16]) is not None:
-        return store_video(session, data_dir, account, data, param)
+        return store_video(session, account, data, data_dir=data_dir, param=param)
     raise ApiError(
         400,
         f"{param} must be an image ({', '.join(IMAGE_TYPES)}) or a video "
@@ -70,7 +70,7 @@ def _check_size(data: bytes, param: str) -> None:
 
 
 def store_image(
-    session: Session, data_dir: Path, account: Account, data: bytes, param: str
+    session: Session, account: Account, data: bytes, *, data_dir: Path, param: str
 ) -> Upload:
     """Keep an uploaded image (PNG, JPEG or WebP) as a PNG; 400 naming ``param`` otherwise."""
     _check_size(data, param)
@@ -107,7 +107,7 @@ def store_image(
 
 
 def store_video(
-    session: Session, data_dir: Path, account: Account, data: bytes, param: str
+    session: Session, account: Account, data: bytes, *, data_dir: Path, param: str
 ) -> Upload:
     """Keep an uploaded video (MP4, MOV, WebM or Matroska, up to 20 s and 1080p) as it came;
     400 naming ``param`` otherwise."""

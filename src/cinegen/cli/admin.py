@@ -66,13 +66,19 @@ def audit_command(
         lines = audit.last(session, limit)
         if as_json:
             for e in lines:
-                record = {"id": e.id, "at": e.at.isoformat(), "actor": e.actor,
-                          "action": e.action, "target": e.target, "detail": e.detail}  # fmt: skip
+                record = {
+                    "id": e.id,
+                    "at": e.at.isoformat(),
+                    "actor": e.actor,
+                    "action": e.action,
+                    "target": e.target,
+                    "detail": e.detail,
+                }
                 out.print(json.dumps(record), markup=False)
             return
         table = Table("id", "at (UTC)", "actor", "action", "target", "detail")
         for e in lines:
             detail = json.dumps(e.detail) if e.detail else ""
-            table.add_row(str(e.id), f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.action,
-                          e.target or "", detail)  # fmt: skip
+            when = f"{e.at:%Y-%m-%d %H:%M:%S}"
+            table.add_row(str(e.id), when, e.actor, e.action, e.target or "", detail)
         out.print(table)

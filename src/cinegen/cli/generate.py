@@ -95,10 +95,10 @@ def generate(
         fields["characters"] = [_character(c) for c in character or []]
     except SpecError as exc:
         _fail(str(exc), code=2)
-    _run(fields, out, as_json, debug)
+    _run(fields, out, as_json=as_json, debug=debug)
 
 
-def _run(fields: dict[str, Any], out_path: Path | None, as_json: bool, debug: bool) -> None:
+def _run(fields: dict[str, Any], out_path: Path | None, *, as_json: bool, debug: bool) -> None:
     """Validate, render with progress bars, print the result; one clear line on failure."""
     try:
         spec = parse_spec(fields)  # cheap checks first: a typo answers before torch loads

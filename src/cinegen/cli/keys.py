@@ -87,10 +87,9 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="One JSON array."
         table.add_column(name)
     for row in rows:
         state = f"revoked {str(row['revoked_at'])[:16]}" if row["revoked_at"] else "active"
-        table.add_row(
-            str(row["id"]), f"{row['prefix']}…", str(row["name"]), str(row["account"]),
-            str(row["role"]), str(row["created_at"])[:16], state,
-        )  # fmt: skip
+        name, account, role = (str(row[column]) for column in ("name", "account", "role"))
+        created = str(row["created_at"])[:16]
+        table.add_row(str(row["id"]), f"{row['prefix']}…", name, account, role, created, state)
     out.print(table)
 
 
@@ -134,8 +133,8 @@ def quota(
     }
     chosen = {name: value for name, value in limits.items() if value is not None}
     if clear == bool(chosen):
-        err.print("[bold red]error:[/] give one or more limits (e.g. --videos-per-day 20), "
-                  "or --clear")  # fmt: skip
+        wanted = "give one or more limits (e.g. --videos-per-day 20), or --clear"
+        err.print(f"[bold red]error:[/] {wanted}")
         raise typer.Exit(2)
     with database()() as session:
         try:

@@ -36,9 +36,9 @@ def remix(
     debug: DebugOpt = False,
 ) -> None:
     """Remake a video under a new prompt, keeping as much of it as --strength says."""
-    fields = _from_source(video, prompt, model, seed, variants, "remix")
+    fields = _from_source(video, "remix", prompt, model=model, seed=seed, variants=variants)
     fields["source"]["strength"] = strength
-    _run(fields, out, as_json, debug)
+    _run(fields, out, as_json=as_json, debug=debug)
 
 
 def extend(
@@ -54,9 +54,11 @@ def extend(
     debug: DebugOpt = False,
 ) -> None:
     """Continue a video by --seconds; the file holds the whole, the original unchanged."""
-    fields = _from_source(video, prompt, model, seed, variants, "extend", add_seconds=seconds)
+    fields = _from_source(
+        video, "extend", prompt, model=model, seed=seed, variants=variants, add_seconds=seconds
+    )
     fields["source"]["direction"] = "backward" if backward else "forward"
-    _run(fields, out, as_json, debug)
+    _run(fields, out, as_json=as_json, debug=debug)
 
 
 def loop(
@@ -71,8 +73,10 @@ def loop(
     debug: DebugOpt = False,
 ) -> None:
     """The video, then a bridge (under the prompt) that leads back into its first frame."""
-    fields = _from_source(video, prompt, model, seed, variants, "loop", add_seconds=seconds)
-    _run(fields, out, as_json, debug)
+    fields = _from_source(
+        video, "loop", prompt, model=model, seed=seed, variants=variants, add_seconds=seconds
+    )
+    _run(fields, out, as_json=as_json, debug=debug)
 
 
 def blend(
@@ -88,20 +92,21 @@ def blend(
     debug: DebugOpt = False,
 ) -> None:
     """A third of FIRST, a transition under the prompt, a third of SECOND."""
-    fields = _from_source(first, prompt, model, seed, variants, "blend")
+    fields = _from_source(first, "blend", prompt, model=model, seed=seed, variants=variants)
     fields["source"]["generation_ids"].append(str(second))
     if seconds is not None:
         fields["n_frames"] = _length(seconds, None, fields["fps"])
-    _run(fields, out, as_json, debug)
+    _run(fields, out, as_json=as_json, debug=debug)
 
 
 def _from_source(
     video: Path,
+    operation: str,
     prompt: str,
+    *,
     model: str | None,
     seed: int | None,
     variants: int,
-    operation: str,
     add_seconds: float = 0.0,
 ) -> dict[str, Any]:
     """Request fields for an operation on ``video``: its size, rate and length, plus

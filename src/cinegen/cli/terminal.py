@@ -8,6 +8,7 @@ The helpers keep their leading underscore: they are the ``cinegen.cli`` package'
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 import typer
@@ -24,18 +25,21 @@ from rich.progress import (
 
 from cinegen.config import Settings
 from cinegen.errors import SpecError
+from cinegen.progress import Stage
 
 err = Console(stderr=True)
 out = Console(highlight=False, soft_wrap=True)  # paths must stay copyable
 
-STAGE_LABELS = {
-    "load": "loading model",
-    "denoise": "denoising",
-    "resample": "resampling",
-    "watermark": "watermarks",
+# A render's stages, and the steps of `verify`, `train-tiny` and `eval-tiny` that report
+# progress the same way.
+STAGE_LABELS: dict[Stage | str, str] = {
+    Stage.load: "loading model",
+    Stage.denoise: "denoising",
+    Stage.resample: "resampling",
+    Stage.watermark: "watermarks",
     "read": "reading frames",
-    "encode": "encoding H.264",
-    "files": "variants written",
+    Stage.encode_video: "encoding H.264",
+    Stage.files: "variants written",
     "autoencoder": "autoencoder",
     "detail": "decoder detail",
     "latents": "encoding clips",
@@ -72,16 +76,16 @@ class _progress_bars:
             console=err,
             disable=not enabled,
         )
-        self.tasks: dict[str, Any] = {}
+        self.tasks: dict[Stage | str, Any] = {}
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> Callable[[Stage | str, int, int], None]:
         self.bars.start()
         return self.report
 
     def __exit__(self, *exc: object) -> None:
         self.bars.stop()
 
-    def report(self, stage: str, done: int, total: int) -> None:
+    def report(self, stage: Stage | str, done: int, total: int) -> None:
         if stage not in self.tasks:
             label = STAGE_LABELS.get(stage, stage)
             self.tasks[stage] = self.bars.add_task(label, total=total)

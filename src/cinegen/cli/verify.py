@@ -39,12 +39,12 @@ def verify(
     c2pa, generator, mark = result["c2pa"], result["generator"], result["watermark"]
     out.print(f"{file}: C2PA {c2pa['state']}", markup=False)
     if generator:
-        out.print(f"  made by cinegen: model {generator['model']}, preset "
-                  f"{generator['preset']}, seed {generator['seed']}", markup=False)  # fmt: skip
+        made = f"model {generator['model']}, preset {generator['preset']}, seed {generator['seed']}"
+        out.print(f"  made by cinegen: {made}", markup=False)
     if mark["detected"]:
         where = "this server" if mark["this_server"] else f"server {mark['server']}"
-        out.print(f"  invisible watermark {mark['payload']} ({where}, confidence "
-                  f"{mark['confidence']:.4f})", markup=False)  # fmt: skip
+        found = f"{mark['payload']} ({where}, confidence {mark['confidence']:.4f})"
+        out.print(f"  invisible watermark {found}", markup=False)
     else:
         out.print("  no invisible watermark found", markup=False)
     if result["task"]:

@@ -173,7 +173,7 @@ def approve(
     session: SessionDep,
     body: Decision | None = None,
 ) -> ShareView:
-    return _decide(request, session, reviewer, generation_id, True, body)
+    return _decide(request, session, generation_id, reviewer=reviewer, approve=True, body=body)
 
 
 @review.post("/{generation_id}/reject", response_model=ShareView)
@@ -184,23 +184,22 @@ def reject(
     session: SessionDep,
     body: Decision | None = None,
 ) -> ShareView:
-    return _decide(request, session, reviewer, generation_id, False, body)
+    return _decide(request, session, generation_id, reviewer=reviewer, approve=False, body=body)
 
 
 def _decide(
     request: Request,
     session: SessionDep,
-    reviewer: Account,
     generation_id: str,
+    *,
+    reviewer: Account,
     approve: bool,
     body: Decision | None,
 ) -> ShareView:
     share = _share(session, generation_id)
     if share.account_id == reviewer.id:
-        raise ApiError(
-            403, "a reviewer cannot decide on their own generation; ask another reviewer",
-            code="own_generation",
-        )  # fmt: skip
+        message = "a reviewer cannot decide on their own generation; ask another reviewer"
+        raise ApiError(403, message, code="own_generation")
     try:
         decided = shares.decide(session, share, reviewer.id, approve, body.reason if body else "")
     except AlreadyDecided as exc:
@@ -228,8 +227,10 @@ def _marks(data_dir: Path, generation: Generation) -> str:
     if record.get("visible_mark"):
         marks.append("a visible mark in the corner of every frame")
     if record.get("invisible_mark"):
-        marks.append(f"an invisible watermark naming this server and task "
-                     f"({record['invisible_mark']}), kept through re-encoding")  # fmt: skip
+        marks.append(
+            "an invisible watermark naming this server and task "
+            f"({record['invisible_mark']}), kept through re-encoding"
+        )
     if record.get("c2pa"):
         marks.append("signed C2PA Content Credentials in the file")
     return "; ".join(marks) or "none"

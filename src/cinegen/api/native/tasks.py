@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from cinegen.api import tasks
 from cinegen.api.deps import CurrentAccount, CurrentKey, SessionDep, refuse_while_suspended
 from cinegen.api.errors import ERROR_RESPONSES, ApiError
+from cinegen.progress import Stage
 from cinegen.store.models import ApiKey, Role, Task, TaskEvent
 
 router = APIRouter(prefix="/v1/tasks", tags=["cinegen tasks"], responses=ERROR_RESPONSES)
@@ -117,7 +118,9 @@ def task_events(
     after = (
         int(last_event_id) if last_event_id and re.fullmatch(r"[0-9]{1,18}", last_event_id) else 0
     )
-    stream = _events(request, request.app.state.sessions, task_id, after, key.id)
+    stream = _events(
+        request, task_id, sessions=request.app.state.sessions, after=after, key_id=key.id
+    )
     return StreamingResponse(
         stream,
         media_type="text/event-stream",
@@ -126,7 +129,7 @@ def task_events(
 
 
 async def _events(
-    request: Request, sessions: sessionmaker[Session], task_id: str, after: int, key_id: str
+    request: Request, task_id: str, *, sessions: sessionmaker[Session], after: int, key_id: str
 ) -> AsyncIterator[str]:
     quiet = 0.0
     while not await request.is_disconnected():
@@ -184,7 +187,7 @@ def _since(
 def _event(row: TaskEvent) -> dict[str, Any]:
     event = {
         "id": row.id,
-        "type": "state" if row.stage in (row.state.value, "starting") else "progress",
+        "type": "state" if row.stage in (row.state.value, Stage.starting) else "progress",
         "task_id": row.task_id,
         "state": row.state.value,
         "progress": row.progress,

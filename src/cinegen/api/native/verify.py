@@ -40,8 +40,8 @@ async def verify_upload(
 ) -> dict[str, Any]:
     data = await file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise ApiError(413, f"file is larger than {MAX_UPLOAD_BYTES >> 20} MB", code="too_large",
-                       param="file")  # fmt: skip
+        message = f"file is larger than {MAX_UPLOAD_BYTES >> 20} MB"
+        raise ApiError(413, message, code="too_large", param="file")
     # Reading every frame takes a while: no database connection is held meanwhile.
     await run_in_threadpool(session.commit)
     report = await run_in_threadpool(_verify_bytes, data, settings)

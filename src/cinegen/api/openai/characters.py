@@ -76,9 +76,14 @@ async def create_character(
             param="video",
         )
     character = await run_in_threadpool(
-        characters.create, session, request.app.state.data_dir, account, name, reference,
-        description if isinstance(description, str) else None,
-    )  # fmt: skip
+        characters.create,
+        session,
+        account,
+        name,
+        reference=reference,
+        description=description if isinstance(description, str) else None,
+        data_dir=request.app.state.data_dir,
+    )
     return _character(character)
 
 

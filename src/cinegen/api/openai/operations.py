@@ -102,8 +102,11 @@ class VideoExtendForm(_Extension):
 
 
 HAND_READ_BODIES: tuple[type[BaseModel], ...] = (
-    VideoEdit, VideoEditForm, VideoExtend, VideoExtendForm,
-)  # fmt: skip
+    VideoEdit,
+    VideoEditForm,
+    VideoExtend,
+    VideoExtendForm,
+)
 
 
 @dataclass(frozen=True)
@@ -150,9 +153,16 @@ def remix_video(
     idempotency = tasks.Idempotency.of(idempotency_key, {**fields, "remix_of": video_id})
     earlier = tasks.replayed(session, key.account, idempotency)
     if earlier is None:
-        source = _completed(session, key.account, video_id, "video_id")
-        earlier = _operate(session, settings, request.app.state.data_dir, key, source,
-                           _remix(fields), idempotency)  # fmt: skip
+        source = _completed(session, key.account, video_id, param="video_id")
+        earlier = _operate(
+            session,
+            key,
+            source,
+            spec=_remix(fields),
+            idempotency=idempotency,
+            settings=settings,
+            data_dir=request.app.state.data_dir,
+        )
     poll_hint(response, settings)
     return video(earlier, settings)
 
@@ -169,8 +179,16 @@ async def edit_video(
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> Video:
     """A remix of any video: a completed one (``video: {"id"}``) or an uploaded file."""
-    return await _on_video(request, response, key, session, settings, idempotency_key,
-                           EDIT_FIELDS, _remix)  # fmt: skip
+    return await _on_video(
+        request,
+        response,
+        known=EDIT_FIELDS,
+        operation=_remix,
+        key=key,
+        session=session,
+        settings=settings,
+        idempotency_key=idempotency_key,
+    )
 
 
 @router.post(
@@ -188,8 +206,16 @@ async def extend_video(
 ) -> Video:
     """A video continued by ``seconds`` under a new prompt; the answer's ``seconds`` is the
     stitched whole."""
-    return await _on_video(request, response, key, session, settings, idempotency_key,
-                           EXTEND_FIELDS, _extend)  # fmt: skip
+    return await _on_video(
+        request,
+        response,
+        known=EXTEND_FIELDS,
+        operation=_extend,
+        key=key,
+        session=session,
+        settings=settings,
+        idempotency_key=idempotency_key,
+    )
 
 
 # An operation: the request's fields (and its source, once known) to spec fields.
@@ -199,19 +225,27 @@ ToSpec = Callable[[dict[str, Any], "_Source | None"], dict[str, Any]]
 async def _on_video(
     request: Request,
     response: Response,
+    *,
+    known: set[str],
+    operation: ToSpec,
     key: ApiKey,
     session: Session,
     settings: Settings,
     idempotency_key: str | None,
-    known: set[str],
-    operation: ToSpec,
 ) -> Video:
     """An edit or extension as either body brings it: read, queue, answer."""
     fields, clip = await read_body(request, known, "video")
     task = await run_in_threadpool(
-        _from_video, session, settings, request.app.state.data_dir, key, fields, clip,
-        tasks.Idempotency.of(idempotency_key, fields, *([clip] if clip else [])), operation,
-    )  # fmt: skip
+        _from_video,
+        session,
+        key,
+        fields,
+        clip=clip,
+        operation=operation,
+        idempotency=tasks.Idempotency.of(idempotency_key, fields, *([clip] if clip else [])),
+        settings=settings,
+        data_dir=request.app.state.data_dir,
+    )
     poll_hint(response, settings)
     return video(task, settings)
 
@@ -240,13 +274,14 @@ def _extend(fields: dict[str, Any], source: _Source | None = None) -> dict[str, 
 
 def _from_video(
     session: Session,
-    settings: Settings,
-    data_dir: Path,
     key: ApiKey,
     fields: dict[str, Any],
+    *,
     clip: bytes | None,
-    idempotency: tasks.Idempotency | None,
     operation: ToSpec,
+    idempotency: tasks.Idempotency | None,
+    settings: Settings,
+    data_dir: Path,
 ) -> Task:
     account = key.account
     earlier = tasks.replayed(session, account, idempotency)  # before keeping any upload
@@ -255,9 +290,9 @@ def _from_video(
     operation(fields, None)  # the request's own mistakes first, before any file is kept
     reference = fields.get("video")
     if clip is not None:
-        source = _uploaded(session, data_dir, account, clip)
+        source = _uploaded(session, account, clip, data_dir=data_dir)
     elif isinstance(reference, dict) and isinstance(reference.get("id"), str):
-        source = _completed(session, account, reference["id"], "video")
+        source = _completed(session, account, reference["id"], param="video")
     else:
         given = "is required" if reference is None else "must be"
         raise ApiError(
@@ -266,11 +301,18 @@ def _from_video(
             code="missing_required_parameter" if reference is None else "invalid_value",
             param="video",
         )
-    return _operate(session, settings, data_dir, key, source, operation(fields, source),
-                    idempotency)  # fmt: skip
+    return _operate(
+        session,
+        key,
+        source,
+        spec=operation(fields, source),
+        idempotency=idempotency,
+        settings=settings,
+        data_dir=data_dir,
+    )
 
 
-def _completed(session: Session, account: Account, video_id: str, param: str) -> _Source:
+def _completed(session: Session, account: Account, video_id: str, *, param: str) -> _Source:
     task = tasks.owned(session, account, video_id)
     if task.state is not TaskState.succeeded:
         raise ApiError(
@@ -284,8 +326,8 @@ def _completed(session: Session, account: Account, video_id: str, param: str) ->
     return _Source(task.generations[0].id, spec.model_dump(include=INHERITED, exclude_none=True))
 
 
-def _uploaded(session: Session, data_dir: Path, account: Account, clip: bytes) -> _Source:
-    upload = store_video(session, data_dir, account, clip, "video")
+def _uploaded(session: Session, account: Account, clip: bytes, *, data_dir: Path) -> _Source:
+    upload = store_video(session, account, clip, data_dir=data_dir, param="video")
     info = probe(data_dir / upload.path)
     fields = {
         "model": DEFAULTS["model"],
@@ -299,12 +341,13 @@ def _uploaded(session: Session, data_dir: Path, account: Account, clip: bytes) -
 
 def _operate(
     session: Session,
-    settings: Settings,
-    data_dir: Path,
     key: ApiKey,
     source: _Source,
+    *,
     spec: dict[str, Any],
     idempotency: tasks.Idempotency | None,
+    settings: Settings,
+    data_dir: Path,
 ) -> Task:
     """Queue ``spec`` (an operation's fields) on ``source``, inheriting what it leaves out."""
     strength = spec.pop("strength", None)
@@ -314,7 +357,13 @@ def _operate(
         fields["source"]["strength"] = strength
     try:
         task = tasks.create(
-            session, settings, key.account, fields, idempotency, OPERATION_RENAME, key
+            session,
+            key.account,
+            fields,
+            settings=settings,
+            idempotency=idempotency,
+            rename=OPERATION_RENAME,
+            key=key,
         )
     except Exception:
         if source.upload is not None:  # refused (or failed): the file was for this request only

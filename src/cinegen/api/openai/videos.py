@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -57,8 +58,8 @@ RENAME = {
 }
 # ``seed`` (the same seed, request and model make the same video) is cinegen's addition.
 CREATE_FIELDS = {"prompt", "model", "seconds", "size", "input_reference", "seed"}
-CONTENT = {"video": ("video", "video/mp4"), "thumbnail": ("thumbnail", "image/webp"),
-           "spritesheet": ("spritesheet", "image/jpeg")}  # fmt: skip
+# What each downloadable variant is sent as (each is the task's file of the same name).
+CONTENT_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
 
 
 class VideoError(BaseModel):
@@ -185,9 +186,15 @@ async def create_video(
     fields, image = await read_body(request, CREATE_FIELDS, "input_reference")
     idempotency = tasks.Idempotency.of(idempotency_key, fields, *([image] if image else []))
     task = await run_in_threadpool(
-        _create, session, settings, request.app.state.data_dir, key, fields, image,
-        idempotency,
-    )  # fmt: skip
+        _create,
+        session,
+        key,
+        fields,
+        image=image,
+        idempotency=idempotency,
+        settings=settings,
+        data_dir=request.app.state.data_dir,
+    )
     poll_hint(response, settings)
     return video(task, settings)
 
@@ -234,12 +241,13 @@ async def read_body(
 
 def _create(
     session: Session,
-    settings: Settings,
-    data_dir: Path,
     key: ApiKey,
     fields: dict[str, Any],
+    *,
     image: bytes | None,
     idempotency: tasks.Idempotency | None,
+    settings: Settings,
+    data_dir: Path,
 ) -> Task:
     account = key.account
     earlier = tasks.replayed(session, account, idempotency)  # before keeping any upload
@@ -260,12 +268,15 @@ def _create(
         "n_frames": frames_for(seconds, DEFAULT_FPS),
         **chosen(fields, "seed"),
     }
+    queue = partial(
+        tasks.create, session, account, settings=settings, idempotency=idempotency, key=key
+    )
     if image is None:
-        return tasks.create(session, settings, account, spec, idempotency, RENAME, key)
-    upload = store_image(session, data_dir, account, image, "input_reference")
+        return queue(spec, rename=RENAME)
+    upload = store_image(session, account, image, data_dir=data_dir, param="input_reference")
     spec["inpaint_items"] = [{"type": "image", "upload_id": upload.id, "frame_index": 0}]
     try:
-        task = tasks.create(session, settings, account, spec, idempotency, RENAME, key)
+        task = queue(spec, rename=RENAME)
     except ApiError:  # refused: the image was for this request only
         remove_upload(session, data_dir, upload)
         raise
@@ -385,7 +396,9 @@ def list_videos(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     order: Literal["asc", "desc"] = "desc",
 ) -> VideoList:
-    page, has_more = tasks.page(session, account, after, limit, newest_first=order == "desc")
+    page, has_more = tasks.page(
+        session, account, after=after, limit=limit, newest_first=order == "desc"
+    )
     data = [video(t, settings) for t in page]
     return VideoList(
         data=data,
@@ -417,8 +430,9 @@ def download_video_content(
     variant: Literal["video", "thumbnail", "spritesheet"] = "video",
 ) -> FileResponse:
     task = tasks.owned(session, account, video_id)
-    kind, media_type = CONTENT[variant]
-    path = tasks.asset_path(request.app.state.data_dir, task, kind)
+    path = tasks.asset_path(request.app.state.data_dir, task, variant)
     if not path.is_file():  # only an operator removing files by hand gets here
         raise not_found("file of video", video_id)
-    return FileResponse(path, media_type=media_type, filename=f"{video_id}-{variant}{path.suffix}")
+    return FileResponse(
+        path, media_type=CONTENT_TYPES[variant], filename=f"{video_id}-{variant}{path.suffix}"
+    )

@@ -192,7 +192,9 @@ def create_video_gen(
             {**shot, "media": _item(shot["media"])} if isinstance(shot.get("media"), dict) else shot
             for shot in body.storyboard
         ]
-    task = tasks.create(session, settings, key.account, fields, idempotency, key=key)
+    task = tasks.create(
+        session, key.account, fields, settings=settings, idempotency=idempotency, key=key
+    )
     return Created(id=task.id)
 
 
@@ -213,7 +215,7 @@ def list_video_gen(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     before: str | None = None,
 ) -> TaskList:
-    page, has_more = tasks.page(session, account, before, limit, newest_first=True)
+    page, has_more = tasks.page(session, account, after=before, limit=limit, newest_first=True)
     return TaskList(
         task_responses=[task_response(request, t, settings.default_model) for t in page],
         last_id=page[-1].id if page else None,
@@ -259,7 +261,7 @@ def generation_content(
     if generation is None:
         raise not_found("generation", generation_id)
     task = tasks.owned(session, account, generation.task_id)  # 404 for others' too
-    path = tasks.asset_path(request.app.state.data_dir, task, kind, generation.index)
+    path = tasks.asset_path(request.app.state.data_dir, task, kind, index=generation.index)
     if not path.is_file():
         raise not_found("file of generation", generation_id)
     return FileResponse(path, media_type=MEDIA_TYPES.get(path.suffix, "application/octet-stream"))
@@ -271,6 +273,6 @@ async def upload(
 ) -> UploadResponse:
     data = await file.read()
     stored = await run_in_threadpool(
-        store_media, session, request.app.state.data_dir, account, data, "file"
+        store_media, session, account, data, data_dir=request.app.state.data_dir, param="file"
     )
     return UploadResponse(id=stored.id, media_type=stored.media_type)

@@ -208,6 +208,17 @@ def _build_ltx(task: str) -> DiffusionPipeline:
     )
 
 
+def _wan_vae() -> AutoencoderKLWan:
+    """Wan 2.1's autoencoder (8x spatial, 4x temporal) at its thinnest; Wan and VACE share it."""
+    return AutoencoderKLWan(
+        base_dim=3,
+        z_dim=16,
+        dim_mult=[1, 1, 1, 1],
+        num_res_blocks=1,
+        temperal_downsample=[False, True, True],  # [sic] diffusers' spelling
+    )
+
+
 def _build_wan(task: str) -> DiffusionPipeline:
     # Wan 2.1 I2V layout: the transformer sees noise (16) + image latents (16) + a first-frame
     # mask (4 == vae temporal compression) channels, and CLIP image tokens via `image_dim`.
@@ -224,10 +235,7 @@ def _build_wan(task: str) -> DiffusionPipeline:
         rope_max_seq_len=1024,  # as the real model: sides up to 1024 latent patches
         image_dim=4 if i2v else None,  # == image encoder hidden_size
     )
-    vae = AutoencoderKLWan(
-        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
-        temperal_downsample=[False, True, True],  # [sic] diffusers' spelling
-    )  # fmt: skip
+    vae = _wan_vae()
     components: dict[str, object] = dict(
         transformer=transformer,
         vae=vae,
@@ -274,10 +282,7 @@ def _build_wan_vace(task: str) -> DiffusionPipeline:
         vace_layers=[0, 1],
         vace_in_channels=2 * 16 + 8 * 8,
     )
-    vae = AutoencoderKLWan(
-        base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
-        temperal_downsample=[False, True, True],  # [sic] diffusers' spelling
-    )  # fmt: skip
+    vae = _wan_vae()
     return _assemble(
         WanVACEPipeline,
         transformer=transformer,
