@@ -174,7 +174,7 @@ def test_frames_too_small_to_find_it_again_are_left_unmarked(settings, tmp_path)
     )
     result = generate(spec, out=tmp_path, engine=Engine(settings))
     assert result.metadata["invisible_mark"] is None
-    off = Engine(settings.model_copy(update={"invisible_watermark": False}))
+    off = Engine(settings.model_copy(update={"invisible_mark": False}))
     spec = parse_spec(
         {"prompt": "a red circle", "width": 320, "height": 192, "n_frames": 8, "seed": 1}
     )
