@@ -28,6 +28,7 @@ LAYERS: list[list[str]] = [
     ["cinegen.jobs"],  # the durable queue and its workers
     ["cinegen.api"],  # HTTP: what both dialects and the native routes share
     DIALECTS,  # none imports another (below)
+    ["cinegen.web"],  # the studio's pages, over the same routes and services
     ["cinegen.api.app"],  # assembles them into one app
     ["cinegen.cli"],  # the `cinegen` command
     ["cinegen.__main__", "cinegen"],  # the entry points: `python -m cinegen`, `import cinegen`

@@ -112,6 +112,10 @@ class Settings(BaseSettings):
     # before every request from it waits (429 with Retry-After).
     max_auth_failures_per_minute: Annotated[int, Field(ge=1)] = 10
 
+    # How long a browser stays signed in to the studio (unless it signs out, or its key is
+    # revoked: that ends the session at once).
+    studio_session_hours: Annotated[float, Field(gt=0)] = 24.0 * 7
+
     # Review before publishing: a generation its owner shares gets a public page only once a
     # reviewer (or admin) approves it. Off: sharing is immediate.
     review: bool = False

@@ -1,8 +1,9 @@
 """``create_app()``: both HTTP dialects on one FastAPI app over the shared database.
 
-The API never renders: it validates, stores and answers. Workers (``cinegen worker``, or the
-ones ``cinegen serve`` starts) do the generating, so a slow or crashing generation cannot
-stall or kill the API.
+The API never renders: it validates, stores and answers. Workers (``cinegen worker``, or
+the ones ``cinegen serve`` starts) do the generating, so a slow or crashing generation
+cannot stall or kill the API. The studio's pages (``web/``) are served by the same app: the
+page and the API share one origin and one session.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from cinegen.api import errors
@@ -25,6 +27,7 @@ from cinegen.api.sora import video_gen as sora_video_gen
 from cinegen.config import Settings
 from cinegen.store.db import open_database
 from cinegen.version import __version__
+from cinegen.web import pages
 
 
 def server_config(app: FastAPI, settings: Settings, **overrides: Any) -> uvicorn.Config:
@@ -66,6 +69,10 @@ def create_app(
     app.include_router(verify.router)
     app.include_router(sora_video_gen.router)
     app.include_router(native_tasks.router)
+    # The studio: its pages at /, its scripts and styles at /static (web/).
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
+    app.add_exception_handler(pages.SignInNeeded, pages.answer_sign_in_needed)
 
     @app.get("/healthz", tags=["service"])
     def health() -> dict[str, str]:

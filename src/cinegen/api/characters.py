@@ -81,6 +81,12 @@ def create(
     return character
 
 
+def of(session: Session, account: Account) -> list[Character]:
+    """The account's characters, by name."""
+    query = select(Character).where(Character.account_id == account.id).order_by(Character.name)
+    return list(session.scalars(query))
+
+
 def owned(session: Session, account: Account, character_id: str) -> Character:
     character = session.get(Character, character_id)
     if character is None or character.account_id != account.id:

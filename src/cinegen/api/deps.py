@@ -3,11 +3,16 @@
 
 Authentication reads the bearer key and the all-access switch on every request (no cache),
 so a revoked key, or any non-admin key once access is suspended, fails on its very next
-request.
+request. A browser signed in to the studio sends no key: its session cookie names one
+(``store.studio_sessions``), read the same way on every request, and every change it asks
+for (any method but GET, HEAD and OPTIONS) must repeat the session's CSRF token in the
+``X-CSRF-Token`` header: a page of another site can neither read that token nor, with a
+SameSite=Strict cookie, send the cookie at all.
 """
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -17,11 +22,15 @@ from sqlalchemy.orm import Session
 from cinegen.api.auth_failures import AuthFailures
 from cinegen.api.errors import ApiError
 from cinegen.config import Settings
+from cinegen.store import studio_sessions
 from cinegen.store.access import suspension
 from cinegen.store.keys import live_key
-from cinegen.store.models import Account, ApiKey, Role
+from cinegen.store.models import Account, ApiKey, Role, StudioSession
 
 SUSPENDED_RETRY_AFTER_S = 300
+SESSION_COOKIE = "cinegen_session"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -45,6 +54,10 @@ def current_key(request: Request, session: SessionDep) -> ApiKey:
     client = request.client.host if request.client else "unknown"
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
     secret = secret.strip()
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not secret and cookie:
+        failures.check(client, cookie)
+        return _studio_key(request, session, cookie)
     failures.check(client, secret)
     if scheme.lower() != "bearer" or not secret:
         raise ApiError(
@@ -60,6 +73,43 @@ def current_key(request: Request, session: SessionDep) -> ApiKey:
     if key.account.role is not Role.admin:
         refuse_while_suspended(session)
     return key
+
+
+def _studio_key(request: Request, session: Session, token: str) -> ApiKey:
+    """The key a studio session cookie stands for, checked as a bearer key is, plus the
+    CSRF token on a change."""
+    studio = studio_sessions.find(session, token)
+    if studio is None:
+        failures: AuthFailures = request.app.state.auth_failures
+        failures.failed(request.client.host if request.client else "unknown", token)
+        raise ApiError(
+            401,
+            "your studio session has ended (signed out or expired): sign in again",
+            code="session_ended",
+        )
+    key = studio.key
+    if key.revoked_at is not None:
+        raise ApiError(
+            401, "the API key this session signed in with was revoked", code="invalid_api_key"
+        )
+    if request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not hmac.compare_digest(sent.encode(), studio.csrf.encode()):
+            raise ApiError(
+                403,
+                "a change from the studio must carry its session's X-CSRF-Token header "
+                "(reload the page)",
+                code="csrf_failed",
+            )
+    if key.account.role is not Role.admin:
+        refuse_while_suspended(session)
+    request.state.studio_session = studio
+    return key
+
+
+def studio_session(request: Request, key: CurrentKey) -> StudioSession | None:
+    """The studio session a request came with (None for a bearer key)."""
+    return getattr(request.state, "studio_session", None)
 
 
 def refuse_while_suspended(session: SessionDep) -> None:

@@ -287,11 +287,21 @@ def asset_path(data_dir: Path, task: Task, kind: str, *, index: int = 0) -> Path
 
 
 def page(
-    session: Session, account: Account, *, after: str | None, limit: int, newest_first: bool
+    session: Session,
+    account: Account,
+    *,
+    after: str | None,
+    limit: int,
+    newest_first: bool,
+    prompt_contains: str | None = None,
 ) -> tuple[list[Task], bool]:
     """Up to ``limit`` of the account's live tasks after the task ``after`` in the chosen
-    order (by creation time, then id), and whether more follow."""
+    order (by creation time, then id), and whether more follow; only those whose prompt
+    contains ``prompt_contains`` (any case), if given."""
     query = select(Task).where(Task.account_id == account.id, live())
+    if prompt_contains:
+        prompt = func.lower(Task.spec["prompt"].as_string())
+        query = query.where(prompt.contains(prompt_contains.lower(), autoescape=True))
     if after is not None:
         cursor = owned(session, account, after)
         if newest_first:
@@ -317,3 +327,17 @@ def cancel_owned(session: Session, account: Account, task_id: str) -> Task:
         return cancel(session, task.id)
     except IllegalTransition as exc:
         raise ApiError(409, str(exc), code="already_finished") from None
+
+
+def queue_position(session: Session, task: Task) -> int | None:
+    """A queued task's place in the queue (1: the next a worker takes), as workers take
+    them, oldest first; None once it has left the queue."""
+    if task.state is not TaskState.queued:
+        return None
+    earlier = (Task.created_at < task.created_at) | (
+        (Task.created_at == task.created_at) & (Task.id < task.id)
+    )
+    ahead = session.scalar(
+        select(func.count()).select_from(Task).where(Task.state == TaskState.queued, earlier)
+    )
+    return int(ahead or 0) + 1

@@ -273,3 +273,33 @@ class Share(Base):
     reason: Mapped[str | None] = mapped_column(Text, default=None)
 
     generation: Mapped[Generation] = relationship()
+
+
+class StudioSession(Base):
+    """A browser signed in to the studio with an API key. The browser holds ``token`` in an
+    HttpOnly cookie (only its SHA-256 is stored here); ``csrf`` is the value every change it
+    asks for must repeat in a header. The key is looked up on every request, so revoking it
+    ends the session at once."""
+
+    __tablename__ = "studio_sessions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+    key: Mapped[ApiKey] = relationship()
+
+
+class SignInLink(Base):
+    """A one-time, short-lived link that signs a browser in with ``key_id`` (``cinegen
+    studio`` makes one, so no key is ever typed, printed or kept in a shell's history)."""
+
+    __tablename__ = "sign_in_links"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"))
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,7 +1,8 @@
 """The OpenAI Videos API's characters: a subject later prompts mention as ``@name``.
 
 ``POST /v1/videos/characters`` takes a name and a short video (or an image) of the subject
-as multipart; ``GET /v1/videos/characters/{id}`` reads one back. ``description`` is
+as multipart; ``GET /v1/videos/characters/{id}`` reads one back, and ``GET
+/v1/videos/characters`` (cinegen's) lists the caller's, by name. ``description`` is
 cinegen's addition: what the model receives in place of ``@name`` (``api.characters``).
 """
 
@@ -39,6 +40,11 @@ class VideoCharacterForm(BaseModel):
     name: str
     video: bytes
     description: str | None = None
+
+
+class VideoCharacterList(BaseModel):
+    object: str = "list"
+    data: list[VideoCharacter]
 
 
 HAND_READ_BODIES: tuple[type[BaseModel], ...] = (VideoCharacterForm,)
@@ -85,6 +91,11 @@ async def create_character(
         data_dir=request.app.state.data_dir,
     )
     return _character(character)
+
+
+@router.get("/characters", response_model=VideoCharacterList)
+def list_characters(account: CurrentAccount, session: SessionDep) -> VideoCharacterList:
+    return VideoCharacterList(data=[_character(c) for c in characters.of(session, account)])
 
 
 @router.get("/characters/{character_id}", response_model=VideoCharacter)

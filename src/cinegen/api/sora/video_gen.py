@@ -17,13 +17,14 @@ from fastapi import APIRouter, Header, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, field_validator
+from sqlalchemy.orm import Session
 
 from cinegen.api import tasks
 from cinegen.api.bodies import BodyRoute
 from cinegen.api.deps import CurrentAccount, CurrentKey, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, not_found
 from cinegen.api.uploads import store_media
-from cinegen.spec import GenerationType, not_boolean
+from cinegen.spec import GenerationType, Preset, not_boolean
 from cinegen.store.models import Generation, Task, TaskState
 
 router = APIRouter(
@@ -55,6 +56,7 @@ class VideoGenRequest(BaseModel):
     height: int | None = None
     style: str | None = None
     model: str | None = None
+    preset: Preset | None = None  # cinegen's: turbo or quality of the model named
     operation: str = "simple_compose"
     inpaint_items: list[dict[str, Any]] = []
     source: dict[str, Any] | None = None
@@ -98,6 +100,7 @@ class TaskResponse(BaseModel):
     type: str
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     progress_pct: float
+    queue_position: int | None = None  # cinegen's: 1 = the next task a worker takes
     failure_reason: str | None
     moderation_result: ModerationResult
     prompt: str
@@ -148,7 +151,9 @@ def _generation(request: Request, generation: Generation) -> SoraGeneration:
     )
 
 
-def task_response(request: Request, task: Task, default_model: str) -> TaskResponse:
+def task_response(
+    request: Request, session: Session, task: Task, default_model: str
+) -> TaskResponse:
     spec = tasks.spec_of(task)
     failure = None
     if task.state is TaskState.failed:
@@ -158,6 +163,7 @@ def task_response(request: Request, task: Task, default_model: str) -> TaskRespo
         type=spec.type.value,
         status=task.state.value,
         progress_pct=round(task.progress, 4),
+        queue_position=tasks.queue_position(session, task),
         failure_reason=failure,
         moderation_result=ModerationResult(
             is_output_rejection=task.error_code == "content_policy_violation"
@@ -214,10 +220,14 @@ def list_video_gen(
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     before: str | None = None,
+    # cinegen's: only tasks whose prompt contains this (any case)
+    prompt: Annotated[str | None, Query(max_length=200)] = None,
 ) -> TaskList:
-    page, has_more = tasks.page(session, account, after=before, limit=limit, newest_first=True)
+    page, has_more = tasks.page(
+        session, account, after=before, limit=limit, newest_first=True, prompt_contains=prompt
+    )
     return TaskList(
-        task_responses=[task_response(request, t, settings.default_model) for t in page],
+        task_responses=[task_response(request, session, t, settings.default_model) for t in page],
         last_id=page[-1].id if page else None,
         has_more=has_more,
     )
@@ -231,7 +241,9 @@ def get_video_gen(
     session: SessionDep,
     settings: SettingsDep,
 ) -> TaskResponse:
-    return task_response(request, tasks.owned(session, account, task_id), settings.default_model)
+    return task_response(
+        request, session, tasks.owned(session, account, task_id), settings.default_model
+    )
 
 
 @router.post("/video_gen/{task_id}/cancel", response_model=TaskResponse)
@@ -243,7 +255,7 @@ def cancel_video_gen(
     settings: SettingsDep,
 ) -> TaskResponse:
     return task_response(
-        request, tasks.cancel_owned(session, account, task_id), settings.default_model
+        request, session, tasks.cancel_owned(session, account, task_id), settings.default_model
     )
 
 

@@ -1,0 +1,107 @@
+"""What the studio's menus offer, read from the registries: the models with what each can
+do, the presets, the styles, sizes and lengths within the spec's limits, and the pages each
+role sees. A new model or style is a new registry row and appears here by itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cinegen.config import Settings
+from cinegen.engine.styles import STYLES
+from cinegen.registry import MODELS
+from cinegen.spec import (
+    DEFAULT_SECONDS,
+    MAX_SEED,
+    MAX_VARIANTS,
+    PROMPT_MAX_CHARS,
+    REMIX_STRENGTH_NAMES,
+    Preset,
+)
+from cinegen.store.models import Role
+
+
+@dataclass(frozen=True)
+class Link:
+    path: str
+    label: str
+
+
+# The pages, and the roles that see each (None: everyone signed in).
+PAGES: tuple[tuple[Link, frozenset[Role] | None], ...] = (
+    (Link("/", "Create"), None),
+    (Link("/library", "Library"), None),
+    (Link("/verify", "Verify"), None),
+    (Link("/review", "Review"), frozenset({Role.reviewer, Role.admin})),
+    (Link("/admin", "Admin"), frozenset({Role.admin})),
+)
+
+
+def navigation(role: Role | None) -> list[Link]:
+    if role is None:
+        return []
+    return [link for link, roles in PAGES if roles is None or role in roles]
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+    detail: str = ""
+
+
+# Output sizes by aspect: (width, height) pairs people pick, all within the spec's limits.
+SIZES: dict[str, tuple[tuple[int, int], ...]] = {
+    "16:9": ((854, 480), (1280, 720), (1920, 1080)),
+    "9:16": ((480, 854), (720, 1280), (1080, 1920)),
+    "1:1": ((480, 480), (720, 720), (1080, 1080)),
+}
+DURATIONS_S = (2.0, 4.0, 5.0, 8.0, 10.0, 15.0, 20.0)
+
+
+@dataclass(frozen=True)
+class CreateForm:
+    default_model: str
+    models: list[Choice]
+    presets: list[Choice]
+    styles: list[Choice]
+    sizes: list[Choice]
+    durations: list[Choice]
+    default_duration: str
+    max_variants: int
+    max_seed: int
+    prompt_max_chars: int
+    remix_strengths: tuple[str, ...]
+
+
+def _model_choices(settings: Settings) -> list[Choice]:
+    """Every model this server can load: real ones and the embedded model, tiny-random test
+    twins only when the deployment's default is one (a test server)."""
+    default_is_tiny = MODELS[settings.default_model].tiny_random
+    return [
+        Choice(entry.id, entry.id, f"{entry.description} — {', '.join(entry.tasks)}")
+        for entry in MODELS.values()
+        if not entry.tiny_random or default_is_tiny
+    ]
+
+
+def create_form(settings: Settings) -> CreateForm:
+    return CreateForm(
+        default_model=settings.default_model,
+        models=_model_choices(settings),
+        presets=[
+            Choice(Preset.turbo.value, "Turbo", "fast: fewer steps"),
+            Choice(Preset.quality.value, "Quality", "slower: every step"),
+        ],
+        styles=[Choice(s.name, s.name, s.description) for s in STYLES.values()],
+        sizes=[
+            Choice(f"{w}x{h}", f"{w}×{h}", aspect)
+            for aspect, pairs in SIZES.items()
+            for w, h in pairs
+        ],
+        durations=[Choice(f"{s:g}", f"{s:g} s") for s in DURATIONS_S],
+        default_duration=f"{DEFAULT_SECONDS:g}",
+        max_variants=MAX_VARIANTS,
+        max_seed=MAX_SEED,
+        prompt_max_chars=PROMPT_MAX_CHARS,
+        remix_strengths=REMIX_STRENGTH_NAMES,
+    )

@@ -1,0 +1,117 @@
+// Every call the studio makes to the API: the same routes as any client, with the browser's
+// session cookie in place of a key and the session's CSRF token on every change. A refusal
+// comes back as an ApiError carrying the server's message and the field (`param`) it names;
+// a session that has ended (key revoked, access suspended, signed out) shows why at once.
+
+const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? "";
+const ENDED = new Set(["session_ended", "invalid_api_key", "missing_api_key", "access_suspended"]);
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const error = body?.error ?? {};
+    super(error.message ?? `the server answered ${status}`);
+    this.status = status;
+    this.code = error.code ?? "";
+    this.param = error.param ?? null;
+  }
+}
+
+export function sessionEnded(message) {
+  const banner = document.getElementById("ended");
+  if (!banner || !banner.hidden) return;
+  banner.replaceChildren(
+    el("p", {}, `Your session ended: ${message}`),
+    el("a", { href: `/sign-in?next=${encodeURIComponent(location.pathname)}` }, "Sign in again"),
+  );
+  banner.hidden = false;
+  document.getElementById("main")?.setAttribute("inert", "");
+}
+
+export async function call(method, path, body) {
+  const init = { method, headers: {}, credentials: "same-origin" };
+  if (method !== "GET") init.headers["X-CSRF-Token"] = csrf;
+  if (body instanceof FormData) init.body = body;
+  else if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  const type = response.headers.get("content-type") ?? "";
+  const data = type.includes("json") ? await response.json() : null;
+  if (!response.ok) {
+    const error = new ApiError(response.status, data);
+    if (ENDED.has(error.code)) sessionEnded(error.message);
+    throw error;
+  }
+  return data;
+}
+
+export const get = (path) => call("GET", path);
+export const post = (path, body) => call("POST", path, body ?? {});
+export const del = (path) => call("DELETE", path);
+
+// A task's live events (server-sent): onEvent gets each parsed event; an `error` event (the
+// session ended mid-stream) shows why. Returns the EventSource so a caller can close it.
+export function events(taskId, onEvent) {
+  const source = new EventSource(`/v1/tasks/${encodeURIComponent(taskId)}/events`);
+  for (const type of ["state", "progress", "preview"]) {
+    source.addEventListener(type, (e) => onEvent(JSON.parse(e.data)));
+  }
+  source.addEventListener("error", (e) => {
+    if (e.data) {
+      sessionEnded(JSON.parse(e.data).message);
+      source.close();
+    }
+  });
+  return source;
+}
+
+// A small element builder: el("p", {class: "x"}, "text", child…). Text is set as text, never
+// parsed as HTML, so prompts and names from the server cannot inject markup.
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (value === true) node.setAttribute(name, "");
+    else node.setAttribute(name, value);
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
+// Show a refusal next to the field it names (an element with data-field="<param>"), or in
+// the form's general message area; returns the element it was shown in.
+export function showError(form, error) {
+  clearErrors(form);
+  const field = error.param ? fieldFor(form, error.param) : null;
+  // A policy refusal's message names its category (and score), as the API words it.
+  const text = error.message;
+  const slot = field?.closest(".field")?.querySelector(".field-error") ?? form.querySelector(".form-error");
+  slot.textContent = text;
+  slot.hidden = false;
+  if (field) {
+    field.setAttribute("aria-invalid", "true");
+    field.focus();
+  }
+  return slot;
+}
+
+function fieldFor(form, param) {
+  // A param like "storyboard[1].prompt" or "source.strength": the longest named prefix.
+  const parts = param.replace(/\[(\d+)\]/g, ".$1").split(".");
+  for (let n = parts.length; n > 0; n--) {
+    const name = parts.slice(0, n).join(".");
+    const field = form.querySelector(`[data-field="${CSS.escape(name)}"]`);
+    if (field) return field;
+  }
+  return null;
+}
+
+export function clearErrors(form) {
+  for (const slot of form.querySelectorAll(".field-error, .form-error")) {
+    slot.textContent = "";
+    slot.hidden = true;
+  }
+  for (const field of form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
+}

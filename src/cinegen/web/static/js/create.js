@@ -1,0 +1,167 @@
+// The Create form: gathers a GenerationSpec in the Sora `video_gen` dialect (the API Sora's
+// own web app spoke), uploads any pictures first, and shows a refusal at the field it names.
+import { ApiError, clearErrors, el, get, post, showError } from "./api.js";
+
+const SORA_FPS = 30; // the dialect counts n_frames at 30 per second
+const form = document.getElementById("create");
+const $ = (id) => document.getElementById(id);
+
+// --- the model's abilities, from the registry -------------------------------------------
+const model = $("model");
+const describeModel = () => { $("model_detail").textContent = model.selectedOptions[0]?.dataset.detail ?? ""; };
+model.addEventListener("change", describeModel);
+describeModel();
+
+// --- the image reference: pick or drop ---------------------------------------------------
+const reference = $("reference");
+const drop = $("reference_drop");
+for (const type of ["dragenter", "dragover"]) {
+  drop.addEventListener(type, (e) => { e.preventDefault(); drop.classList.add("over"); });
+}
+drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+drop.addEventListener("drop", (e) => {
+  e.preventDefault();
+  drop.classList.remove("over");
+  if (e.dataTransfer.files.length) reference.files = e.dataTransfer.files;
+});
+
+// --- the storyboard: shots added, removed, reordered ---------------------------------------
+const shots = $("shots");
+$("storyboard_on").addEventListener("change", (e) => {
+  $("storyboard").hidden = !e.target.checked;
+  if (e.target.checked && !shots.children.length) { addShot(); addShot(); }
+});
+$("add_shot").addEventListener("click", () => addShot().querySelector("textarea").focus());
+
+function addShot() {
+  const shot = $("shot_template").content.firstElementChild.cloneNode(true);
+  shot.querySelector(".shot-remove").addEventListener("click", () => { shot.remove(); numberShots(); });
+  shot.querySelector(".shot-up").addEventListener("click", () => {
+    if (shot.previousElementSibling) shots.insertBefore(shot, shot.previousElementSibling);
+    numberShots();
+    shot.querySelector(".shot-up").focus();
+  });
+  shot.querySelector(".shot-down").addEventListener("click", () => {
+    if (shot.nextElementSibling) shots.insertBefore(shot.nextElementSibling, shot);
+    numberShots();
+    shot.querySelector(".shot-down").focus();
+  });
+  shots.append(shot);
+  numberShots();
+  return shot;
+}
+
+// Ids, labels and error slots follow each shot's place, so "storyboard[1].prompt" finds it.
+function numberShots() {
+  [...shots.children].forEach((shot, i) => {
+    const n = i + 1;
+    shot.querySelectorAll("label").forEach((label, j) => {
+      const input = shot.querySelectorAll("textarea, input")[j];
+      input.id = `shot_${n}_${j}`;
+      label.htmlFor = input.id;
+    });
+    shot.querySelector("textarea").dataset.field = `storyboard.${i}.prompt`;
+    shot.querySelector("textarea").setAttribute("aria-label", `Shot ${n} prompt`);
+    shot.querySelector(".shot-start").setAttribute("aria-label", `Shot ${n} starts at (seconds)`);
+    shot.querySelector(".shot-image").setAttribute("aria-label", `Shot ${n} image`);
+    shot.querySelector(".shot-up").setAttribute("aria-label", `Move shot ${n} up`);
+    shot.querySelector(".shot-down").setAttribute("aria-label", `Move shot ${n} down`);
+    shot.querySelector(".shot-remove").setAttribute("aria-label", `Remove shot ${n}`);
+  });
+}
+
+// --- @ mentions of the account's characters -------------------------------------------------
+const prompt = $("prompt");
+const mentions = $("mentions");
+let characters = null;
+
+prompt.addEventListener("input", async () => {
+  const typed = prompt.value.slice(0, prompt.selectionStart).match(/(?:^|\s)@([\w.-]*)$/);
+  if (!typed) { mentions.hidden = true; return; }
+  characters ??= await get("/v1/videos/characters").then((r) => r.data).catch(() => []);
+  const found = characters.filter((c) => c.name.toLowerCase().startsWith(typed[1].toLowerCase()));
+  mentions.replaceChildren(...found.slice(0, 8).map((c, i) => el("li", {
+    role: "option", id: `mention_${i}`, "aria-selected": i === 0 ? "true" : "false",
+    onmousedown: (e) => { e.preventDefault(); mention(c.name); },
+  }, `@${c.name}`)));
+  mentions.hidden = !found.length;
+});
+
+prompt.addEventListener("keydown", (e) => {
+  if (mentions.hidden) return;
+  const options = [...mentions.children];
+  const at = options.findIndex((o) => o.getAttribute("aria-selected") === "true");
+  if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+    e.preventDefault();
+    const next = (at + (e.key === "ArrowDown" ? 1 : options.length - 1)) % options.length;
+    options.forEach((o, i) => o.setAttribute("aria-selected", i === next ? "true" : "false"));
+  } else if (e.key === "Enter" || e.key === "Tab") {
+    e.preventDefault();
+    mention(options[at].textContent.slice(1));
+  } else if (e.key === "Escape") {
+    mentions.hidden = true;
+  }
+});
+
+function mention(name) {
+  const before = prompt.value.slice(0, prompt.selectionStart).replace(/@[\w.-]*$/, `@${name} `);
+  prompt.value = before + prompt.value.slice(prompt.selectionStart);
+  prompt.selectionStart = prompt.selectionEnd = before.length;
+  mentions.hidden = true;
+}
+
+// --- Create --------------------------------------------------------------------------------
+async function upload(file) {
+  const body = new FormData();
+  body.append("file", file);
+  return (await post("/backend/uploads", body)).id;
+}
+
+async function request() {
+  const [width, height] = $("size").value.split("x").map(Number);
+  const body = {
+    prompt: prompt.value,
+    model: model.value,
+    preset: form.querySelector('input[name="preset"]:checked')?.value,
+    style: $("style").value,
+    width,
+    height,
+    n_frames: Math.round(Number($("duration").value) * SORA_FPS),
+    n_variants: Number($("variants").value),
+  };
+  if ($("seed").value !== "") body.seed = Number($("seed").value);
+  if ($("negative").value.trim()) body.negative_prompt = $("negative").value;
+  if (reference.files.length) {
+    body.inpaint_items = [{ type: "image", upload_id: await upload(reference.files[0]), frame_index: 0 }];
+  }
+  if ($("storyboard_on").checked) {
+    body.operation = "storyboard";
+    body.storyboard = [];
+    for (const shot of shots.children) {
+      const entry = {
+        prompt: shot.querySelector(".shot-prompt").value,
+        start_frame: Math.round(Number(shot.querySelector(".shot-start").value || 0) * SORA_FPS),
+      };
+      const image = shot.querySelector(".shot-image").files[0];
+      if (image) entry.media = { type: "image", upload_id: await upload(image), frame_index: entry.start_frame };
+      body.storyboard.push(entry);
+    }
+  }
+  return body;
+}
+
+form.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  clearErrors(form);
+  const button = $("create_button");
+  button.disabled = true;
+  try {
+    const created = await post("/backend/video_gen", await request());
+    document.dispatchEvent(new CustomEvent("task-created", { detail: created.id }));
+  } catch (error) {
+    if (error instanceof ApiError) showError(form, error);
+    else throw error;
+  } finally {
+    button.disabled = false;
+  }
+});

@@ -1,0 +1,92 @@
+// The queue: every task of the account, newest first, as the durable queue holds it (a
+// reload or a server restart shows the same), live while it runs: state, place in the
+// queue, progress and the preview frames streamed as server-sent events; Cancel.
+import { el, events, get, post } from "./api.js";
+
+const list = document.getElementById("queue");
+const empty = document.getElementById("queue_empty");
+const streams = new Map(); // task id -> EventSource
+const ACTIVE = new Set(["queued", "running"]);
+const LABELS = { queued: "Queued", running: "Rendering", succeeded: "Done", failed: "Failed", cancelled: "Cancelled" };
+
+function stateText(task) {
+  if (task.status === "queued" && task.queue_position) return `Queued · place ${task.queue_position} in the queue`;
+  if (task.status === "running") return `Rendering · ${Math.round(task.progress_pct * 100)}%`;
+  if (task.status === "failed") return `Failed: ${task.failure_reason ?? "unknown error"}`;
+  return LABELS[task.status] ?? task.status;
+}
+
+function render(task) {
+  const id = `task_${task.id}`;
+  const old = document.getElementById(id);
+  const keptPreview = old?.querySelector("img.preview")?.src;
+  const thumb = task.generations[0]?.encodings?.thumbnail?.path;
+  const picture = thumb ?? keptPreview;
+  const item = el("li", { class: "task", id, "data-state": task.status },
+    picture
+      ? el("img", { class: "preview", src: picture, alt: thumb ? `Thumbnail of “${task.prompt}”` : `Preview of “${task.prompt}”` })
+      : el("div", { class: "blank", role: "img", "aria-label": "No preview yet" }),
+    el("div", {},
+      el("p", {}, task.prompt),
+      el("p", { class: `state ${task.status}` }, stateText(task)),
+      ACTIVE.has(task.status)
+        ? el("progress", { max: "1", value: String(task.progress_pct), "aria-label": `Progress of “${task.prompt}”` })
+        : null,
+      el("div", { class: "actions" },
+        ACTIVE.has(task.status)
+          ? el("button", { type: "button", class: "danger", "aria-label": `Cancel “${task.prompt}”`, onclick: () => cancel(task.id) }, "Cancel")
+          : null,
+        ...task.generations.map((g, i) => el("a", { href: `/library/${g.id}` },
+          task.generations.length > 1 ? `Open variant ${i + 1}` : "Open")),
+      ),
+    ),
+  );
+  if (old) old.replaceWith(item);
+  else list.prepend(item);
+  empty.hidden = true;
+  if (ACTIVE.has(task.status)) follow(task);
+  return item;
+}
+
+function follow(task) {
+  if (streams.has(task.id)) return;
+  const stream = events(task.id, (event) => {
+    const item = document.getElementById(`task_${task.id}`);
+    if (!item) return;
+    if (event.image) {
+      let img = item.querySelector("img.preview");
+      if (!img) {
+        img = el("img", { class: "preview", alt: `Preview of “${task.prompt}”` });
+        item.querySelector(".blank")?.replaceWith(img);
+      }
+      img.src = event.image;
+    }
+    const bar = item.querySelector("progress");
+    if (bar) bar.value = event.progress;
+    if (event.state === "running") item.querySelector(".state").textContent = `Rendering · ${Math.round(event.progress * 100)}%`;
+    if (!ACTIVE.has(event.state)) { stream.close(); streams.delete(task.id); refresh(task.id); }
+  });
+  streams.set(task.id, stream);
+}
+
+async function refresh(taskId) {
+  render(await get(`/backend/video_gen/${encodeURIComponent(taskId)}`));
+}
+
+async function cancel(taskId) {
+  render(await post(`/backend/video_gen/${encodeURIComponent(taskId)}/cancel`));
+}
+
+async function load() {
+  const page = await get("/backend/video_gen?limit=50");
+  for (const task of page.task_responses.reverse()) render(task);
+  empty.hidden = page.task_responses.length > 0;
+}
+
+// Places in the queue move as tasks ahead of ours start: ask again every few seconds.
+setInterval(async () => {
+  for (const item of list.querySelectorAll('[data-state="queued"]')) refresh(item.id.slice(5));
+}, 3000);
+
+document.addEventListener("task-created", (e) => refresh(e.detail));
+load();
