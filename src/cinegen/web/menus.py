@@ -10,7 +10,9 @@ from cinegen.config import Settings
 from cinegen.engine.styles import STYLES
 from cinegen.registry import MODELS
 from cinegen.spec import (
+    DEFAULT_HEIGHT,
     DEFAULT_SECONDS,
+    DEFAULT_WIDTH,
     MAX_SEED,
     MAX_VARIANTS,
     PROMPT_MAX_CHARS,
@@ -49,12 +51,14 @@ class Choice:
     detail: str = ""
 
 
-# Output sizes by aspect: (width, height) pairs people pick, all within the spec's limits.
+# Output sizes by aspect: (width, height) pairs people pick, all within the spec's limits;
+# the first of each is a quick draft, the default is 480p landscape (the spec's default).
 SIZES: dict[str, tuple[tuple[int, int], ...]] = {
-    "16:9": ((854, 480), (1280, 720), (1920, 1080)),
-    "9:16": ((480, 854), (720, 1280), (1080, 1920)),
-    "1:1": ((480, 480), (720, 720), (1080, 1080)),
+    "16:9": ((426, 240), (854, 480), (1280, 720), (1920, 1080)),
+    "9:16": ((240, 426), (480, 854), (720, 1280), (1080, 1920)),
+    "1:1": ((240, 240), (480, 480), (720, 720), (1080, 1080)),
 }
+DEFAULT_SIZE = f"{DEFAULT_WIDTH}x{DEFAULT_HEIGHT}"
 DURATIONS_S = (2.0, 4.0, 5.0, 8.0, 10.0, 15.0, 20.0)
 
 
@@ -67,6 +71,7 @@ class CreateForm:
     sizes: list[Choice]
     durations: list[Choice]
     default_duration: str
+    default_size: str
     max_variants: int
     max_seed: int
     prompt_max_chars: int
@@ -100,6 +105,7 @@ def create_form(settings: Settings) -> CreateForm:
         ],
         durations=[Choice(f"{s:g}", f"{s:g} s") for s in DURATIONS_S],
         default_duration=f"{DEFAULT_SECONDS:g}",
+        default_size=DEFAULT_SIZE,
         max_variants=MAX_VARIANTS,
         max_seed=MAX_SEED,
         prompt_max_chars=PROMPT_MAX_CHARS,
