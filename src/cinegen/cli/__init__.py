@@ -5,6 +5,7 @@
 - ``verify`` (``verify.py``): where a file came from;
 - ``models`` · ``styles`` (``models.py``): what there is to choose from;
 - ``train-tiny`` · ``eval-tiny`` (``tiny.py``): the embedded model;
+- ``studio`` (``studio.py``): the web page, signed in, in the browser;
 - ``serve`` · ``worker`` (``serve.py``): the HTTP API and the processes that generate;
 - ``keys`` (``keys.py``), ``admin`` · ``audit`` (``admin.py``): the server's database.
 
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import typer
 
-from cinegen.cli import admin, generate, keys, models, operations, serve, tiny, verify
+from cinegen.cli import admin, generate, keys, models, operations, serve, studio, tiny, verify
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -29,6 +30,7 @@ app.add_typer(keys.keys_app, name="keys")
 app.add_typer(admin.admin_app, name="admin")
 # The order here is the order of `cinegen --help`.
 app.command("audit")(admin.audit_command)
+app.command()(studio.studio)
 app.command()(serve.serve)
 app.command()(serve.worker)
 app.command()(generate.generate)

@@ -1,19 +1,26 @@
 """``cinegen serve`` and ``cinegen worker``: the HTTP API and the processes that generate.
 
-``serve`` runs the API (uvicorn, loopback by default) and starts ``--workers`` worker
-processes beside it; ``worker`` runs more workers against the same database, on this
-machine or another one that shares it. Stopping (Ctrl-C or SIGTERM) lets a worker finish
-its current task; a worker killed outright loses nothing: its task goes back to the queue
-when its lease runs out.
+``serve`` runs the API and the studio (uvicorn, loopback by default) and starts
+``--workers`` worker processes beside it; while it runs, ``server.json`` in the data dir
+says where (``cinegen studio`` looks there before starting another). ``worker`` runs more
+workers against the same database, on this machine or another one that shares it.
+Stopping (Ctrl-C or SIGTERM) lets a worker finish its current task; a worker killed
+outright loses nothing: its task goes back to the queue when its lease runs out.
 """
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
 import threading
-from typing import Annotated
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -21,7 +28,7 @@ from cinegen.cli.terminal import err
 from cinegen.config import Settings
 
 
-def _settings(**overrides: object) -> Settings:
+def settings_with(**overrides: object) -> Settings:
     try:
         settings = Settings()
         return settings.model_copy(update={k: v for k, v in overrides.items() if v is not None})
@@ -58,13 +65,18 @@ def serve(
     ] = None,
     workers: Annotated[int | None, typer.Option(min=0, help="Worker processes to start.")] = None,
 ) -> None:
-    """Serve the OpenAI Videos API and the Sora video_gen API, with workers."""
+    """Serve the studio, the OpenAI Videos API and the Sora video_gen API, with workers."""
+    run_server(settings_with(host=host, port=port, workers=workers))
+
+
+def run_server(settings: Settings, on_ready: Callable[[str], None] | None = None) -> None:
+    """The API and the studio with ``settings.workers`` workers, until Ctrl-C or SIGTERM;
+    ``on_ready(url)`` is called once the server answers."""
     import uvicorn
 
     from cinegen.api.app import create_app, server_config
     from cinegen.store.db import open_database
 
-    settings = _settings(host=host, port=port, workers=workers)
     open_database(settings.data_dir, settings.database_url)  # migrate once, before the workers
     context = multiprocessing.get_context("spawn")
     processes = [
@@ -75,21 +87,78 @@ def serve(
     ]
     for process in processes:
         process.start()
+    url = f"http://{settings.host}:{settings.port}"
     err.print(
-        f"cinegen {len(processes)} worker(s) · API on http://{settings.host}:{settings.port} "
+        f"cinegen {len(processes)} worker(s) · studio and API on {url} "
         f"· data in {settings.data_dir}"
     )
+    server = uvicorn.Server(server_config(create_app(settings), settings))
+    running = RunningServer(Path(settings.data_dir))
+    threading.Thread(target=_announce, args=(server, running, url, on_ready), daemon=True).start()
+    # uvicorn hands SIGTERM back to the handler it found once it has stopped: a handler that
+    # raises lets the cleanup below run (the default one would end the process first).
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
-        uvicorn.Server(server_config(create_app(settings), settings)).run()
+        server.run()
     finally:
+        running.forget()
         for process in processes:
             process.terminate()
         for process in processes:
             process.join()
 
 
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _announce(
+    server: Any, running: RunningServer, url: str, on_ready: Callable[[str], None] | None
+) -> None:
+    while not server.started:
+        if server.should_exit:
+            return
+        time.sleep(0.05)
+    running.record(url)
+    if on_ready is not None:
+        on_ready(url)
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """``server.json`` in the data dir: the address of the server serving it, while it
+    runs (a server killed outright leaves it behind: ``url()`` checks the server answers)."""
+
+    data_dir: Path
+
+    @property
+    def path(self) -> Path:
+        return self.data_dir / "server.json"
+
+    def record(self, url: str) -> None:
+        self.path.write_text(json.dumps({"url": url, "pid": os.getpid()}))
+
+    def forget(self) -> None:
+        try:
+            if json.loads(self.path.read_text()).get("pid") == os.getpid():
+                self.path.unlink()
+        except (OSError, ValueError):
+            pass
+
+    def url(self) -> str | None:
+        """The running server's address, or None when none answers there."""
+        try:
+            record = json.loads(self.path.read_text())
+            os.kill(int(record["pid"]), 0)  # (OSError when that process is gone)
+            url = str(record["url"])
+            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:
+                return url if answer.status == 200 else None
+        except (OSError, ValueError, KeyError):
+            return None
+
+
 def worker() -> None:
     """Run one worker against the shared database until stopped."""
-    settings = _settings()
+    settings = settings_with()
     err.print(f"cinegen worker · data in {settings.data_dir}")
     _worker_process(settings)
