@@ -16,16 +16,29 @@ function stateText(task) {
   return LABELS[task.status] ?? task.status;
 }
 
+// A task made on this page plays as soon as it is done: a prompt and one click give a video.
+const madeHere = new Set();
+
+function picture(task, old) {
+  const first = task.generations[0];
+  if (first && madeHere.has(task.id) && first.url.includes("kind=video")) {
+    return el("video", { class: "preview", src: first.url, controls: true, autoplay: true, muted: true,
+      loop: true, playsinline: true, "aria-label": `Video of “${task.prompt}”` });
+  }
+  const thumb = first?.encodings?.thumbnail?.path;
+  const kept = old?.querySelector("img.preview")?.src;
+  if (thumb || kept) {
+    return el("img", { class: "preview", src: thumb ?? kept,
+      alt: thumb ? `Thumbnail of “${task.prompt}”` : `Preview of “${task.prompt}”` });
+  }
+  return el("div", { class: "blank", role: "img", "aria-label": "No preview yet" });
+}
+
 function render(task) {
   const id = `task_${task.id}`;
   const old = document.getElementById(id);
-  const keptPreview = old?.querySelector("img.preview")?.src;
-  const thumb = task.generations[0]?.encodings?.thumbnail?.path;
-  const picture = thumb ?? keptPreview;
   const item = el("li", { class: "task", id, "data-state": task.status },
-    picture
-      ? el("img", { class: "preview", src: picture, alt: thumb ? `Thumbnail of “${task.prompt}”` : `Preview of “${task.prompt}”` })
-      : el("div", { class: "blank", role: "img", "aria-label": "No preview yet" }),
+    picture(task, old),
     el("div", {},
       el("p", {}, task.prompt),
       el("p", { class: `state ${task.status}` }, stateText(task)),
@@ -88,5 +101,5 @@ setInterval(async () => {
   for (const item of list.querySelectorAll('[data-state="queued"]')) refresh(item.id.slice(5));
 }, 3000);
 
-document.addEventListener("task-created", (e) => refresh(e.detail));
+document.addEventListener("task-created", (e) => { madeHere.add(e.detail); refresh(e.detail); });
 load();
