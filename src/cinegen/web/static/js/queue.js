@@ -22,8 +22,10 @@ const madeHere = new Set();
 function picture(task, old) {
   const first = task.generations[0];
   if (first && madeHere.has(task.id) && first.url.includes("kind=video")) {
-    return el("video", { class: "preview", src: first.url, controls: true, autoplay: true, muted: true,
+    const video = el("video", { class: "preview", src: first.url, controls: true, autoplay: true,
       loop: true, playsinline: true, "aria-label": `Video of “${task.prompt}”` });
+    video.muted = true; // (the attribute alone does not mute an element made by a script)
+    return video;
   }
   const thumb = first?.encodings?.thumbnail?.path;
   const kept = old?.querySelector("img.preview")?.src;
