@@ -26,6 +26,7 @@ from cinegen.api.deps import (
     refuse_while_suspended,
 )
 from cinegen.api.errors import ApiError
+from cinegen.config import Quota
 from cinegen.store import studio_sessions
 from cinegen.store.keys import live_key
 from cinegen.store.models import ApiKey, Role, StudioSession
@@ -127,12 +128,26 @@ def detail_page(
 
 @router.get("/review", response_class=HTMLResponse)
 def review_page(request: Request, viewer: SignedIn) -> HTMLResponse:
-    return page(request, "review.html", viewer)
+    """The review queue; for other roles (403), a page that says which key it needs."""
+    allowed = viewer.role in (Role.reviewer, Role.admin)
+    refused = None if allowed else "reviewing needs a reviewer or admin key"
+    response = page(request, "review.html", viewer, refused=refused)
+    response.status_code = 200 if allowed else 403
+    return response
 
 
 @router.get("/admin", response_class=HTMLResponse)
 def admin_page(request: Request, viewer: SignedIn) -> HTMLResponse:
-    return page(request, "admin.html", viewer)
+    """Keys, quotas, the access switch and the audit log; for other roles (403), a page
+    that says which key it needs. The quota inputs follow ``config.Quota``'s fields."""
+    allowed = viewer.role is Role.admin
+    refused = None if allowed else "the admin page needs an admin key"
+    quota_fields = Quota.model_json_schema()["properties"]
+    roles = [role.value for role in Role]
+    context = {"refused": refused, "quota_fields": quota_fields, "roles": roles}
+    response = page(request, "admin.html", viewer, **context)
+    response.status_code = 200 if allowed else 403
+    return response
 
 
 @router.get("/verify", response_class=HTMLResponse)
