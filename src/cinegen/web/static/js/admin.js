@@ -2,7 +2,7 @@
 // after a confirmation), each key's quota over its role's, and the audit log, paged on from
 // the last line shown. Every change goes through the same /v1/admin routes as any client's,
 // and shows its refusal next to the field the server names.
-import { ApiError, call, clearErrors, el, get, post, showError } from "./api.js";
+import { ApiError, clearErrors, el, get, post, put, showError } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -235,7 +235,7 @@ onSubmit(quotaForm, async () => {
     if (input.value !== "") limits[input.dataset.quota] = Number(input.value);
   }
   const keyId = quotaKey.value;
-  const saved = await call("PUT", `/v1/admin/keys/${encodeURIComponent(keyId)}/quota`,
+  const saved = await put(`/v1/admin/keys/${encodeURIComponent(keyId)}/quota`,
     Object.keys(limits).length ? limits : null);
   await loadKeys();
   await auditNewer();

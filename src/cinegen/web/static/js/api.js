@@ -48,6 +48,7 @@ export async function call(method, path, body) {
 
 export const get = (path) => call("GET", path);
 export const post = (path, body) => call("POST", path, body ?? {});
+export const put = (path, body) => call("PUT", path, body);
 export const del = (path) => call("DELETE", path);
 
 // A task's live events (server-sent): onEvent gets each parsed event; an `error` event (the
