@@ -136,3 +136,23 @@ def test_the_schema_describes_the_key_routes(service):
     stored = schema["components"]["schemas"]["StoredKey"]["properties"]
     assert "secret" not in stored and "quota" in stored
     assert "secret" in schema["components"]["schemas"]["CreatedKey"]["properties"]
+
+
+def test_the_audit_log_pages_newest_first_without_gaps(admin):
+    for name in ("a1", "a2", "a3"):
+        admin.post("/v1/admin/keys", json={"name": name, "account": "pager"})
+    oldest_first = admin.get("/v1/admin/audit", params={"limit": 1000}).json()["data"]
+    seen, before = [], None
+    while True:
+        params = {"order": "newest", "limit": 2, **({"before": before} if before else {})}
+        page = admin.get("/v1/admin/audit", params=params).json()
+        seen += [line["id"] for line in page["data"]]
+        if not page["has_more"]:
+            break
+        before = page["last_id"]
+    assert seen == [line["id"] for line in reversed(oldest_first)]
+    assert (
+        admin.get("/v1/admin/audit", params={"order": "sideways"})
+        .json()["error"]["param"]
+        .endswith("order")
+    )

@@ -52,6 +52,14 @@ def read(session: Session, after: int = 0, limit: int = 100) -> list[AuditEvent]
     return list(session.scalars(query))
 
 
+def read_back(session: Session, before: int | None = None, limit: int = 100) -> list[AuditEvent]:
+    """Up to ``limit`` lines before line ``before`` (default: from the end), newest first."""
+    query = select(AuditEvent)
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
+    return list(session.scalars(query.order_by(AuditEvent.id.desc()).limit(limit)))
+
+
 def last(session: Session, limit: int) -> list[AuditEvent]:
     """The newest ``limit`` lines, oldest first."""
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)

@@ -2,13 +2,14 @@
 
 ``POST /v1/admin/access/suspend`` refuses every non-admin request from the very next one on
 and holds their queued tasks; ``POST /v1/admin/access/resume`` opens access again;
-``GET /v1/admin/access`` says which it is. ``GET /v1/admin/audit`` pages through the log.
+``GET /v1/admin/access`` says which it is. ``GET /v1/admin/audit`` pages through the log,
+oldest or newest first.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
@@ -90,9 +91,15 @@ def read_audit(
     admin: AdminAccount,
     session: SessionDep,
     after: Annotated[int, Query(ge=0)] = 0,
+    before: Annotated[int | None, Query(ge=1)] = None,
+    order: Literal["oldest", "newest"] = "oldest",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
-    """The log oldest first, ``limit`` lines after line ``after``."""
-    lines = audit.read(session, after, limit + 1)
+    """The log oldest first, ``limit`` lines after line ``after``; or, with ``order=newest``,
+    newest first, ``limit`` lines before line ``before`` (default: from the end)."""
+    if order == "newest":
+        lines = audit.read_back(session, before, limit + 1)
+    else:
+        lines = audit.read(session, after, limit + 1)
     page = [_line(e) for e in lines[:limit]]
     return AuditPage(data=page, last_id=page[-1].id if page else None, has_more=len(lines) > limit)

@@ -1,7 +1,7 @@
 // The Admin page: the all-access switch, API keys (create: the secret shown once; revoke,
-// after a confirmation), each key's quota over its role's, and the audit log, paged on from
-// the last line shown. Every change goes through the same /v1/admin routes as any client's,
-// and shows its refusal next to the field the server names.
+// after a confirmation), each key's quota over its role's, and the audit log, newest first
+// with older pages on request. Every change goes through the same /v1/admin routes as any
+// client's, and shows its refusal next to the field the server names.
 import { ApiError, clearErrors, el, get, post, put, showError } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
@@ -243,9 +243,10 @@ onSubmit(quotaForm, async () => {
   $("quota_status").textContent = `Saved the quota of “${saved.name}”: ${quotaText(saved.quota)}`;
 });
 
-// --- the audit log, oldest first, paged on from the last line shown -------------------------
+// --- the audit log, newest first, "Load more" pages back; our own changes come in on top -------
 const PAGE = 50;
-let lastId = 0;
+let newestId = 0;
+let oldestId = null;
 let hasMore = false;
 
 function auditRow(line) {
@@ -259,25 +260,38 @@ function auditRow(line) {
   );
 }
 
-async function auditPage() {
+async function readAudit(query, place) {
   try {
-    const page = await get(`/v1/admin/audit?after=${lastId}&limit=${PAGE}`);
-    $("audit_body").append(...page.data.map(auditRow));
-    lastId = page.last_id ?? lastId;
-    hasMore = page.has_more;
+    const page = await get(`/v1/admin/audit?${query}`);
+    place(page);
     $("audit_error").hidden = true;
   } catch (error) {
     $("audit_error").textContent = `The audit log could not be read: ${error.message}`;
     $("audit_error").hidden = false;
   }
   $("audit_more").hidden = !hasMore;
-  $("audit_empty").hidden = lastId > 0;
+  $("audit_empty").hidden = newestId > 0;
 }
 
-// After a change of ours: its lines, if the log is read to its end (else "Load more" has them).
-async function auditNewer() {
-  if (!hasMore) await auditPage();
-}
+// An older page, below what is shown.
+const auditPage = () => readAudit(
+  `order=newest&limit=${PAGE}${oldestId ? `&before=${oldestId}` : ""}`,
+  (page) => {
+    $("audit_body").append(...page.data.map(auditRow));
+    if (page.data.length) {
+      newestId = Math.max(newestId, page.data[0].id);
+      oldestId = page.data.at(-1).id;
+    }
+    hasMore = page.has_more;
+  },
+);
+
+// After a change of ours: the lines since the newest shown, on top.
+const auditNewer = () => readAudit(`after=${newestId}&limit=1000`, (page) => {
+  $("audit_body").prepend(...page.data.map(auditRow).reverse());
+  if (page.data.length) newestId = page.data.at(-1).id;
+  oldestId ??= page.data[0]?.id ?? null;
+});
 
 $("audit_more").addEventListener("click", auditPage);
 
