@@ -16,7 +16,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,6 +230,36 @@ def queued_task(page: Page, prompt: str) -> Locator:
     """The queue's entry for the (one) task with ``prompt``."""
     queue = page.get_by_role("region", name="Queue")
     return queue.get_by_role("listitem").filter(has=page.get_by_text(prompt, exact=True))
+
+
+def record_queue(page: Page) -> Callable[[], dict[str, Any]]:
+    """Start noting what the queue shows as it changes; the returned function reads what
+    was seen: ``progress`` (each value a bar showed), ``previews`` (distinct preview
+    frames shown), ``states`` (each state line shown).
+
+    Trap: a quick render goes from queued to done in a second or two, and its preview
+    is replaced by the finished thumbnail; expecting each in turn would race it. The
+    stream replays every event, so each one is shown, if briefly: noted here."""
+    page.evaluate(
+        """() => {
+            const seen = window.__queueSeen = {progress: [], previews: [], states: []};
+            const queue = document.getElementById("queue");
+            const note = () => {
+                for (const bar of queue.querySelectorAll("progress")) seen.progress.push(bar.value);
+                for (const img of queue.querySelectorAll("img")) {
+                    if (img.alt.startsWith("Preview of") && !seen.previews.includes(img.src)) {
+                        seen.previews.push(img.src);
+                    }
+                }
+                for (const {textContent: state} of queue.querySelectorAll(".state")) {
+                    if (seen.states.at(-1) !== state) seen.states.push(state);
+                }
+            };
+            new MutationObserver(note).observe(
+                queue, {subtree: true, childList: true, attributes: true, characterData: true});
+        }"""
+    )
+    return lambda: dict(page.evaluate("window.__queueSeen"))
 
 
 # --- checks ----------------------------------------------------------------------------------
