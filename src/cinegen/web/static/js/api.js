@@ -91,6 +91,10 @@ export function showError(form, error) {
   slot.textContent = text;
   slot.hidden = false;
   if (field) {
+    // Tie the message to its field, so a screen reader reads it with the field.
+    slot.id ||= `${field.id || field.dataset.field.replace(/\W/g, "_")}_error`;
+    const described = (field.getAttribute("aria-describedby") ?? "").split(/\s+/).filter(Boolean);
+    if (!described.includes(slot.id)) field.setAttribute("aria-describedby", [...described, slot.id].join(" "));
     field.setAttribute("aria-invalid", "true");
     field.focus();
   }
