@@ -70,3 +70,49 @@ def test_a_seed_beyond_the_largest_is_named_at_the_seed_field(studio, page, cons
     expect(seed).to_have_accessible_description(re.compile("less than or equal to 4294967295"))
     expect(seed).to_have_attribute("aria-invalid", "true")
     expect(page.get_by_role("region", name="Queue").get_by_role("listitem")).to_have_count(0)
+
+
+@pytest.mark.slow
+def test_a_storyboard_is_made_of_the_shots_in_the_order_shown(studio, page):
+    signed_in(page, studio.key())
+    fill_draft(page, "two shots of a starry night sky", seed=SEED)
+    page.get_by_label("Tell it in shots").check()
+    page.get_by_label("Shot 1 prompt").fill("a red circle moves right over a starry night sky")
+    page.get_by_label("Shot 2 prompt").fill("a blue circle moves left over a starry night sky")
+    page.get_by_role("button", name="Add shot").click()
+    page.get_by_label("Shot 3 prompt").fill("a green circle over the ocean")
+    page.get_by_role("button", name="Remove shot 3").click()
+    page.get_by_role("button", name="Move shot 2 up").click()
+    # The shots swapped places, and their start times with them: put the times in order.
+    expect(page.get_by_label("Shot 1 prompt")).to_have_value(
+        "a blue circle moves left over a starry night sky"
+    )
+    page.get_by_label("Shot 1 starts at (seconds)").fill("0")
+    page.get_by_label("Shot 2 starts at (seconds)").fill("1")
+    expect(page.get_by_label("Shot 3 prompt")).to_have_count(0)
+    page.get_by_role("button", name="Create", exact=True).click()
+
+    task = queued_task(page, "two shots of a starry night sky")
+    expect(task.get_by_text("Done", exact=True)).to_be_visible(timeout=RENDER_TIMEOUT_MS)
+    task_id = task.get_attribute("id").removeprefix("task_")
+    spec = page.request.get(f"/v1/tasks/{task_id}").json()["spec"]
+    assert [(s["prompt"], s["start_frame"]) for s in spec["storyboard"]] == [
+        ("a blue circle moves left over a starry night sky", 0),
+        ("a red circle moves right over a starry night sky", 30),
+    ]
+
+
+def test_shots_out_of_order_are_refused_at_the_storyboard(studio, page, console):
+    console.allow_failed_request(400)
+    signed_in(page, studio.key())
+    fill_draft(page, "two shots of the ocean", seed=SEED)
+    page.get_by_label("Tell it in shots").check()
+    page.get_by_label("Shot 1 prompt").fill("a red circle over the ocean")
+    page.get_by_label("Shot 2 prompt").fill("a blue circle over the ocean")
+    page.get_by_label("Shot 2 starts at (seconds)").fill("1")
+    page.get_by_role("button", name="Move shot 2 up").click()  # its start time moves with it
+    page.get_by_role("button", name="Create", exact=True).click()
+
+    storyboard = page.get_by_role("group", name="Storyboard")
+    expect(storyboard.get_by_text(re.compile("must begin at 0 and increase"))).to_be_visible()
+    expect(page.get_by_role("region", name="Queue").get_by_role("listitem")).to_have_count(0)
