@@ -1,13 +1,32 @@
 """What the studio's browser tests share: a live studio (server + worker on loopback), a
 watch on the browser's console, and the steps and checks a person's session is made of.
 
-The fixtures that hand these out live in ``conftest.py``; a test imports the helpers::
+The fixtures that hand these out live in ``conftest.py`` (``studio``, ``page``,
+``new_page``, ``console``, ``browser``); a test imports the helpers::
 
-    from .harness import assert_accessible, signed_in
+    from .harness import TOY_PROMPT, assert_accessible, assert_video_plays, signed_in
 
-    def test_something(studio, page):
-        signed_in(page, studio.key())
+    @pytest.mark.slow  # it renders
+    def test_a_video_opens_from_the_library(studio, page):
+        key = studio.key()
+        task = studio.video(key, seed=7)  # made through the API, waited for
+        signed_in(page, key)
+        page.goto("/library")
         ...
+        assert_video_plays(page, page.get_by_label("Video"), 2.0)
+        assert_accessible(page)
+
+- ``Studio``: ``key(role=Role.reviewer)`` a key of a new account (``StudioKey.secret`` is
+  what is typed); ``revoke(key)``; ``with suspended(reason)``; ``api(key)`` an httpx
+  client with the key; ``video(key, seed=…)`` a finished quick draft; ``with
+  worker.paused()`` tasks stay queued.
+- Steps: ``signed_in(page, key)``, ``fill_draft(page, prompt, seed=…)``,
+  ``queued_task(page, prompt)``, ``record_queue(page)``.
+- Checks: ``assert_accessible(page)`` (axe-core: no serious or critical violation),
+  ``assert_video_plays(page, video_locator_or_url, seconds)``, ``assert_image_shows(img)``.
+- Every test that renders fixes its seed (tests/conftest.py fails one that does not) and
+  is marked ``slow``. A test that expects the server to refuse a request its page makes
+  calls ``console.allow_failed_request(status)`` first (``ConsoleWatch``).
 """
 
 from __future__ import annotations
@@ -278,6 +297,14 @@ def assert_accessible(page: Page) -> None:
             for v in violations
         ]
         pytest.fail(f"accessibility violations on {page.url}:\n  " + "\n  ".join(lines))
+
+
+def assert_image_shows(image: Locator) -> None:
+    """The <img> is visible and its picture loaded (a broken src still shows its alt)."""
+    expect(image).to_be_visible()
+    image.page.wait_for_function(
+        "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+    )
 
 
 def assert_video_plays(

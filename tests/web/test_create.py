@@ -10,6 +10,7 @@ from playwright.sync_api import expect
 from .harness import (
     RENDER_TIMEOUT_MS,
     TOY_PROMPT,
+    assert_image_shows,
     assert_video_plays,
     fill_draft,
     queued_task,
@@ -25,11 +26,13 @@ def test_a_video_is_created_watched_while_it_renders_and_plays(studio, page):
     signed_in(page, studio.key())
     seen = record_queue(page)
     fill_draft(page, TOY_PROMPT, seed=SEED)
-    page.get_by_role("button", name="Create", exact=True).click()
-
     task = queued_task(page, TOY_PROMPT)
+    # Held in the queue until the page follows it: a quick render could end before then.
+    with studio.worker.paused():
+        page.get_by_role("button", name="Create", exact=True).click()
+        expect(task).to_contain_text("Queued")
     expect(task.get_by_text("Done", exact=True)).to_be_visible(timeout=RENDER_TIMEOUT_MS)
-    expect(task.get_by_role("img", name=re.compile("^Thumbnail of"))).to_be_visible()
+    assert_image_shows(task.get_by_role("img", name=re.compile("^Thumbnail of")))
     shown = seen()
     assert any(0 < value < 1 for value in shown["progress"]), shown["progress"]
     assert shown["previews"] and all(p.startswith("data:image/jpeg") for p in shown["previews"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .harness import RENDER_TIMEOUT_MS, TOY_PROMPT, fill_draft, queued_task, signed_in
+from .harness import TOY_PROMPT, assert_image_shows, fill_draft, queued_task, signed_in
 
 SEED = 7
 
@@ -35,16 +35,16 @@ def test_a_queued_task_is_still_listed_after_a_reload_and_can_be_cancelled(studi
 
 
 @pytest.mark.slow
-def test_a_finished_task_is_listed_after_a_reload(studio, page):
-    signed_in(page, studio.key())
-    create(page, TOY_PROMPT)
-    expect(queued_task(page, TOY_PROMPT).get_by_text("Done", exact=True)).to_be_visible(
-        timeout=RENDER_TIMEOUT_MS
-    )
-    page.reload()
+def test_a_video_made_through_the_api_is_listed_done_with_its_thumbnail(studio, page):
+    key = studio.key()
+    made = studio.video(key, seed=SEED)
+    signed_in(page, key)
     task = queued_task(page, TOY_PROMPT)
     expect(task.get_by_text("Done", exact=True)).to_be_visible()
-    expect(task.get_by_role("link", name="Open")).to_be_visible()
+    assert_image_shows(task.get_by_role("img", name=f"Thumbnail of “{TOY_PROMPT}”"))
+    expect(task.get_by_role("link", name="Open")).to_have_attribute(
+        "href", f"/library/{made['generations'][0]['id']}"
+    )
 
 
 def test_another_accounts_tasks_never_show_in_the_queue(studio, page, new_page):
