@@ -88,14 +88,25 @@ export function showError(form, error) {
   const field = error.param ? fieldFor(form, error.param) : null;
   // A policy refusal's message names its category (and score), as the API words it.
   const text = error.message;
-  const slot = field?.closest(".field")?.querySelector(".field-error") ?? form.querySelector(".form-error");
+  const slot = (field && ownSlot(field)) ?? form.querySelector(".form-error");
   slot.textContent = text;
   slot.hidden = false;
   if (field) {
+    // Tie the message to its field, so a screen reader reads it with the field.
+    slot.id ||= `${field.id || field.dataset.field.replace(/\W/g, "_")}_error`;
+    const described = (field.getAttribute("aria-describedby") ?? "").split(/\s+/).filter(Boolean);
+    if (!described.includes(slot.id)) field.setAttribute("aria-describedby", [...described, slot.id].join(" "));
     field.setAttribute("aria-invalid", "true");
     field.focus();
   }
   return slot;
+}
+
+// The error slot beside a field (its .field's own), or a group's own (the storyboard's):
+// never one of a nested field's, such as a shot's inside the storyboard.
+function ownSlot(field) {
+  return field.closest(".field")?.querySelector(":scope > .field-error")
+    ?? field.querySelector(":scope > .field-error");
 }
 
 function fieldFor(form, param) {

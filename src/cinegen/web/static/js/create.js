@@ -52,21 +52,22 @@ function addShot() {
 }
 
 // Ids, labels and error slots follow each shot's place, so "storyboard[1].prompt" finds it.
+// The shot's number is in the visible text, not only in an aria-label: a speech user says
+// what they see ("click Move shot 2 up"), and axe's label-content-name-mismatch agrees.
 function numberShots() {
   [...shots.children].forEach((shot, i) => {
     const n = i + 1;
+    const labels = [`Shot ${n} prompt`, `Shot ${n} starts at (seconds)`, `Shot ${n} image`];
     shot.querySelectorAll("label").forEach((label, j) => {
       const input = shot.querySelectorAll("textarea, input")[j];
       input.id = `shot_${n}_${j}`;
       label.htmlFor = input.id;
+      label.textContent = labels[j];
     });
     shot.querySelector("textarea").dataset.field = `storyboard.${i}.prompt`;
-    shot.querySelector("textarea").setAttribute("aria-label", `Shot ${n} prompt`);
-    shot.querySelector(".shot-start").setAttribute("aria-label", `Shot ${n} starts at (seconds)`);
-    shot.querySelector(".shot-image").setAttribute("aria-label", `Shot ${n} image`);
-    shot.querySelector(".shot-up").setAttribute("aria-label", `Move shot ${n} up`);
-    shot.querySelector(".shot-down").setAttribute("aria-label", `Move shot ${n} down`);
-    shot.querySelector(".shot-remove").setAttribute("aria-label", `Remove shot ${n}`);
+    shot.querySelector(".shot-up").textContent = `Move shot ${n} up`;
+    shot.querySelector(".shot-down").textContent = `Move shot ${n} down`;
+    shot.querySelector(".shot-remove").textContent = `Remove shot ${n}`;
   });
 }
 
