@@ -89,16 +89,22 @@ def page(request: Request, name: str, viewer: Signed | None, **context: Any) -> 
 
 
 def answer_sign_in_needed(request: Request, exc: Exception) -> Response:
+    """The sign-in page, saying why. A suspension only pauses a session: its cookie is
+    kept, so a reload once access resumes goes on where it was."""
     assert isinstance(exc, SignInNeeded)
+    paused = exc.ended is not None and exc.ended.code == "access_suspended"
     response = page(
         request,
         "sign_in.html",
         None,
         next_path=exc.next_path,
-        ended=exc.ended.message if exc.ended else None,
+        ended=exc.ended.message if exc.ended and not paused else None,
+        paused=exc.ended.message if exc.ended and paused else None,
     )
     if exc.ended is not None:
-        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.status_code = exc.ended.status
+        if not paused:
+            response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 

@@ -16,12 +16,17 @@ export class ApiError extends Error {
   }
 }
 
-export function sessionEnded(message) {
+// A suspension pauses the session (it is kept: a reload after access resumes goes on); any
+// other end of it (key revoked, signed out, expired) asks for a key again.
+export function sessionEnded(message, code) {
   const banner = document.getElementById("ended");
   if (!banner || !banner.hidden) return;
+  const paused = code === "access_suspended";
   banner.replaceChildren(
-    el("p", {}, `Your session ended: ${message}`),
-    el("a", { href: `/sign-in?next=${encodeURIComponent(location.pathname)}` }, "Sign in again"),
+    el("p", {}, paused ? `Access is suspended: ${message}` : `Your session ended: ${message}`),
+    paused
+      ? el("a", { href: location.pathname + location.search }, "Try again")
+      : el("a", { href: `/sign-in?next=${encodeURIComponent(location.pathname)}` }, "Sign in again"),
   );
   banner.hidden = false;
   document.getElementById("main")?.setAttribute("inert", "");
@@ -40,7 +45,7 @@ export async function call(method, path, body) {
   const data = type.includes("json") ? await response.json() : null;
   if (!response.ok) {
     const error = new ApiError(response.status, data);
-    if (ENDED.has(error.code)) sessionEnded(error.message);
+    if (ENDED.has(error.code)) sessionEnded(error.message, error.code);
     throw error;
   }
   return data;
@@ -60,7 +65,8 @@ export function events(taskId, onEvent) {
   }
   source.addEventListener("error", (e) => {
     if (e.data) {
-      sessionEnded(JSON.parse(e.data).message);
+      const refusal = JSON.parse(e.data);
+      sessionEnded(refusal.message, refusal.code);
       source.close();
     }
   });
