@@ -82,6 +82,17 @@ def test_provenance_is_the_marks_the_server_recorded(made):
 
 
 @pytest.mark.slow  # renders
+def test_the_record_says_where_sharing_it_stands(made):
+    owner, task = made
+    generation_id = task["generations"][0]["id"]
+    assert owner.get(f"/v1/generations/{generation_id}").json()["share"] is None  # not asked
+    asked = owner.post(f"/v1/generations/{generation_id}/share").json()
+    share = owner.get(f"/v1/generations/{generation_id}").json()["share"]
+    assert share == asked == owner.get(f"/v1/generations/{generation_id}/share").json()
+    assert share["state"] == "approved" and share["url"]  # review is off on this server
+
+
+@pytest.mark.slow  # renders
 def test_only_the_owner_sees_it_and_a_deleted_one_is_gone(service, made):
     owner, task = made
     generation_id = task["generations"][0]["id"]

@@ -21,8 +21,9 @@ from pydantic import BaseModel
 from cinegen.api import tasks
 from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError, not_found
+from cinegen.api.native.sharing import ShareView
 from cinegen.media.stills import spritesheet_grid
-from cinegen.store.models import Generation, Task, TaskState
+from cinegen.store.models import Generation, Share, ShareState, Task, TaskState
 
 router = APIRouter(prefix="/v1/generations", tags=["generations"], responses=ERROR_RESPONSES)
 
@@ -76,6 +77,9 @@ class GenerationRecord(BaseModel):
     files: dict[str, str]  # kind -> download URL
     spritesheet: Spritesheet | None
     provenance: Provenance
+    # Where sharing it stands (as GET /v1/generations/{id}/share says), None: not asked.
+    # Here too, so that a page shows it without asking for a share that may not exist.
+    share: ShareView | None
 
 
 def _sidecar(data_dir: Path, generation: Generation) -> dict[str, Any] | None:
@@ -111,8 +115,29 @@ def _spritesheet(files: dict[str, str], generation: Generation) -> Spritesheet |
     return Spritesheet(url=files["spritesheet"], columns=columns, rows=rows, frames=frames)
 
 
+def _share(request: Request, share: Share | None) -> ShareView | None:
+    if share is None:
+        return None
+    url = None
+    if share.public_id is not None and share.state is ShareState.approved:
+        url = str(request.url_for("share_page", public_id=share.public_id))
+    return ShareView(
+        generation_id=share.generation_id,
+        state=share.state.value,
+        url=url,
+        requested_at=share.requested_at,
+        decided_at=share.decided_at,
+        reason=share.reason,
+    )
+
+
 def record(
-    request: Request, task: Task, generation: Generation, *, default_model: str
+    request: Request,
+    task: Task,
+    generation: Generation,
+    *,
+    share: Share | None,
+    default_model: str,
 ) -> GenerationRecord:
     spec = tasks.spec_of(task)
     sidecar = _sidecar(request.app.state.data_dir, generation) or {}
@@ -150,6 +175,7 @@ def record(
         files=files,
         spritesheet=_spritesheet(files, generation),
         provenance=_provenance(sidecar or None),
+        share=_share(request, share),
     )
 
 
@@ -169,4 +195,5 @@ def get_generation(
         task = tasks.owned(session, account, generation.task_id)
     except ApiError:  # another account's, or an expired task's: as if it did not exist
         raise not_found("generation", generation_id) from None
-    return record(request, task, generation, default_model=settings.default_model)
+    share = session.get(Share, generation.id)
+    return record(request, task, generation, share=share, default_model=settings.default_model)
