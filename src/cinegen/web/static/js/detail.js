@@ -27,7 +27,6 @@ function player(record) {
   const playing = () => {
     const paused = video.paused || video.ended;
     $("play").textContent = paused ? "Play" : "Pause";
-    $("play").setAttribute("aria-pressed", paused ? "false" : "true");
   };
 
   $("play").addEventListener("click", toggle);

@@ -28,7 +28,8 @@ function tile(task, generation) {
   const link = el("a", { href: `/library/${encodeURIComponent(generation.id)}` },
     media,
     el("p", { class: "prompt" }, task.prompt),
-    el("p", { class: "meta" }, [label, new Date(task.created_at).toLocaleString(),
+    el("p", { class: "meta" }, [label, task.operation === "simple_compose" ? null : task.operation,
+      new Date(task.created_at).toLocaleString(),
       `${generation.width}×${generation.height}`, task.type === "image_gen" ? "image" : null]
       .filter(Boolean).join(" · ")),
   );
