@@ -184,7 +184,8 @@ async function load() {
     return;
   }
   document.title = `${record.prompt.slice(0, 60)} — cinegen studio`;
-  $("detail_title").textContent = record.prompt;
+  // The whole prompt is in the record; a heading stays a heading.
+  $("detail_title").textContent = record.prompt.length > 140 ? `${record.prompt.slice(0, 139)}…` : record.prompt;
   $("detail_body").hidden = false;
   showRecord(record);
   showShare(record.share);
@@ -198,7 +199,7 @@ async function load() {
   if (record.type === "image_gen") {
     video.hidden = true;
     $("controls").hidden = true;
-    $("player").removeAttribute("tabindex");
+    for (const name of ["tabindex", "role", "aria-label"]) $("player").removeAttribute(name);
     $("still").src = record.files.image;
     $("still").alt = record.prompt;
     $("still").hidden = false;
