@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cinegen.api import errors
 from cinegen.api.auth_failures import AuthFailures
-from cinegen.api.native import admin, keys, sharing, verify
+from cinegen.api.native import admin, generations, keys, sharing, verify
 from cinegen.api.native import tasks as native_tasks
 from cinegen.api.openai import characters as openai_characters
 from cinegen.api.openai import operations as openai_operations
@@ -64,6 +64,7 @@ def create_app(
     app.include_router(openai_videos.router)
     app.include_router(admin.router)
     app.include_router(keys.router)
+    app.include_router(generations.router)
     app.include_router(sharing.owners)
     app.include_router(sharing.review)
     app.include_router(sharing.public)

@@ -15,6 +15,10 @@ from cinegen.media.encode import check_frames
 # files stay a few tens of KB.
 _WEBP_QUALITY = 82
 _JPEG_QUALITY = 85
+# A spritesheet's tiles and grid width: 16 frames in 4 rows of 4 (the studio's library
+# scrubs through them; ``spritesheet_grid`` says which frame each tile shows).
+SPRITESHEET_TILES = 16
+SPRITESHEET_COLUMNS = 4
 
 
 def _check_frame(frame: np.ndarray) -> None:
@@ -77,12 +81,23 @@ def spritesheet_frame_indices(n_frames: int, tiles: int) -> list[int]:
     return [(i * (n_frames - 1) + (n - 1) // 2) // (n - 1) for i in range(n)]
 
 
+def spritesheet_grid(
+    n_frames: int, *, tiles: int = SPRITESHEET_TILES, columns: int = SPRITESHEET_COLUMNS
+) -> tuple[list[int], int, int]:
+    """(frame shown by each tile, columns, rows) of a spritesheet of a clip of ``n_frames``:
+    ``min(columns, n)`` tiles wide and ``ceil(n / columns)`` tall for its n tiles."""
+    if columns < 1:
+        raise ValueError(f"columns must be >= 1, got {columns}")
+    indices = spritesheet_frame_indices(n_frames, tiles)
+    return indices, min(columns, len(indices)), math.ceil(len(indices) / columns)
+
+
 def write_spritesheet(
     frames: np.ndarray,
     path: Path,
     *,
-    tiles: int = 16,
-    columns: int = 4,
+    tiles: int = SPRITESHEET_TILES,
+    columns: int = SPRITESHEET_COLUMNS,
     tile_size: int = 240,
 ) -> Path:
     """Write a JPEG grid of evenly spaced frames, read left to right, top to bottom.
@@ -93,16 +108,12 @@ def write_spritesheet(
     ``ceil(n / columns)`` tall; unused cells in the last row are black.
     """
     check_frames(frames)
-    if columns < 1:
-        raise ValueError(f"columns must be >= 1, got {columns}")
     if tile_size < 1:
         raise ValueError(f"tile_size must be >= 1, got {tile_size}")
-    indices = spritesheet_frame_indices(frames.shape[0], tiles)
+    indices, cols, rows = spritesheet_grid(frames.shape[0], tiles=tiles, columns=columns)
     _, height, width, _ = frames.shape
     scale = tile_size / max(width, height)
     tile_width, tile_height = max(1, round(width * scale)), max(1, round(height * scale))
-    cols = min(columns, len(indices))
-    rows = math.ceil(len(indices) / columns)
 
     sheet = Image.new("RGB", (cols * tile_width, rows * tile_height))
     for k, index in enumerate(indices):
