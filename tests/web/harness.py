@@ -24,6 +24,7 @@ The fixtures that hand these out live in ``conftest.py`` (``studio``, ``page``,
   ``queued_task(page, prompt)``, ``record_queue(page)``.
 - Checks: ``assert_accessible(page)`` (axe-core: no serious or critical violation),
   ``assert_video_plays(page, video_locator_or_url, seconds)``, ``assert_image_shows(img)``.
+- ``screenshot(page, name, tmp_path)``: the README's pictures (``SCREENSHOTS``).
 - Every test that renders fixes its seed (tests/conftest.py fails one that does not) and
   is marked ``slow``. A test that expects the server to refuse a request its page makes
   calls ``console.allow_failed_request(status)`` first (``ConsoleWatch``).
@@ -31,6 +32,7 @@ The fixtures that hand these out live in ``conftest.py`` (``studio``, ``page``,
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -53,6 +55,10 @@ from cinegen.store.keys import create_key, revoke_key
 from cinegen.store.models import Role
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+# The README's pictures of the studio (docs/studio/*.png) are taken by the tests that show
+# each page: `CINEGEN_SCREENSHOTS=docs pytest tests/web` writes them there; otherwise
+# they go to a temporary folder, so a plain test run changes nothing in the tree.
+SCREENSHOTS = Path(__file__).parents[2] / "docs" / "studio"
 # A render of a quick draft takes seconds alone; two cores shared with a browser and other
 # test runs can make it a minute.
 RENDER_TIMEOUT_MS = 120_000
@@ -337,3 +343,13 @@ def assert_video_plays(
         }"""
     )
     assert advanced > 0, "the video did not play"
+
+
+def screenshot(page: Page, name: str, tmp_path: Path) -> Path:
+    """A picture of what the page shows now, for the README (see ``SCREENSHOTS``)."""
+    folder = SCREENSHOTS if os.environ.get("CINEGEN_SCREENSHOTS") == "docs" else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
+    page.screenshot(path=path, full_page=False, animations="disabled")
+    assert path.stat().st_size > 1000
+    return path
