@@ -286,6 +286,16 @@ def asset_path(data_dir: Path, task: Task, kind: str, *, index: int = 0) -> Path
     return data_dir / relative
 
 
+def sidecar(data_dir: Path, generation: Generation) -> dict[str, Any] | None:
+    """A generation's record as its worker wrote it (marks, timings, the model and preset
+    used), or None when it is gone."""
+    try:
+        record = json.loads((data_dir / generation.files["sidecar"]).read_text())
+    except (KeyError, OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
 def page(
     session: Session,
     account: Account,

@@ -10,9 +10,7 @@ watermark). Another account's generation answers 404, exactly like one that does
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,9 +19,9 @@ from pydantic import BaseModel
 from cinegen.api import tasks
 from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError, not_found
-from cinegen.api.native.sharing import ShareView
+from cinegen.api.native.sharing import ShareView, share_view
 from cinegen.media.stills import spritesheet_grid
-from cinegen.store.models import Generation, Share, ShareState, Task, TaskState
+from cinegen.store.models import Generation, Share, Task, TaskState
 
 router = APIRouter(prefix="/v1/generations", tags=["generations"], responses=ERROR_RESPONSES)
 
@@ -82,14 +80,6 @@ class GenerationRecord(BaseModel):
     share: ShareView | None
 
 
-def _sidecar(data_dir: Path, generation: Generation) -> dict[str, Any] | None:
-    try:
-        record = json.loads((data_dir / generation.files["sidecar"]).read_text())
-    except (KeyError, OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
-
-
 def _provenance(sidecar: dict[str, Any] | None) -> Provenance:
     if sidecar is None:
         return Provenance(recorded=False, c2pa=None, visible_mark=None, invisible_mark=None)
@@ -115,22 +105,6 @@ def _spritesheet(files: dict[str, str], generation: Generation) -> Spritesheet |
     return Spritesheet(url=files["spritesheet"], columns=columns, rows=rows, frames=frames)
 
 
-def _share(request: Request, share: Share | None) -> ShareView | None:
-    if share is None:
-        return None
-    url = None
-    if share.public_id is not None and share.state is ShareState.approved:
-        url = str(request.url_for("share_page", public_id=share.public_id))
-    return ShareView(
-        generation_id=share.generation_id,
-        state=share.state.value,
-        url=url,
-        requested_at=share.requested_at,
-        decided_at=share.decided_at,
-        reason=share.reason,
-    )
-
-
 def record(
     request: Request,
     task: Task,
@@ -140,7 +114,7 @@ def record(
     default_model: str,
 ) -> GenerationRecord:
     spec = tasks.spec_of(task)
-    sidecar = _sidecar(request.app.state.data_dir, generation) or {}
+    sidecar = tasks.sidecar(request.app.state.data_dir, generation) or {}
     files = _files(request, task, generation)
     render_s = None
     if task.started_at is not None and task.finished_at is not None:
@@ -175,7 +149,7 @@ def record(
         files=files,
         spritesheet=_spritesheet(files, generation),
         provenance=_provenance(sidecar or None),
-        share=_share(request, share),
+        share=share_view(request, share) if share is not None else None,
     )
 
 

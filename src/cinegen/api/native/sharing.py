@@ -12,7 +12,6 @@ pages are closed too while access is suspended.
 from __future__ import annotations
 
 import html
-import json
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -31,7 +30,7 @@ from cinegen.api.deps import (
 )
 from cinegen.api.errors import ERROR_RESPONSES, JSON_ERROR_RESPONSES, ApiError, not_found
 from cinegen.store import shares
-from cinegen.store.models import Account, Generation, Share, TaskState
+from cinegen.store.models import Account, Generation, Share, ShareState, TaskState
 from cinegen.store.shares import AlreadyDecided
 
 owners = APIRouter(prefix="/v1/generations", tags=["sharing"], responses=ERROR_RESPONSES)
@@ -73,9 +72,10 @@ class Decision(BaseModel):
     reason: Annotated[str, Field(max_length=2000)] = ""
 
 
-def _view(request: Request, share: Share) -> ShareView:
+def share_view(request: Request, share: Share) -> ShareView:
+    """Where a share stands, with its public page's address once approved."""
     url = None
-    if share.public_id is not None and share.state.value == "approved":
+    if share.public_id is not None and share.state is ShareState.approved:
         url = str(request.url_for("share_page", public_id=share.public_id))
     return ShareView(
         generation_id=share.generation_id,
@@ -108,7 +108,7 @@ def share_generation(
 ) -> ShareView:
     """Share a generation: at once, or once a reviewer approves (``CINEGEN_REVIEW``)."""
     generation = _owned_generation(session, account, generation_id)
-    return _view(request, shares.request(session, generation, account.id, settings.review))
+    return share_view(request, shares.request(session, generation, account.id, settings.review))
 
 
 @owners.get("/{generation_id}/share", response_model=ShareView)
@@ -119,7 +119,7 @@ def get_share(
     share = session.get(Share, generation.id)
     if share is None:
         raise not_found("share of generation", generation_id)
-    return _view(request, share)
+    return share_view(request, share)
 
 
 # --- reviewers -------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ def _decide(
         decided = shares.decide(session, share, reviewer.id, approve, body.reason if body else "")
     except AlreadyDecided as exc:
         raise ApiError(409, str(exc), code="already_decided") from None
-    return _view(request, decided)
+    return share_view(request, decided)
 
 
 # --- the public pages ------------------------------------------------------------------------
@@ -219,9 +219,8 @@ def _file(request: Request, generation: Generation) -> FileResponse:
 
 def _marks(data_dir: Path, generation: Generation) -> str:
     """What marks the file carries, as its sidecar records them."""
-    try:
-        record = json.loads((data_dir / generation.files["sidecar"]).read_text())
-    except (KeyError, OSError, ValueError):
+    record = tasks.sidecar(data_dir, generation)
+    if record is None:
         return "unknown (its record is gone)"
     marks = []
     if record.get("visible_mark"):
