@@ -353,3 +353,23 @@ def screenshot(page: Page, name: str, tmp_path: Path) -> Path:
     page.screenshot(path=path, full_page=False, animations="disabled")
     assert path.stat().st_size > 1000
     return path
+
+
+# --- data for the role pages (Review, Admin, Verify) -------------------------------------------
+def asked_to_share(studio: Studio, key: StudioKey, *, seed: int, prompt: str = TOY_PROMPT) -> str:
+    """A finished video of ``key``'s that its owner asked to share (POST …/share, as the
+    detail page's Share does): its generation id. With ``review`` on it waits for a
+    reviewer; otherwise it is public at once."""
+    generation: str = studio.video(key, seed=seed, prompt=prompt)["generations"][0]["id"]
+    with studio.api(key) as http:
+        asked = http.post(f"/v1/generations/{generation}/share")
+        assert asked.status_code == 200, asked.text
+    return generation
+
+
+def video_file(studio: Studio, key: StudioKey, task: dict[str, Any]) -> bytes:
+    """The MP4 of ``task``'s first video as its owner downloads it."""
+    with studio.api(key) as http:
+        answer = http.get(task["generations"][0]["url"])
+        assert answer.status_code == 200, answer.text
+        return answer.content
