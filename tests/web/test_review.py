@@ -4,7 +4,7 @@ with a reason the owner reads; other roles are told which key the page needs."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, Page, expect
 
 from cinegen.store.models import Role
 
@@ -23,6 +23,19 @@ def review_item(page, prompt: str):
     return page.get_by_role("list", name="Waiting for review").get_by_role("listitem", name=prompt)
 
 
+def still(video: Locator) -> Page:
+    """The page once ``video``'s player stops changing (for a picture of it): chromium's
+    loading spinner fades out some 700 ms after the video has loaded."""
+    previous = None
+    for _ in range(50):
+        shot = video.screenshot(animations="disabled")
+        if shot == previous:
+            return video.page
+        previous = shot
+        video.page.wait_for_timeout(100)
+    raise AssertionError("the player kept changing for 5 s")
+
+
 @pytest.mark.slow  # it renders
 def test_a_reviewer_watches_a_video_and_approves_it(studio, new_page, tmp_path):
     owner = studio.key()
@@ -36,7 +49,8 @@ def test_a_reviewer_watches_a_video_and_approves_it(studio, new_page, tmp_path):
     video = item.get_by_label(f"Video of “{prompt}”")
     # readyState 2 (HAVE_CURRENT_DATA): the first frame is decoded, the reviewer sees it.
     page.wait_for_function("(v) => v.readyState >= 2", arg=video.element_handle())
-    screenshot(page, "review", tmp_path)
+    expect(item).to_contain_text(owner.account)  # whose it is, by name
+    screenshot(still(video), "review", tmp_path)
 
     item.get_by_role("button", name="Approve").click()
     expect(item).to_have_count(0)

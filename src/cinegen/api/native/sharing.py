@@ -56,7 +56,8 @@ class ShareView(BaseModel):
 class QueueItem(BaseModel):
     generation_id: str
     task_id: str
-    account: str
+    account: str  # the owner's name, as a reviewer reads it
+    account_id: str
     prompt: str
     requested_at: datetime
     content_url: str
@@ -135,7 +136,8 @@ def review_queue(
         QueueItem(
             generation_id=share.generation_id,
             task_id=share.generation.task_id,
-            account=share.account_id,
+            account=_account_name(session, share.account_id),
+            account_id=share.account_id,
             prompt=share.generation.task.spec["prompt"],
             requested_at=share.requested_at,
             content_url=str(request.url_for("review_content", generation_id=share.generation_id)),
@@ -143,6 +145,11 @@ def review_queue(
         for share in shares.pending(session, limit)
     ]
     return ReviewQueue(data=items)
+
+
+def _account_name(session: SessionDep, account_id: str) -> str:
+    account = session.get(Account, account_id)
+    return account.name if account is not None else account_id
 
 
 def _share(session: SessionDep, generation_id: str) -> Share:
