@@ -59,6 +59,9 @@ AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 # each page: `CINEGEN_SCREENSHOTS=docs pytest tests/web` writes them there; otherwise
 # they go to a temporary folder, so a plain test run changes nothing in the tree.
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "studio"
+# Trap: Settings refuses any unknown CINEGEN_* variable, so the switch is taken out of the
+# environment here, at import (collection), before a studio reads its settings.
+SCREENSHOTS_TO_DOCS = os.environ.pop("CINEGEN_SCREENSHOTS", "") == "docs"
 # A render of a quick draft takes seconds alone; two cores shared with a browser and other
 # test runs can make it a minute.
 RENDER_TIMEOUT_MS = 120_000
@@ -347,9 +350,29 @@ def assert_video_plays(
 
 def screenshot(page: Page, name: str, tmp_path: Path) -> Path:
     """A picture of what the page shows now, for the README (see ``SCREENSHOTS``)."""
-    folder = SCREENSHOTS if os.environ.get("CINEGEN_SCREENSHOTS") == "docs" else tmp_path
+    folder = SCREENSHOTS if SCREENSHOTS_TO_DOCS else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     page.screenshot(path=path, full_page=False, animations="disabled")
     assert path.stat().st_size > 1000
     return path
+
+
+# --- data for the role pages (Review, Admin, Verify) -------------------------------------------
+def asked_to_share(studio: Studio, key: StudioKey, *, seed: int, prompt: str = TOY_PROMPT) -> str:
+    """A finished video of ``key``'s that its owner asked to share (POST …/share, as the
+    detail page's Share does): its generation id. With ``review`` on it waits for a
+    reviewer; otherwise it is public at once."""
+    generation: str = studio.video(key, seed=seed, prompt=prompt)["generations"][0]["id"]
+    with studio.api(key) as http:
+        asked = http.post(f"/v1/generations/{generation}/share")
+        assert asked.status_code == 200, asked.text
+    return generation
+
+
+def video_file(studio: Studio, key: StudioKey, task: dict[str, Any]) -> bytes:
+    """The MP4 of ``task``'s first video as its owner downloads it."""
+    with studio.api(key) as http:
+        answer = http.get(task["generations"][0]["url"])
+        assert answer.status_code == 200, answer.text
+        return answer.content

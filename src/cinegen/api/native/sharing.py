@@ -55,7 +55,8 @@ class ShareView(BaseModel):
 class QueueItem(BaseModel):
     generation_id: str
     task_id: str
-    account: str
+    account: str  # the owner's name, as a reviewer reads it
+    account_id: str
     prompt: str
     requested_at: datetime
     content_url: str
@@ -135,7 +136,8 @@ def review_queue(
         QueueItem(
             generation_id=share.generation_id,
             task_id=share.generation.task_id,
-            account=share.account_id,
+            account=_account_name(session, share.account_id),
+            account_id=share.account_id,
             prompt=share.generation.task.spec["prompt"],
             requested_at=share.requested_at,
             content_url=str(request.url_for("review_content", generation_id=share.generation_id)),
@@ -143,6 +145,11 @@ def review_queue(
         for share in shares.pending(session, limit)
     ]
     return ReviewQueue(data=items)
+
+
+def _account_name(session: SessionDep, account_id: str) -> str:
+    account = session.get(Account, account_id)
+    return account.name if account is not None else account_id
 
 
 def _share(session: SessionDep, generation_id: str) -> Share:
@@ -272,6 +279,7 @@ def share_page(public_id: str, request: Request, session: SessionDep) -> HTMLRes
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cinegen — shared video</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="/static/icon.svg" type="image/svg+xml">
 <style>body{{font:16px system-ui,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem}}
 video,img{{width:100%;background:#000}}th{{text-align:left;padding-right:1rem;vertical-align:top}}
 </style></head><body>
