@@ -273,6 +273,7 @@ def share_page(public_id: str, request: Request, session: SessionDep) -> HTMLRes
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cinegen — shared video</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="/static/icon.svg" type="image/svg+xml">
 <style>body{{font:16px system-ui,sans-serif;max-width:960px;margin:2rem auto;padding:0 1rem}}
 video,img{{width:100%;background:#000}}th{{text-align:left;padding-right:1rem;vertical-align:top}}
 </style></head><body>
