@@ -59,6 +59,9 @@ AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 # each page: `CINEGEN_SCREENSHOTS=docs pytest tests/web` writes them there; otherwise
 # they go to a temporary folder, so a plain test run changes nothing in the tree.
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "studio"
+# Trap: the settings refuse every unknown CINEGEN_* variable (a typo must not pass as a
+# default), so this one is read once, here, and taken out before any studio starts.
+SCREENSHOTS_TO_DOCS = os.environ.pop("CINEGEN_SCREENSHOTS", None) == "docs"
 # A render of a quick draft takes seconds alone; two cores shared with a browser and other
 # test runs can make it a minute.
 RENDER_TIMEOUT_MS = 120_000
@@ -347,7 +350,7 @@ def assert_video_plays(
 
 def screenshot(page: Page, name: str, tmp_path: Path) -> Path:
     """A picture of what the page shows now, for the README (see ``SCREENSHOTS``)."""
-    folder = SCREENSHOTS if os.environ.get("CINEGEN_SCREENSHOTS") == "docs" else tmp_path
+    folder = SCREENSHOTS if SCREENSHOTS_TO_DOCS else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     page.screenshot(path=path, full_page=False, animations="disabled")
