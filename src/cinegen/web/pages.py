@@ -101,10 +101,9 @@ def answer_sign_in_needed(request: Request, exc: Exception) -> Response:
         ended=exc.ended.message if exc.ended and not paused else None,
         paused=exc.ended.message if exc.ended and paused else None,
     )
-    if exc.ended is not None:
-        response.status_code = exc.ended.status
-        if not paused:
-            response.delete_cookie(SESSION_COOKIE, path="/")
+    # (200: the page is what was asked for; an error status would be a console error.)
+    if exc.ended is not None and not paused:
+        response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
 
