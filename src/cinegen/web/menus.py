@@ -38,10 +38,16 @@ PAGES: tuple[tuple[Link, frozenset[Role] | None], ...] = (
 )
 
 
+def may_open(path: str, role: Role) -> bool:
+    """Whether ``role`` may open the page at ``path`` (the same rule as the navigation)."""
+    roles = next(roles for link, roles in PAGES if link.path == path)
+    return roles is None or role in roles
+
+
 def navigation(role: Role | None) -> list[Link]:
     if role is None:
         return []
-    return [link for link, roles in PAGES if roles is None or role in roles]
+    return [link for link, _ in PAGES if may_open(link.path, role)]
 
 
 @dataclass(frozen=True)

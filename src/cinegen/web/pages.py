@@ -134,7 +134,7 @@ def detail_page(
 @router.get("/review", response_class=HTMLResponse)
 def review_page(request: Request, viewer: SignedIn) -> HTMLResponse:
     """The review queue; for other roles (403), a page that says which key it needs."""
-    allowed = viewer.role in (Role.reviewer, Role.admin)
+    allowed = menus.may_open("/review", viewer.role)
     refused = None if allowed else "reviewing needs a reviewer or admin key"
     response = page(request, "review.html", viewer, refused=refused)
     response.status_code = 200 if allowed else 403
@@ -145,7 +145,7 @@ def review_page(request: Request, viewer: SignedIn) -> HTMLResponse:
 def admin_page(request: Request, viewer: SignedIn) -> HTMLResponse:
     """Keys, quotas, the access switch and the audit log; for other roles (403), a page
     that says which key it needs. The quota inputs follow ``config.Quota``'s fields."""
-    allowed = viewer.role is Role.admin
+    allowed = menus.may_open("/admin", viewer.role)
     refused = None if allowed else "the admin page needs an admin key"
     quota_fields = Quota.model_json_schema()["properties"]
     roles = [role.value for role in Role]
