@@ -13,12 +13,13 @@ import contextlib
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .ports import free_port
 
 
 def server_programs() -> Path | None:
@@ -30,17 +31,11 @@ def server_programs() -> Path | None:
     return Path(versions[-1]).parent if versions else None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class PostgresServer:
     root: Path
     programs: Path
-    port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
     databases: int = 0
 
     @property

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,13 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from .ports import free_port
+
 LINK = re.compile(r"(http://\S+)/sign-in/link/(\S+)")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _studio(data_dir: Path, *args: str) -> subprocess.Popen[str]:
@@ -46,7 +41,7 @@ def _link(process: subprocess.Popen[str], timeout: float = 90) -> tuple[str, str
 
 @pytest.mark.slow
 def test_studio_signs_the_owner_in_once_and_reuses_the_running_server(tmp_path: Path) -> None:
-    server = _studio(tmp_path, "--port", str(_free_port()), "--workers", "0")
+    server = _studio(tmp_path, "--port", str(free_port()), "--workers", "0")
     try:
         url, link = _link(server)
         assert (tmp_path / "server.json").is_file()

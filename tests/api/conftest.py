@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +19,8 @@ from cinegen.engine.engine import Engine
 from cinegen.jobs.worker import Worker
 from cinegen.store.db import open_database
 from cinegen.store.keys import create_key
+
+from ..ports import free_port
 
 
 @dataclass
@@ -47,12 +48,6 @@ def video_gen_ended(http: httpx.Client, task_id: str, timeout: float = 120) -> d
     raise AssertionError(f"task {task_id} did not end in {timeout:g} s")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def service_settings() -> dict[str, object]:
     """Settings a test module's service runs with beyond the defaults here (override it)."""
@@ -67,7 +62,7 @@ def service(tmp_path_factory, engine, service_settings) -> Iterator[Service]:
     settings = Settings(data_dir=data_dir, **{**defaults, **service_settings})
     sessions = open_database(data_dir)
     app = create_app(settings, sessions)
-    server = uvicorn.Server(server_config(app, settings, host="127.0.0.1", port=_free_port()))
+    server = uvicorn.Server(server_config(app, settings, host="127.0.0.1", port=free_port()))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -24,7 +24,7 @@ from cinegen.store.db import open_database
 from cinegen.store.keys import create_key
 from cinegen.store.models import Task, TaskState, utcnow
 
-from .conftest import _free_port
+from ..ports import free_port
 
 pytestmark = pytest.mark.slow  # kills real server and worker processes
 
@@ -78,7 +78,7 @@ def test_killed_worker_and_api_lose_no_task_and_leave_no_half_file(tmp_path):
     sessions = open_database(data_dir)
     with sessions() as session:
         key = create_key(session, "crash").secret
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     api = _start(["serve", "--port", str(port), "--workers", "0"], env)
     worker = _start(["worker"], env)

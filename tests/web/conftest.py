@@ -19,7 +19,6 @@ Fixtures:
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +34,7 @@ from cinegen.engine.engine import Engine
 from cinegen.jobs.worker import Worker
 from cinegen.store.db import open_database
 
+from ..ports import free_port
 from .harness import ConsoleWatch, Studio, WorkerThread
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -70,12 +70,6 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def studio_settings() -> dict[str, object]:
     """Settings a module's studio runs with beyond the defaults here (override it)."""
@@ -89,7 +83,7 @@ def studio(tmp_path_factory, engine, studio_settings) -> Iterator[Studio]:  # ty
     settings = Settings(data_dir=data_dir, **{**defaults, **studio_settings})
     sessions = open_database(data_dir)
     server = uvicorn.Server(
-        server_config(create_app(settings, sessions), settings, host="127.0.0.1", port=_free_port())
+        server_config(create_app(settings, sessions), settings, host="127.0.0.1", port=free_port())
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -56,15 +56,13 @@ def _stop_when_orphaned(parent: int, stop: threading.Event) -> None:
             stop.set()
 
 
-def serve(
-    host: Annotated[
-        str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")
-    ] = None,
-    port: Annotated[
-        int | None, typer.Option(min=1, max=65535, help="TCP port (default 8000).")
-    ] = None,
-    workers: Annotated[int | None, typer.Option(min=0, help="Worker processes to start.")] = None,
-) -> None:
+# The options `serve` and `studio` share (None: the settings' value).
+HostOption = Annotated[str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")]
+PortOption = Annotated[int | None, typer.Option(min=1, max=65535, help="TCP port (default 8000).")]
+WorkersOption = Annotated[int | None, typer.Option(min=0, help="Worker processes to start.")]
+
+
+def serve(host: HostOption = None, port: PortOption = None, workers: WorkersOption = None) -> None:
     """Serve the studio, the OpenAI Videos API and the Sora video_gen API, with workers."""
     run_server(settings_with(host=host, port=port, workers=workers))
 

@@ -16,7 +16,14 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from cinegen.cli.serve import RunningServer, run_server, settings_with
+from cinegen.cli.serve import (
+    HostOption,
+    PortOption,
+    RunningServer,
+    WorkersOption,
+    run_server,
+    settings_with,
+)
 from cinegen.cli.terminal import err
 from cinegen.config import Settings
 from cinegen.store.audit import cli_actor
@@ -30,13 +37,9 @@ OWNER_KEY = "studio"
 
 
 def studio(
-    host: Annotated[
-        str | None, typer.Option(help="Interface to listen on (default 127.0.0.1).")
-    ] = None,
-    port: Annotated[
-        int | None, typer.Option(min=1, max=65535, help="TCP port (default 8000).")
-    ] = None,
-    workers: Annotated[int | None, typer.Option(min=0, help="Worker processes to start.")] = None,
+    host: HostOption = None,
+    port: PortOption = None,
+    workers: WorkersOption = None,
     browser: Annotated[
         bool, typer.Option(help="Open the browser (--no-browser: only print the link).")
     ] = True,

@@ -133,3 +133,19 @@ export function clearErrors(form) {
   }
   for (const field of form.querySelectorAll("[aria-invalid]")) field.removeAttribute("aria-invalid");
 }
+
+// A drop zone for a file input: a file dropped on `zone` becomes the input's file;
+// `onDrop` (optional) runs after.
+export function acceptDrops(zone, input, onDrop) {
+  for (const type of ["dragenter", "dragover"]) {
+    zone.addEventListener(type, (e) => { e.preventDefault(); zone.classList.add("over"); });
+  }
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    if (!e.dataTransfer.files.length) return;
+    input.files = e.dataTransfer.files;
+    onDrop?.();
+  });
+}

@@ -1,6 +1,6 @@
 // The Create form: gathers a GenerationSpec in the Sora `video_gen` dialect (the API Sora's
 // own web app spoke), uploads any pictures first, and shows a refusal at the field it names.
-import { ApiError, clearErrors, el, get, post, showError } from "./api.js";
+import { acceptDrops, ApiError, clearErrors, el, get, post, showError } from "./api.js";
 
 const SORA_FPS = 30; // the dialect counts n_frames at 30 per second
 const form = document.getElementById("create");
@@ -15,15 +15,7 @@ describeModel();
 // --- the image reference: pick or drop ---------------------------------------------------
 const reference = $("reference");
 const drop = $("reference_drop");
-for (const type of ["dragenter", "dragover"]) {
-  drop.addEventListener(type, (e) => { e.preventDefault(); drop.classList.add("over"); });
-}
-drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-drop.addEventListener("drop", (e) => {
-  e.preventDefault();
-  drop.classList.remove("over");
-  if (e.dataTransfer.files.length) reference.files = e.dataTransfer.files;
-});
+acceptDrops(drop, reference);
 
 // --- the storyboard: shots added, removed, reordered ---------------------------------------
 const shots = $("shots");

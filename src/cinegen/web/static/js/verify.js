@@ -1,7 +1,7 @@
 // The Verify page: a dropped or picked file goes to POST /v1/verify; the answer shows its
 // C2PA state, its invisible watermark and, when either leads to a task made here, that task
 // (its id only for its own account or an admin: the server withholds it from others).
-import { ApiError, clearErrors, el, post, showError } from "./api.js";
+import { acceptDrops, ApiError, clearErrors, el, post, showError } from "./api.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("verify");
@@ -17,17 +17,7 @@ const C2PA_STATES = {
 };
 const FOUND_BY = { c2pa: "its signed Content Credentials", watermark: "its invisible watermark" };
 
-for (const type of ["dragenter", "dragover"]) {
-  drop.addEventListener(type, (e) => { e.preventDefault(); drop.classList.add("over"); });
-}
-drop.addEventListener("dragleave", () => drop.classList.remove("over"));
-drop.addEventListener("drop", (e) => {
-  e.preventDefault();
-  drop.classList.remove("over");
-  if (!e.dataTransfer.files.length) return;
-  input.files = e.dataTransfer.files;
-  form.requestSubmit();
-});
+acceptDrops(drop, input, () => form.requestSubmit());
 
 function facts(list, rows) {
   list.replaceChildren(...rows.filter(Boolean).flatMap(([term, value]) => [el("dt", {}, term), el("dd", {}, value)]));
