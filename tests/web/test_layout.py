@@ -63,3 +63,21 @@ def test_the_keyboard_reaches_prompt_and_create_with_a_visible_focus(studio, pag
     expect(create).to_be_focused()
     expect(create).to_have_css("outline-style", "solid")
     expect(create).to_have_css("outline-width", re.compile(r"[1-9]"))
+
+
+def test_the_first_paint_is_styled(studio, page):
+    """No flash of unstyled content: the stylesheet applies before the page first shows
+    (it is linked in the head, which holds the first paint, and module scripts wait)."""
+    signed_in(page, studio.key())
+    for path in ("/", "/library", "/verify"):
+        page.goto(path, wait_until="domcontentloaded")
+        styled = page.evaluate(
+            """() => ({
+                background: getComputedStyle(document.body).backgroundColor,
+                bar: getComputedStyle(document.querySelector("header.bar")).display,
+                sheets: [...document.styleSheets].map((s) => s.href),
+            })"""
+        )
+        assert styled["background"] == "rgb(246, 246, 248)", (path, styled)
+        assert styled["bar"] == "flex", (path, styled)
+        assert any(href.endswith("/static/studio.css") for href in styled["sheets"])
