@@ -149,8 +149,9 @@ form.addEventListener("submit", async (e) => {
   const button = $("create_button");
   button.disabled = true;
   try {
-    const created = await post("/backend/video_gen", await request());
-    document.dispatchEvent(new CustomEvent("task-created", { detail: created.id }));
+    const body = await request();
+    const created = await post("/backend/video_gen", body);
+    document.dispatchEvent(new CustomEvent("task-created", { detail: { id: created.id, prompt: body.prompt } }));
   } catch (error) {
     if (error instanceof ApiError) showError(form, error);
     else throw error;

@@ -103,5 +103,12 @@ setInterval(async () => {
   for (const item of list.querySelectorAll('[data-state="queued"]')) refresh(item.id.slice(5));
 }, 3000);
 
-document.addEventListener("task-created", (e) => { madeHere.add(e.detail); refresh(e.detail); });
+// A task just made is shown and followed at once (its stream replays every event from the
+// start), then filled in from the API.
+document.addEventListener("task-created", (e) => {
+  const { id, prompt } = e.detail;
+  madeHere.add(id);
+  render({ id, prompt, status: "queued", progress_pct: 0, queue_position: null, generations: [] });
+  refresh(id);
+});
 load();
