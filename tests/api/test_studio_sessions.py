@@ -187,3 +187,35 @@ def test_characters_are_listed_by_name_for_the_mention_menu(app, browser):
     with TestClient(app, base_url="http://127.0.0.1") as other:  # another account sees none
         _sign_in(other, _key(app, "jon"))
         assert other.get("/v1/videos/characters").json()["data"] == []
+
+
+def test_another_site_cannot_sign_a_visitor_in_or_out(app, browser):
+    secret = _key(app, "kim")
+    cross = {"Sec-Fetch-Site": "cross-site"}
+    forged = browser.post("/sign-in", data={"api_key": secret}, headers=cross)
+    assert forged.status_code == 403 and "cinegen_session" not in browser.cookies
+    csrf = _sign_in(browser, secret)
+    assert browser.post("/sign-out", data={"csrf": csrf}, headers=cross).status_code == 403
+    assert browser.get("/backend/video_gen").status_code == 200  # still signed in
+
+
+def test_a_busy_address_keeps_its_session_and_a_proxy_s_basic_auth_does_not_hide_it(app, browser):
+    csrf = _sign_in(browser, _key(app, "lou"))
+    proxied = browser.get("/backend/video_gen", headers={"Authorization": "Basic dXNlcjpwYXNz"})
+    assert proxied.status_code == 200
+    made = browser.post(
+        "/backend/video_gen",
+        json=TASK,
+        headers={"Authorization": "Basic dXNlcjpwYXNz", "X-CSRF-Token": csrf},
+    )
+    assert made.status_code == 200
+    # A bearer key sent beside the cookie is the request's key; the page still reads the
+    # session (no error).
+    bearer = {"Authorization": f"Bearer {_key(app, 'max')}"}
+    assert browser.get("/", headers=bearer).status_code == 200
+    failures = app.state.auth_failures
+    for _ in range(20):  # someone at the same address types wrong keys
+        failures.failed("testclient", "cg-wrong")
+    held = " ".join(browser.get("/").text.split())
+    assert "failed authentications from this address" in held and "You stay signed in" in held
+    assert "cinegen_session" in browser.cookies  # held, not ended

@@ -51,13 +51,13 @@ def current_key(request: Request, session: SessionDep) -> ApiKey:
     """The request's live API key. Too many failed attempts from one address, or with one
     key, make every request from it wait (429) for a while."""
     failures: AuthFailures = request.app.state.auth_failures
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request)
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
     secret = secret.strip()
     cookie = request.cookies.get(SESSION_COOKIE)
-    if not secret and cookie:
-        failures.check(client, cookie)
-        return _studio_key(request, session, cookie)
+    # A studio session unless a bearer key is sent (a proxy's own Basic auth is not one).
+    if cookie and (scheme.lower() != "bearer" or not secret):
+        return studio_key(request, session, cookie)
     failures.check(client, secret)
     if scheme.lower() != "bearer" or not secret:
         raise ApiError(
@@ -75,13 +75,18 @@ def current_key(request: Request, session: SessionDep) -> ApiKey:
     return key
 
 
-def _studio_key(request: Request, session: Session, token: str) -> ApiKey:
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def studio_key(request: Request, session: Session, token: str) -> ApiKey:
     """The key a studio session cookie stands for, checked as a bearer key is, plus the
-    CSRF token on a change."""
+    CSRF token on a change; the session is left in ``request.state.studio_session``."""
+    failures: AuthFailures = request.app.state.auth_failures
+    failures.check(client_address(request), token)
     studio = studio_sessions.find(session, token)
     if studio is None:
-        failures: AuthFailures = request.app.state.auth_failures
-        failures.failed(request.client.host if request.client else "unknown", token)
+        failures.failed(client_address(request), token)
         raise ApiError(
             401,
             "your studio session has ended (signed out or expired): sign in again",
@@ -93,23 +98,21 @@ def _studio_key(request: Request, session: Session, token: str) -> ApiKey:
             401, "the API key this session signed in with was revoked", code="invalid_api_key"
         )
     if request.method not in SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not hmac.compare_digest(sent.encode(), studio.csrf.encode()):
-            raise ApiError(
-                403,
-                "a change from the studio must carry its session's X-CSRF-Token header "
-                "(reload the page)",
-                code="csrf_failed",
-            )
+        check_csrf(studio, request.headers.get(CSRF_HEADER, ""))
     if key.account.role is not Role.admin:
         refuse_while_suspended(session)
     request.state.studio_session = studio
     return key
 
 
-def studio_session(request: Request, key: CurrentKey) -> StudioSession | None:
-    """The studio session a request came with (None for a bearer key)."""
-    return getattr(request.state, "studio_session", None)
+def check_csrf(studio: StudioSession, sent: str) -> None:
+    """A change asked for with a studio session repeats the session's CSRF token."""
+    if not hmac.compare_digest(sent.encode(), studio.csrf.encode()):
+        raise ApiError(
+            403,
+            "a change from the studio must carry its session's CSRF token (reload the page)",
+            code="csrf_failed",
+        )
 
 
 def refuse_while_suspended(session: SessionDep) -> None:

@@ -22,8 +22,10 @@ from cinegen.api.deps import (
     SESSION_COOKIE,
     SessionDep,
     SettingsDep,
-    current_key,
+    check_csrf,
+    client_address,
     refuse_while_suspended,
+    studio_key,
 )
 from cinegen.api.errors import ApiError
 from cinegen.config import Quota
@@ -41,7 +43,8 @@ router = APIRouter(include_in_schema=False)
 
 @dataclass(frozen=True)
 class Signed:
-    """Who a page is for: the key's account and the session's CSRF token."""
+    """Who a page is for: the key (and so the account) and the studio session (its CSRF
+    token goes into the page)."""
 
     key: ApiKey
     studio: StudioSession
@@ -58,11 +61,13 @@ class SignInNeeded(Exception):
 
 
 def signed_in(request: Request, session: SessionDep) -> Signed:
-    """The page's viewer, or SignInNeeded (answered with the sign-in page)."""
-    if SESSION_COOKIE not in request.cookies:
+    """The page's viewer, by the studio session cookie, or SignInNeeded (answered with the
+    sign-in page)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
         raise SignInNeeded(request.url.path)
     try:
-        key = current_key(request, session)
+        key = studio_key(request, session, token)
     except ApiError as exc:
         raise SignInNeeded(request.url.path, exc) from None
     return Signed(key, request.state.studio_session)
@@ -88,21 +93,25 @@ def page(request: Request, name: str, viewer: Signed | None, **context: Any) -> 
     )
 
 
+# The refusals that end a session; any other (access suspended, too many failed sign-ins)
+# only holds it: the cookie is kept, and a reload once it passes goes on where it was.
+ENDING = frozenset({"session_ended", "invalid_api_key"})
+
+
 def answer_sign_in_needed(request: Request, exc: Exception) -> Response:
-    """The sign-in page, saying why. A suspension only pauses a session: its cookie is
-    kept, so a reload once access resumes goes on where it was."""
+    """The sign-in page, saying why (200: the page is what was asked for; an error status
+    would be an error in the browser's console on a plain page load)."""
     assert isinstance(exc, SignInNeeded)
-    paused = exc.ended is not None and exc.ended.code == "access_suspended"
+    ends = exc.ended is not None and exc.ended.code in ENDING
     response = page(
         request,
         "sign_in.html",
         None,
         next_path=exc.next_path,
-        ended=exc.ended.message if exc.ended and not paused else None,
-        paused=exc.ended.message if exc.ended and paused else None,
+        ended=exc.ended.message if exc.ended and ends else None,
+        held=exc.ended.message if exc.ended and not ends else None,
     )
-    # (200: the page is what was asked for; an error status would be a console error.)
-    if exc.ended is not None and not paused:
+    if ends:
         response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -161,6 +170,14 @@ def verify_page(request: Request, viewer: SignedIn) -> HTMLResponse:
 
 
 # --- signing in and out ----------------------------------------------------------------------
+def refuse_cross_site(request: Request) -> None:
+    """The sign-in and sign-out forms are answered only when sent from this site's own
+    pages (or typed): browsers say where a request comes from in ``Sec-Fetch-Site``, so a
+    page of another site cannot sign a visitor in to an account of its choosing."""
+    if request.headers.get("sec-fetch-site", "none") not in ("same-origin", "none"):
+        raise ApiError(403, "sign in from the studio's own page", code="cross_site")
+
+
 def _local_path(next_path: str) -> str:
     """Where to go after signing in: a path on this server only (no open redirect)."""
     if not next_path.startswith("/") or next_path.startswith("//") or "\\" in next_path:
@@ -171,6 +188,8 @@ def _local_path(next_path: str) -> str:
 def _signed_in_response(
     request: Request, session: SessionDep, key: ApiKey, *, lifetime: timedelta, to: str
 ) -> RedirectResponse:
+    if earlier := request.cookies.get(SESSION_COOKIE):  # signing in again ends the old one
+        studio_sessions.end(session, earlier)
     started = studio_sessions.start(session, key, lifetime=lifetime)
     response = RedirectResponse(_local_path(to), status_code=303)
     response.set_cookie(
@@ -199,9 +218,10 @@ def sign_in(
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
     failures: AuthFailures = request.app.state.auth_failures
-    client = request.client.host if request.client else "unknown"
+    client = client_address(request)
     secret = api_key.strip()
     try:
+        refuse_cross_site(request)
         failures.check(client, secret)
         key = live_key(session, secret) if secret else None
         if key is None:
@@ -237,10 +257,10 @@ def sign_in_by_link(
 def sign_out(request: Request, session: SessionDep, csrf: Annotated[str, Form()] = "") -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
+        refuse_cross_site(request)
         studio = studio_sessions.find(session, token)
-        # A sign-out form from another site is refused (the token proves it is ours).
-        if studio is not None and csrf != studio.csrf:
-            raise ApiError(403, "sign out from the studio's own button", code="csrf_failed")
+        if studio is not None:
+            check_csrf(studio, csrf)  # the form carries it: a form of another site cannot
         studio_sessions.end(session, token)
     response = RedirectResponse("/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
