@@ -5,9 +5,21 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .harness import TOY_PROMPT, assert_image_shows, fill_draft, queued_task, signed_in
+from .harness import (
+    TOY_PROMPT,
+    assert_image_shows,
+    draft_request,
+    fill_draft,
+    queued_task,
+    signed_in,
+)
 
 SEED = 7
+
+
+@pytest.fixture(scope="module")
+def studio_settings() -> dict[str, object]:
+    return {"max_active_tasks_per_account": 10}
 
 
 def create(page, prompt: str, *, seed: int = SEED) -> None:
@@ -63,3 +75,21 @@ def test_another_accounts_tasks_never_show_in_the_queue(studio, page, new_page):
             task = queued_task(each, f"{prompt} over the ocean")
             task.get_by_role("button", name="Cancel").click()
             expect(task.get_by_text("Cancelled", exact=True)).to_be_visible()
+
+
+def test_a_long_queue_leaves_the_page_free_to_create(studio, page):
+    """Seven waiting tasks are listed with their places, and Create still answers: the page
+    streams only what runs (a browser opens six connections to a server at most)."""
+    key = studio.key()
+    api = studio.api(key)
+    with studio.worker.paused():
+        for n in range(7):
+            made = api.post("/backend/video_gen", json=draft_request(f"waiting {n}", seed=n))
+            assert made.status_code == 200, made.text
+        signed_in(page, key)
+        for n in range(7):
+            expect(queued_task(page, f"waiting {n}")).to_contain_text("in the queue")
+        create(page, "a green star spinning over grass")
+        expect(queued_task(page, "a green star spinning over grass")).to_contain_text("Queued")
+        for task in api.get("/backend/video_gen", params={"limit": 20}).json()["task_responses"]:
+            api.post(f"/backend/video_gen/{task['id']}/cancel")  # (nothing left to render)

@@ -1,13 +1,19 @@
 // The queue: every task of the account, newest first, as the durable queue holds it (a
 // reload or a server restart shows the same), live while it runs: state, place in the
 // queue, progress and the preview frames streamed as server-sent events; Cancel.
-import { el, events, get, post } from "./api.js";
+//
+// Streams are opened only for running tasks and the one just made (a browser allows six
+// connections to a server: a stream per queued task would stall every other request);
+// queued tasks are read again together, one list call every few seconds.
+import { ApiError, el, events, get, post } from "./api.js";
 
 const list = document.getElementById("queue");
 const empty = document.getElementById("queue_empty");
 const streams = new Map(); // task id -> EventSource
 const ACTIVE = new Set(["queued", "running"]);
 const LABELS = { queued: "Queued", running: "Rendering", succeeded: "Done", failed: "Failed", cancelled: "Cancelled" };
+const PAGE = 50;
+const TICK_MS = 3000;
 
 function stateText(task) {
   if (task.status === "queued" && task.queue_position) return `Queued · place ${task.queue_position} in the queue`;
@@ -21,7 +27,7 @@ const madeHere = new Set();
 
 function picture(task, old) {
   const first = task.generations[0];
-  if (first && madeHere.has(task.id) && first.url.includes("kind=video")) {
+  if (first && madeHere.has(task.id) && task.type === "video_gen") {
     const video = el("video", { class: "preview", src: first.url, controls: true, autoplay: true,
       loop: true, playsinline: true, "aria-label": `Video of “${task.prompt}”` });
     video.muted = true; // (the attribute alone does not mute an element made by a script)
@@ -39,6 +45,12 @@ function picture(task, old) {
 function render(task) {
   const id = `task_${task.id}`;
   const old = document.getElementById(id);
+  // States only move on: an answer that left before the task ended must not bring it back.
+  if (old && !ACTIVE.has(old.dataset.state) && ACTIVE.has(task.status)) return old;
+  if (old && old.dataset.state === task.status && task.status === "queued") {
+    old.querySelector(".state").textContent = stateText(task); // (no re-announcement)
+    return old;
+  }
   const item = el("li", { class: "task", id, "data-state": task.status },
     picture(task, old),
     el("div", {},
@@ -47,6 +59,7 @@ function render(task) {
       ACTIVE.has(task.status)
         ? el("progress", { max: "1", value: String(task.progress_pct), "aria-label": `Progress of “${task.prompt}”` })
         : null,
+      el("p", { class: "field-error", hidden: true }),
       el("div", { class: "actions" },
         ACTIVE.has(task.status)
           ? el("button", { type: "button", class: "danger", "aria-label": `Cancel “${task.prompt}”`, onclick: () => cancel(task.id) }, "Cancel")
@@ -59,7 +72,7 @@ function render(task) {
   if (old) old.replaceWith(item);
   else list.prepend(item);
   empty.hidden = true;
-  if (ACTIVE.has(task.status)) follow(task);
+  if (task.status === "running" || (madeHere.has(task.id) && ACTIVE.has(task.status))) follow(task);
   return item;
 }
 
@@ -84,31 +97,50 @@ function follow(task) {
   streams.set(task.id, stream);
 }
 
+const ended = () => !document.getElementById("ended")?.hidden;
+
 async function refresh(taskId) {
-  render(await get(`/backend/video_gen/${encodeURIComponent(taskId)}`));
+  try {
+    render(await get(`/backend/video_gen/${encodeURIComponent(taskId)}`));
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error; // (an ended session shows its banner)
+  }
 }
 
 async function cancel(taskId) {
-  render(await post(`/backend/video_gen/${encodeURIComponent(taskId)}/cancel`));
+  try {
+    render(await post(`/backend/video_gen/${encodeURIComponent(taskId)}/cancel`));
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    const slot = document.getElementById(`task_${taskId}`)?.querySelector(".field-error");
+    if (slot) { slot.textContent = error.message; slot.hidden = false; }
+    refresh(taskId);
+  }
 }
 
 async function load() {
-  const page = await get("/backend/video_gen?limit=50");
-  for (const task of page.task_responses.reverse()) render(task);
-  empty.hidden = page.task_responses.length > 0;
+  try {
+    const page = await get(`/backend/video_gen?limit=${PAGE}`);
+    for (const task of page.task_responses.reverse()) render(task);
+    empty.hidden = list.children.length > 0;
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error; // (an ended session shows its banner)
+  }
 }
 
-// Places in the queue move as tasks ahead of ours start: ask again every few seconds.
-setInterval(async () => {
-  for (const item of list.querySelectorAll('[data-state="queued"]')) refresh(item.id.slice(5));
-}, 3000);
+// Places in the queue move, and queued tasks start, as tasks ahead of them finish: the
+// queued ones are read again together while any is shown.
+const tick = setInterval(async () => {
+  if (ended()) { clearInterval(tick); return; }
+  if (list.querySelector('[data-state="queued"]')) await load();
+}, TICK_MS);
 
 // A task just made is shown and followed at once (its stream replays every event from the
 // start), then filled in from the API.
 document.addEventListener("task-created", (e) => {
   const { id, prompt } = e.detail;
   madeHere.add(id);
-  render({ id, prompt, status: "queued", progress_pct: 0, queue_position: null, generations: [] });
+  render({ id, prompt, type: "video_gen", status: "queued", progress_pct: 0, queue_position: null, generations: [] });
   refresh(id);
 });
 load();
