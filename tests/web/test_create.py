@@ -118,3 +118,17 @@ def test_shots_out_of_order_are_refused_at_the_storyboard(studio, page, console)
     storyboard = page.get_by_role("group", name="Storyboard")
     expect(storyboard.get_by_text(re.compile("must begin at 0 and increase"))).to_be_visible()
     expect(page.get_by_role("region", name="Queue").get_by_role("listitem")).to_have_count(0)
+
+
+def test_a_picture_the_server_refuses_is_named_at_its_own_control(studio, page, console):
+    console.allow_failed_request(400)
+    signed_in(page, studio.key())
+    fill_draft(page, TOY_PROMPT, seed=SEED)
+    page.get_by_label("Image reference").set_input_files(
+        files=[{"name": "notes.png", "mimeType": "image/png", "buffer": b"not a picture at all"}]
+    )
+    page.get_by_role("button", name="Create", exact=True).click()
+    reference = page.get_by_label("Image reference")
+    expect(reference).to_have_attribute("aria-invalid", "true")
+    expect(reference).to_have_accessible_description(re.compile("must be an image"))
+    assert page.request.get("/backend/video_gen").json()["task_responses"] == []

@@ -57,6 +57,7 @@ function numberShots() {
       label.textContent = labels[j];
     });
     shot.querySelector("textarea").dataset.field = `storyboard.${i}.prompt`;
+    shot.querySelector(".shot-image").dataset.field = `storyboard.${i}.media`;
     shot.querySelector(".shot-up").textContent = `Move shot ${n} up`;
     shot.querySelector(".shot-down").textContent = `Move shot ${n} down`;
     shot.querySelector(".shot-remove").textContent = `Remove shot ${n}`;
@@ -104,10 +105,17 @@ function mention(name) {
 }
 
 // --- Create --------------------------------------------------------------------------------
-async function upload(file) {
+// An uploaded picture's id; a refusal of it is shown at the control it was picked in
+// (`field`), not as the upload route's own `file`.
+async function upload(file, field) {
   const body = new FormData();
   body.append("file", file);
-  return (await post("/backend/uploads", body)).id;
+  try {
+    return (await post("/backend/uploads", body)).id;
+  } catch (error) {
+    if (error instanceof ApiError) error.param = field;
+    throw error;
+  }
 }
 
 async function request() {
@@ -125,18 +133,22 @@ async function request() {
   if ($("seed").value !== "") body.seed = Number($("seed").value);
   if ($("negative").value.trim()) body.negative_prompt = $("negative").value;
   if (reference.files.length) {
-    body.inpaint_items = [{ type: "image", upload_id: await upload(reference.files[0]), frame_index: 0 }];
+    const id = await upload(reference.files[0], "inpaint_items");
+    body.inpaint_items = [{ type: "image", upload_id: id, frame_index: 0 }];
   }
   if ($("storyboard_on").checked) {
     body.operation = "storyboard";
     body.storyboard = [];
-    for (const shot of shots.children) {
+    for (const [i, shot] of [...shots.children].entries()) {
       const entry = {
         prompt: shot.querySelector(".shot-prompt").value,
         start_frame: Math.round(Number(shot.querySelector(".shot-start").value || 0) * SORA_FPS),
       };
       const image = shot.querySelector(".shot-image").files[0];
-      if (image) entry.media = { type: "image", upload_id: await upload(image), frame_index: entry.start_frame };
+      if (image) {
+        const id = await upload(image, `storyboard.${i}.media`);
+        entry.media = { type: "image", upload_id: id, frame_index: entry.start_frame };
+      }
       body.storyboard.push(entry);
     }
   }
