@@ -14,6 +14,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from cinegen.cli.serve import local_url
+from cinegen.cli.studio import OWNER_ACCOUNT
+from cinegen.store.db import open_database
+from cinegen.store.keys import create_key
+from cinegen.store.models import Role
+
 from .ports import free_port
 
 LINK = re.compile(r"(http://\S+)/sign-in/link/(\S+)")
@@ -69,3 +75,25 @@ def test_studio_signs_the_owner_in_once_and_reuses_the_running_server(tmp_path: 
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
     assert not (tmp_path / "server.json").exists()
+
+
+def test_the_owner_account_taken_by_another_role_is_said_before_anything_starts(
+    tmp_path: Path,
+) -> None:
+    with open_database(tmp_path)() as session:
+        create_key(session, "laptop", account=OWNER_ACCOUNT, role=Role.artist)
+    done = _studio(tmp_path, "--port", str(free_port()))
+    assert done.wait(timeout=60) == 2
+    assert done.stderr is not None
+    said = " ".join(done.stderr.read().split())
+    assert "'studio-owner' exists with role artist" in said
+    assert not (tmp_path / "server.json").exists()
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [("0.0.0.0", "http://127.0.0.1:80"), ("::", "http://127.0.0.1:80"),
+     ("::1", "http://[::1]:80"), ("studio.lan", "http://studio.lan:80")],
+)  # fmt: skip
+def test_the_link_names_an_address_a_browser_here_can_open(host: str, url: str) -> None:
+    assert local_url(host, 80) == url

@@ -85,7 +85,7 @@ def run_server(settings: Settings, on_ready: Callable[[str], None] | None = None
     ]
     for process in processes:
         process.start()
-    url = f"http://{settings.host}:{settings.port}"
+    url = local_url(settings.host, settings.port)
     err.print(
         f"cinegen {len(processes)} worker(s) · studio and API on {url} "
         f"· data in {settings.data_dir}"
@@ -104,6 +104,13 @@ def run_server(settings: Settings, on_ready: Callable[[str], None] | None = None
             process.terminate()
         for process in processes:
             process.join()
+
+
+def local_url(host: str, port: int) -> str:
+    """Where a browser on this machine finds a server listening on ``host``: a wildcard
+    address (every interface) is reached on loopback; an IPv6 address goes in brackets."""
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
 def _exit_on_signal(signum: int, frame: object) -> None:

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from cinegen.cli.serve import (
     HostOption,
@@ -25,7 +26,6 @@ from cinegen.cli.serve import (
     settings_with,
 )
 from cinegen.cli.terminal import err
-from cinegen.config import Settings
 from cinegen.store.audit import cli_actor
 from cinegen.store.db import open_database
 from cinegen.store.keys import create_key
@@ -46,9 +46,13 @@ def studio(
 ) -> None:
     """Open the studio: start the server if none runs for this data dir, sign in, browse."""
     settings = settings_with(host=host, port=port, workers=workers)
+    sessions = open_database(settings.data_dir, settings.database_url)
+    key_id = owner_key(sessions)  # before any server starts: a refusal stops here
 
     def welcome(url: str) -> None:
-        link = f"{url}/sign-in/link/{owner_link(settings)}"
+        with sessions() as session:
+            token = make_link(session, session.get_one(ApiKey, key_id))
+        link = f"{url}/sign-in/link/{token}"
         minutes = int(LINK_LIFETIME.total_seconds() // 60)
         err.print(f"cinegen studio · {url}")
         err.print(
@@ -65,11 +69,17 @@ def studio(
     run_server(settings, on_ready=welcome)
 
 
-def owner_link(settings: Settings) -> str:
-    """A one-time sign-in link token for the owner's admin key (made on first use)."""
-    sessions = open_database(settings.data_dir, settings.database_url)
+def owner_key(sessions: sessionmaker[Session]) -> str:
+    """The id of the owner's own admin key, made on first use."""
     with sessions() as session:
         owner = session.scalar(select(Account).where(Account.name == OWNER_ACCOUNT))
+        if owner is not None and owner.role is not Role.admin:
+            err.print(
+                f"[bold red]error:[/] the account {OWNER_ACCOUNT!r} exists with role "
+                f"{owner.role.value}; `cinegen studio` signs its owner in as an admin: give "
+                "that account another name, or use `cinegen serve` and sign in with a key"
+            )
+            raise typer.Exit(2)
         key = None
         if owner is not None:
             key = session.scalar(
@@ -80,8 +90,7 @@ def owner_link(settings: Settings) -> str:
                 )
             )
         if key is None:
-            made = create_key(
+            key = create_key(
                 session, OWNER_KEY, account=OWNER_ACCOUNT, role=Role.admin, actor=cli_actor()
-            )
-            key = made.key
-        return make_link(session, key)
+            ).key
+        return key.id
