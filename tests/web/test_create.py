@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
+from ..conftest import first_frame_image
 from .harness import (
     RENDER_TIMEOUT_MS,
     TOY_PROMPT,
@@ -92,6 +95,13 @@ def test_a_storyboard_is_made_of_the_shots_in_the_order_shown(studio, page):
     page.get_by_label("Shot 1 starts at (seconds)").fill("0")
     page.get_by_label("Shot 2 starts at (seconds)").fill("1")
     expect(page.get_by_label("Shot 3 prompt")).to_have_count(0)
+    # A picture half a second into shot 2 (its own timeline: frame 15 of it, 45 overall).
+    picture = io.BytesIO()
+    Image.fromarray(first_frame_image(64, 48)).save(picture, format="PNG")
+    page.get_by_label("Shot 2 image", exact=True).set_input_files(
+        files=[{"name": "cut.png", "mimeType": "image/png", "buffer": picture.getvalue()}]
+    )
+    page.get_by_label("Shot 2 image at (seconds into the shot)").fill("0.5")
     page.get_by_role("button", name="Create", exact=True).click()
 
     task = queued_task(page, "two shots of a starry night sky")
@@ -102,6 +112,8 @@ def test_a_storyboard_is_made_of_the_shots_in_the_order_shown(studio, page):
         ("a blue circle moves left over a starry night sky", 0),
         ("a red circle moves right over a starry night sky", 30),
     ]
+    assert spec["storyboard"][0]["media"] is None
+    assert spec["storyboard"][1]["media"]["frame_index"] == 15
 
 
 def test_shots_out_of_order_are_refused_at_the_storyboard(studio, page, console):

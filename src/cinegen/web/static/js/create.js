@@ -49,7 +49,8 @@ function addShot() {
 function numberShots() {
   [...shots.children].forEach((shot, i) => {
     const n = i + 1;
-    const labels = [`Shot ${n} prompt`, `Shot ${n} starts at (seconds)`, `Shot ${n} image`];
+    const labels = [`Shot ${n} prompt`, `Shot ${n} starts at (seconds)`, `Shot ${n} image`,
+      `Shot ${n} image at (seconds into the shot)`];
     shot.querySelectorAll("label").forEach((label, j) => {
       const input = shot.querySelectorAll("textarea, input")[j];
       input.id = `shot_${n}_${j}`;
@@ -147,7 +148,9 @@ async function request() {
       const image = shot.querySelector(".shot-image").files[0];
       if (image) {
         const id = await upload(image, `storyboard.${i}.media`);
-        entry.media = { type: "image", upload_id: id, frame_index: entry.start_frame };
+        // (frame_index counts from the shot's own start)
+        const at = Math.round(Number(shot.querySelector(".shot-image-at").value || 0) * SORA_FPS);
+        entry.media = { type: "image", upload_id: id, frame_index: at };
       }
       body.storyboard.push(entry);
     }
