@@ -16,8 +16,10 @@ from .harness import (
     Studio,
     StudioKey,
     assert_video_plays,
+    draft_request,
     queued_task,
     signed_in,
+    video_gen_ended,
 )
 
 SEED = 21
@@ -109,6 +111,23 @@ def test_extend_by_a_second(studio, sources, page, direction, named):
     record = opened_result(page, prompt)
     assert record["Length"] == "90 frames · 3.00 s at 30 fps"  # its 60 and 30 more
     assert record["Made by"] == f"extend of {sources.id}"
+
+
+def test_a_24_fps_video_extended_keeps_its_rate(studio, sources, page):
+    """A video made at 24 fps (as the OpenAI dialect and the CLI make them) is extended at
+    24 fps: its own frames keep their timing, the new second is 24 frames."""
+    body = {**draft_request(TOY_PROMPT, seed=SEED), "fps": 24, "n_frames": 48}
+    made = studio.api(sources.key).post("/backend/video_gen", json=body).json()
+    film = video_gen_ended(studio.api(sources.key), made["id"])["generations"][0]["id"]
+    form = operation(page, sources.key, film, "Extend")
+    prompt = "a red circle moves right over a starry night sky, at 24 fps"
+    form.get_by_label("Extend prompt").fill(prompt)
+    form.get_by_label("Seconds to add").fill("1")
+    form.get_by_role("button", name="Extend").click()
+
+    spec = followed_to_done(page, form, prompt)["spec"]
+    assert (spec["fps"], spec["n_frames"]) == (24, 72)
+    assert opened_result(page, prompt)["Length"] == "72 frames · 3.00 s at 24 fps"
 
 
 def test_make_it_loop_with_a_one_second_bridge(studio, sources, page):

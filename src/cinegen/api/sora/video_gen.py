@@ -2,8 +2,9 @@
 
 ``POST /backend/video_gen`` takes the ``GenerationSpec`` fields themselves (``n_frames`` at
 30 fps, ``inpaint_items`` naming uploads from ``POST /backend/uploads``) and answers
-``{"id"}``. ``operation`` with ``source`` (generation ids or uploaded videos) remixes,
-extends, loops, blends, inpaints or re-cuts earlier videos; ``storyboard`` lists shots.
+``{"id"}``; cinegen also takes ``preset``, and ``fps`` for the rate ``n_frames`` counts at.
+``operation`` with ``source`` (generation ids or uploaded videos) remixes, extends, loops,
+blends, inpaints or re-cuts earlier videos; ``storyboard`` lists shots.
 ``GET /backend/video_gen?limit=N`` lists the caller's newest tasks as
 ``task_responses`` with ``progress_pct`` 0..1, and each finished generation has a ``url``
 that downloads with the same key. ``type: image_gen`` (``n_frames: 1``) makes a PNG.
@@ -57,6 +58,9 @@ class VideoGenRequest(BaseModel):
     style: str | None = None
     model: str | None = None
     preset: Preset | None = None  # cinegen's: turbo or quality of the model named
+    # cinegen's: the rate n_frames counts at (Sora's clients leave it out: 30 per second);
+    # the studio sends an earlier video's own, so that what it makes from it keeps time.
+    fps: float | None = None
     operation: str = "simple_compose"
     inpaint_items: list[dict[str, Any]] = []
     source: dict[str, Any] | None = None
@@ -64,7 +68,7 @@ class VideoGenRequest(BaseModel):
     seed: int | None = None
     negative_prompt: str | None = None
 
-    @field_validator("n_variants", "n_frames", "width", "height", "seed", mode="before")
+    @field_validator("n_variants", "n_frames", "width", "height", "seed", "fps", mode="before")
     @classmethod
     def _numbers(cls, value: Any) -> Any:
         return not_boolean(value)
@@ -191,7 +195,7 @@ def create_video_gen(
 ) -> Created:
     fields = body.model_dump(exclude_none=True)
     idempotency = tasks.Idempotency.of(idempotency_key, body.model_dump(mode="json"))
-    fields["fps"] = SORA_FPS
+    fields["fps"] = body.fps if body.fps is not None else SORA_FPS
     fields["inpaint_items"] = [_item(i) for i in body.inpaint_items]
     if body.storyboard is not None:
         fields["storyboard"] = [

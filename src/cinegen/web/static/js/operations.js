@@ -1,12 +1,11 @@
 // "From this video": each operation is a small form that POSTs /backend/video_gen with
-// `operation` and `source` (spec.Source), the video's size and a length in the dialect's
-// 30 frames a second; the scene planner's next shots start new videos under their prompts;
+// `operation` and `source` (spec.Source), the video's size, and a length counted at the
+// video's own frame rate (sent as `fps`); the scene planner's next shots start new videos under their prompts;
 // Make character sends the video's bytes to POST /v1/videos/characters. A refusal shows at
 // the field it names: the shared model, style and seed above, or the form's own.
 import { ApiError, clearErrors, el, get, post, showError } from "./api.js";
 import { boxDrawing } from "./inpaint.js";
 
-const SORA_FPS = 30; // the dialect counts n_frames at 30 per second
 const $ = (id) => document.getElementById(id);
 const settings = $("op_settings");
 const checked = (form, name) => form.querySelector(`input[name="${name}"]:checked`)?.value;
@@ -20,7 +19,9 @@ function common(record, { prompt, operation, seconds }) {
     style: $("op_style").value,
     width: record.width,
     height: record.height,
-    n_frames: Math.max(1, Math.round(seconds * SORA_FPS)),
+    // At the video's own rate, so that its frames keep their timing in what is made from it.
+    fps: record.fps,
+    n_frames: Math.max(1, Math.round(seconds * record.fps)),
   };
   if (record.preset) body.preset = record.preset;
   if ($("op_seed").value !== "") body.seed = Number($("op_seed").value);
@@ -79,8 +80,8 @@ function extend(record) {
   const form = $("op_extend");
   submitting(form, () => {
     const body = common(record, { prompt: $("extend_prompt").value, operation: "extend", seconds: 0 });
-    // The video keeps its own frames; the new ones are counted at the dialect's rate.
-    body.n_frames = record.n_frames + Math.round(Number($("extend_seconds").value) * SORA_FPS);
+    // The video keeps its own frames; the new ones are counted at its rate.
+    body.n_frames = record.n_frames + Math.round(Number($("extend_seconds").value) * record.fps);
     return videoGen({ ...body, source: source(record, { direction: checked(form, "extend_direction") }) });
   });
 }
@@ -88,7 +89,7 @@ function extend(record) {
 function loop(record) {
   submitting($("op_loop"), () => {
     const body = common(record, { prompt: $("loop_prompt").value, operation: "loop", seconds: 0 });
-    body.n_frames = record.n_frames + Math.round(Number($("loop_seconds").value) * SORA_FPS);
+    body.n_frames = record.n_frames + Math.round(Number($("loop_seconds").value) * record.fps);
     return videoGen({ ...body, source: source(record) });
   });
 }
