@@ -219,3 +219,17 @@ def test_a_busy_address_keeps_its_session_and_a_proxy_s_basic_auth_does_not_hide
     held = " ".join(browser.get("/").text.split())
     assert "failed authentications from this address" in held and "You stay signed in" in held
     assert "cinegen_session" in browser.cookies  # held, not ended
+
+
+def test_the_list_keeps_to_one_state_when_asked(app, browser):
+    csrf = _sign_in(browser, _key(app, "ned"))
+    headers = {"X-CSRF-Token": csrf}
+    ids = [browser.post("/backend/video_gen", json=TASK, headers=headers).json()["id"]
+           for _ in range(3)]  # fmt: skip
+    browser.post(f"/backend/video_gen/{ids[1]}/cancel", headers=headers)
+    queued = browser.get("/backend/video_gen", params={"status": "queued"}).json()
+    assert [t["id"] for t in queued["task_responses"]] == [ids[2], ids[0]]
+    cancelled = browser.get("/backend/video_gen", params={"status": "cancelled"}).json()
+    assert [t["id"] for t in cancelled["task_responses"]] == [ids[1]]
+    wrong = browser.get("/backend/video_gen", params={"status": "done"})
+    assert wrong.status_code == 400 and wrong.json()["error"]["param"].endswith("status")

@@ -304,11 +304,14 @@ def page(
     limit: int,
     newest_first: bool,
     prompt_contains: str | None = None,
+    state: TaskState | None = None,
 ) -> tuple[list[Task], bool]:
     """Up to ``limit`` of the account's live tasks after the task ``after`` in the chosen
     order (by creation time, then id), and whether more follow; only those whose prompt
-    contains ``prompt_contains`` (any case), if given."""
+    contains ``prompt_contains`` (any case), and only in ``state``, if given."""
     query = select(Task).where(Task.account_id == account.id, live())
+    if state is not None:
+        query = query.where(Task.state == state)
     if prompt_contains:
         prompt = func.lower(Task.spec["prompt"].as_string())
         query = query.where(prompt.contains(prompt_contains.lower(), autoescape=True))

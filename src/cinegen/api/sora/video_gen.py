@@ -224,11 +224,18 @@ def list_video_gen(
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     before: str | None = None,
-    # cinegen's: only tasks whose prompt contains this (any case)
+    # cinegen's: only tasks whose prompt contains this (any case), only in this state
     prompt: Annotated[str | None, Query(max_length=200)] = None,
+    status: TaskState | None = None,
 ) -> TaskList:
     page, has_more = tasks.page(
-        session, account, after=before, limit=limit, newest_first=True, prompt_contains=prompt
+        session,
+        account,
+        after=before,
+        limit=limit,
+        newest_first=True,
+        prompt_contains=prompt,
+        state=status,
     )
     return TaskList(
         task_responses=[task_response(request, session, t, settings.default_model) for t in page],

@@ -1,7 +1,7 @@
 // The Library: the account's finished videos, newest first, found by words of their prompt
-// (GET /backend/video_gen?prompt=…, paged with `before`). A tile plays its video while the
-// pointer rests on it or it has focus; moving the pointer across it scrubs through the
-// spritesheet, and the video then plays on from the frame shown.
+// (GET /backend/video_gen?status=succeeded&prompt=…, paged with `before`). A tile plays its
+// video while the pointer rests on it or it has focus; moving the pointer across it scrubs
+// through the spritesheet, and the video then plays on from the frame shown.
 import { ApiError, clearErrors, el, get, showError } from "./api.js";
 import { drawTile, spritesheetOf, tileAt } from "./spritesheet.js";
 
@@ -102,7 +102,7 @@ function say(text) {
 async function load({ fresh }) {
   const ask = ++asking;
   if (fresh) { cursor = null; shown = 0; }
-  const params = new URLSearchParams({ limit: String(PAGE) });
+  const params = new URLSearchParams({ limit: String(PAGE), status: "succeeded" });
   if (prompt) params.set("prompt", prompt);
   if (cursor) params.set("before", cursor);
   more.disabled = true;
@@ -119,7 +119,6 @@ async function load({ fresh }) {
   if (ask !== asking) return;
   if (fresh) grid.replaceChildren();
   const tiles = page.task_responses
-    .filter((task) => task.status === "succeeded")
     .flatMap((task) => task.generations.map((generation) => tile(task, generation)));
   grid.append(...tiles);
   shown += tiles.length;
@@ -127,7 +126,6 @@ async function load({ fresh }) {
   more.hidden = !page.has_more;
   more.disabled = false;
   if (shown) say(`${shown} ${shown === 1 ? "video" : "videos"}${prompt ? ` matching “${prompt}”` : ""}${page.has_more ? ", more to load" : ""}`);
-  else if (page.has_more) say("None finished in this page: load more to look further back.");
   else say(prompt ? `No videos match “${prompt}”.` : "No videos yet: what you make on the Create page appears here.");
 }
 
