@@ -233,3 +233,11 @@ def test_the_list_keeps_to_one_state_when_asked(app, browser):
     assert [t["id"] for t in cancelled["task_responses"]] == [ids[1]]
     wrong = browser.get("/backend/video_gen", params={"status": "done"})
     assert wrong.status_code == 400 and wrong.json()["error"]["param"].endswith("status")
+
+
+def test_pages_load_only_this_server_s_files_and_are_not_framed(app, browser):
+    _sign_in(browser, _key(app, "ola"))
+    for path in ("/", "/library", "/verify", "/sign-in"):
+        policy = browser.get(path).headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert "unsafe-inline" not in policy and "unsafe-eval" not in policy

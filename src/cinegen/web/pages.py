@@ -40,6 +40,13 @@ templates = Jinja2Templates(directory=HERE / "templates")
 
 router = APIRouter(include_in_schema=False)
 
+# What a studio page may load and do: only this server's own files (no inline script or
+# style anywhere), previews as data: URLs, no framing by another site (clickjacking).
+POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
 
 @dataclass(frozen=True)
 class Signed:
@@ -89,7 +96,7 @@ def page(request: Request, name: str, viewer: Signed | None, **context: Any) -> 
             "nav": menus.navigation(viewer.role if viewer else None),
             **context,
         },
-        headers={"Cache-Control": "no-store"},
+        headers={"Cache-Control": "no-store", "Content-Security-Policy": POLICY},
     )
 
 
