@@ -342,15 +342,11 @@ def cancel_owned(session: Session, account: Account, task_id: str) -> Task:
         raise ApiError(409, str(exc), code="already_finished") from None
 
 
-def queue_position(session: Session, task: Task) -> int | None:
-    """A queued task's place in the queue (1: the next a worker takes), as workers take
-    them, oldest first; None once it has left the queue."""
-    if task.state is not TaskState.queued:
-        return None
-    earlier = (Task.created_at < task.created_at) | (
-        (Task.created_at == task.created_at) & (Task.id < task.id)
+def queue_positions(session: Session) -> dict[str, int]:
+    """Every queued task's place in the queue (1: the next a worker takes), as workers take
+    them, oldest first: one query for a whole page of answers (the queue is bounded by
+    ``max_queued_tasks``)."""
+    waiting = session.scalars(
+        select(Task.id).where(Task.state == TaskState.queued).order_by(Task.created_at, Task.id)
     )
-    ahead = session.scalar(
-        select(func.count()).select_from(Task).where(Task.state == TaskState.queued, earlier)
-    )
-    return int(ahead or 0) + 1
+    return {task_id: place for place, task_id in enumerate(waiting, start=1)}

@@ -18,7 +18,6 @@ from fastapi import APIRouter, Header, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, field_validator
-from sqlalchemy.orm import Session
 
 from cinegen.api import tasks
 from cinegen.api.bodies import BodyRoute
@@ -156,8 +155,9 @@ def _generation(request: Request, generation: Generation) -> SoraGeneration:
 
 
 def task_response(
-    request: Request, session: Session, task: Task, default_model: str
+    request: Request, task: Task, *, places: dict[str, int], default_model: str
 ) -> TaskResponse:
+    """A task in the dialect's shape; ``places`` are the queue's (``tasks.queue_positions``)."""
     spec = tasks.spec_of(task)
     failure = None
     if task.state is TaskState.failed:
@@ -167,7 +167,7 @@ def task_response(
         type=spec.type.value,
         status=task.state.value,
         progress_pct=round(task.progress, 4),
-        queue_position=tasks.queue_position(session, task),
+        queue_position=places.get(task.id),
         failure_reason=failure,
         moderation_result=ModerationResult(
             is_output_rejection=task.error_code == "content_policy_violation"
@@ -237,8 +237,12 @@ def list_video_gen(
         prompt_contains=prompt,
         state=status,
     )
+    places = tasks.queue_positions(session)
     return TaskList(
-        task_responses=[task_response(request, session, t, settings.default_model) for t in page],
+        task_responses=[
+            task_response(request, t, places=places, default_model=settings.default_model)
+            for t in page
+        ],
         last_id=page[-1].id if page else None,
         has_more=has_more,
     )
@@ -252,9 +256,9 @@ def get_video_gen(
     session: SessionDep,
     settings: SettingsDep,
 ) -> TaskResponse:
-    return task_response(
-        request, session, tasks.owned(session, account, task_id), settings.default_model
-    )
+    task = tasks.owned(session, account, task_id)
+    places = tasks.queue_positions(session)
+    return task_response(request, task, places=places, default_model=settings.default_model)
 
 
 @router.post("/video_gen/{task_id}/cancel", response_model=TaskResponse)
@@ -265,9 +269,9 @@ def cancel_video_gen(
     session: SessionDep,
     settings: SettingsDep,
 ) -> TaskResponse:
-    return task_response(
-        request, session, tasks.cancel_owned(session, account, task_id), settings.default_model
-    )
+    task = tasks.cancel_owned(session, account, task_id)
+    places = tasks.queue_positions(session)
+    return task_response(request, task, places=places, default_model=settings.default_model)
 
 
 @router.get(
