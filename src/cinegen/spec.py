@@ -42,6 +42,8 @@ MAX_CHARACTERS = 4
 # A character's name, written ``@name`` in a prompt: letters, digits and _, with . or -
 # inside (so that "@ada." at the end of a sentence mentions ada).
 CHARACTER_NAME = r"[A-Za-z0-9_]+(?:[.-][A-Za-z0-9_]+)*"
+CHARACTER_NAME_MAX = 40
+CHARACTER_DESCRIPTION_MAX = 300
 MENTION = re.compile(rf"(?<![\w@])@({CHARACTER_NAME})")
 
 
@@ -178,15 +180,16 @@ class Character(_Strict):
     models that take reference images see as well."""
 
     name: Annotated[str, AfterValidator(lambda name: check_character_name(name))]
-    description: Annotated[str, Field(min_length=1, max_length=300)]
+    description: Annotated[str, Field(min_length=1, max_length=CHARACTER_DESCRIPTION_MAX)]
     id: Annotated[str, Field(max_length=40)] | None = None
     upload_id: Annotated[str, Field(max_length=500)] | None = None
 
 
 def check_character_name(name: str) -> str:
-    if len(name) > 40 or not re.fullmatch(CHARACTER_NAME, name):
+    if len(name) > CHARACTER_NAME_MAX or not re.fullmatch(CHARACTER_NAME, name):
         raise ValueError(
-            f"{excerpt(name)} cannot be a character's name: use up to 40 letters, digits and _ "
+            f"{excerpt(name)} cannot be a character's name: use up to {CHARACTER_NAME_MAX} "
+            "letters, digits and _ "
             "(with . or - inside), as written after @ in a prompt, e.g. ada_lovelace"
         )
     return name

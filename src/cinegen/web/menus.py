@@ -10,9 +10,12 @@ from cinegen.config import Settings
 from cinegen.engine.styles import STYLES
 from cinegen.registry import MODELS
 from cinegen.spec import (
+    CHARACTER_DESCRIPTION_MAX,
+    CHARACTER_NAME_MAX,
     DEFAULT_HEIGHT,
     DEFAULT_SECONDS,
     DEFAULT_WIDTH,
+    MAX_SECONDS,
     MAX_SEED,
     MAX_VARIANTS,
     PROMPT_MAX_CHARS,
@@ -65,7 +68,7 @@ SIZES: dict[str, tuple[tuple[int, int], ...]] = {
     "1:1": ((240, 240), (480, 480), (720, 720), (1080, 1080)),
 }
 DEFAULT_SIZE = f"{DEFAULT_WIDTH}x{DEFAULT_HEIGHT}"
-DURATIONS_S = (2.0, 4.0, 5.0, 8.0, 10.0, 15.0, 20.0)
+DURATIONS_S = tuple(s for s in (2.0, 4.0, 5.0, 8.0, 10.0, 15.0, 20.0) if s <= MAX_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,10 @@ class CreateForm:
     default_duration: str
     default_size: str
     max_variants: int
+    max_seconds: float
     max_seed: int
+    character_name_max: int
+    character_description_max: int
     prompt_max_chars: int
     remix_strengths: tuple[str, ...]
 
@@ -113,7 +119,10 @@ def create_form(settings: Settings) -> CreateForm:
         default_duration=f"{DEFAULT_SECONDS:g}",
         default_size=DEFAULT_SIZE,
         max_variants=MAX_VARIANTS,
+        max_seconds=MAX_SECONDS,
         max_seed=MAX_SEED,
+        character_name_max=CHARACTER_NAME_MAX,
+        character_description_max=CHARACTER_DESCRIPTION_MAX,
         prompt_max_chars=PROMPT_MAX_CHARS,
         remix_strengths=REMIX_STRENGTH_NAMES,
     )
