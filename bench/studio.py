@@ -118,7 +118,7 @@ def studio_first_preview(
     page.evaluate(WATCH)
     wait_until(start_at)
     page.get_by_role("button", name="Create").click()
-    page.wait_for_function("window.__bench.shown !== undefined", timeout=600_000)
+    page.wait_for_function("() => window.__bench.shown !== undefined", timeout=600_000)
     marks = page.evaluate("window.__bench")
     elapsed = (marks["shown"] - marks["click"]) / 1000
     ids = page.locator("ol#queue > li").evaluate_all("items => items.map(i => i.id)")
