@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .ports import free_port
+from .servers import free_port
 
 
 def server_programs() -> Path | None:

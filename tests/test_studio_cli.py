@@ -20,7 +20,7 @@ from cinegen.store.db import open_database
 from cinegen.store.keys import create_key
 from cinegen.store.models import Role
 
-from .ports import free_port
+from .servers import free_port
 
 LINK = re.compile(r"(http://\S+)/sign-in/link/(\S+)")
 

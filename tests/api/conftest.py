@@ -10,17 +10,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
-from cinegen.api.app import create_app, server_config
+from cinegen.api.app import create_app
 from cinegen.config import Settings
-from cinegen.engine.engine import Engine
-from cinegen.jobs.worker import Worker
 from cinegen.store.db import open_database
 from cinegen.store.keys import create_key
 
-from ..ports import free_port
+from ..servers import serving, worker_sharing
 
 
 @dataclass
@@ -62,23 +59,11 @@ def service(tmp_path_factory, engine, service_settings) -> Iterator[Service]:
     settings = Settings(data_dir=data_dir, **{**defaults, **service_settings})
     sessions = open_database(data_dir)
     app = create_app(settings, sessions)
-    server = uvicorn.Server(server_config(app, settings, host="127.0.0.1", port=free_port()))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
     stop = threading.Event()
-    # The worker renders with the session's engine (models built once) but writes files
-    # under this service's settings, as `cinegen serve` does: one data dir, one signer.
-    worker_engine = Engine(settings)
-    worker_engine._loaded = engine._loaded
-    worker = Worker.configured(settings, sessions, worker_engine)
+    worker = worker_sharing(engine, settings, sessions)
     worker_thread = threading.Thread(target=worker.run, args=(stop, 0.05), daemon=True)
-    worker_thread.start()
-    yield Service(f"http://127.0.0.1:{server.config.port}", settings, sessions, data_dir, stop)
-    stop.set()
-    worker_thread.join(timeout=60)
-    server.should_exit = True
-    thread.join(timeout=30)
+    with serving(app, settings) as url:
+        worker_thread.start()
+        yield Service(url, settings, sessions, data_dir, stop)
+        stop.set()
+        worker_thread.join(timeout=60)

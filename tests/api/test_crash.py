@@ -24,7 +24,7 @@ from cinegen.store.db import open_database
 from cinegen.store.keys import create_key
 from cinegen.store.models import Task, TaskState, utcnow
 
-from ..ports import free_port
+from ..servers import free_port
 
 pytestmark = pytest.mark.slow  # kills real server and worker processes
 

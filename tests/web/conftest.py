@@ -19,22 +19,17 @@ Fixtures:
 from __future__ import annotations
 
 import os
-import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
-from cinegen.api.app import create_app, server_config
+from cinegen.api.app import create_app
 from cinegen.config import Settings
-from cinegen.engine.engine import Engine
-from cinegen.jobs.worker import Worker
 from cinegen.store.db import open_database
 
-from ..ports import free_port
+from ..servers import serving, worker_sharing
 from .harness import ConsoleWatch, Studio, WorkerThread
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -82,25 +77,11 @@ def studio(tmp_path_factory, engine, studio_settings) -> Iterator[Studio]:  # ty
     defaults = {"default_model": "cinegen-tiny", "poll_after_ms": 100}
     settings = Settings(data_dir=data_dir, **{**defaults, **studio_settings})
     sessions = open_database(data_dir)
-    server = uvicorn.Server(
-        server_config(create_app(settings, sessions), settings, host="127.0.0.1", port=free_port())
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    # The worker renders with the run's engine (models loaded once) but writes under this
-    # studio's settings, as `cinegen serve` does: one data dir, one signer.
-    worker_engine = Engine(settings)
-    worker_engine._loaded = engine._loaded
-    worker = WorkerThread(Worker.configured(settings, sessions, worker_engine))
-    worker.start()
-    yield Studio(f"http://127.0.0.1:{server.config.port}", settings, sessions, worker)
-    worker.stop()
-    server.should_exit = True
-    thread.join(timeout=30)
+    worker = WorkerThread(worker_sharing(engine, settings, sessions))
+    with serving(create_app(settings, sessions), settings) as url:
+        worker.start()
+        yield Studio(url, settings, sessions, worker)
+        worker.stop()
 
 
 @pytest.fixture
