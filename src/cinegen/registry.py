@@ -30,6 +30,7 @@ class Capabilities:
     inpaint: bool = False  # regenerate a masked region
     remix: bool = False  # start sampling from an existing clip, noised (video-to-video)
     reference_images: bool = False  # see pictures of a subject anywhere (characters)
+    sound: bool = False  # its renders carry sound made with the picture (LTX-2)
     # What remix strengths subtle, mild and strong mean for this model (0: keep, 1: ignore).
     remix_strengths: tuple[float, float, float] = (0.4, 0.6, 0.8)
     spatial_multiple: int = 32  # native width and height are multiples of this
@@ -94,6 +95,15 @@ class ModelEntry:
     # renders withheld, issue 17), and a world of shapes has nobody to show. The pixels any
     # model keeps from a given picture were checked as that picture (an upload) all the same.
     depicts_people: bool = True
+    # A video-to-audio model that makes the soundtrack from the finished frames and the
+    # prompt, for a model whose renders are silent: a factory ``"module:attribute"`` taking
+    # (entry, settings) and giving an ``engine.backends.base.Soundtrack``.
+    soundtrack: str | None = None
+
+    @property
+    def makes_sound(self) -> bool:
+        """Whether its videos can carry sound: made with the picture, or after it."""
+        return self.capabilities.sound or self.soundtrack is not None
 
     @property
     def tasks(self) -> list[str]:
@@ -105,6 +115,7 @@ class ModelEntry:
             "inpaint": caps.inpaint,
             "remix": caps.remix,
             "reference images": caps.reference_images,
+            "sound": self.makes_sound,
         }
         return [name for name, on in flags.items() if on]
 

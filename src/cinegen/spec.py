@@ -74,6 +74,15 @@ class Operation(StrEnum):
     storyboard = "storyboard"
 
 
+class AudioMode(StrEnum):
+    """Whether a video carries sound: ``auto`` where its model makes sound, ``off`` never,
+    ``on`` always (refused, naming the models that can, where the model makes none)."""
+
+    auto = "auto"
+    on = "on"
+    off = "off"
+
+
 class Preset(StrEnum):
     """Speed/quality trade-off; each model defines what the two mean for it."""
 
@@ -288,6 +297,11 @@ class GenerationSpec(_Strict):
     characters: Annotated[list[Character], Field(max_length=MAX_CHARACTERS)] = Field(
         default_factory=list
     )
+    # Sound. The prompt describes it as Sora 2 prompts did (dialogue in quotes, effects,
+    # ambience); ``audio_prompt`` and its negative go to the models that take them.
+    audio: AudioMode = AudioMode.auto
+    audio_prompt: Annotated[str, Field(max_length=PROMPT_MAX_CHARS)] | None = None
+    negative_audio_prompt: Annotated[str, Field(max_length=PROMPT_MAX_CHARS)] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -319,6 +333,10 @@ class GenerationSpec(_Strict):
                 f"n_frames / fps is {self.seconds:g} s, longer than the {MAX_SECONDS:g} s maximum",
                 value=self.n_frames,
                 allowed=f"1..{int(MAX_SECONDS * self.fps)} at {self.fps:g} fps",
+            )
+        if self.type is GenerationType.image_gen and self.audio is AudioMode.on:
+            raise SpecError(
+                "audio", "an image has no sound", value=self.audio.value, allowed="auto, off"
             )
         _check_operation(self)
         _check_characters(self)

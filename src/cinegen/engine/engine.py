@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from cinegen.config import Settings, get_settings
-from cinegen.engine.backends.base import Backend, RenderJob, StepHooks, load_backend
+from cinegen.engine.backends.base import Backend, Clips, RenderJob, Sound, StepHooks, load_backend
 from cinegen.engine.operations import (
     Layout,
     MediaResolver,
@@ -44,6 +44,7 @@ class Piece:
     segment: Segment
     native: np.ndarray  # (V, F, h, w, 3) float32 in [0, 1]
     native_fps: float
+    sound: Sound | None = None  # made with the picture, over the same window (Capabilities.sound)
 
     def frames(self, i: int, width: int, height: int, timeline: range) -> np.ndarray:
         """Variant ``i``'s timeline frames ``timeline`` (within the segment's window) at
@@ -197,7 +198,7 @@ class _Renders:
                 keep = native_keep(
                     self.layout.held_at, seg.window, native_frames, native_size, output_size
                 )
-            native = self._render(backend, dataclasses.replace(job, keep=keep))
+            clips = self._render(backend, dataclasses.replace(job, keep=keep))
         else:  # it holds frames rendered before, which differ per variant: one at a time
             videos = []
             for i, seed in enumerate(p.seeds):
@@ -206,10 +207,10 @@ class _Renders:
                 videos.append(
                     self._render(backend, dataclasses.replace(job, seeds=[seed], keep=keep))
                 )
-            native = np.concatenate(videos)
-        self.pieces.append(Piece(seg, native, native_fps))
+            clips = _concatenate(videos)
+        self.pieces.append(Piece(seg, clips.frames, native_fps, clips.sound))
 
-    def _render(self, backend: Backend, job: RenderJob) -> np.ndarray:
+    def _render(self, backend: Backend, job: RenderJob) -> Clips:
         total_jobs, done = self._total_jobs, self._jobs_done
         hooks = StepHooks(on_preview=self.on_preview)
         if self.on_progress:
@@ -223,9 +224,9 @@ class _Renders:
                 )
         if self.should_stop:
             hooks.should_stop = self.should_stop
-        native = backend.render(job, hooks)
+        clips = backend.render(job, hooks)
         self._jobs_done += 1
-        return native
+        return clips
 
     @functools.cached_property
     def _total_jobs(self) -> int:
@@ -236,6 +237,15 @@ class _Renders:
             variants if any(_overlaps(a, b) for a in segments[:k]) else 1
             for k, b in enumerate(segments)
         )
+
+
+def _concatenate(parts: list[Clips]) -> Clips:
+    """One render per variant, as one."""
+    frames = np.concatenate([c.frames for c in parts])
+    sounds = [c.sound for c in parts if c.sound is not None]
+    if len(sounds) < len(parts):
+        return Clips(frames)
+    return Clips(frames, Sound(np.concatenate([s.samples for s in sounds]), sounds[0].rate))
 
 
 def render_job(p: RenderPlan, native_frames: int, native_fps: float) -> RenderJob:
@@ -251,6 +261,9 @@ def render_job(p: RenderPlan, native_frames: int, native_fps: float) -> RenderJo
         steps=p.preset_config.steps,
         guidance=p.preset_config.guidance,
         cache=p.preset_config.cache,
+        sound=p.sound and p.model.capabilities.sound,
+        audio_prompt=p.spec.audio_prompt or "",
+        negative_audio_prompt=p.spec.negative_audio_prompt or "",
     )
 
 

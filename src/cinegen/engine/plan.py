@@ -14,7 +14,7 @@ from cinegen.config import Settings
 from cinegen.engine.styles import Style, apply_style, get_style
 from cinegen.errors import SpecError
 from cinegen.registry import MODELS, Capabilities, ModelEntry, PresetConfig
-from cinegen.spec import GenerationSpec, GenerationType, Operation, Preset, new_seed
+from cinegen.spec import AudioMode, GenerationSpec, GenerationType, Operation, Preset, new_seed
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,14 @@ class RenderPlan:
     seeds: list[int]
     native_width: int
     native_height: int
+
+    @property
+    def sound(self) -> bool:
+        """Whether the videos carry sound: asked for (or left to ``auto``) and made by the
+        model. ``plan`` refuses ``on`` where the model makes none."""
+        spec = self.spec
+        wanted = spec.type is GenerationType.video_gen and spec.audio is not AudioMode.off
+        return wanted and self.model.makes_sound
 
     def styled(self, prompt: str) -> str:
         """Another prompt of the same request (a storyboard's shot) with its characters
@@ -81,6 +89,13 @@ def plan(spec: GenerationSpec, settings: Settings) -> RenderPlan:
             f"{model.id} animates a given image and cannot start from text alone; "
             "add an image in inpaint_items or choose a text-to-video model",
             value=model.id,
+        )
+    if spec.audio is AudioMode.on and not model.makes_sound:
+        raise SpecError(
+            "audio",
+            f"{model.id} makes no sound; choose a model that does, or audio auto or off",
+            value=spec.audio.value,
+            allowed=", ".join(m.id for m in MODELS.values() if m.makes_sound) or "none installed",
         )
     style = get_style(spec.style)
     prompt, negative = apply_style(style, spec.cast(spec.prompt), spec.negative_prompt)

@@ -47,6 +47,11 @@ class RenderJob:
     # Pictures of the characters the prompt mentions, (h, w, 3) uint8 each, for models that
     # take reference images; they show who appears, not where or when.
     references: tuple[np.ndarray, ...] = ()
+    # Sound, for models that make it with the picture: whether it is wanted at all (a model
+    # that always makes it may skip decoding it), and the words for it beside the prompt.
+    sound: bool = False
+    audio_prompt: str = ""
+    negative_audio_prompt: str = ""
 
     @property
     def conditioned(self) -> bool:
@@ -60,6 +65,32 @@ class RenderJob:
             first: np.ndarray = self.keep.frames[0]
             return first
         return None
+
+
+@dataclass(frozen=True)
+class Sound:
+    """Waveforms, one per video: ``samples`` (V, channels, S) float32 in [-1, 1] at ``rate``
+    Hz, spanning the same time as the frames they came with. ``media.audio`` turns one into
+    what a file carries (48 kHz stereo at the target loudness)."""
+
+    samples: np.ndarray
+    rate: int
+
+    def __post_init__(self) -> None:
+        if self.samples.ndim != 3 or self.rate <= 0:
+            raise ValueError(
+                f"sound must be (videos, channels, samples) at a positive rate, got "
+                f"{self.samples.shape} at {self.rate} Hz"
+            )
+
+
+@dataclass(frozen=True)
+class Clips:
+    """What one render makes: frames per video and, from a model that makes sound with the
+    picture (``Capabilities.sound``), their sound."""
+
+    frames: np.ndarray  # (V, F, h, w, 3) float32 in [0, 1]
+    sound: Sound | None = None
 
 
 @dataclass
@@ -104,8 +135,9 @@ class StepHooks:
 class Backend(Protocol):
     entry: ModelEntry
 
-    def render(self, job: RenderJob, hooks: StepHooks) -> np.ndarray:
-        """-> (len(job.seeds), job.n_frames, job.height, job.width, 3) float32 in [0, 1]."""
+    def render(self, job: RenderJob, hooks: StepHooks) -> Clips:
+        """-> frames (len(job.seeds), job.n_frames, job.height, job.width, 3) float32 in
+        [0, 1], with their sound (same videos, same span) where the model makes it."""
         ...
 
     def describe(self) -> dict[str, Any]:
@@ -113,11 +145,34 @@ class Backend(Protocol):
         ...
 
 
+class Soundtrack(Protocol):
+    """A video-to-audio model: the sound for finished frames (``ModelEntry.soundtrack``)."""
+
+    def __call__(self, frames: np.ndarray, *, fps: float, prompt: str, seed: int) -> Sound:
+        """Frames (F, H, W, 3) uint8 at ``fps`` -> their sound (one video), spanning F / fps
+        seconds."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """For the sidecar: which network made the sound (its weights' sha256)."""
+        ...
+
+
 def load_backend(entry: ModelEntry, settings: Settings) -> Backend:
     """The model's backend, built by the factory its registry entry names
     (``"module:attribute"``, imported now: the heavy libraries load with the model)."""
-    module_name, _, attr = entry.factory.partition(":")
-    factory: Callable[[ModelEntry, Settings], Backend] = getattr(
-        importlib.import_module(module_name), attr
-    )
+    factory: Callable[[ModelEntry, Settings], Backend] = _named(entry.factory)
     return factory(entry, settings)
+
+
+def load_soundtrack(entry: ModelEntry, settings: Settings) -> Soundtrack:
+    """The video-to-audio model ``entry.soundtrack`` names, imported now."""
+    assert entry.soundtrack is not None
+    factory: Callable[[ModelEntry, Settings], Soundtrack] = _named(entry.soundtrack)
+    return factory(entry, settings)
+
+
+def _named(name: str) -> Any:
+    """The object ``"module:attribute"`` names."""
+    module_name, _, attr = name.partition(":")
+    return getattr(importlib.import_module(module_name), attr)

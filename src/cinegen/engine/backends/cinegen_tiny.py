@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cinegen.config import Settings
-from cinegen.engine.backends.base import RenderJob, StepHooks
+from cinegen.engine.backends.base import Clips, RenderJob, StepHooks
 from cinegen.engine.backends.device import pick_device_dtype
 from cinegen.errors import ModelLoadError
 from cinegen.media.keep import Keep
@@ -37,7 +37,7 @@ class CinegenTinyBackend:
             raise ModelLoadError("cinegen-tiny runs on cpu or cuda; set CINEGEN_DEVICE=cpu")
         self.pipeline = TinyPipeline.load(self.settings.model_paths.get(self.entry.id), str(device))
 
-    def render(self, job: RenderJob, hooks: StepHooks) -> np.ndarray:
+    def render(self, job: RenderJob, hooks: StepHooks) -> Clips:
         size, frames = self.pipeline.size, self.pipeline.frames
         if (job.width, job.height) != (size, size):
             raise ValueError(f"cinegen-tiny renders {size}x{size}, got {job.width}x{job.height}")
@@ -55,7 +55,7 @@ class CinegenTinyBackend:
             on_step=lambda estimate: hooks.step(steps, lambda: self._preview(estimate, job)),
         )
         # A still (image_gen) is the opening frame of the clip the prompt describes.
-        return clips if job.n_frames == frames else clips[:, : job.n_frames]
+        return Clips(clips if job.n_frames == frames else clips[:, : job.n_frames])
 
     def _full_length(self, keep: Keep | None) -> Keep | None:
         """The job's kept pixels over the model's whole clip (a still holds only frame 0)."""

@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 
 from cinegen.config import Settings
-from cinegen.engine.backends.base import RenderJob, StepHooks
+from cinegen.engine.backends.base import Clips, RenderJob, StepHooks
 from cinegen.engine.backends.device import pick_device_dtype
 from cinegen.errors import ModelLoadError
 from cinegen.media.keep import Keep
@@ -302,7 +302,7 @@ class DiffusersVideoBackend:
         return self._pipes[task]
 
     # -- rendering ---------------------------------------------------------------------
-    def render(self, job: RenderJob, hooks: StepHooks) -> np.ndarray:
+    def render(self, job: RenderJob, hooks: StepHooks) -> Clips:
         plain_image = job.image is not None and job.source is None and not job.references
         if job.conditioned and not plain_image and self.family.condition is None:
             # The engine checks capabilities first; this guards against a silent text-to-video.
@@ -334,7 +334,7 @@ class DiffusersVideoBackend:
         groups = [job.seeds] if batched else [[seed] for seed in job.seeds]
         with _step_cache(pipe.transformer, self.family.cache if job.cache else None):
             videos = [self._call(pipe, common, job, seeds) for seeds in groups]
-        return np.concatenate(videos).astype(np.float32, copy=False)
+        return Clips(np.concatenate(videos).astype(np.float32, copy=False))
 
     def _call(
         self, pipe: Any, common: dict[str, Any], job: RenderJob, seeds: list[int]
