@@ -15,6 +15,7 @@ import av
 import numpy as np
 from av.video.reformatter import ColorRange, Colorspace
 
+from cinegen.media import audio as sound
 from cinegen.media.atomic import atomic_path
 from cinegen.media.x264 import X264_PRESETS
 
@@ -28,6 +29,10 @@ _FF_QP2LAMBDA = 118
 # into an exact Fraction (2997/125) would drift from real 24000/1001 content by a frame
 # every ~17 minutes and confuse editors that expect the NTSC rate.
 _NTSC_RATES = tuple(Fraction(n * 1000, 1001) for n in (24, 30, 48, 60, 120))
+
+AUDIO_CODEC = "aac"  # FFmpeg's own AAC-LC encoder, inside every PyAV wheel
+AUDIO_BIT_RATE = 192_000  # stereo AAC-LC: transparent for most listeners from ~160 kb/s
+_AAC_FRAME = 1024  # samples per AAC-LC frame
 
 
 def _choose_encoder(available: Set[str]) -> str:
@@ -109,16 +114,21 @@ def encode_mp4(
     crf: int = 23,
     preset: str = "medium",
     on_frame: Callable[[int, int], None] | None = None,
+    audio: np.ndarray | None = None,
 ) -> Path:
-    """Encode (F, H, W, 3) uint8 RGB frames to an H.264 yuv420p MP4 at ``path``.
+    """Encode (F, H, W, 3) uint8 RGB frames to an H.264 yuv420p MP4 at ``path``, with
+    ``audio`` (2, S) float32 at ``media.audio.RATE`` as an AAC-LC track beside them.
 
     The file holds exactly F frames at exactly ``fps`` (frame i has pts i in a 1/fps time
     base), has its ``moov`` atom first so browsers can start playing before the download
     ends, and appears at ``path`` only once complete. ``on_frame(done, total)`` runs after
-    each frame is handed to the encoder, with ``done`` going 1..total.
+    each frame is handed to the encoder, with ``done`` going 1..total. The audio should
+    span the video (``media.audio.samples_for(F / fps)`` samples): it is muxed as given.
     """
     # 1. check inputs
     _check_settings(frames, crf, preset)
+    if audio is not None:
+        _check_audio(audio)
     rate = _exact_rate(fps)
     total, height, width, _ = frames.shape
     path = Path(path)
@@ -155,7 +165,10 @@ def encode_mp4(
             cc.qscale = True
             cc.global_quality = max(2, min(31, round(crf / 6))) * _FF_QP2LAMBDA
 
-        # 3. encode, frame by frame, so memory stays at one converted frame
+        track = _AudioTrack(container, audio) if audio is not None else None
+
+        # 3. encode, frame by frame, so memory stays at one converted frame, each frame's
+        # sound right after it (interleaved, as players read them)
         for i in range(total):
             frame = av.VideoFrame.from_ndarray(frames[i], format="rgb24")
             # Converting here rather than letting the encoder do it is what lets us pick
@@ -173,12 +186,50 @@ def encode_mp4(
             # should a later version stop doing so.
             frame.duration = 1
             container.mux(stream.encode(frame))
+            if track is not None:
+                track.encode_until((i + 1) / rate)
             if on_frame is not None:
                 on_frame(i + 1, total)
 
         # 4. flush: x264 holds up to ~40 frames of lookahead that would otherwise be lost
         container.mux(stream.encode(None))
+        if track is not None:
+            track.finish()
     return path
+
+
+def _check_audio(audio: np.ndarray) -> None:
+    if audio.ndim != 2 or audio.shape[0] != sound.CHANNELS or audio.shape[1] < 1:
+        raise ValueError(f"audio must be (2, samples) stereo, got shape {audio.shape}")
+    if audio.dtype != np.float32:
+        raise ValueError(f"audio must be float32, got {audio.dtype}")
+
+
+class _AudioTrack:
+    """An AAC-LC stream at ``media.audio.RATE``, fed in encoder-sized frames."""
+
+    def __init__(self, container: av.container.OutputContainer, samples: np.ndarray) -> None:
+        self.container, self.samples, self.done = container, samples, 0
+        self.stream = cast(av.AudioStream, container.add_stream(AUDIO_CODEC, rate=sound.RATE))
+        self.stream.layout = "stereo"
+        self.stream.format = "fltp"
+        self.stream.bit_rate = AUDIO_BIT_RATE
+        self.time_base = Fraction(1, sound.RATE)
+
+    def encode_until(self, seconds: float | Fraction) -> None:
+        """Hand the encoder every whole AAC frame that starts before ``seconds``."""
+        stop = min(self.samples.shape[1], round(seconds * sound.RATE))
+        while self.done < stop:
+            chunk = np.ascontiguousarray(self.samples[:, self.done : self.done + _AAC_FRAME])
+            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+            frame.sample_rate = sound.RATE
+            frame.pts, frame.time_base = self.done, self.time_base
+            self.container.mux(self.stream.encode(frame))
+            self.done += chunk.shape[1]
+
+    def finish(self) -> None:
+        self.encode_until(self.samples.shape[1] / sound.RATE)
+        self.container.mux(self.stream.encode(None))
 
 
 def demuxer_for(head: bytes) -> str | None:
@@ -217,6 +268,26 @@ def probe(path: Path) -> VideoInfo:
             pix_fmt=cc.format.name if cc.format is not None else "",
             duration_s=duration_s,
         )
+
+
+def read_audio(path: Path) -> tuple[np.ndarray, int] | None:
+    """A video's first sound track decoded to (channels, S) float32 and its rate, or None
+    when it has none."""
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        chunks = [f.to_ndarray() for f in container.decode(stream)]  # planar: (C, n) each
+        rate, channels = stream.codec_context.sample_rate, stream.codec_context.channels
+        # The last AAC frame is padded to 1024 samples; the track's duration says where the
+        # sound ends (the MP4 edit list also hides the encoder's priming at the start).
+        length = None
+        if stream.duration is not None and stream.time_base is not None:
+            length = round(stream.duration * stream.time_base * rate)
+    if not chunks:
+        return None
+    samples = np.concatenate([c.reshape(channels, -1) for c in chunks], axis=1)[:, :length]
+    return samples.astype(np.float32, copy=False), rate
 
 
 def read_frames(path: Path) -> np.ndarray:

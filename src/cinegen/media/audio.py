@@ -1,0 +1,191 @@
+"""Sound as a file carries it: any model's waveform -> 48 kHz stereo, exactly as long as the
+video, at -16 LUFS integrated with its true peak under -1 dBTP, faded in and out; and the
+seams where two sounds meet.
+
+Loudness is ITU-R BS.1770-4 integrated loudness (K-weighted, gated), measured with
+pyloudnorm; true peak is the sample peak of a 4x oversampled signal (BS.1770-4 annex 2).
+Resampling is polyphase (scipy's ``resample_poly``: a Kaiser-windowed FIR, no aliasing),
+never linear interpolation. Every array here is (channels, samples) float32 in [-1, 1].
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+from scipy.ndimage import minimum_filter1d, uniform_filter1d
+from scipy.signal import resample_poly
+
+RATE = 48_000  # what every file carries
+CHANNELS = 2
+TARGET_LUFS = -16.0  # integrated; streaming platforms' and Apple's podcast level
+CEILING_DBTP = -1.0  # the most a file's true peak may reach
+# Where the limiter aims: AAC coding overshoots the PCM's peaks by a few tenths of a dB.
+_LIMIT_DBTP = -1.5
+FADE_S = 0.010  # no file starts or ends with a click
+CROSSFADE_S = 0.040  # where two sounds meet (operations, shots): long enough not to click,
+# short enough that a knock on a seam frame is not smeared into the next
+_OVERSAMPLE = 4  # true peak: BS.1770-4 annex 2 asks for at least 4x at 48 kHz
+_LOOKAHEAD_S = 0.005  # the limiter's gain reaches its lowest this long before a peak
+_ROUNDS = 8
+_BLOCK_S = 0.4  # BS.1770's gating block: the shortest sound it can measure
+
+
+@dataclass(frozen=True)
+class Loudness:
+    lufs: float  # integrated (BS.1770-4); -inf for silence
+    true_peak_dbtp: float  # -inf for silence
+
+    def to_json(self) -> dict[str, float | None]:
+        """For the sidecar: dB rounded to a hundredth, silence as null."""
+        return {
+            "loudness_lufs": round(self.lufs, 2) if math.isfinite(self.lufs) else None,
+            "true_peak_dbtp": (
+                round(self.true_peak_dbtp, 2) if math.isfinite(self.true_peak_dbtp) else None
+            ),
+        }
+
+
+def samples_for(seconds: float) -> int:
+    """Samples at ``RATE`` covering ``seconds`` (a video of n frames lasts n / fps s)."""
+    return max(1, round(seconds * RATE))
+
+
+def fit(samples: np.ndarray, rate: int, n: int) -> np.ndarray:
+    """A model's sound (C, S) at ``rate`` -> stereo (2, n) at ``RATE``.
+
+    ``n`` is the length of the time it must span, which may differ a little from S / rate:
+    a model that renders 121 frames at 24 fps (5.04 s) for a 5 s video has its frames
+    stretched onto the 5 s, so its sound is stretched with them (a 0.8% change of rate,
+    which keeps picture and sound in step) rather than cut."""
+    stereo = to_stereo(np.asarray(samples, np.float32))
+    if stereo.shape[1] == n and rate == RATE:
+        return stereo
+    # The exact ratio n / S can have a huge denominator; the closest one under 2000 is off by
+    # under a sample on any length we make, and what it misses is padded or cut below.
+    ratio = Fraction(n, stereo.shape[1]).limit_denominator(2000)
+    out: np.ndarray = resample_poly(stereo, ratio.numerator, ratio.denominator, axis=1)
+    out = out.astype(np.float32)
+    if out.shape[1] >= n:
+        return out[:, :n]
+    return np.pad(out, ((0, 0), (0, n - out.shape[1])), mode="edge")
+
+
+def to_stereo(samples: np.ndarray) -> np.ndarray:
+    """Mono is heard in both ears; more than two channels are folded down by their mean."""
+    if samples.ndim != 2 or samples.shape[0] < 1:
+        raise ValueError(f"sound must be (channels, samples), got shape {samples.shape}")
+    if samples.shape[0] == CHANNELS:
+        return samples
+    if samples.shape[0] == 1:
+        return np.repeat(samples, CHANNELS, axis=0)
+    mean = samples.mean(axis=0, keepdims=True)
+    return np.repeat(mean, CHANNELS, axis=0)
+
+
+def master(stereo: np.ndarray) -> tuple[np.ndarray, Loudness]:
+    """Stereo (2, n) at ``RATE`` -> what the file carries and its measured loudness:
+    -16 LUFS integrated (within a few hundredths), true peak <= -1 dBTP, 10 ms fades.
+    Silence stays silence."""
+    x = _faded(np.nan_to_num(stereo.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0))
+    # Gain to the target, then limit the peaks the gain raised, which lowers the loudness a
+    # little: a few rounds settle both (the limiter only acts on short peaks). A sound made
+    # mostly of peaks (one knock in a tenth of a second) may end up to ~2 dB under.
+    for _ in range(_ROUNDS):
+        lufs = loudness(x)
+        if not math.isfinite(lufs) or abs(lufs - TARGET_LUFS) < 0.02:
+            break
+        x = _limited(x * np.float32(10 ** ((TARGET_LUFS - lufs) / 20)))
+    return x, measure(x)
+
+
+def measure(stereo: np.ndarray) -> Loudness:
+    return Loudness(loudness(stereo), true_peak_dbtp(stereo))
+
+
+def loudness(stereo: np.ndarray) -> float:
+    """Integrated loudness, LUFS (BS.1770-4). A sound shorter than one gating block is
+    measured over itself repeated to the block's length."""
+    import pyloudnorm
+
+    block = round(_BLOCK_S * RATE) + 1
+    if stereo.shape[1] < block:
+        stereo = np.tile(stereo, (1, math.ceil(block / stereo.shape[1])))
+    if not np.any(stereo):
+        return -math.inf
+    return float(pyloudnorm.Meter(RATE).integrated_loudness(stereo.T.astype(np.float64)))
+
+
+def true_peak_dbtp(stereo: np.ndarray) -> float:
+    peak = float(np.abs(_oversampled(stereo)).max(initial=0.0))
+    return 20 * math.log10(peak) if peak > 0 else -math.inf
+
+
+def join(parts: Sequence[tuple[int, np.ndarray, range]], n: int) -> np.ndarray:
+    """Sounds placed on one timeline of ``n`` samples, crossfaded where they meet.
+
+    Each part is (first sample it covers, stereo samples, the samples it owns). Around each
+    edge of its own range a part fades over ``CROSSFADE_S`` (raised cosine) wherever it
+    has sound beyond the edge, and its neighbour fades in: weights that sum to one, so a
+    sound joined to its own continuation is heard unchanged. A sample no part covers is
+    silent."""
+    out = np.zeros((CHANNELS, n), np.float32)
+    total = np.zeros(n, np.float32)
+    half = round(CROSSFADE_S * RATE / 2)
+    for start, samples, own in parts:
+        covered = range(max(0, start), min(n, start + samples.shape[1]))
+        if not covered:
+            continue
+        t = np.arange(covered.start, covered.stop)
+        weight = _ramp(t - own.start + half, 2 * half) * _ramp(own.stop + half - t, 2 * half)
+        weight = weight.astype(np.float32)
+        out[:, covered.start : covered.stop] += samples[:, t - start] * weight
+        total[covered.start : covered.stop] += weight
+    np.divide(out, total, out=out, where=total > 0)
+    return out
+
+
+def silence(n: int) -> np.ndarray:
+    return np.zeros((CHANNELS, n), np.float32)
+
+
+def _ramp(x: np.ndarray, width: int) -> np.ndarray:
+    """0 below 0, 1 above ``width``, a raised cosine between."""
+    if width <= 0:
+        return (x >= 0).astype(np.float32)
+    return 0.5 - 0.5 * np.cos(np.pi * np.clip(x / width, 0, 1))
+
+
+def _faded(x: np.ndarray) -> np.ndarray:
+    n = min(round(FADE_S * RATE), x.shape[1] // 2)
+    if n > 0:
+        ramp = _ramp(np.arange(n, dtype=np.float32), n).astype(np.float32)
+        x = x.copy()
+        x[:, :n] *= ramp
+        x[:, -n:] *= ramp[::-1]
+    return x
+
+
+def _oversampled(x: np.ndarray) -> np.ndarray:
+    return resample_poly(x, _OVERSAMPLE, 1, axis=1)  # type: ignore[no-any-return]
+
+
+def _limited(x: np.ndarray) -> np.ndarray:
+    """Peaks brought under ``_LIMIT_DBTP`` by a smooth gain that looks ahead: the gain at
+    each sample is at most what every true peak within the lookahead needs, so none
+    escapes, and it moves over milliseconds, so it adds no click."""
+    ceiling = 10 ** (_LIMIT_DBTP / 20)
+    peak = np.abs(_oversampled(x)).max(axis=0)  # (n * 4,) across channels
+    peak = peak[: x.shape[1] * _OVERSAMPLE].reshape(-1, _OVERSAMPLE).max(axis=1)  # (n,)
+    need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-12))
+    if need.min() >= 1.0:
+        return x
+    window = max(1, round(_LOOKAHEAD_S * RATE))
+    # The smallest need within `window` either side, averaged over `window`: each average
+    # takes only values at most the need at its centre, so the gain never exceeds it.
+    gain = uniform_filter1d(minimum_filter1d(need, 2 * window + 1), window)
+    out: np.ndarray = (x * gain.astype(np.float32)).astype(np.float32)
+    return out
