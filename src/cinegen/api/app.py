@@ -22,6 +22,7 @@ from cinegen.api.native import admin, generations, keys, sharing, verify
 from cinegen.api.native import tasks as native_tasks
 from cinegen.api.openai import characters as openai_characters
 from cinegen.api.openai import operations as openai_operations
+from cinegen.api.openai import provenance_checks as openai_provenance_checks
 from cinegen.api.openai import videos as openai_videos
 from cinegen.api.sora import video_gen as sora_video_gen
 from cinegen.config import Settings
@@ -62,6 +63,7 @@ def create_app(
     app.include_router(openai_characters.router)
     app.include_router(openai_operations.router)
     app.include_router(openai_videos.router)
+    app.include_router(openai_provenance_checks.router)
     app.include_router(admin.router)
     app.include_router(keys.router)
     app.include_router(generations.router)

@@ -382,7 +382,8 @@ def _confidence(score: float) -> float:
 
 # ---------------------------------------------------------------------------- files
 
-IMAGE_SUFFIXES = frozenset({".png", ".webp", ".jpg", ".jpeg"})
+# Pictures read whole (a GIF: its first frame); anything else is read as a video.
+IMAGE_SUFFIXES = frozenset({".png", ".webp", ".jpg", ".jpeg", ".gif"})
 # What verify reads of a file it is sent: a bound on memory and time whatever arrives.
 MAX_READ_FRAMES = 240  # 10 s at 24 fps; any 2 s hold the whole pattern
 MAX_IMAGE_SIDE, MAX_VIDEO_SIDE = 8192, 4096  # pixels on the long side

@@ -1,17 +1,19 @@
 """C2PA manifests: signed into every MP4, PNG, WebP and JPEG cinegen writes, read back by
-``cinegen verify`` and ``POST /v1/verify``.
+``cinegen verify``, ``POST /v1/verify`` and ``POST /v1/content_provenance_checks`` (which
+also read GIF, MOV and audio: WAV, MP3, FLAC, M4A).
 
-A manifest says what made the file: one ``c2pa.created`` action with the IPTC digital
-source type *trainedAlgorithmicMedia*, cinegen and its version as the software agent, and
-the model and preset as parameters; the files a remix, extension, loop, blend, inpaint or
-re-cut started from are its ingredients. Reading checks the signature chain against the
-trust anchors given: ``Trusted`` (signed, intact, chain to an anchor), ``Valid`` (signed
-and intact, signer not anchored), ``Invalid`` (any byte changed since signing), ``None``
-(no manifest).
+A manifest says what made the file and when: one ``c2pa.created`` action with the IPTC
+digital source type *trainedAlgorithmicMedia*, cinegen and its version as the software
+agent, the model and preset as parameters and the time as ``when``; the files a remix,
+extension, loop, blend, inpaint or re-cut started from are its ingredients. Reading
+checks the signature chain against the trust anchors given: ``Trusted`` (signed, intact,
+chain to an anchor), ``Valid`` (signed and intact, signer not anchored), ``Invalid`` (any
+byte changed since signing), ``None`` (no manifest).
 """
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 from collections.abc import Sequence
@@ -29,6 +31,12 @@ MEDIA_TYPES = {
     ".webp": "image/webp",
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".mov": "video/quicktime",
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".flac": "audio/flac",
+    ".m4a": "audio/mp4",
 }
 TRAINED_ALGORITHMIC_MEDIA = "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
 
@@ -59,6 +67,9 @@ def manifest_for(title: str, *, model: str, preset: str, facts: dict[str, Any]) 
         "action": "c2pa.created",
         "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA,
         "softwareAgent": agent,
+        # C2PA's own field for an action's time: what a provenance check reports as
+        # generated_at (a signature carries a time only when a timestamp authority signs).
+        "when": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "parameters": {"model": model, "preset": preset, **facts},
     }
     return {

@@ -3,7 +3,7 @@
 Two witnesses, reported side by side:
 
 - ``c2pa``: the state and active manifest, checked against this server's trust anchors;
-  when Trusted, its ``generator`` (model, preset, seed) and ``task``;
+  when Trusted, its ``generator`` (model, preset, seed, generated_at) and ``task``;
 - ``watermark``: the invisible mark (invisible_watermark.py), which outlives what strips
   a manifest (re-encoding, scaling, cropping, cutting): ``detected``, ``payload``
   (server-task, hexadecimal), ``confidence``, and ``this_server`` when the server it names
@@ -12,7 +12,9 @@ Two witnesses, reported side by side:
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +29,32 @@ from cinegen.provenance.manifest import read_file
 from cinegen.provenance.payload import server_mark
 from cinegen.store.models import Task
 
-# What a file is by its first bytes, for uploads that come without a trustworthy name.
-MAGIC = ((b"\x89PNG", ".png"), (b"\xff\xd8\xff", ".jpg"))
+
+@dataclass(frozen=True)
+class Format:
+    """A kind of file provenance is read from, told by its first bytes (uploads come
+    without a trustworthy name)."""
+
+    name: str  # as people call it: PNG, MP3, …
+    kind: str  # image, audio or video
+    suffix: str  # what it is read as (manifest.MEDIA_TYPES)
+
+
+# ISO media brands of audio-only files (iTunes' AAC, audiobook, protected).
+AUDIO_BRANDS = (b"M4A ", b"M4B ", b"M4P ")
+# Checked in order: MP4 last, as any ISO media file that is none of the ones before.
+FORMATS: tuple[tuple[Format, Callable[[bytes], bool]], ...] = (
+    (Format("PNG", "image", ".png"), lambda h: h.startswith(b"\x89PNG")),
+    (Format("JPEG", "image", ".jpg"), lambda h: h.startswith(b"\xff\xd8\xff")),
+    (Format("WebP", "image", ".webp"), lambda h: h[:4] == b"RIFF" and h[8:12] == b"WEBP"),
+    (Format("GIF", "image", ".gif"), lambda h: h[:6] in (b"GIF87a", b"GIF89a")),
+    (Format("WAV", "audio", ".wav"), lambda h: h[:4] == b"RIFF" and h[8:12] == b"WAVE"),
+    (Format("MP3", "audio", ".mp3"), lambda h: h.startswith(b"ID3") or _mp3_frame(h)),
+    (Format("FLAC", "audio", ".flac"), lambda h: h.startswith(b"fLaC")),
+    (Format("M4A", "audio", ".m4a"), lambda h: h[4:8] == b"ftyp" and h[8:12] in AUDIO_BRANDS),
+    (Format("MOV", "video", ".mov"), lambda h: h[4:8] == b"ftyp" and h[8:12] == b"qt  "),
+    (Format("MP4", "video", ".mp4"), lambda h: h[4:8] == b"ftyp"),
+)
 
 
 def verify(
@@ -45,6 +71,8 @@ def verify(
         if assertion.get("label", "").startswith("c2pa.actions"):
             for action in assertion.get("data", {}).get("actions", []):
                 parameters.update(action.get("parameters") or {})
+                if action.get("action") == "c2pa.created":
+                    parameters["generated_at"] = action.get("when")
     return {
         "file": path.name,
         "c2pa": c2pa.to_json(),
@@ -54,6 +82,7 @@ def verify(
             "model": parameters.get("model"),
             "preset": parameters.get("preset"),
             "seed": parameters.get("seed"),
+            "generated_at": parameters.get("generated_at"),
         },
         "task": parameters.get("task"),
     }
@@ -88,12 +117,27 @@ def tasks_with_mark(session: Session, report: dict[str, Any]) -> list[str]:
     return list(session.scalars(query))
 
 
+def format_of(head: bytes) -> Format | None:
+    """What a file is by its first 16 bytes, or None for a kind provenance is not read from."""
+    return next((found for found, test in FORMATS if test(head)), None)
+
+
 def suffix_of(head: bytes) -> str:
-    """A file's suffix by its first bytes: PNG, JPEG, WebP, else MP4 (a video, whose
-    container is then told by its own first bytes)."""
-    for magic, suffix in MAGIC:
-        if head.startswith(magic):
-            return suffix
-    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":  # (AVI and WAV are RIFF too)
-        return ".webp"
-    return ".mp4"
+    """A file's suffix by its first bytes (``format_of``), else MP4 (a video, whose container
+    is then told by its own first bytes)."""
+    found = format_of(head)
+    return found.suffix if found is not None else ".mp4"
+
+
+def verify_bytes(data: bytes, settings: Settings) -> dict[str, Any]:
+    """``verify`` on an upload's bytes, read as what its first bytes say it is."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix_of(data[:16])}"
+        path.write_bytes(data)
+        return verify(path, settings)
+
+
+def _mp3_frame(head: bytes) -> bool:
+    """An MPEG audio layer III frame header: 11 sync bits, then layer bits 01 (ADTS AAC,
+    which c2pa does not read, has 00 there)."""
+    return len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0 and head[1] & 0x06 == 2

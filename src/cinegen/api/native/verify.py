@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import tempfile
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, UploadFile
@@ -23,8 +21,7 @@ from sqlalchemy.orm import Session
 from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError
 from cinegen.api.uploads import MAX_UPLOAD_BYTES
-from cinegen.config import Settings
-from cinegen.provenance.verify import suffix_of, tasks_with_mark, verify
+from cinegen.provenance.verify import tasks_with_mark, verify_bytes
 from cinegen.store import audit
 from cinegen.store.models import Account, Role, Task
 
@@ -44,7 +41,7 @@ async def verify_upload(
         raise ApiError(413, message, code="too_large", param="file")
     # Reading every frame takes a while: no database connection is held meanwhile.
     await run_in_threadpool(session.commit)
-    report = await run_in_threadpool(_verify_bytes, data, settings)
+    report = await run_in_threadpool(verify_bytes, data, settings)
     report["file"] = file.filename or report["file"]
     task_id: str | None = report.pop("task")
     found_by: str | None = "c2pa"
@@ -101,10 +98,3 @@ def _withhold(value: Any, hidden: set[str]) -> Any:
     if isinstance(value, list):
         return [_withhold(item, hidden) for item in value]
     return value
-
-
-def _verify_bytes(data: bytes, settings: Settings) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / f"upload{suffix_of(data[:16])}"
-        path.write_bytes(data)
-        return verify(path, settings)
