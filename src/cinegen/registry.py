@@ -77,6 +77,13 @@ class PresetConfig:
     steps: int
     guidance: float
     cache: bool = False  # reuse transformer work across steps (diffusers' FirstBlockCache &c.)
+    # Render at half the native size, double the latents with the model's latent upsampler,
+    # then refine them at full size in a few steps (LTX-2's two-stage recipe).
+    two_stage: bool = False
+    # Run the model's distilled weights, where the deployment names them (``ModelEntry.
+    # distilled_weights`` or a local directory under the key ``<id>-distilled``); without them
+    # the preset is the same weights with fewer steps.
+    distilled: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,9 @@ class ModelEntry:
     # prompt, for a model whose renders are silent: a factory ``"module:attribute"`` taking
     # (entry, settings) and giving an ``engine.backends.base.Soundtrack``.
     soundtrack: str | None = None
+    # The hub id of the distilled weights (diffusers format) that presets with ``distilled``
+    # run; a local directory under ``Settings.model_paths["<id>-distilled"]`` wins.
+    distilled_weights: str | None = None
 
     @property
     def makes_sound(self) -> bool:
@@ -156,6 +166,29 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         ),
         presets=_presets(quality=(40, 3.0), turbo=(20, 3.0)),
         license="LTXV Open Weights",
+    ),
+    ModelEntry(
+        id="ltx-2",
+        family="ltx-2",
+        description="Lightricks LTX-2 19B: video with its sound, from text, an image or keyframes",
+        weights="Lightricks/LTX-2",  # diffusers format at the root, latent_upsampler/ beside it
+        capabilities=Capabilities(
+            image_to_video=True,  # LTX2ImageToVideoPipeline
+            video_conditioning=True,  # LTX2ConditionPipeline: images or clips at latent indices
+            sound=True,  # one transformer denoises picture and sound together
+            # The VAE's grid is 32, but the quality preset's first stage renders at half size:
+            # LTX-2's two-stage pipelines want sides divisible by 64.
+            spatial_multiple=64,
+            frame_step=8,
+            max_frames=257,  # 10.7 s at 24 fps; diffusers' examples render 121
+            native_fps=24.0,  # diffusers' examples (its tests use 25; frame_rate is an input)
+            max_area=1536 * 1024,  # the two-stage example's output: 768x512, upsampled 2x
+        ),
+        presets={
+            Preset.quality: PresetConfig(steps=40, guidance=4.0, two_stage=True),
+            Preset.turbo: PresetConfig(steps=15, guidance=4.0, cache=True, distilled=True),
+        },
+        license="LTX-2 Community License",
     ),
     ModelEntry(
         id="wan",
@@ -255,14 +288,22 @@ _TINY_PRESETS = _presets(quality=(6, 4.0), turbo=(3, 4.0))
 
 def _tiny(entry: ModelEntry) -> ModelEntry:
     caps = dataclasses.replace(entry.capabilities, max_area=_TINY_MAX_AREA, fixed_size=None)
+    # Fewer steps, the same recipe (two stages, distilled weights where named).
+    presets = {
+        preset: dataclasses.replace(
+            entry.presets[preset], steps=tiny.steps, guidance=tiny.guidance, cache=tiny.cache
+        )
+        for preset, tiny in _TINY_PRESETS.items()
+    }
     return dataclasses.replace(
         entry,
         id=f"{entry.id}-tiny-random",
         description=f"random weights, built in code, for tests: {entry.id}'s pipeline",
         weights="built in code",
         capabilities=caps,
-        presets=_TINY_PRESETS,
+        presets=presets,
         tiny_random=True,
+        distilled_weights=None,
     )
 
 

@@ -1,5 +1,5 @@
-"""Every diffusers video family behind one ``Backend``: LTX, Wan, Wan VACE, CogVideoX, Mochi,
-Hunyuan.
+"""Every diffusers video family behind one ``Backend``: LTX, LTX-2, Wan, Wan VACE, CogVideoX,
+Mochi, Hunyuan.
 
 The families differ only in data — which pipeline classes, which extra call arguments,
 which step cache works, how held frames and regions reach the pipeline (``condition``:
@@ -10,6 +10,7 @@ a local directory (``Settings.model_paths``) or the hub id in the registry; the
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,11 +22,12 @@ import torch
 from PIL import Image
 
 from cinegen.config import Settings
-from cinegen.engine.backends.base import Clips, RenderJob, StepHooks
+from cinegen.engine.backends.base import Clips, RenderJob, Sound, StepHooks
 from cinegen.engine.backends.device import pick_device_dtype
+from cinegen.engine.backends.diffusers import ltx2
 from cinegen.errors import ModelLoadError
 from cinegen.media.keep import Keep
-from cinegen.registry import ModelEntry
+from cinegen.registry import ModelEntry, PresetConfig
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +195,18 @@ class Family:
     # Keyword arguments of the i2v pipeline for held frames anywhere and a remix source
     # (job and number of videos in), if it takes them; else only a whole first frame.
     condition: Callable[[Any, RenderJob, int], dict[str, Any]] | None = None
+    # A third pipeline class for held frames other than a whole first frame (LTX-2's
+    # condition pipeline); ``condition`` gives its arguments too.
+    keyframes: str | None = None
+    # (prompt, negative prompt) the pipeline reads, from the job (LTX-2 adds the sound's).
+    prompts: Callable[[RenderJob], tuple[str, str]] = lambda job: (job.prompt, job.negative_prompt)
+    # The sound in a pipeline's output (pipeline, output, job in), for families that make it.
+    sound: Callable[[Any, Any, RenderJob], Sound] | None = None
+    # Presets with ``two_stage``: the second stage (LTX-2); with ``distilled``: how the
+    # distilled weights sample. Families without them render such presets in one stage, on
+    # the same weights.
+    refine: ltx2.Refine | None = None
+    distilled: ltx2.Distilled | None = None
 
 
 FAMILIES: dict[str, Family] = {
@@ -204,6 +218,29 @@ FAMILIES: dict[str, Family] = {
         batch_i2v=False,
         decode=_ltx_decode,
         condition=_ltx_condition,
+    ),
+    # Picture and sound in one call. Its i2v pipeline takes one picture for a batch only
+    # with one generator: one seed a call. Its condition pipeline batches.
+    "ltx-2": Family(
+        t2v="LTX2Pipeline",
+        i2v="LTX2ImageToVideoPipeline",
+        keyframes="LTX2ConditionPipeline",
+        extra=ltx2.call_arguments,
+        # Trap: diffusers 0.42.1's FirstBlockCache knows no LTX2VideoTransformerBlock
+        # ("not registered"): turbo is fewer steps, or the distilled weights, uncached.
+        cache=None,
+        i2v_shares_weights=True,
+        batch_i2v=False,
+        decode=ltx2.decode,
+        condition=ltx2.condition,
+        prompts=ltx2.prompts,
+        sound=ltx2.sound,
+        refine=ltx2.Refine(
+            upsampler="LTX2LatentUpsamplerModel",
+            upsample_pipeline="LTX2LatentUpsamplePipeline",
+            subfolder="latent_upsampler",
+        ),
+        distilled=ltx2.Distilled(),
     ),
     "wan": Family(t2v="WanPipeline", i2v="WanImageToVideoPipeline", decode=_wan_decode),
     # One pipeline for text alone and for any held frames or regions.
@@ -272,7 +309,7 @@ class DiffusersVideoBackend:
             ) from exc
 
     def _class_name(self, task: str) -> str:
-        name = self.family.t2v if task == "t2v" else self.family.i2v
+        name = {"t2v": self.family.t2v, "i2v": self.family.i2v}.get(task, self.family.keyframes)
         if name is None:
             raise ModelLoadError(f"{self.entry.id} has no {task} pipeline")
         return name
@@ -301,24 +338,107 @@ class DiffusersVideoBackend:
             self._pipes[task].set_progress_bar_config(disable=True)
         return self._pipes[task]
 
+    def _weights_or_none(self, load: Callable[[str], Any], where: str | None) -> Any:
+        """``load(where)`` placed on the device, or None where it is not named or not there."""
+        if where is None:
+            return None
+        try:
+            module = load(where)
+        except (OSError, ValueError) as exc:
+            log.warning("%s: nothing usable at %s (%s)", self.entry.id, where, exc)
+            return None
+        return module.to(self.device)
+
+    @functools.cached_property
+    def _upsample(self) -> Any:
+        """The latent upsample pipeline of a two-stage render, or None without its weights
+        (then the quality preset renders in one stage, and ``describe`` says so)."""
+        refine = self.family.refine
+        if refine is None:
+            return None
+        import diffusers
+
+        if self.entry.tiny_random:
+            from cinegen.engine.backends.diffusers.tiny_ltx2 import build_latent_upsampler
+
+            upsampler: Any = build_latent_upsampler()
+            upsampler = upsampler.to(self.device)
+            # Built in float32; casting with .to() only when asked for another dtype.
+            upsampler = upsampler if self.dtype == torch.float32 else upsampler.to(self.dtype)
+        else:
+            cls = getattr(diffusers, refine.upsampler)
+            upsampler = self._weights_or_none(
+                lambda w: cls.from_pretrained(w, subfolder=refine.subfolder, dtype=self.dtype),
+                self.weights_from,
+            )
+        if upsampler is None:
+            return None
+        main = next(iter(self._pipes.values()))
+        pipe = getattr(diffusers, refine.upsample_pipeline)(
+            vae=main.vae, latent_upsampler=upsampler
+        )
+        pipe.set_progress_bar_config(disable=True)
+        return pipe
+
+    @functools.cached_property
+    def _distilled_transformer(self) -> Any:
+        """The distilled weights' transformer, where the deployment names them (a local
+        directory under ``<id>-distilled``, else the registry's hub id), or None.
+
+        Trap: it stays loaded beside the full transformer (the rest of the two checkpoints
+        is the same): twice the transformer's memory, unless offloading."""
+        local = self.settings.model_paths.get(f"{self.entry.id}-distilled")
+        where = str(local) if local else self.entry.distilled_weights
+        if self.family.distilled is None or self.entry.tiny_random or where is None:
+            return None
+        cls = type(next(iter(self._pipes.values())).transformer)
+        subfolder = self.family.distilled.subfolder
+        return self._weights_or_none(
+            lambda w: cls.from_pretrained(w, subfolder=subfolder, dtype=self.dtype), where
+        )
+
     # -- rendering ---------------------------------------------------------------------
-    def render(self, job: RenderJob, hooks: StepHooks) -> Clips:
+    def _preset(self, job: RenderJob) -> PresetConfig | None:
+        """The entry's preset this job was made from.
+
+        Trap: a ``RenderJob`` carries a preset's steps, guidance and cache but not its name;
+        the registry's presets differ in those, so they name it back. A job matching none
+        (a caller's own steps) renders plainly."""
+        made = (job.steps, job.guidance, job.cache)
+        found = [c for c in self.entry.presets.values() if (c.steps, c.guidance, c.cache) == made]
+        return found[0] if len(found) == 1 else None
+
+    def _task(self, job: RenderJob) -> str:
         plain_image = job.image is not None and job.source is None and not job.references
         if job.conditioned and not plain_image and self.family.condition is None:
             # The engine checks capabilities first; this guards against a silent text-to-video.
             raise ValueError(f"{self.entry.id} holds only a whole first frame")
+        if job.conditioned and not plain_image and self.family.keyframes is not None:
+            return "keyframes"
         # Families whose one pipeline takes every condition (Wan VACE) have no i2v class.
-        task = "i2v" if job.conditioned and self.family.i2v is not None else "t2v"
-        pipe = self._pipe(task)
-        batched = not self.family.single and (task == "t2v" or self.family.batch_i2v)
-        # A batched call steps once for all variants; one call per seed steps V times.
-        total = job.steps if batched else job.steps * len(job.seeds)
+        return "i2v" if job.conditioned and self.family.i2v is not None else "t2v"
 
-        def on_step_end(_pipe: Any, _i: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
-            latents = kwargs["latents"]
-            preview = (lambda: self._preview(pipe, latents, job)) if self._previews else None
-            hooks.step(total, preview)  # raises Cancelled between steps when asked
-            return kwargs
+    def render(self, job: RenderJob, hooks: StepHooks) -> Clips:
+        task = self._task(job)
+        pipe = self._pipe(task)
+        batched = not self.family.single and (task != "i2v" or self.family.batch_i2v)
+        preset = self._preset(job)
+        distilled = self.family.distilled if preset and preset.distilled else None
+        transformer = self._distilled_transformer if distilled else None
+        refine = self.family.refine if preset and preset.two_stage and self._upsample else None
+        steps = len(distilled.sigmas) if transformer is not None and distilled else job.steps
+        steps += len(refine.sigmas) if refine else 0
+        # A batched call steps once for all variants; one call per seed steps V times.
+        total = steps if batched else steps * len(job.seeds)
+
+        def callback(at: RenderJob) -> Callable[..., dict[str, Any]]:
+            def on_step_end(_p: Any, _i: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
+                latents = kwargs["latents"]
+                preview = (lambda: self._preview(pipe, latents, at)) if self._previews else None
+                hooks.step(total, preview)  # raises Cancelled between steps when asked
+                return kwargs
+
+            return on_step_end
 
         common: dict[str, Any] = dict(
             height=job.height,
@@ -327,22 +447,46 @@ class DiffusersVideoBackend:
             num_inference_steps=job.steps,
             guidance_scale=job.guidance,
             output_type="np",
-            callback_on_step_end=on_step_end,
+            callback_on_step_end=callback(job),
             **self.family.extra(job),
         )
+        components: dict[str, Any] = {}
+        if transformer is not None and distilled is not None:
+            components = dict(transformer=transformer, scheduler=ltx2.exact_sigmas(pipe))
+            common.update(sigmas=list(distilled.sigmas), guidance_scale=distilled.guidance)
+            common["num_inference_steps"] = len(distilled.sigmas)
         hooks.check()
         groups = [job.seeds] if batched else [[seed] for seed in job.seeds]
-        with _step_cache(pipe.transformer, self.family.cache if job.cache else None):
-            videos = [self._call(pipe, common, job, seeds) for seeds in groups]
-        return Clips(np.concatenate(videos).astype(np.float32, copy=False))
+        call = functools.partial(self._call, pipe, common, job, refine=refine, callback=callback)
+        with (
+            ltx2.swapped(pipe, **components),
+            _step_cache(
+                components.get("transformer", pipe.transformer),
+                self.family.cache if job.cache else None,
+            ),
+        ):
+            parts = [call(seeds) for seeds in groups]
+        frames = np.concatenate([f for f, _ in parts]).astype(np.float32, copy=False)
+        sounds = [s for _, s in parts if s is not None]
+        if len(sounds) < len(parts):
+            return Clips(frames)
+        return Clips(frames, Sound(np.concatenate([s.samples for s in sounds]), sounds[0].rate))
 
     def _call(
-        self, pipe: Any, common: dict[str, Any], job: RenderJob, seeds: list[int]
-    ) -> np.ndarray:
+        self,
+        pipe: Any,
+        common: dict[str, Any],
+        job: RenderJob,
+        seeds: list[int],
+        *,
+        refine: ltx2.Refine | None,
+        callback: ltx2.Callback,
+    ) -> tuple[np.ndarray, Sound | None]:
         n = len(seeds)
-        kwargs = dict(common, prompt=[job.prompt] * n)
+        prompt, negative = self.family.prompts(job)
+        kwargs = dict(common, prompt=[prompt] * n)
         if self.family.negative_prompt:
-            kwargs["negative_prompt"] = [job.negative_prompt] * n
+            kwargs["negative_prompt"] = [negative] * n
         if self.family.condition is not None and job.conditioned:
             kwargs.update(self.family.condition(pipe, job, n))
         elif job.image is not None:
@@ -351,10 +495,20 @@ class DiffusersVideoBackend:
         # One generator per video: variant i depends only on its own seed.
         generators = [torch.Generator("cpu").manual_seed(s) for s in seeds]
         if self.family.single:
-            kwargs["prompt"], kwargs["negative_prompt"] = job.prompt, job.negative_prompt
+            kwargs["prompt"], kwargs["negative_prompt"] = prompt, negative
+        kwargs["generator"] = generators[0] if self.family.single else generators
         with torch.inference_mode():
-            out = pipe(**kwargs, generator=generators[0] if self.family.single else generators)
-        return np.asarray(out.frames)  # (V, F, H, W, 3)
+            if refine is not None:
+                out = ltx2.two_stages(
+                    pipe, upsample=self._upsample, refine=refine, kwargs=kwargs, job=job,
+                    callback=callback,
+                )  # fmt: skip
+            else:
+                out = pipe(**kwargs)
+        # The pipeline makes sound either way; a job that wants none drops it.
+        wanted = self.family.sound is not None and job.sound
+        sound = self.family.sound(pipe, out, job) if wanted and self.family.sound else None
+        return np.asarray(out.frames), sound  # (V, F, H, W, 3)
 
     @property
     def _previews(self) -> bool:
@@ -377,6 +531,15 @@ class DiffusersVideoBackend:
             "device": str(self.device),
             "dtype": str(self.dtype).removeprefix("torch."),
             "negative_prompt": self.family.negative_prompt,
+            # What the presets found, once used: the upsampler, the distilled weights.
+            **{
+                name: self.__dict__[attr] is not None
+                for name, attr in (
+                    ("two_stage", "_upsample"),
+                    ("distilled", "_distilled_transformer"),
+                )
+                if attr in self.__dict__
+            },
         }
 
 

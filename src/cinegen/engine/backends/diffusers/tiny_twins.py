@@ -75,7 +75,15 @@ from transformers import (
     UMT5EncoderModel,
 )
 
-TINY_FAMILIES: tuple[str, ...] = ("ltx", "wan", "wan-vace", "cogvideox", "mochi", "hunyuan")
+TINY_FAMILIES: tuple[str, ...] = (
+    "ltx",
+    "ltx-2",
+    "wan",
+    "wan-vace",
+    "cogvideox",
+    "mochi",
+    "hunyuan",
+)
 TASKS: tuple[str, ...] = ("t2v", "i2v")
 
 
@@ -96,6 +104,7 @@ class TinyGrid:
 
 TINY_GRID: dict[str, TinyGrid] = {
     "ltx": TinyGrid(spatial_multiple=32, frame_step=8, example_size=(32, 32), example_frames=9),
+    "ltx-2": TinyGrid(spatial_multiple=32, frame_step=8, example_size=(32, 32), example_frames=9),
     "wan": TinyGrid(spatial_multiple=16, frame_step=4, example_size=(16, 32), example_frames=5),
     "wan-vace": TinyGrid(
         spatial_multiple=16, frame_step=4, example_size=(16, 32), example_frames=5
@@ -452,8 +461,15 @@ def _build_hunyuan(task: str) -> DiffusionPipeline:
     )
 
 
+def _build_ltx2(task: str) -> DiffusionPipeline:
+    from cinegen.engine.backends.diffusers.tiny_ltx2 import build_ltx2  # its own module
+
+    return build_ltx2(task)
+
+
 _BUILDERS: dict[str, Callable[[str], DiffusionPipeline]] = {
     "ltx": _build_ltx,
+    "ltx-2": _build_ltx2,
     "wan": _build_wan,
     "wan-vace": _build_wan_vace,
     "cogvideox": _build_cogvideox,
