@@ -172,7 +172,13 @@ def test_the_quality_preset_renders_in_two_stages(backend: DiffusersVideoBackend
     hooks = StepHooks(
         on_step=lambda d, t: steps.append((d, t)), on_preview=previews.append, preview_every_s=0
     )
-    quality = job(steps=QUALITY.steps, guidance=QUALITY.guidance, cache=QUALITY.cache)
+    quality = job(
+        steps=QUALITY.steps,
+        guidance=QUALITY.guidance,
+        cache=QUALITY.cache,
+        two_stage=QUALITY.two_stage,
+        distilled=QUALITY.distilled,
+    )
     clips = backend.render(quality, hooks)
     assert clips.frames.shape == (2, 9, 64, 64, 3) and clips.sound is not None
     total = QUALITY.steps + len(ltx2.STAGE_2_SIGMAS)
@@ -186,7 +192,13 @@ def test_turbo_is_the_same_weights_with_fewer_steps_when_no_distilled_are_named(
     backend: DiffusersVideoBackend,
 ) -> None:
     steps: list[int] = []
-    turbo = job(steps=TURBO.steps, guidance=TURBO.guidance, cache=TURBO.cache)
+    turbo = job(
+        steps=TURBO.steps,
+        guidance=TURBO.guidance,
+        cache=TURBO.cache,
+        two_stage=TURBO.two_stage,
+        distilled=TURBO.distilled,
+    )
     clips = backend.render(turbo, StepHooks(on_step=lambda d, t: steps.append(t)))
     assert clips.sound is not None and set(steps) == {TURBO.steps}
     assert backend.describe()["distilled"] is False
@@ -222,7 +234,13 @@ def test_distilled_weights_named_by_the_deployment_run_turbo(tmp_path: Path) -> 
     backend = DiffusersVideoBackend(MODELS["ltx-2"], settings)
     turbo = MODELS["ltx-2"].presets["turbo"]
     steps: list[int] = []
-    render = job(steps=turbo.steps, guidance=turbo.guidance, cache=turbo.cache, seeds=[1])
+    render = job(
+        steps=turbo.steps,
+        guidance=turbo.guidance,
+        cache=turbo.cache,
+        distilled=turbo.distilled,
+        seeds=[1],
+    )
     clips = backend.render(render, StepHooks(on_step=lambda d, t: steps.append(t)))
     assert set(steps) == {len(ltx2.DISTILLED_SIGMAS)}  # the distilled schedule, not 15 steps
     assert clips.sound is not None and backend.describe()["distilled"] is True

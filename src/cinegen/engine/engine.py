@@ -261,6 +261,8 @@ def render_job(p: RenderPlan, native_frames: int, native_fps: float) -> RenderJo
         steps=p.preset_config.steps,
         guidance=p.preset_config.guidance,
         cache=p.preset_config.cache,
+        two_stage=p.preset_config.two_stage,
+        distilled=p.preset_config.distilled,
         sound=p.sound and p.model.capabilities.sound,
         audio_prompt=p.spec.audio_prompt or "",
         negative_audio_prompt=p.spec.negative_audio_prompt or "",

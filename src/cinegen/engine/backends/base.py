@@ -39,6 +39,8 @@ class RenderJob:
     steps: int
     guidance: float
     cache: bool = False
+    two_stage: bool = False  # the preset's (registry.PresetConfig): half size, then refined
+    distilled: bool = False  # the preset's: on the distilled weights, where named
     keep: Keep | None = None  # pixels to hold (needs the model's conditioning capabilities)
     # A clip to remix, (n_frames, height, width, 3) uint8: sampling starts from it noised to
     # ``strength`` (1: ignore it, 0: keep it as it is).

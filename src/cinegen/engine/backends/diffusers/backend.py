@@ -27,7 +27,7 @@ from cinegen.engine.backends.device import pick_device_dtype
 from cinegen.engine.backends.diffusers import ltx2
 from cinegen.errors import ModelLoadError
 from cinegen.media.keep import Keep
-from cinegen.registry import ModelEntry, PresetConfig
+from cinegen.registry import ModelEntry
 
 log = logging.getLogger(__name__)
 
@@ -398,16 +398,6 @@ class DiffusersVideoBackend:
         )
 
     # -- rendering ---------------------------------------------------------------------
-    def _preset(self, job: RenderJob) -> PresetConfig | None:
-        """The entry's preset this job was made from.
-
-        Trap: a ``RenderJob`` carries a preset's steps, guidance and cache but not its name;
-        the registry's presets differ in those, so they name it back. A job matching none
-        (a caller's own steps) renders plainly."""
-        made = (job.steps, job.guidance, job.cache)
-        found = [c for c in self.entry.presets.values() if (c.steps, c.guidance, c.cache) == made]
-        return found[0] if len(found) == 1 else None
-
     def _task(self, job: RenderJob) -> str:
         plain_image = job.image is not None and job.source is None and not job.references
         if job.conditioned and not plain_image and self.family.condition is None:
@@ -422,10 +412,9 @@ class DiffusersVideoBackend:
         task = self._task(job)
         pipe = self._pipe(task)
         batched = not self.family.single and (task != "i2v" or self.family.batch_i2v)
-        preset = self._preset(job)
-        distilled = self.family.distilled if preset and preset.distilled else None
+        distilled = self.family.distilled if job.distilled else None
         transformer = self._distilled_transformer if distilled else None
-        refine = self.family.refine if preset and preset.two_stage and self._upsample else None
+        refine = self.family.refine if job.two_stage and self._upsample else None
         steps = len(distilled.sigmas) if transformer is not None and distilled else job.steps
         steps += len(refine.sigmas) if refine else 0
         # A batched call steps once for all variants; one call per seed steps V times.
