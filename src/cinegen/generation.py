@@ -26,7 +26,7 @@ from cinegen.config import Settings
 from cinegen.engine.engine import Engine, Rendered
 from cinegen.engine.operations import MediaResolver
 from cinegen.errors import Cancelled, SpecError
-from cinegen.media import encode, stills
+from cinegen.media import audio, encode, stills
 from cinegen.media.atomic import atomic_path
 from cinegen.media.watermark import VisibleMark
 from cinegen.progress import PreviewFn, ProgressFn, Stage
@@ -57,6 +57,8 @@ class VariantFiles:
     # (extend, loop, remix, ...) start from, so that kept frames are not marked twice. Never
     # served; see ``MASTER_CRF``.
     master: Path | None = None
+    # What the video's sound track is (rate, channels, loudness, seed), or None when silent.
+    audio: dict[str, Any] | None = None
 
     @property
     def main(self) -> Path:
@@ -266,7 +268,10 @@ def _write_variant(
     frames = rendered.variant(i, on_progress)
     if settings.moderate_outputs and rendered.plan.model.depicts_people:  # before any file
         check_output(frames, settings)
-    master = _write_master(frames, layout.path, i, spec) if keep_master else None
+    sound, sound_facts = _sound(rendered, i, frames)  # heard before any mark is drawn
+    if on_progress and sound is not None:
+        on_progress(Stage.sound, i + 1, spec.n_variants)
+    master = _write_master(frames, layout.path, i, spec, sound) if keep_master else None
     if master is not None:
         written.append(master)
     mark, payload = marks
@@ -292,22 +297,51 @@ def _write_variant(
         crf=settings.crf,
         preset=settings.x264_preset,
         on_frame=report,
+        audio=sound,
     )
     written.append(video)
     sprites = stills.write_spritesheet(frames, layout.path("spritesheet", i, ".jpg"))
     written.append(sprites)
-    return VariantFiles(i, seed, thumbnail, video=video, spritesheet=sprites, master=master)
+    return VariantFiles(
+        i, seed, thumbnail, video=video, spritesheet=sprites, master=master, audio=sound_facts
+    )
+
+
+def _sound(
+    rendered: Rendered, i: int, frames: np.ndarray
+) -> tuple[np.ndarray | None, dict[str, Any] | None]:
+    """Variant ``i``'s sound as the file carries it (``media.audio.master``) and what the
+    sidecar says of it, or (None, None) for a silent video."""
+    track = rendered.sound(i, frames)
+    if track is None:
+        return None, None
+    mastered, loudness = audio.master(track)
+    facts = {
+        "rate": audio.RATE,
+        "channels": audio.CHANNELS,
+        "codec": encode.AUDIO_CODEC,
+        **loudness.to_json(),
+        "seed": rendered.plan.seeds[i],
+        "made_by": rendered.sound_maker,
+    }
+    return mastered, facts
 
 
 def _write_master(
-    frames: np.ndarray, path: Callable[[str, int, str], Path], i: int, spec: GenerationSpec
+    frames: np.ndarray,
+    path: Callable[[str, int, str], Path],
+    i: int,
+    spec: GenerationSpec,
+    sound: np.ndarray | None,
 ) -> Path:
-    """Variant ``i``'s frames as they are before any mark: a PNG, or an H.264 file at
-    ``MASTER_CRF``."""
+    """Variant ``i``'s frames (and sound) as they are before any mark: a PNG, or an MP4
+    with H.264 at ``MASTER_CRF``."""
     if spec.type is GenerationType.image_gen:
         return stills.write_png(frames[0], path("master", i, IMAGE_SUFFIX))
     target = path("master", i, VIDEO_SUFFIX)
-    return encode.encode_mp4(frames, target, spec.fps, crf=MASTER_CRF, preset=MASTER_PRESET)
+    return encode.encode_mp4(
+        frames, target, spec.fps, crf=MASTER_CRF, preset=MASTER_PRESET, audio=sound
+    )
 
 
 def _sign(
@@ -385,6 +419,7 @@ def _metadata(
             "n_frames": p.spec.n_frames,
             "fps": p.spec.fps,
             "encoder": encode.ENCODER if p.spec.type is GenerationType.video_gen else "png",
+            "audio": p.sound,  # each file's track: files[].audio
         },
         "visible_mark": (str(mark.logo) if mark.logo else mark.text) if mark else None,
         "invisible_mark": str(payload) if payload else None,  # server-task, hexadecimal
@@ -413,4 +448,5 @@ def _relative(files: VariantFiles, base: Path) -> dict[str, Any]:
         "index": files.index,
         "seed": files.seed,
         **{k: str(v.relative_to(base)) for k, v in paths.items()},
+        "audio": files.audio,
     }

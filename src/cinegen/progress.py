@@ -21,6 +21,7 @@ class Stage(StrEnum):
     denoise = "denoise"  # sampling, every render of every variant (engine)
     resample = "resample"  # each variant to the requested size and rate (engine)
     watermark = "watermark"  # the visible and the invisible mark on a variant (generate)
+    sound = "sound"  # a variant's soundtrack made (video-to-audio) and mastered (generate)
     encode_video = "encode"  # a variant's frames to H.264 (generate; `encode` is str's)
     files = "files"  # a variant's files written (generate)
 

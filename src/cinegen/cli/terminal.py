@@ -38,6 +38,7 @@ STAGE_LABELS: dict[Stage | str, str] = {
     Stage.resample: "resampling",
     Stage.watermark: "watermarks",
     "read": "reading frames",
+    Stage.sound: "sound",
     Stage.encode_video: "encoding H.264",
     Stage.files: "variants written",
     "autoencoder": "autoencoder",

@@ -19,7 +19,16 @@ from typing import Any
 import numpy as np
 
 from cinegen.config import Settings, get_settings
-from cinegen.engine.backends.base import Backend, Clips, RenderJob, Sound, StepHooks, load_backend
+from cinegen.engine.backends.base import (
+    Backend,
+    Clips,
+    RenderJob,
+    Sound,
+    Soundtrack,
+    StepHooks,
+    load_backend,
+    load_soundtrack,
+)
 from cinegen.engine.operations import (
     Layout,
     MediaResolver,
@@ -33,6 +42,7 @@ from cinegen.engine.operations import (
 )
 from cinegen.engine.plan import RenderPlan, plan
 from cinegen.engine.resample import resample_video
+from cinegen.engine.sound import heard, joined
 from cinegen.progress import PreviewFn, ProgressFn, Stage
 from cinegen.spec import GenerationSpec
 
@@ -63,6 +73,9 @@ class Rendered:
     pieces: list[Piece]
     timings: dict[str, float]
     backend: dict[str, Any]  # Backend.describe(): device, dtype, negative_prompt
+    # The video-to-audio model that makes the sound after the picture (ModelEntry.soundtrack),
+    # loaded when the videos carry sound and the model makes none with the picture.
+    soundtrack: Soundtrack | None = None
 
     @property
     def native(self) -> np.ndarray:
@@ -86,6 +99,33 @@ class Rendered:
                 on_progress(Stage.resample, k + 1, len(self.pieces))
         return paste(self.layout, out)
 
+    @property
+    def sound_maker(self) -> dict[str, Any]:
+        """For the sidecar: what made the sound (the model with its picture, or a
+        soundtrack model after it, and its weights)."""
+        if self.soundtrack is not None:
+            return {"with_picture": False, **self.soundtrack.describe()}
+        return {"with_picture": True, "model": self.plan.model.id}
+
+    def sound(self, i: int, frames: np.ndarray) -> np.ndarray | None:
+        """Variant ``i``'s sound over the whole video, stereo at ``media.audio.RATE`` and
+        exactly as long as its frames (``frames``: the variant, as ``variant(i)`` gave it),
+        or None when the videos carry none (``RenderPlan.sound``).
+
+        A model that makes sound with the picture gave each piece its sound over the piece's
+        window: each is laid under the frames the piece made, joined with crossfades.
+        Otherwise the soundtrack model hears the finished frames."""
+        p = self.plan
+        if not p.sound:
+            return None
+        t0 = time.perf_counter()
+        if self.soundtrack is not None:
+            track = heard(self.soundtrack, frames, p, i)
+        else:
+            track = joined(((c.segment, c.sound) for c in self.pieces), p.spec, i)
+        self.timings["sound_s"] = self.timings.get("sound_s", 0.0) + time.perf_counter() - t0
+        return track
+
     def native_windows(self) -> list[dict[str, Any]]:
         """For the sidecar: each render's timeline window and native frames."""
         return [
@@ -103,6 +143,7 @@ class Rendered:
 class Engine:
     settings: Settings = field(default_factory=get_settings)
     _loaded: dict[str, Backend] = field(default_factory=dict, init=False)
+    _soundtracks: dict[str, Soundtrack] = field(default_factory=dict, init=False)
 
     def plan(self, spec: GenerationSpec) -> RenderPlan:
         """Validate against the registry and choose the grid. Loads nothing."""
@@ -127,6 +168,15 @@ class Engine:
         if on_progress:
             on_progress(Stage.load, 1, 1)
         return self._loaded[model_id]
+
+    def soundtrack(self, model_id: str) -> Soundtrack:
+        """The loaded video-to-audio model of a model (``ModelEntry.soundtrack``), loading
+        it on first use; it is small, and stays loaded."""
+        if model_id not in self._soundtracks:
+            from cinegen.registry import MODELS
+
+            self._soundtracks[model_id] = load_soundtrack(MODELS[model_id], self.settings)
+        return self._soundtracks[model_id]
 
     def run(
         self,
@@ -155,7 +205,11 @@ class Engine:
         for seg, (frames, fps) in zip(layout.segments, windows, strict=True):
             renders.add(backend, seg, frames, fps)
         timings["render_s"] = time.perf_counter() - t0
-        return Rendered(render_plan, layout, renders.pieces, timings, backend.describe())
+        soundtrack = None
+        if render_plan.sound and not render_plan.model.capabilities.sound:
+            soundtrack = self.soundtrack(render_plan.model.id)
+        described = backend.describe()
+        return Rendered(render_plan, layout, renders.pieces, timings, described, soundtrack)
 
 
 @dataclass

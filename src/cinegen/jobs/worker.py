@@ -54,11 +54,12 @@ from cinegen.store.models import Generation, Task, TaskState, new_id
 
 # Share of a task's progress bar per stage: loading, denoising, then writing the files.
 LOAD_END, DENOISE_END = 0.05, 0.85
-# Within one variant's files: resampling, then the visible mark, then H.264 encoding.
+# Within one variant's files: resampling, the marks, the sound, then H.264 encoding.
 WITHIN_VARIANT = {
     Stage.resample: (0.0, 0.3),
     Stage.watermark: (0.3, 0.4),
-    Stage.encode_video: (0.4, 1.0),
+    Stage.sound: (0.4, 0.5),
+    Stage.encode_video: (0.5, 1.0),
 }
 REPORT_EVERY_S = 0.25  # at most this often, except when the stage changes
 PREVIEW_SIDE = 160  # preview frames are at most this wide and tall (JPEG)
