@@ -21,6 +21,7 @@ from cinegen.safety.moderation import ContentPolicyViolation
 from cinegen.spec import (
     DEFAULT_FPS,
     MAX_SECONDS,
+    AudioMode,
     GenerationSpec,
     GenerationType,
     InpaintItem,
@@ -48,6 +49,16 @@ def generate(
     variants: Annotated[int, typer.Option(help="How many distinct videos (1-4).")] = 1,
     seed: Annotated[int | None, typer.Option(help="Seed for reproducible output.")] = None,
     negative: Annotated[str | None, typer.Option(help="What to keep out of the video.")] = None,
+    audio: Annotated[
+        AudioMode,
+        typer.Option(help="Sound: auto (where the model makes it), on (required), or off."),
+    ] = AudioMode.auto,
+    audio_prompt: Annotated[
+        str | None, typer.Option(help="What the sound is, for models that take it apart.")
+    ] = None,
+    negative_audio: Annotated[
+        str | None, typer.Option(help="What to keep out of the sound.")
+    ] = None,
     image: Annotated[
         Path | None, typer.Option(help="Animate this picture (first frame); needs an i2v model.")
     ] = None,
@@ -87,6 +98,9 @@ def generate(
             seed=seed,
             negative_prompt=negative,
             n_frames=_length(seconds, frames, fps),
+            audio=audio,
+            audio_prompt=audio_prompt,
+            negative_audio_prompt=negative_audio,
         )
         if image is not None:
             fields["inpaint_items"] = [{"type": "image", "upload_id": str(image)}]

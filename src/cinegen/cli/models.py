@@ -35,18 +35,20 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                     if caps.fixed_size
                     else f"×{caps.spatial_multiple}, ≤ {caps.max_area} px"
                 ),
+                "sound": _sound(entry),
                 "presets": {p.value: asdict(c) for p, c in entry.presets.items()},
             }
         )
     if as_json:
         print(json.dumps(rows))
         return
-    table = Table("model", "tasks", "native grid", "frames", "fps", "max s", "weights")
+    table = Table("model", "tasks", "sound", "native grid", "frames", "fps", "max s", "weights")
     for r in rows:
         name = f"{r['id']} [bold](default)[/]" if r["default"] else r["id"]
         table.add_row(
             name,
-            ", ".join(r["tasks"]),
+            ", ".join(t for t in r["tasks"] if t != "sound"),
+            r["sound"] or "—",
             r["grid"],
             r["frames"],
             r["native_fps"],
@@ -55,9 +57,19 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         )
     out.print(table)
     out.print(
-        "Any size up to 1920x1080 is resampled from the native grid. Local weights: "
+        "Any size up to 1920x1080 is resampled from the native grid. Sound: made with the "
+        "picture, or by a soundtrack model from it (--audio on|off). Local weights: "
         "CINEGEN_MODEL_PATHS__<MODEL_ID>=/path/to/diffusers/folder"
     )
+
+
+def _sound(entry: Any) -> str | None:
+    """How a model's videos get their sound, in words, or None for a silent model."""
+    if entry.capabilities.sound:
+        return "with the picture"
+    if entry.soundtrack is not None:
+        return "from the picture"
+    return None
 
 
 def styles(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:

@@ -257,6 +257,7 @@ def _generations(task: Task, result: Result, data_dir: Path) -> list[Generation]
                 height=spec["height"],
                 n_frames=spec["n_frames"],
                 files=files,
+                has_audio=variant.audio is not None,
             )
         )
     return rows

@@ -167,7 +167,8 @@ def _dc_blocked(x: np.ndarray) -> np.ndarray:
     loudness meter ignores but which takes up the peak's headroom (a model's vocoder may
     give one) and which AAC codes badly. Zero-phase, so no sound moves in time."""
     if x.shape[1] <= _FILTER_PAD:
-        return x - x.mean(axis=1, keepdims=True)
+        centred: np.ndarray = x - x.mean(axis=1, keepdims=True)
+        return centred
     sos = butter(2, _HIGH_PASS_HZ, btype="highpass", fs=RATE, output="sos")
     out: np.ndarray = sosfiltfilt(sos, x, axis=1, padlen=_FILTER_PAD).astype(np.float32)
     return out

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -187,6 +188,7 @@ class Generation(Base):
     height: Mapped[int] = mapped_column(Integer)
     n_frames: Mapped[int] = mapped_column(Integer)
     files: Mapped[dict[str, str]] = mapped_column(JSON)  # kind (video, thumbnail, …) -> path
+    has_audio: Mapped[bool] = mapped_column(Boolean, default=False)  # a sound track in video
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     task: Mapped[Task] = relationship(back_populates="generations")

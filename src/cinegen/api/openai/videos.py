@@ -56,8 +56,10 @@ RENAME = {
     "n_frames": "seconds",
     "inpaint_items": "input_reference",
 }
-# ``seed`` (the same seed, request and model make the same video) is cinegen's addition.
-CREATE_FIELDS = {"prompt", "model", "seconds", "size", "input_reference", "seed"}
+# ``seed`` (the same seed, request and model make the same video) and ``audio`` (auto, on,
+# off: sora-2's videos always had sound, so auto, sound where the model makes it, is the
+# default) are cinegen's additions.
+CREATE_FIELDS = {"prompt", "model", "seconds", "size", "input_reference", "seed", "audio"}
 # What each downloadable variant is sent as (each is the task's file of the same name).
 CONTENT_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
 
@@ -154,8 +156,9 @@ class VideoCreate(BaseModel):
     model: str | None = None
     seconds: str | None = None
     size: str | None = None
-    input_reference: dict[str, str] | None = None
-    seed: int | None = None  # {"image_url": "data:image/png;base64,…"}
+    input_reference: dict[str, str] | None = None  # {"image_url": "data:image/png;base64,…"}
+    seed: int | None = None
+    audio: str | None = None
 
 
 class VideoCreateForm(BaseModel):
@@ -167,6 +170,7 @@ class VideoCreateForm(BaseModel):
     size: str | None = None
     input_reference: bytes | None = None
     seed: int | None = None
+    audio: str | None = None
 
 
 HAND_READ_BODIES: tuple[type[BaseModel], ...] = (VideoCreate, VideoCreateForm)
@@ -267,6 +271,7 @@ def _create(
         "fps": DEFAULT_FPS,
         "n_frames": frames_for(seconds, DEFAULT_FPS),
         **chosen(fields, "seed"),
+        **chosen(fields, "audio"),
     }
     queue = partial(
         tasks.create, session, account, settings=settings, idempotency=idempotency, key=key

@@ -66,6 +66,10 @@ class VideoGenRequest(BaseModel):
     storyboard: list[dict[str, Any]] | None = None
     seed: int | None = None
     negative_prompt: str | None = None
+    # cinegen's: sound auto (where the model makes it), on or off, and words for it
+    audio: str | None = None
+    audio_prompt: str | None = None
+    negative_audio_prompt: str | None = None
 
     @field_validator("n_variants", "n_frames", "width", "height", "seed", "fps", mode="before")
     @classmethod
@@ -90,6 +94,7 @@ class SoraGeneration(BaseModel):
     height: int
     n_frames: int
     seed: int
+    has_audio: bool  # cinegen's: whether the video carries a sound track
     encodings: dict[str, Encoding]
 
 
@@ -113,6 +118,7 @@ class TaskResponse(BaseModel):
     n_frames: int
     width: int
     height: int
+    audio: str  # cinegen's: auto, on or off, as asked
     created_at: str
     generations: list[SoraGeneration]
     actions: list[str]
@@ -150,6 +156,7 @@ def _generation(request: Request, generation: Generation) -> SoraGeneration:
         height=generation.height,
         n_frames=generation.n_frames,
         seed=generation.seed,
+        has_audio=generation.has_audio,
         encodings=encodings,
     )
 
@@ -179,6 +186,7 @@ def task_response(
         n_frames=spec.n_frames,
         width=spec.width,
         height=spec.height,
+        audio=spec.audio.value,
         created_at=task.created_at.isoformat(),
         generations=[_generation(request, g) for g in task.generations],
         actions=task.actions or [],
