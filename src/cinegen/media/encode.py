@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import math
 import struct
 import warnings
@@ -196,6 +197,20 @@ def encode_mp4(
         if track is not None:
             track.finish()
     return path
+
+
+def aac_round_trip(audio: np.ndarray) -> np.ndarray:
+    """``audio`` (2, S) float32 at ``media.audio.RATE`` as a listener gets it from a file:
+    coded as the files code it, and decoded."""
+    _check_audio(audio)
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="adts") as container:
+        track = _AudioTrack(container, audio)
+        track.finish()
+    buffer.seek(0)
+    with av.open(buffer, "r", format="aac") as container:
+        chunks = [f.to_ndarray() for f in container.decode(audio=0)]
+    return np.concatenate([c.reshape(sound.CHANNELS, -1) for c in chunks], axis=1)
 
 
 def _check_audio(audio: np.ndarray) -> None:
