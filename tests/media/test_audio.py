@@ -98,8 +98,8 @@ def test_joining_a_sound_to_its_own_continuation_changes_nothing() -> None:
     n, seam = whole.shape[1], 48_000
     reach = 4_800  # each part has sound a little past its own range
     parts = [
-        (0, whole[:, : seam + reach], range(0, seam)),
-        (seam - reach, whole[:, seam - reach :], range(seam, n)),
+        audio.Part(0, whole[:, : seam + reach], range(0, seam)),
+        audio.Part(seam - reach, whole[:, seam - reach :], range(seam, n)),
     ]
     assert np.allclose(audio.join(parts, n), whole, atol=1e-5)
 
@@ -108,21 +108,43 @@ def test_a_seam_between_two_sounds_crossfades_without_a_jump() -> None:
     n, seam, reach = 96_000, 48_000, 4_800
     a = np.repeat(tone(300, 2.0, level=0.3), 2, axis=0)
     b = np.repeat(tone(700, 2.0, level=0.3), 2, axis=0)
-    joined = audio.join(
-        [
-            (0, a[:, : seam + reach], range(0, seam)),
-            (seam - reach, b[:, seam - reach :], range(seam, n)),
-        ],
-        n,
-    )
-    assert np.allclose(joined[:, : seam - 1500], a[:, : seam - 1500])
-    assert np.allclose(joined[:, seam + 1500 :], b[:, seam + 1500 :])
+    parts = [
+        audio.Part(0, a[:, : seam + reach], range(0, seam)),
+        audio.Part(seam - reach, b[:, seam - reach :], range(seam, n)),
+    ]
+    joined = audio.join(parts, n)
+    fade = round(audio.CROSSFADE_S * audio.RATE / 2)
+    assert np.array_equal(joined[:, : seam - fade], a[:, : seam - fade])  # exactly, up to it
+    assert np.array_equal(joined[:, seam + fade :], b[:, seam + fade :])
     assert np.abs(np.diff(joined[0])).max() < 0.1  # no step anywhere: a click would be one
+
+
+def test_a_sound_that_ends_at_its_seam_crossfades_before_it() -> None:
+    # an extension: the source's sound stops at the seam; the new render reaches back
+    n, seam, reach = 96_000, 48_000, 9_600
+    a = np.repeat(tone(300, 2.0, level=0.3), 2, axis=0)
+    b = np.repeat(tone(700, 2.0, level=0.3), 2, axis=0)
+    parts = [
+        audio.Part(0, a[:, :seam], range(0, seam)),
+        audio.Part(seam - reach, b[:, seam - reach :], range(seam, n)),
+    ]
+    joined = audio.join(parts, n)
+    width = round(audio.CROSSFADE_S * audio.RATE)
+    assert np.array_equal(joined[:, : seam - width], a[:, : seam - width])
+    assert np.array_equal(joined[:, seam:], b[:, seam:])  # the new sound, whole, from the seam
+    assert np.abs(np.diff(joined[0])).max() < 0.1
+
+
+def test_a_sound_beside_silence_fades_instead_of_clicking() -> None:
+    loud = np.full((2, 4800), 0.5, np.float32)
+    joined = audio.join([audio.Part(4800, loud, range(4800, 9600))], 14_400)
+    assert not joined[:, :4800].any() and not joined[:, 9600:].any()
+    assert np.abs(np.diff(joined[0])).max() < 0.01
 
 
 def test_time_no_part_covers_is_silent() -> None:
     part = np.ones((2, 100), np.float32) * 0.5
-    joined = audio.join([(200, part, range(200, 300))], 400)
+    joined = audio.join([audio.Part(200, part, range(200, 300))], 400)
     assert not joined[:, :150].any() and not joined[:, 350:].any()
 
 

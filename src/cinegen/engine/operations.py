@@ -20,13 +20,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image
 
 from cinegen.engine.resample import crop_box
 from cinegen.errors import SpecError
+from cinegen.media import audio
 from cinegen.media.keep import Keep
 from cinegen.spec import Box, GenerationSpec, InpaintItem, Operation
 
@@ -43,6 +44,34 @@ class MediaResolver(Protocol):
 
 
 @dataclass(frozen=True)
+class SourceSound:
+    """A video's own sound track: ``samples`` (C, S) float32 at ``rate``, beside frames at
+    ``fps``."""
+
+    samples: np.ndarray
+    rate: int
+    fps: float
+
+    def under(self, frames: range, n_frames: int, fps: float) -> np.ndarray:
+        """The sound under the video's ``frames``, stretched as they are onto ``n_frames``
+        output frames at ``fps``: stereo at ``media.audio.RATE``. Time past the track's end
+        is silent."""
+        first = round(frames.start / self.fps * self.rate)
+        stop = round(frames.stop / self.fps * self.rate)
+        cut = self.samples[:, first:stop]
+        if cut.shape[1] < stop - first:
+            cut = np.pad(cut, ((0, 0), (0, stop - first - cut.shape[1])))
+        return audio.fit(cut, self.rate, audio.samples_for(n_frames / fps))
+
+
+@runtime_checkable
+class SoundResolver(Protocol):
+    """A ``MediaResolver`` that also hears: an item's own sound, or None for a silent one."""
+
+    def sound(self, item: InpaintItem) -> SourceSound | None: ...
+
+
+@dataclass(frozen=True)
 class Placed:
     """Given pixels on the timeline: ``frames`` (k, h, w, 3) uint8 of any size, the first
     shown at output frame ``start``; ``crop`` the normalised part of each frame used (fitted
@@ -53,6 +82,10 @@ class Placed:
     start: int
     crop: Box = FULL
     region: Box | None = None
+    # Frames of a video keep their own sound (a picture does not): ``sound``, stereo at
+    # ``media.audio.RATE`` spanning the frames at the output's rate, or silence if None.
+    keeps_sound: bool = False
+    sound: np.ndarray | None = None
 
     @property
     def stop(self) -> int:
@@ -97,6 +130,7 @@ class Remix:
     frames: np.ndarray
     n_frames: int
     strength: float | str | None  # a number, a name (subtle, mild, strong) or None: mild
+    sound: np.ndarray | None = None  # the clip's, stretched likewise (stereo, audio.RATE)
 
     def frame(self, t: int, width: int, height: int) -> np.ndarray:
         i = round(t * (len(self.frames) - 1) / max(self.n_frames - 1, 1))
@@ -149,6 +183,24 @@ class _Media:
     spec: GenerationSpec
     resolve: MediaResolver | None
 
+    def sound(self, item: InpaintItem, frames: range, n_frames: int) -> np.ndarray | None:
+        """The sound under ``frames`` of the item's video, over ``n_frames`` output frames;
+        None for a silent video or a resolver that cannot hear."""
+        if not isinstance(self.resolve, SoundResolver):
+            return None
+        found = self.resolve.sound(item)
+        return found.under(frames, n_frames, self.spec.fps) if found is not None else None
+
+    def source_sound(self, k: int, frames: range, n_frames: int) -> np.ndarray | None:
+        assert self.spec.source is not None
+        gid = self.spec.source.generation_ids[k]
+        return self.sound(InpaintItem(type="video", generation_id=gid), frames, n_frames)
+
+    def picked_range(self, length: int) -> range:
+        """The frames of source 0 (``length`` long) that start_frame / end_frame pick."""
+        assert self.spec.source is not None
+        return range(length)[self.spec.source.frames(length)]
+
     def items(self, items: Sequence[InpaintItem], field: str, offset: int = 0) -> list[Placed]:
         """Media items on the timeline: an image holds one frame, a video its frame range."""
         placed = []
@@ -170,7 +222,13 @@ class _Media:
                 frames = frames[start : end + 1]
             at = offset + item.frame_index
             frames = frames[: max(0, self.spec.n_frames - at)]  # nothing past the end
-            placed.append(Placed(frames, at, crop=item.crop_bounds.bounds))
+            if item.type == "image":
+                placed.append(Placed(frames, at, crop=item.crop_bounds.bounds))
+                continue
+            start = item.source_start_frame or 0
+            sound = self.sound(item, range(start, start + len(frames)), len(frames))
+            crop = item.crop_bounds.bounds
+            placed.append(Placed(frames, at, crop=crop, keeps_sound=True, sound=sound))
         return placed
 
     def source(self, k: int = 0) -> np.ndarray:

@@ -10,6 +10,7 @@ never linear interpolation. Every array here is (channels, samples) float32 in [
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ _CODED_MARGIN_DB = 0.1  # under the ceiling, once coded: a second coding varies 
 FADE_S = 0.010  # no file starts or ends with a click
 CROSSFADE_S = 0.040  # where two sounds meet (operations, shots): long enough not to click,
 # short enough that a knock on a seam frame is not smeared into the next
+_EDGE_FADE_S = 0.005  # where a sound meets silence inside a video
 _OVERSAMPLE = 4  # true peak: BS.1770-4 annex 2 asks for at least 4x at 48 kHz
 _LOOKAHEAD_S = 0.005  # the limiter's gain reaches its lowest this long before a peak
 _ROUNDS = 8
@@ -145,28 +147,72 @@ def true_peak_dbtp(stereo: np.ndarray) -> float:
     return 20 * math.log10(peak) if peak > 0 else -math.inf
 
 
-def join(parts: Sequence[tuple[int, np.ndarray, range]], n: int) -> np.ndarray:
-    """Sounds placed on one timeline of ``n`` samples, crossfaded where they meet.
+@dataclass(frozen=True)
+class Part:
+    """A sound on a timeline: ``samples`` (2, m) from sample ``start`` on, heard over the
+    samples ``own`` (within what it covers); beyond ``own`` it serves the crossfades."""
 
-    Each part is (first sample it covers, stereo samples, the samples it owns). Around each
-    edge of its own range a part fades over ``CROSSFADE_S`` (raised cosine) wherever it
-    has sound beyond the edge, and its neighbour fades in: weights that sum to one, so a
-    sound joined to its own continuation is heard unchanged. A sample no part covers is
-    silent."""
+    start: int
+    samples: np.ndarray
+    own: range
+
+    @property
+    def covered(self) -> range:
+        return range(self.start, self.start + self.samples.shape[1])
+
+
+def join(parts: Sequence[Part], n: int) -> np.ndarray:
+    """Parts on one timeline of ``n`` samples: each heard, exactly, over its own samples,
+    silence where none is; where two meet they crossfade over up to ``CROSSFADE_S`` of
+    the time both have sound (placed as near the seam as that allows, raised cosine),
+    and an edge inside the video with nothing to fade into fades over ``_EDGE_FADE_S``."""
     out = np.zeros((CHANNELS, n), np.float32)
-    total = np.zeros(n, np.float32)
-    half = round(CROSSFADE_S * RATE / 2)
-    for start, samples, own in parts:
-        covered = range(max(0, start), min(n, start + samples.shape[1]))
-        if not covered:
-            continue
-        t = np.arange(covered.start, covered.stop)
-        weight = _ramp(t - own.start + half, 2 * half) * _ramp(own.stop + half - t, 2 * half)
-        weight = weight.astype(np.float32)
-        out[:, covered.start : covered.stop] += samples[:, t - start] * weight
-        total[covered.start : covered.stop] += weight
-    np.divide(out, total, out=out, where=total > 0)
+    ordered = sorted((p for p in parts if p.own), key=lambda p: p.own.start)
+    for part in ordered:
+        own = _within(part.own, part.covered, range(n))
+        first = own.start - part.start
+        out[:, own.start : own.stop] = part.samples[:, first : first + len(own)]
+    for left, right in itertools.pairwise(ordered):
+        if left.own.stop == right.own.start:
+            _crossfade(out, left, right, n)
+    edge = round(_EDGE_FADE_S * RATE)  # the video's own ends are faded by ``master``
+    for k, part in enumerate(ordered):
+        if part.own.start > 0 and (k == 0 or ordered[k - 1].own.stop != part.own.start):
+            _fade(out, range(part.own.start, part.own.start + edge), rising=True)
+        last = k == len(ordered) - 1
+        if part.own.stop < n and (last or ordered[k + 1].own.start != part.own.stop):
+            _fade(out, range(part.own.stop - edge, part.own.stop), rising=False)
     return out
+
+
+def _within(*ranges: range) -> range:
+    return range(max(r.start for r in ranges), min(r.stop for r in ranges))
+
+
+def _crossfade(out: np.ndarray, left: Part, right: Part, n: int) -> None:
+    """``left`` into ``right`` around their seam, over the time both have sound."""
+    seam, half = right.own.start, round(CROSSFADE_S * RATE / 2)
+    both = _within(left.covered, right.covered, range(n))
+    width = min(2 * half, len(both))
+    if width < 2:  # neither reaches past the seam: short fades either side of it
+        edge = round(_EDGE_FADE_S * RATE)
+        _fade(out, range(seam - edge, seam), rising=False)
+        _fade(out, range(seam, seam + edge), rising=True)
+        return
+    lo = min(max(seam - half, both.start), both.stop - width)
+    t = np.arange(lo, lo + width)
+    rise = _ramp(t - lo, width - 1).astype(np.float32)
+    a = left.samples[:, t - left.start]
+    b = right.samples[:, t - right.start]
+    out[:, lo : lo + width] = a * (1 - rise) + b * rise
+
+
+def _fade(out: np.ndarray, span: range, *, rising: bool) -> None:
+    span = _within(span, range(out.shape[1]))
+    if len(span) < 2:
+        return
+    ramp = _ramp(np.arange(len(span), dtype=np.float32), len(span) - 1).astype(np.float32)
+    out[:, span.start : span.stop] *= ramp if rising else ramp[::-1]
 
 
 def silence(n: int) -> np.ndarray:
