@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cinegen.engine.backends.diffusers.backend import FAMILIES
+from cinegen.engine.backends.diffusers.families import FAMILIES
 from cinegen.engine.backends.diffusers.tiny_twins import TINY_GRID
 from cinegen.registry import MODELS
 from cinegen.spec import Preset

@@ -115,7 +115,7 @@ def test_turbo_turns_the_step_cache_on(engine, monkeypatch):
 
     from diffusers.hooks.first_block_cache import FirstBlockCacheConfig
 
-    from cinegen.engine.backends.diffusers.backend import FAMILIES
+    from cinegen.engine.backends.diffusers.families import FAMILIES
 
     model = "wan-tiny-random"
     backend = engine.backend(model)

@@ -402,7 +402,7 @@ def test_a_source_start_past_its_end_is_refused(render):
 
 
 def test_held_runs_are_cut_to_whole_latent_frames_next_to_the_generated_part():
-    from cinegen.engine.backends.diffusers.backend import held_runs
+    from cinegen.engine.backends.diffusers.families import held_runs
     from cinegen.media.keep import Keep
 
     frames = np.arange(33)[:, None, None, None].repeat(2, 1).repeat(2, 2).repeat(3, 3)
@@ -487,7 +487,7 @@ def test_real_backends_do_every_operation_they_declare(model, operation):
 
 
 def test_ltx_holds_both_ends_of_a_loop_s_bridge(monkeypatch):
-    from cinegen.engine.backends.diffusers.backend import FAMILIES
+    from cinegen.engine.backends.diffusers.families import FAMILIES
 
     family, seen = FAMILIES["ltx"], []
     assert family.condition is not None

@@ -21,7 +21,7 @@ from diffusers.pipelines.hunyuan_video.pipeline_hunyuan_video_image2video import
 )
 from PIL import Image
 
-from cinegen.engine.backends.diffusers.backend import FAMILIES as BACKEND_FAMILIES
+from cinegen.engine.backends.diffusers.families import FAMILIES as BACKEND_FAMILIES
 from cinegen.engine.backends.diffusers.tiny_twins import (
     TASKS,
     TINY_FAMILIES,

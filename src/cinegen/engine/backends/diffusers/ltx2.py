@@ -2,7 +2,7 @@
 
 diffusers 0.42.1's LTX-2 pipelines (``pipelines/ltx2/``) denoise picture and sound together
 and return ``LTX2PipelineOutput(frames, audio)``. The functions here are the ``ltx-2`` row
-of ``backend.FAMILIES``: how held frames become ``LTX2VideoCondition``s, how the sound comes
+of ``families.FAMILIES``: how held frames become ``LTX2VideoCondition``s, how the sound comes
 out, where the sound's words go, how a preview decodes; and ``Refine`` / ``Distilled``, the
 data of the quality preset's second stage and of the distilled weights.
 """

@@ -35,6 +35,8 @@ from diffusers.pipelines.ltx2.vocoder import LTX2Vocoder
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 from transformers import Gemma3Config, Gemma3ForConditionalGeneration, GemmaTokenizer
 
+from cinegen.engine.backends.diffusers.tiny_pipelines import assemble
+
 TEXT_HIDDEN = 32  # Gemma's hidden size == the connectors' heads x head dim == caption_channels
 TEXT_LAYERS = 2
 VIDEO_LATENT_CHANNELS = 8
@@ -178,10 +180,8 @@ def _vocoder() -> LTX2Vocoder:
 def build_ltx2(task: str) -> DiffusionPipeline:
     """LTX-2's text-to-video ("t2v") or image-to-video ("i2v") pipeline. Its condition
     pipeline (keyframes, clips) shares these components: ``LTX2ConditionPipeline.from_pipe``."""
-    from cinegen.engine.backends.diffusers.tiny_twins import _assemble
-
     tokenizer = gemma_tokenizer()
-    return _assemble(
+    return assemble(
         LTX2Pipeline if task == "t2v" else LTX2ImageToVideoPipeline,
         transformer=_transformer(),
         vae=_video_vae(),
