@@ -18,7 +18,9 @@ def test_declared_grid_matches_the_built_pipelines(entry):
     """Tiny twins share the real grids, and TINY_GRID is checked against the built pipelines
     in test_tiny_twins.py, so a wrong declaration here fails one of the two."""
     grid = TINY_GRID[entry.family]
-    assert entry.capabilities.spatial_multiple == grid.spatial_multiple
+    # A coarser declared grid is fine if it lands on the pipeline's: LTX-2 declares 64 so
+    # that the quality preset's half-size first stage is still on its VAE's 32.
+    assert entry.capabilities.spatial_multiple % grid.spatial_multiple == 0
     assert entry.capabilities.frame_step == grid.frame_step
 
 
