@@ -24,7 +24,7 @@ import numpy as np
 
 from cinegen.config import Settings
 from cinegen.engine.engine import Engine, Rendered
-from cinegen.engine.operations import MediaResolver
+from cinegen.engine.operations import MediaResolver, SoundResolver, SourceSound
 from cinegen.errors import Cancelled, SpecError
 from cinegen.media import audio, encode, stills
 from cinegen.media.atomic import atomic_path
@@ -242,15 +242,23 @@ def _screened(media: MediaResolver | None, settings: Settings) -> MediaResolver 
     id that is a path (the CLI's) lets a file this server signed itself pass unchecked."""
     if media is None or not settings.moderate_outputs:
         return media
-    resolve = media
+    return _Screened(media, settings)
 
-    def screened(item: InpaintItem) -> np.ndarray:
-        frames = resolve(item)
+
+@dataclass(frozen=True)
+class _Screened:
+    media: MediaResolver
+    settings: Settings
+
+    def __call__(self, item: InpaintItem) -> np.ndarray:
+        frames = self.media(item)
         path = Path(item.upload_id or item.generation_id or "")
-        check_given(frames, settings, item.type, path if path.is_file() else None)
+        check_given(frames, self.settings, item.type, path if path.is_file() else None)
         return frames
 
-    return screened
+    def sound(self, item: InpaintItem) -> SourceSound | None:
+        """The media's own sound, where it can hear (``SoundResolver``)."""
+        return self.media.sound(item) if isinstance(self.media, SoundResolver) else None
 
 
 def _write_variant(
@@ -315,11 +323,12 @@ def _sound(
     track = rendered.sound(i, frames)
     if track is None:
         return None, None
-    mastered, loudness = audio.master(track)
+    # Sound kept from a source keeps its gain; new sound beside it was levelled to match.
+    mastered, loudness = audio.master(track, regain=not rendered.keeps_sound)
     facts = {
         "rate": audio.RATE,
         "channels": audio.CHANNELS,
-        "codec": encode.AUDIO_CODEC,
+        "codec": audio.CODEC,
         **loudness.to_json(),
         "seed": rendered.plan.seeds[i],
         "made_by": rendered.sound_maker,

@@ -16,6 +16,7 @@ import typer
 from PIL import Image
 
 from cinegen.cli.terminal import _fail, _progress_bars, _quiet_libraries, _settings, err, out
+from cinegen.engine.operations import SourceSound
 from cinegen.errors import CinegenError, SpecError
 from cinegen.safety.moderation import ContentPolicyViolation
 from cinegen.spec import (
@@ -220,16 +221,32 @@ def _source_files(spec: GenerationSpec) -> list[Path]:
     return [Path(i) for i in spec.media_ids() if i and Path(i).is_file()]
 
 
-def _local_files(item: InpaintItem) -> np.ndarray:
-    """The CLI's media are files on disk: --image PATH, a storyboard's media, a source video."""
-    path = Path(item.upload_id or item.generation_id or "")
-    if path.suffix.lower() in VIDEO_SUFFIXES:
-        return _video(path)[0]
-    try:
-        with Image.open(path) as picture:
-            return np.asarray(picture.convert("RGB"))[None]  # (1, H, W, 3)
-    except (OSError, ValueError) as exc:
-        raise SpecError("image", f"cannot read {path} as a picture ({exc})") from None
+class _LocalFiles:
+    """The CLI's media are files on disk: --image PATH, a storyboard's media, a source video
+    (a ``MediaResolver`` and ``SoundResolver``)."""
+
+    def __call__(self, item: InpaintItem) -> np.ndarray:
+        path = _path_of(item)
+        if path.suffix.lower() in VIDEO_SUFFIXES:
+            return _video(path)[0]
+        try:
+            with Image.open(path) as picture:
+                return np.asarray(picture.convert("RGB"))[None]  # (1, H, W, 3)
+        except (OSError, ValueError) as exc:
+            raise SpecError("image", f"cannot read {path} as a picture ({exc})") from None
+
+    def sound(self, item: InpaintItem) -> SourceSound | None:
+        from cinegen.jobs.media import read_sound
+
+        path = _path_of(item)
+        return read_sound(path) if path.suffix.lower() in VIDEO_SUFFIXES else None
+
+
+def _path_of(item: InpaintItem) -> Path:
+    return Path(item.upload_id or item.generation_id or "")
+
+
+_local_files = _LocalFiles()
 
 
 def parse_size(size: str) -> tuple[int, int]:

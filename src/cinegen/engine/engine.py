@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from cinegen.config import Settings, get_settings
+from cinegen.engine import sound
 from cinegen.engine.backends.base import (
     Backend,
     Clips,
@@ -42,7 +43,6 @@ from cinegen.engine.operations import (
 )
 from cinegen.engine.plan import RenderPlan, plan
 from cinegen.engine.resample import resample_video
-from cinegen.engine.sound import heard, joined
 from cinegen.progress import PreviewFn, ProgressFn, Stage
 from cinegen.spec import GenerationSpec
 
@@ -100,6 +100,11 @@ class Rendered:
         return paste(self.layout, out)
 
     @property
+    def keeps_sound(self) -> bool:
+        """Whether the videos keep sound given with their media (an operation's source)."""
+        return any(p.keeps_sound and p.sound is not None for p in self.layout.placed)
+
+    @property
     def sound_maker(self) -> dict[str, Any]:
         """For the sidecar: what made the sound (the model with its picture, or a
         soundtrack model after it, and its weights)."""
@@ -120,9 +125,16 @@ class Rendered:
             return None
         t0 = time.perf_counter()
         if self.soundtrack is not None:
-            track = heard(self.soundtrack, frames, p, i)
+            made = [sound.heard(self.soundtrack, frames, p, i)]
         else:
-            track = joined(((c.segment, c.sound) for c in self.pieces), p.spec, i)
+            made = [
+                sound.rendered(piece.segment, piece.sound, p.spec, i)
+                for piece in self.pieces
+                if piece.sound is not None
+            ]
+        remix = self.layout.remix
+        strength = p.model.capabilities.remix_strength(remix.strength) if remix else 1.0
+        track = sound.timeline(self.layout, made, p.spec, strength)
         self.timings["sound_s"] = self.timings.get("sound_s", 0.0) + time.perf_counter() - t0
         return track
 

@@ -196,11 +196,6 @@ class _Media:
         gid = self.spec.source.generation_ids[k]
         return self.sound(InpaintItem(type="video", generation_id=gid), frames, n_frames)
 
-    def picked_range(self, length: int) -> range:
-        """The frames of source 0 (``length`` long) that start_frame / end_frame pick."""
-        assert self.spec.source is not None
-        return range(length)[self.spec.source.frames(length)]
-
     def items(self, items: Sequence[InpaintItem], field: str, offset: int = 0) -> list[Placed]:
         """Media items on the timeline: an image holds one frame, a video its frame range."""
         placed = []
@@ -240,11 +235,13 @@ class _Media:
         except SpecError as exc:
             raise SpecError(f"source.generation_ids.{k}", exc.message, value=gid) from None
 
-    def picked(self) -> np.ndarray:
-        """The part of source 0 that ``source.start_frame`` / ``end_frame`` pick."""
+    def picked(self) -> tuple[np.ndarray, range]:
+        """The part of source 0 that ``source.start_frame`` / ``end_frame`` pick, and which
+        of its frames those are."""
         assert self.spec.source is not None
         clip = self.source(0)
-        return clip[self.spec.source.frames(len(clip))]
+        frames = range(len(clip))[self.spec.source.frames(len(clip))]
+        return clip[frames.start : frames.stop], frames
 
 
 def _context(spec: GenerationSpec, available: int) -> int:
@@ -285,7 +282,9 @@ def _storyboard(spec: GenerationSpec, media: _Media) -> Layout:
 
 def _remix(spec: GenerationSpec, media: _Media) -> Layout:
     assert spec.source is not None
-    remix = Remix(media.picked(), spec.n_frames, spec.source.strength)
+    clip, frames = media.picked()
+    sound = media.source_sound(0, frames, spec.n_frames)
+    remix = Remix(clip, spec.n_frames, spec.source.strength, sound)
     placed = media.items(spec.inpaint_items, "inpaint_items")
     return Layout((Segment(spec.prompt, 0, spec.n_frames),), tuple(placed), remix)
 
@@ -293,12 +292,15 @@ def _remix(spec: GenerationSpec, media: _Media) -> Layout:
 def _extend(spec: GenerationSpec, media: _Media) -> Layout:
     """The source stays as it is; new frames continue it (forward) or lead into it."""
     assert spec.source is not None
-    clip = media.picked()
+    clip, frames = media.picked()
     _room(spec, len(clip), "the source")
     n, kept, context = spec.n_frames, len(clip), _context(spec, len(clip))
+    sound = media.source_sound(0, frames, kept)
     if spec.source.direction == "forward":
-        return Layout((Segment(spec.prompt, kept, n, before=context),), (Placed(clip, 0),))
-    return Layout((Segment(spec.prompt, 0, n - kept, after=context),), (Placed(clip, n - kept),))
+        source = Placed(clip, 0, keeps_sound=True, sound=sound)
+        return Layout((Segment(spec.prompt, kept, n, before=context),), (source,))
+    source = Placed(clip, n - kept, keeps_sound=True, sound=sound)
+    return Layout((Segment(spec.prompt, 0, n - kept, after=context),), (source,))
 
 
 def _loop(spec: GenerationSpec, media: _Media) -> Layout:
@@ -310,25 +312,32 @@ def _loop(spec: GenerationSpec, media: _Media) -> Layout:
     the wrong way, and on a model with few native frames (cinegen-tiny: 16 for any window)
     every held frame is one fewer to come back in. With one frame each side, the render's
     first and last native frames fall exactly on the two seam pictures."""
-    clip = media.picked()
+    clip, frames = media.picked()
     _room(spec, len(clip), "the source")
     n = spec.n_frames
+    sound = media.source_sound(0, frames, len(clip))
     # The source's first frame again just past the end: the bridge's after-context, never output.
-    placed = (Placed(clip, 0), Placed(clip[:1], n))
+    placed = (Placed(clip, 0, keeps_sound=True, sound=sound), Placed(clip[:1], n))
     return Layout((Segment(spec.prompt, len(clip), n, before=1, after=1),), placed)
 
 
 def _blend(spec: GenerationSpec, media: _Media) -> Layout:
     """Video A's opening third, a transition under the prompt, video B's closing third."""
-    a, b = media.source(0), media.source(1)
+    whole_a, whole_b = media.source(0), media.source(1)
     third = max(1, spec.n_frames // 3)
-    a, b = a[:third], b[-third:]
+    a, b = whole_a[:third], whole_b[-third:]
     _room(spec, len(a) + len(b), "the two videos' thirds")
     n = spec.n_frames
     segment = Segment(
         spec.prompt, len(a), n - len(b), before=_context(spec, len(a)), after=_context(spec, len(b))
     )
-    return Layout((segment,), (Placed(a, 0), Placed(b, n - len(b))))
+    sound_a = media.source_sound(0, range(len(a)), len(a))
+    sound_b = media.source_sound(1, range(len(whole_b) - len(b), len(whole_b)), len(b))
+    placed = (
+        Placed(a, 0, keeps_sound=True, sound=sound_a),
+        Placed(b, n - len(b), keeps_sound=True, sound=sound_b),
+    )
+    return Layout((segment,), placed)
 
 
 def _inpaint(spec: GenerationSpec, media: _Media) -> Layout:
@@ -338,15 +347,37 @@ def _inpaint(spec: GenerationSpec, media: _Media) -> Layout:
     assert source is not None
     clip = media.source(0)
     n = spec.n_frames
+    sound = media.source_sound(0, range(len(clip)), n)  # stretched with the frames
     if len(clip) != n:  # stretch or squeeze the source over the requested length
         clip = clip[np.round(np.linspace(0, len(clip) - 1, n)).astype(int)]
     picked = source.frames(n)
-    placed = [Placed(clip[: picked.start], 0), Placed(clip[picked.stop :], picked.stop)]
+    # (frames, region regenerated in them): outside the range whole frames are kept; inside
+    # it, with a region, all but the region (and the sound, as most of the picture stays)
+    kept: list[tuple[range, Box | None]] = [(range(0, picked.start), None)]
+    kept.append((range(picked.stop, n), None))
     if source.region is not None:
-        placed.append(Placed(clip[picked], picked.start, region=source.region))
-    placed = [p for p in placed if len(p.frames)]
+        kept.append((range(picked.start, picked.stop), source.region))
+    placed = [
+        Placed(
+            clip[span.start : span.stop],
+            span.start,
+            region=region,
+            keeps_sound=True,
+            sound=_cut(sound, span, spec.fps),
+        )
+        for span, region in kept
+        if span
+    ]
     placed += media.items(spec.inpaint_items, "inpaint_items")
     return Layout((Segment(spec.prompt, 0, n),), tuple(placed))
+
+
+def _cut(sound: np.ndarray | None, frames: range, fps: float) -> np.ndarray | None:
+    """The part of a timeline's sound under ``frames``."""
+    if sound is None:
+        return None
+    first = audio.samples_for(frames.start / fps) if frames.start else 0
+    return sound[:, first : audio.samples_for(frames.stop / fps)]
 
 
 def _recut(spec: GenerationSpec, media: _Media) -> Layout:
@@ -364,13 +395,14 @@ def _recut(spec: GenerationSpec, media: _Media) -> Layout:
         )
     kept = clip[picked][: n - picked.start]
     _room(spec, len(kept), f"frames {picked.start}..{picked.start + len(kept) - 1}")
+    sound = media.source_sound(0, range(picked.start, picked.start + len(kept)), len(kept))
     context = _context(spec, len(kept))
     segments = []
     if picked.start > 0:
         segments.append(Segment(spec.prompt, 0, picked.start, after=context))
     if picked.start + len(kept) < n:
         segments.append(Segment(spec.prompt, picked.start + len(kept), n, before=context))
-    return Layout(tuple(segments), (Placed(kept, picked.start),))
+    return Layout(tuple(segments), (Placed(kept, picked.start, keeps_sound=True, sound=sound),))
 
 
 LAYOUTS: dict[Operation, Callable[[GenerationSpec, _Media], Layout]] = {

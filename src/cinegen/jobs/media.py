@@ -10,15 +10,18 @@ import numpy as np
 from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
+from cinegen.engine.operations import SourceSound
 from cinegen.errors import SpecError
-from cinegen.media.encode import read_frames
+from cinegen.media.encode import probe, read_audio, read_frames
 from cinegen.spec import GenerationSpec, InpaintItem
 from cinegen.store.models import Generation, Upload
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
 @dataclass(frozen=True)
 class StoreMedia:
-    """A ``MediaResolver``: an item's pixels, (F, H, W, 3) uint8.
+    """A ``MediaResolver`` (an item's pixels, (F, H, W, 3) uint8) and ``SoundResolver``.
 
     An operation's source (``source.generation_ids``) arrives as an item's ``generation_id``;
     it may also name an uploaded video (``upload_…``), which is what the OpenAI dialect's
@@ -29,6 +32,13 @@ class StoreMedia:
     account_id: str
 
     def __call__(self, item: InpaintItem) -> np.ndarray:
+        return read_pixels(self._path(item))
+
+    def sound(self, item: InpaintItem) -> SourceSound | None:
+        """A video item's own sound track (a master carries the generation's), or None."""
+        return read_sound(self._path(item))
+
+    def _path(self, item: InpaintItem) -> Path:
         with self.sessions() as session:
             if item.upload_id is not None:
                 path = self._upload(session, item.upload_id)
@@ -39,7 +49,7 @@ class StoreMedia:
                         "upload_ttl_hours; upload it again)",
                         value=item.upload_id,
                     )
-                return read_pixels(path)
+                return path
             generation = session.get(Generation, item.generation_id)
             if generation is None or generation.task.account_id != self.account_id:
                 path = self._upload(session, item.generation_id or "")
@@ -49,11 +59,11 @@ class StoreMedia:
                         "no such generation",
                         value=item.generation_id,
                     )
-                return read_pixels(path)
+                return path
             files = generation.files
         # Its frames before the marks when kept (a generation from before masters: the
         # delivered file, marks and all).
-        return read_pixels(self.data_dir / (files.get("master") or _main(files)))
+        return self.data_dir / (files.get("master") or _main(files))
 
     def files(self, spec: GenerationSpec) -> list[Path]:
         """The stored files a request works from (its sources and media items), for the
@@ -79,9 +89,21 @@ def _main(files: dict[str, str]) -> str:
     return files.get("video", files.get("image", ""))
 
 
+def read_sound(path: Path) -> SourceSound | None:
+    """A stored video's sound track with its frame rate, or None (a picture, a silent
+    video)."""
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return None
+    found = read_audio(path)
+    if found is None:
+        return None
+    samples, rate = found
+    return SourceSound(samples, rate, probe(path).fps)
+
+
 def read_pixels(path: Path) -> np.ndarray:
     """A stored image's or video's frames, (F, H, W, 3) uint8."""
-    if path.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp"):
+    if path.suffix.lower() in IMAGE_SUFFIXES:
         with Image.open(path) as image:
             return np.asarray(image.convert("RGB"))[None]
     return read_frames(path)

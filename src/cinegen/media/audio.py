@@ -10,18 +10,24 @@ never linear interpolation. Every array here is (channels, samples) float32 in [
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import cast
 
+import av
 import numpy as np
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from scipy.signal import butter, resample_poly, sosfiltfilt
 
 RATE = 48_000  # what every file carries
 CHANNELS = 2
+CODEC = "aac"  # FFmpeg's own AAC-LC encoder, inside every PyAV wheel
+BIT_RATE = 192_000  # stereo AAC-LC: transparent for most listeners from ~160 kb/s
+_AAC_FRAME = 1024  # samples per AAC-LC frame
 TARGET_LUFS = -16.0  # integrated; streaming platforms' and Apple's podcast level
 CEILING_DBTP = -1.0  # the most a file's true peak may reach
 # Where the limiter aims: AAC coding overshoots the PCM's peaks, by up to ~0.7 dB on
@@ -92,12 +98,18 @@ def to_stereo(samples: np.ndarray) -> np.ndarray:
     return np.repeat(mean, CHANNELS, axis=0)
 
 
-def master(stereo: np.ndarray) -> tuple[np.ndarray, Loudness]:
+def master(stereo: np.ndarray, *, regain: bool = True) -> tuple[np.ndarray, Loudness]:
     """Stereo (2, n) at ``RATE`` -> what the file carries and its measured loudness:
     -16 LUFS integrated (within a few hundredths), true peak <= -1 dBTP, 10 ms fades.
-    Silence stays silence."""
+    Silence stays silence.
+
+    ``regain=False`` leaves the gain alone (peaks are still held under the ceiling): for
+    sound an operation kept from a source mastered here, which stays sample for sample,
+    beside new sound mastered on its own."""
     x = np.nan_to_num(stereo.astype(np.float32), nan=0.0, posinf=0.0, neginf=0.0)
-    x = _faded(_dc_blocked(x))
+    x = _faded(x if not regain else _dc_blocked(x))
+    if not regain:
+        return _settled(x)
     # Gain to the target, then limit the peaks the gain raised, which lowers the loudness a
     # little: a few rounds settle both (the limiter only acts on short peaks). A sound made
     # mostly of peaks (one knock in a tenth of a second) may end up to ~2 dB under.
@@ -106,7 +118,11 @@ def master(stereo: np.ndarray) -> tuple[np.ndarray, Loudness]:
         if not math.isfinite(lufs) or abs(lufs - TARGET_LUFS) < 0.02:
             break
         x = _limited(x * np.float32(10 ** ((TARGET_LUFS - lufs) / 20)))
-    x = _under_ceiling_once_coded(x)
+    return _settled(x)
+
+
+def _settled(x: np.ndarray) -> tuple[np.ndarray, Loudness]:
+    x = _under_ceiling_once_coded(_limited(x))
     return x, measure(x)
 
 
@@ -116,8 +132,6 @@ def _under_ceiling_once_coded(x: np.ndarray) -> np.ndarray:
     whatever the sound (noise-like sound overshoots most)."""
     if not x.any():
         return x
-    from cinegen.media.encode import aac_round_trip  # encode muxes what this module makes
-
     over = true_peak_dbtp(aac_round_trip(x)) - (CEILING_DBTP - _CODED_MARGIN_DB)
     if over <= 0:
         return x
@@ -183,6 +197,55 @@ def join(parts: Sequence[Part], n: int) -> np.ndarray:
         if part.own.stop < n and (last or ordered[k + 1].own.start != part.own.stop):
             _fade(out, range(part.own.stop - edge, part.own.stop), rising=False)
     return out
+
+
+def aac_round_trip(audio: np.ndarray) -> np.ndarray:
+    """``audio`` (2, S) float32 at ``media.audio.RATE`` as a listener gets it from a file:
+    coded as the files code it, and decoded."""
+    check(audio)
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="adts") as container:
+        track = AacTrack(container, audio)
+        track.finish()
+    buffer.seek(0)
+    with av.open(buffer, "r", format="aac") as container:
+        chunks = [f.to_ndarray() for f in container.decode(audio=0)]
+    return np.concatenate([c.reshape(CHANNELS, -1) for c in chunks], axis=1)
+
+
+def check(audio: np.ndarray) -> None:
+    if audio.ndim != 2 or audio.shape[0] != CHANNELS or audio.shape[1] < 1:
+        raise ValueError(f"audio must be (2, samples) stereo, got shape {audio.shape}")
+    if audio.dtype != np.float32:
+        raise ValueError(f"audio must be float32, got {audio.dtype}")
+
+
+class AacTrack:
+    """An AAC-LC stream at ``RATE`` in a container being written, fed in encoder-sized
+    frames (``media.encode`` interleaves it with the picture)."""
+
+    def __init__(self, container: av.container.OutputContainer, samples: np.ndarray) -> None:
+        self.container, self.samples, self.done = container, samples, 0
+        self.stream = cast(av.AudioStream, container.add_stream(CODEC, rate=RATE))
+        self.stream.layout = "stereo"
+        self.stream.format = "fltp"
+        self.stream.bit_rate = BIT_RATE
+        self.time_base = Fraction(1, RATE)
+
+    def encode_until(self, seconds: float | Fraction) -> None:
+        """Hand the encoder every whole AAC frame that starts before ``seconds``."""
+        stop = min(self.samples.shape[1], round(seconds * RATE))
+        while self.done < stop:
+            chunk = np.ascontiguousarray(self.samples[:, self.done : self.done + _AAC_FRAME])
+            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
+            frame.sample_rate = RATE
+            frame.pts, frame.time_base = self.done, self.time_base
+            self.container.mux(self.stream.encode(frame))
+            self.done += chunk.shape[1]
+
+    def finish(self) -> None:
+        self.encode_until(self.samples.shape[1] / RATE)
+        self.container.mux(self.stream.encode(None))
 
 
 def _within(*ranges: range) -> range:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import math
 import struct
 import warnings
@@ -30,10 +29,6 @@ _FF_QP2LAMBDA = 118
 # into an exact Fraction (2997/125) would drift from real 24000/1001 content by a frame
 # every ~17 minutes and confuse editors that expect the NTSC rate.
 _NTSC_RATES = tuple(Fraction(n * 1000, 1001) for n in (24, 30, 48, 60, 120))
-
-AUDIO_CODEC = "aac"  # FFmpeg's own AAC-LC encoder, inside every PyAV wheel
-AUDIO_BIT_RATE = 192_000  # stereo AAC-LC: transparent for most listeners from ~160 kb/s
-_AAC_FRAME = 1024  # samples per AAC-LC frame
 
 
 def _choose_encoder(available: Set[str]) -> str:
@@ -129,7 +124,7 @@ def encode_mp4(
     # 1. check inputs
     _check_settings(frames, crf, preset)
     if audio is not None:
-        _check_audio(audio)
+        sound.check(audio)
     rate = _exact_rate(fps)
     total, height, width, _ = frames.shape
     path = Path(path)
@@ -166,7 +161,7 @@ def encode_mp4(
             cc.qscale = True
             cc.global_quality = max(2, min(31, round(crf / 6))) * _FF_QP2LAMBDA
 
-        track = _AudioTrack(container, audio) if audio is not None else None
+        track = sound.AacTrack(container, audio) if audio is not None else None
 
         # 3. encode, frame by frame, so memory stays at one converted frame, each frame's
         # sound right after it (interleaved, as players read them)
@@ -197,54 +192,6 @@ def encode_mp4(
         if track is not None:
             track.finish()
     return path
-
-
-def aac_round_trip(audio: np.ndarray) -> np.ndarray:
-    """``audio`` (2, S) float32 at ``media.audio.RATE`` as a listener gets it from a file:
-    coded as the files code it, and decoded."""
-    _check_audio(audio)
-    buffer = io.BytesIO()
-    with av.open(buffer, "w", format="adts") as container:
-        track = _AudioTrack(container, audio)
-        track.finish()
-    buffer.seek(0)
-    with av.open(buffer, "r", format="aac") as container:
-        chunks = [f.to_ndarray() for f in container.decode(audio=0)]
-    return np.concatenate([c.reshape(sound.CHANNELS, -1) for c in chunks], axis=1)
-
-
-def _check_audio(audio: np.ndarray) -> None:
-    if audio.ndim != 2 or audio.shape[0] != sound.CHANNELS or audio.shape[1] < 1:
-        raise ValueError(f"audio must be (2, samples) stereo, got shape {audio.shape}")
-    if audio.dtype != np.float32:
-        raise ValueError(f"audio must be float32, got {audio.dtype}")
-
-
-class _AudioTrack:
-    """An AAC-LC stream at ``media.audio.RATE``, fed in encoder-sized frames."""
-
-    def __init__(self, container: av.container.OutputContainer, samples: np.ndarray) -> None:
-        self.container, self.samples, self.done = container, samples, 0
-        self.stream = cast(av.AudioStream, container.add_stream(AUDIO_CODEC, rate=sound.RATE))
-        self.stream.layout = "stereo"
-        self.stream.format = "fltp"
-        self.stream.bit_rate = AUDIO_BIT_RATE
-        self.time_base = Fraction(1, sound.RATE)
-
-    def encode_until(self, seconds: float | Fraction) -> None:
-        """Hand the encoder every whole AAC frame that starts before ``seconds``."""
-        stop = min(self.samples.shape[1], round(seconds * sound.RATE))
-        while self.done < stop:
-            chunk = np.ascontiguousarray(self.samples[:, self.done : self.done + _AAC_FRAME])
-            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="stereo")
-            frame.sample_rate = sound.RATE
-            frame.pts, frame.time_base = self.done, self.time_base
-            self.container.mux(self.stream.encode(frame))
-            self.done += chunk.shape[1]
-
-    def finish(self) -> None:
-        self.encode_until(self.samples.shape[1] / sound.RATE)
-        self.container.mux(self.stream.encode(None))
 
 
 def demuxer_for(head: bytes) -> str | None:

@@ -1,0 +1,100 @@
+"""Operations keep their sources' sound under the frames they keep, and join new sound to it
+at the seams; a silent source gets sound only where new frames are made."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cinegen
+from cinegen.engine.operations import SourceSound
+from cinegen.jobs.media import read_pixels, read_sound
+from cinegen.media import audio
+from cinegen.media.encode import read_audio
+from cinegen.spec import InpaintItem, parse_spec
+
+pytestmark = pytest.mark.slow  # renders
+
+MODEL, FPS = "ltx-2-tiny-random", 24
+SEAM = audio.CROSSFADE_S + 0.01  # seconds either side of a seam where the two may mix
+
+
+class Files:
+    """Media by path, as the CLI reads them: pixels and sound."""
+
+    def __call__(self, item: InpaintItem) -> np.ndarray:
+        return read_pixels(Path(item.generation_id or item.upload_id or ""))
+
+    def sound(self, item: InpaintItem) -> SourceSound | None:
+        return read_sound(Path(item.generation_id or item.upload_id or ""))
+
+
+def make(engine, out: Path, **fields) -> Path:
+    base = {"prompt": "a drum beats", "model": MODEL, "width": 128, "height": 64,
+            "fps": FPS, "seed": 11, "preset": "turbo"}  # fmt: skip
+    spec = parse_spec({**base, **fields})
+    return cinegen.generate(spec, out=out, engine=engine, media=Files()).variants[0].video
+
+
+def sound_of(path: Path) -> np.ndarray:
+    found = read_audio(path)
+    assert found is not None, f"{path.name} has no sound"
+    return found[0]
+
+
+def at(seconds: float) -> int:
+    return round(seconds * audio.RATE)
+
+
+def assert_kept(out: np.ndarray, source: np.ndarray, out_s: tuple[float, float], src_start: float):
+    """``out`` over ``out_s`` is ``source`` from ``src_start`` on, within what a second AAC
+    coding changes (20 dB under the sound at least)."""
+    a, b = at(out_s[0]), at(out_s[1])
+    got = out[:, a:b]
+    want = source[:, at(src_start) : at(src_start) + (b - a)]
+    error = np.sqrt(np.mean((got - want) ** 2))
+    assert error < 0.1 * np.sqrt(np.mean(want**2)), (error, np.sqrt(np.mean(want**2)))
+
+
+@pytest.fixture(scope="module")
+def source(engine, tmp_path_factory) -> Path:
+    return make(engine, tmp_path_factory.mktemp("src") / "source.mp4", n_frames=48)
+
+
+def test_extend_keeps_the_source_s_sound_and_adds_new_sound_after(engine, source, tmp_path):
+    out = make(engine, tmp_path / "e.mp4", operation="extend", n_frames=72,
+               source={"generation_ids": [str(source)]})  # fmt: skip
+    sound, original = sound_of(out), sound_of(source)
+    assert sound.shape[1] == audio.samples_for(3.0)
+    assert_kept(sound, original, (0.02, 2.0 - SEAM), 0.02)
+    new = sound[:, at(2.0 + SEAM) :]
+    assert np.sqrt(np.mean(new**2)) > 0.01  # the new frames have new sound
+
+
+def test_loop_keeps_the_source_s_sound_and_bridges_it(engine, source, tmp_path):
+    out = make(engine, tmp_path / "l.mp4", operation="loop", n_frames=60,
+               source={"generation_ids": [str(source)]})  # fmt: skip
+    sound, original = sound_of(out), sound_of(source)
+    assert_kept(sound, original, (0.02, 2.0 - SEAM), 0.02)
+    assert np.sqrt(np.mean(sound[:, at(2.0 + SEAM) : at(2.5 - 0.02)] ** 2)) > 0.01
+
+
+def test_blend_keeps_each_source_s_sound_under_its_third(engine, source, tmp_path):
+    other = make(engine, tmp_path / "other.mp4", n_frames=48, seed=12, prompt="a bell")
+    out = make(engine, tmp_path / "b.mp4", operation="blend", n_frames=72,
+               source={"generation_ids": [str(source), str(other)]})  # fmt: skip
+    sound = sound_of(out)
+    assert_kept(sound, sound_of(source), (0.02, 1.0 - SEAM), 0.02)  # A's first second
+    assert_kept(sound, sound_of(other), (2.0 + SEAM, 2.98), 1.0 + SEAM)  # B's last second
+
+
+def test_a_silent_source_gets_sound_only_where_new_frames_are_made(engine, tmp_path):
+    silent = make(engine, tmp_path / "silent.mp4", n_frames=48, audio="off")
+    out = make(engine, tmp_path / "e.mp4", operation="extend", n_frames=72,
+               source={"generation_ids": [str(silent)]})  # fmt: skip
+    sound = sound_of(out)
+    # the kept frames stay silent, but for AAC's pre-echo of the onset (~0.11 s measured)
+    assert np.abs(sound[:, : at(2.0 - 0.15)]).max() < 1e-3
+    assert np.sqrt(np.mean(sound[:, at(2.0 + SEAM) :] ** 2)) > 0.01
