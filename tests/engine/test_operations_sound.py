@@ -98,3 +98,38 @@ def test_a_silent_source_gets_sound_only_where_new_frames_are_made(engine, tmp_p
     # the kept frames stay silent, but for AAC's pre-echo of the onset (~0.11 s measured)
     assert np.abs(sound[:, : at(2.0 - 0.15)]).max() < 1e-3
     assert np.sqrt(np.mean(sound[:, at(2.0 + SEAM) :] ** 2)) > 0.01
+
+
+def camera_clip(path: Path) -> Path:
+    """A camera's kind of file: MOV, 2 s at 24 fps, mono 44.1 kHz 16-bit PCM (a 440 Hz tone)."""
+    import av
+
+    tone = (0.5 * np.sin(2 * np.pi * 440 * np.arange(88_200) / 44_100) * 32767).astype(np.int16)
+    with av.open(str(path), "w", format="mov") as container:
+        video = container.add_stream("libx264", rate=24)
+        video.width, video.height, video.pix_fmt = 128, 64, "yuv420p"
+        sound = container.add_stream("pcm_s16le", rate=44_100)
+        sound.layout = "mono"
+        for i in range(48):
+            frame = av.VideoFrame.from_ndarray(np.full((64, 128, 3), 5 * i, np.uint8), "rgb24")
+            frame.pts = i
+            container.mux(video.encode(frame))
+        for k in range(0, len(tone), 1024):
+            chunk = av.AudioFrame.from_ndarray(tone[None, k : k + 1024].copy(), "s16", "mono")
+            chunk.sample_rate, chunk.pts = 44_100, k
+            container.mux(sound.encode(chunk))
+        container.mux(sound.encode(None))
+        container.mux(video.encode(None))
+    return path
+
+
+def test_an_uploaded_video_keeps_its_own_sound_resampled_and_levelled(engine, tmp_path):
+    clip = camera_clip(tmp_path / "camera.mov")  # a loud tone: -8 LUFS
+    out = make(engine, tmp_path / "e.mp4", operation="extend", n_frames=72,
+               source={"generation_ids": [str(clip)]})  # fmt: skip
+    sound = sound_of(out)
+    tone = read_audio(clip)[0]
+    gain = 10 ** ((audio.TARGET_LUFS - audio.loudness(audio.to_stereo(tone), 44_100)) / 20)
+    expected = audio.fit(tone * gain, 44_100, audio.samples_for(2.0))  # in both ears
+    assert_kept(sound, expected, (0.02, 2.0 - SEAM), 0.02)  # the same sound, turned down
+    assert abs(audio.measure(sound).lufs - audio.TARGET_LUFS) <= 1.0

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cinegen.engine.operations import SourceSound
 from cinegen.errors import SpecError
+from cinegen.media.audio import near_target
 from cinegen.media.encode import probe, read_audio, read_frames
 from cinegen.spec import GenerationSpec, InpaintItem
 from cinegen.store.models import Generation, Upload
@@ -98,7 +99,7 @@ def read_sound(path: Path) -> SourceSound | None:
     if found is None:
         return None
     samples, rate = found
-    return SourceSound(samples, rate, probe(path).fps)
+    return SourceSound(near_target(samples, rate), rate, probe(path).fps)
 
 
 def read_pixels(path: Path) -> np.ndarray:

@@ -41,6 +41,7 @@ _EDGE_FADE_S = 0.005  # where a sound meets silence inside a video
 _OVERSAMPLE = 4  # true peak: BS.1770-4 annex 2 asks for at least 4x at 48 kHz
 _LOOKAHEAD_S = 0.005  # the limiter's gain reaches its lowest this long before a peak
 _ROUNDS = 8
+_KEPT_LU = 1.0  # a given sound this near the target keeps its gain (see near_target)
 _HIGH_PASS_HZ = 20.0  # the bottom of human hearing
 _FILTER_PAD = 4_800  # samples the zero-phase filter reflects at each end
 _BLOCK_S = 0.4  # BS.1770's gating block: the shortest sound it can measure
@@ -143,17 +144,28 @@ def measure(stereo: np.ndarray) -> Loudness:
     return Loudness(loudness(stereo), true_peak_dbtp(stereo))
 
 
-def loudness(stereo: np.ndarray) -> float:
-    """Integrated loudness, LUFS (BS.1770-4). A sound shorter than one gating block is
-    measured over itself repeated to the block's length."""
+def loudness(stereo: np.ndarray, rate: int = RATE) -> float:
+    """Integrated loudness, LUFS (BS.1770-4), of (C, S) samples at ``rate``. A sound
+    shorter than one gating block is measured over itself repeated to the block's length."""
     import pyloudnorm
 
-    block = round(_BLOCK_S * RATE) + 1
+    block = round(_BLOCK_S * rate) + 1
     if stereo.shape[1] < block:
         stereo = np.tile(stereo, (1, math.ceil(block / stereo.shape[1])))
     if not np.any(stereo):
         return -math.inf
-    return float(pyloudnorm.Meter(RATE).integrated_loudness(stereo.T.astype(np.float64)))
+    return float(pyloudnorm.Meter(rate).integrated_loudness(stereo.T.astype(np.float64)))
+
+
+def near_target(samples: np.ndarray, rate: int) -> np.ndarray:
+    """A given sound (C, S) at ``rate`` to be kept in a new video: as it is when within
+    ``_KEPT_LU`` of the target (a video made here), else turned up or down as a whole to
+    it (a camera's clip), so that kept sound stays one sound, only louder or softer."""
+    lufs = loudness(to_stereo(samples), rate)  # as heard: a mono track plays in both ears
+    if not math.isfinite(lufs) or abs(lufs - TARGET_LUFS) <= _KEPT_LU:
+        return samples
+    turned: np.ndarray = samples * np.float32(10 ** ((TARGET_LUFS - lufs) / 20))
+    return turned
 
 
 def true_peak_dbtp(stereo: np.ndarray) -> float:

@@ -233,14 +233,22 @@ def probe(path: Path) -> VideoInfo:
 
 
 def read_audio(path: Path) -> tuple[np.ndarray, int] | None:
-    """A video's first sound track decoded to (channels, S) float32 and its rate, or None
-    when it has none."""
+    """A video's first sound track decoded to (channels, S) float32 in [-1, 1] at its own
+    rate, or None when it has none. Any codec and sample format (AAC's planar floats, a
+    camera's interleaved 16-bit PCM, …) comes out the same way."""
     with av.open(str(path)) as container:
         if not container.streams.audio:
             return None
         stream = container.streams.audio[0]
-        chunks = [f.to_ndarray() for f in container.decode(stream)]  # planar: (C, n) each
-        rate, channels = stream.codec_context.sample_rate, stream.codec_context.channels
+        rate = stream.codec_context.sample_rate
+        # Planar float at the track's own rate and layout: one row per channel.
+        planar = av.AudioResampler(format="fltp", rate=rate)
+        chunks = [
+            out.to_ndarray()
+            for frame in container.decode(stream)
+            for out in planar.resample(frame)
+        ]
+        chunks += [out.to_ndarray() for out in planar.resample(None)]
         # The last AAC frame is padded to 1024 samples; the track's duration says where the
         # sound ends (the MP4 edit list also hides the encoder's priming at the start).
         length = None
@@ -248,7 +256,7 @@ def read_audio(path: Path) -> tuple[np.ndarray, int] | None:
             length = round(stream.duration * stream.time_base * rate)
     if not chunks:
         return None
-    samples = np.concatenate([c.reshape(channels, -1) for c in chunks], axis=1)[:, :length]
+    samples = np.concatenate(chunks, axis=1)[:, :length]
     return samples.astype(np.float32, copy=False), rate
 
 
