@@ -107,6 +107,8 @@ def test_bad_input_exits_2_with_one_line_naming_the_field(tmp_path):
         (["--size", "16x1920"], "aspect"),
         (["--image", "no-such.png", "--model", "wan-i2v-tiny-random"], "image"),
         (["--out", "clip.png"], ".mp4"),
+        (["--audio", "loud"], "audio"),
+        (["--audio", "on", "--model", "wan-tiny-random"], "ltx-2"),
     ]:
         run = cinegen("generate", "a cat", *args, cwd=tmp_path)
         assert run.returncode == 2, (args, run.stderr)
@@ -149,9 +151,13 @@ def test_image_to_video_from_a_file(tmp_path):
 def test_models_and_styles_list_the_registries(tmp_path):
     models = json.loads(cinegen("models", "--json", cwd=tmp_path).stdout)
     ids = {m["id"] for m in models}
-    assert {"ltx-video", "wan", "cogvideox", "mochi", "hunyuan-video"} <= ids
+    assert {"ltx-video", "ltx-2", "wan", "cogvideox", "mochi", "hunyuan-video"} <= ids
     ltx = next(m for m in models if m["id"] == "ltx-video")
     assert "image-to-video" in ltx["tasks"] and set(ltx["presets"]) == {"quality", "turbo"}
+    sound = {m["id"]: m["sound"] for m in models}
+    assert sound["ltx-2"] == "with the picture" and sound["wan"] is None
+    table = cinegen("models", cwd=tmp_path).stdout
+    assert "sound" in table and "with the picture" in table
     styles = {s["name"] for s in json.loads(cinegen("styles", "--json", cwd=tmp_path).stdout)}
     assert {
         "natural",
@@ -162,6 +168,23 @@ def test_models_and_styles_list_the_registries(tmp_path):
         "film-noir",
         "claymation",
     } <= styles
+
+
+def test_generate_with_sound_and_without(tmp_path):
+    from cinegen.media.encode import read_audio
+
+    common = ("--model", "ltx-2-tiny-random", "--size", "128x64", "--frames", "24",
+              "--preset", "turbo", "--seed", "2")  # fmt: skip
+    on = cinegen("generate", "a dog barks", *common, "--audio-prompt", "two barks",
+                 "--out", "loud.mp4", "--json", cwd=tmp_path)  # fmt: skip
+    assert on.returncode == 0, on.stderr
+    assert json.loads(on.stdout)["variants"][0]["audio"]["rate"] == 48_000
+    samples, rate = read_audio(tmp_path / "loud.mp4")
+    assert rate == 48_000 and samples.shape == (2, 48_000)
+    off = cinegen("generate", "a dog barks", *common, "--audio", "off", "--out", "quiet.mp4",
+                  cwd=tmp_path)  # fmt: skip
+    assert off.returncode == 0, off.stderr
+    assert read_audio(tmp_path / "quiet.mp4") is None
 
 
 def _source_clip(tmp_path: Path) -> Path:

@@ -50,10 +50,10 @@ def generate(
     variants: Annotated[int, typer.Option(help="How many distinct videos (1-4).")] = 1,
     seed: Annotated[int | None, typer.Option(help="Seed for reproducible output.")] = None,
     negative: Annotated[str | None, typer.Option(help="What to keep out of the video.")] = None,
+    # A plain string, so that a wrong value gets the spec's one-line error naming `audio`.
     audio: Annotated[
-        AudioMode,
-        typer.Option(help="Sound: auto (where the model makes it), on (required), or off."),
-    ] = AudioMode.auto,
+        str, typer.Option(help="Sound: auto (where the model makes it), on (required), or off.")
+    ] = AudioMode.auto.value,
     audio_prompt: Annotated[
         str | None, typer.Option(help="What the sound is, for models that take it apart.")
     ] = None,
