@@ -82,6 +82,28 @@ def test_provenance_is_the_marks_the_server_recorded(made):
 
 
 @pytest.mark.slow  # renders
+def test_the_sound_track_is_described_as_the_sidecar_recorded_it(made):
+    owner, task = made
+    silent = owner.get(f"/v1/generations/{task['generations'][0]['id']}").json()
+    assert (silent["has_audio"], silent["sound"]) == (False, None)  # wan makes no sound
+
+    body = {**PAYLOAD, "model": "ltx-2-tiny-random", "audio": "on", "n_variants": 2}
+    created = owner.post("/backend/video_gen", json=body)
+    assert created.status_code == 200, created.text
+    loud = video_gen_ended(owner, created.json()["id"])
+    assert loud["status"] == "succeeded", loud
+    sounds = [owner.get(f"/v1/generations/{g['id']}").json() for g in loud["generations"]]
+    for generation, record in zip(loud["generations"], sounds, strict=True):
+        sound = record["sound"]
+        assert record["has_audio"] is True
+        assert (sound["rate"], sound["channels"], sound["codec"]) == (48_000, 2, "aac")
+        assert sound["loudness_lufs"] == pytest.approx(-16.0, abs=0.5)
+        assert sound["true_peak_dbtp"] <= -1.0
+        assert sound["seed"] == generation["seed"]  # each variant's own, not the first's
+        assert sound["made_by"] == {"with_picture": True, "model": "ltx-2-tiny-random"}
+
+
+@pytest.mark.slow  # renders
 def test_the_record_says_where_sharing_it_stands(made):
     owner, task = made
     generation_id = task["generations"][0]["id"]

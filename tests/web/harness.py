@@ -23,7 +23,8 @@ The fixtures that hand these out live in ``conftest.py`` (``studio``, ``page``,
 - Steps: ``signed_in(page, key)``, ``fill_draft(page, prompt, seed=…)``,
   ``queued_task(page, prompt)``, ``record_queue(page)``.
 - Checks: ``assert_accessible(page)`` (axe-core: no serious or critical violation),
-  ``assert_video_plays(page, video_locator_or_url, seconds)``, ``assert_image_shows(img)``.
+  ``assert_video_plays(page, video_locator_or_url, seconds)``, ``assert_image_shows(img)``,
+  ``described(scope)`` a description list's terms and what each says.
 - ``screenshot(page, name, tmp_path)``: the README's pictures (``SCREENSHOTS``).
 - Every test that renders fixes its seed (tests/conftest.py fails one that does not) and
   is marked ``slow``. A test that expects the server to refuse a request its page makes
@@ -312,6 +313,14 @@ def assert_accessible(page: Page) -> None:
             for v in violations
         ]
         pytest.fail(f"accessibility violations on {page.url}:\n  " + "\n  ".join(lines))
+
+
+def described(scope: Locator) -> dict[str, str]:
+    """A description list's terms and what each says, as a screen reader reads them."""
+    terms = scope.get_by_role("term").all_inner_texts()
+    definitions = scope.get_by_role("definition").all_inner_texts()
+    assert len(terms) == len(definitions), (terms, definitions)
+    return dict(zip(terms, definitions, strict=True))
 
 
 def assert_image_shows(image: Locator) -> None:

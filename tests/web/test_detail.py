@@ -17,6 +17,7 @@ from .harness import (
     StudioKey,
     assert_accessible,
     assert_video_plays,
+    described,
     screenshot,
     signed_in,
 )
@@ -58,14 +59,6 @@ def opened(page: Page, key: StudioKey, generation_id: str) -> Locator:
 
 def current_time(video: Locator) -> float:
     return float(video.evaluate("(v) => v.currentTime"))
-
-
-def described(scope: Locator) -> dict[str, str]:
-    """A description list's terms and what each says, as a screen reader reads them."""
-    terms = scope.get_by_role("term").all_inner_texts()
-    definitions = scope.get_by_role("definition").all_inner_texts()
-    assert len(terms) == len(definitions), (terms, definitions)
-    return dict(zip(terms, definitions, strict=True))
 
 
 def test_the_video_plays_and_pause_stops_it(studio, video, page):
@@ -138,6 +131,7 @@ def test_the_record_and_provenance_say_how_it_was_made_and_marked(
         "Size": "426×240",
     }
     assert facts["Length"] == "60 frames · 2.00 s at 30 fps"
+    assert facts["Sound"] == "none"  # cinegen-tiny makes no sound
     assert facts["C2PA"] == "signed Content Credentials (C2PA manifest) in the file"
     assert facts["Visible mark"] == "“cinegen” in the corner of every frame"
     assert re.fullmatch(

@@ -1,6 +1,7 @@
 """What the studio's menus offer, read from the registries: the models with what each can
-do, the presets, the styles, sizes and lengths within the spec's limits, and the pages each
-role sees. A new model or style is a new registry row and appears here by itself."""
+do (and whether it makes sound), the sound modes, the presets, the styles, sizes and
+lengths within the spec's limits, and the pages each role sees. A new model or style is a
+new registry row and appears here by itself."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ from cinegen.spec import (
     MAX_VARIANTS,
     PROMPT_MAX_CHARS,
     REMIX_STRENGTH_NAMES,
+    AudioMode,
+    GenerationSpec,
     Preset,
 )
 from cinegen.store.models import Role
@@ -60,6 +63,19 @@ class Choice:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class ModelChoice(Choice):
+    makes_sound: bool = False  # its videos can carry sound (registry.ModelEntry.makes_sound)
+
+
+# The Sound menu: each AudioMode as the form words it.
+AUDIO_MODES: dict[AudioMode, tuple[str, str]] = {
+    AudioMode.auto: ("Auto", "sound where the model makes it"),
+    AudioMode.on: ("On", "sound, or a refusal from a silent model"),
+    AudioMode.off: ("Off", "silent"),
+}
+DEFAULT_AUDIO: AudioMode = GenerationSpec.model_fields["audio"].default
+
 # Output sizes by aspect: (width, height) pairs people pick, all within the spec's limits;
 # the first of each is a quick draft, the default is 480p landscape (the spec's default).
 SIZES: dict[str, tuple[tuple[int, int], ...]] = {
@@ -74,7 +90,9 @@ DURATIONS_S = tuple(s for s in (2.0, 4.0, 5.0, 8.0, 10.0, 15.0, 20.0) if s <= MA
 @dataclass(frozen=True)
 class CreateForm:
     default_model: str
-    models: list[Choice]
+    models: list[ModelChoice]
+    audio_modes: list[Choice]
+    default_audio: str
     presets: list[Choice]
     styles: list[Choice]
     sizes: list[Choice]
@@ -90,12 +108,17 @@ class CreateForm:
     remix_strengths: tuple[str, ...]
 
 
-def _model_choices(settings: Settings) -> list[Choice]:
+def _model_choices(settings: Settings) -> list[ModelChoice]:
     """Every model this server can load: real ones and the embedded model, tiny-random test
     twins only when the deployment's default is one (a test server)."""
     default_is_tiny = MODELS[settings.default_model].tiny_random
     return [
-        Choice(entry.id, entry.id, f"{entry.description} — {', '.join(entry.tasks)}")
+        ModelChoice(
+            entry.id,
+            entry.id,
+            f"{entry.description} — {', '.join(entry.tasks)}",
+            makes_sound=entry.makes_sound,
+        )
         for entry in MODELS.values()
         if not entry.tiny_random or default_is_tiny
     ]
@@ -105,6 +128,8 @@ def create_form(settings: Settings) -> CreateForm:
     return CreateForm(
         default_model=settings.default_model,
         models=_model_choices(settings),
+        audio_modes=[Choice(mode.value, *AUDIO_MODES[mode]) for mode in AudioMode],
+        default_audio=DEFAULT_AUDIO.value,
         presets=[
             Choice(Preset.turbo.value, "Turbo", "fast: fewer steps"),
             Choice(Preset.quality.value, "Quality", "slower: every step"),

@@ -5,7 +5,8 @@ rendered (prompt, model, preset, style, seed, size, length in frames and seconds
 was queued, started and finished, the files to download, how the spritesheet is laid out
 (which frame each tile shows, for scrubbing), the task's next shots (``actions``), and the
 marks the file carries as its sidecar recorded them (C2PA manifest, visible mark, invisible
-watermark). Another account's generation answers 404, exactly like one that does not exist.
+watermark), and its sound track's facts (rate, channels, codec, loudness). Another
+account's generation answers 404, exactly like one that does not exist.
 """
 
 from __future__ import annotations
@@ -46,6 +47,18 @@ class Provenance(BaseModel):
     invisible_mark: str | None  # the watermark's payload: server and task, hexadecimal
 
 
+class Sound(BaseModel):
+    """A video's sound track as its sidecar recorded it (``files[].audio``)."""
+
+    rate: int  # samples per second
+    channels: int
+    codec: str  # as FFmpeg names it: "aac"
+    loudness_lufs: float | None  # integrated (BS.1770-4); None: silence
+    true_peak_dbtp: float | None  # None: silence
+    seed: int  # the sound's own, as its variant's
+    made_by: dict[str, Any]  # with_picture, and the model or the soundtrack network
+
+
 class GenerationRecord(BaseModel):
     id: str
     task_id: str
@@ -75,6 +88,8 @@ class GenerationRecord(BaseModel):
     files: dict[str, str]  # kind -> download URL
     spritesheet: Spritesheet | None
     provenance: Provenance
+    has_audio: bool  # a sound track in the video
+    sound: Sound | None  # its facts; None: silent, or the sidecar is gone
     # Where sharing it stands (as GET /v1/generations/{id}/share says), None: not asked.
     # Here too, so that a page shows it without asking for a share that may not exist.
     share: ShareView | None
@@ -89,6 +104,21 @@ def _provenance(sidecar: dict[str, Any] | None) -> Provenance:
         visible_mark=sidecar.get("visible_mark") or None,
         invisible_mark=sidecar.get("invisible_mark") or None,
     )
+
+
+def _sound(sidecar: dict[str, Any], generation: Generation) -> Sound | None:
+    listed = sidecar.get("files")
+    if not isinstance(listed, list):
+        return None
+    facts = next(
+        (
+            f.get("audio")
+            for f in listed
+            if isinstance(f, dict) and f.get("index") == generation.index
+        ),
+        None,
+    )
+    return Sound.model_validate(facts) if isinstance(facts, dict) else None
 
 
 def _files(request: Request, task: Task, generation: Generation) -> dict[str, str]:
@@ -149,6 +179,8 @@ def record(
         files=files,
         spritesheet=_spritesheet(files, generation),
         provenance=_provenance(sidecar or None),
+        has_audio=generation.has_audio,
+        sound=_sound(sidecar, generation),
         share=share_view(request, share) if share is not None else None,
     )
 

@@ -8,7 +8,14 @@ const $ = (id) => document.getElementById(id);
 
 // --- the model's abilities, from the registry -------------------------------------------
 const model = $("model");
-const describeModel = () => { $("model_detail").textContent = model.selectedOptions[0]?.dataset.detail ?? ""; };
+const sound = $("audio");
+const describeModel = () => {
+  const chosen = model.selectedOptions[0];
+  $("model_detail").textContent = chosen?.dataset.detail ?? "";
+  $("audio_detail").textContent = chosen?.dataset.makesSound === "true"
+    ? `${chosen.value} makes sound with its videos.`
+    : `${chosen?.value} makes no sound: its videos are silent.`;
+};
 model.addEventListener("change", describeModel);
 describeModel();
 
@@ -133,6 +140,8 @@ async function request() {
   };
   if ($("seed").value !== "") body.seed = Number($("seed").value);
   if ($("negative").value.trim()) body.negative_prompt = $("negative").value;
+  if (!sound.selectedOptions[0].defaultSelected) body.audio = sound.value;
+  if ($("audio_prompt").value.trim()) body.audio_prompt = $("audio_prompt").value;
   if (reference.files.length) {
     const id = await upload(reference.files[0], "inpaint_items");
     body.inpaint_items = [{ type: "image", upload_id: id, frame_index: 0 }];

@@ -33,6 +33,9 @@ function player(record) {
   $("previous_frame").addEventListener("click", () => show(frame() - 1));
   $("next_frame").addEventListener("click", () => show(frame() + 1));
   $("loop").addEventListener("change", (e) => { video.loop = e.target.checked; });
+  // A video with sound plays it: the element is never muted unless the person says so.
+  $("mute_label").hidden = !record.has_audio;
+  $("mute").addEventListener("change", (e) => { video.muted = e.target.checked; });
   for (const type of ["play", "pause", "ended"]) video.addEventListener(type, playing);
   for (const type of ["timeupdate", "seeked", "loadeddata"]) video.addEventListener(type, position);
   video.addEventListener("click", toggle);
@@ -56,6 +59,20 @@ function player(record) {
 
 // --- the record and its provenance ----------------------------------------------------------
 const when = (iso) => (iso ? new Date(iso).toLocaleString() : "not yet");
+
+// "48 kHz stereo AAC, −16.0 LUFS", as the sidecar recorded the track; "none" for a silent
+// video, nothing before the video exists.
+const CHANNELS = { 1: "mono", 2: "stereo" };
+const signed = (x) => `${x < 0 ? "−" : ""}${Math.abs(x).toFixed(1)}`;
+
+function soundOf(record) {
+  if (record.type === "image_gen" || record.state !== "succeeded") return null;
+  const s = record.sound;
+  if (!s) return record.has_audio ? "a sound track (its facts were not recorded)" : "none";
+  const loudness = s.loudness_lufs === null ? "silent" : `${signed(s.loudness_lufs)} LUFS`;
+  const channels = CHANNELS[s.channels] ?? `${s.channels} channels`;
+  return `${s.rate / 1000} kHz ${channels} ${s.codec.toUpperCase()}, ${loudness}`;
+}
 
 function rows(list, entries) {
   list.replaceChildren(...entries.filter(([, value]) => value !== null && value !== undefined && value !== "")
@@ -82,6 +99,7 @@ function showRecord(record) {
     ["Seed", String(record.seed)],
     ["Size", `${record.width}×${record.height}`],
     ["Length", length],
+    ["Sound", soundOf(record)],
     ["Variant", record.variants > 1 ? `${record.index + 1} of ${record.variants}` : null],
     ["Created", when(record.created_at)],
     ["Started", when(record.started_at)],
