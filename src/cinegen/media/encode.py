@@ -244,9 +244,7 @@ def read_audio(path: Path) -> tuple[np.ndarray, int] | None:
         # Planar float at the track's own rate and layout: one row per channel.
         planar = av.AudioResampler(format="fltp", rate=rate)
         chunks = [
-            out.to_ndarray()
-            for frame in container.decode(stream)
-            for out in planar.resample(frame)
+            out.to_ndarray() for frame in container.decode(stream) for out in planar.resample(frame)
         ]
         chunks += [out.to_ndarray() for out in planar.resample(None)]
         # The last AAC frame is padded to 1024 samples; the track's duration says where the
