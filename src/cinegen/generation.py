@@ -24,7 +24,7 @@ import numpy as np
 
 from cinegen.config import Settings
 from cinegen.engine.engine import Engine, Rendered
-from cinegen.engine.operations import MediaResolver, SoundResolver, SourceSound
+from cinegen.engine.sources import MediaResolver, SoundResolver, SourceSound
 from cinegen.errors import Cancelled, SpecError
 from cinegen.media import audio, encode, stills
 from cinegen.media.atomic import atomic_path
