@@ -24,7 +24,7 @@ LAYERS: list[list[str]] = [
     ["cinegen.provenance"],  # marks, C2PA, verify
     ["cinegen.safety"],  # the content policy
     ["cinegen.engine", "cinegen.characters", "cinegen.shot_planner"],  # specs -> frames
-    ["cinegen.generation"],  # frames -> checked, marked, signed files
+    ["cinegen.generation", "cinegen.files"],  # frames -> checked, marked, signed files
     ["cinegen.jobs"],  # the durable queue and its workers
     ["cinegen.api"],  # HTTP: what both dialects and the native routes share
     DIALECTS,  # none imports another (below)

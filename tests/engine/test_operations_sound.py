@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import cinegen
-from cinegen.engine.operations import SourceSound
+from cinegen.engine.sources import SourceSound
 from cinegen.jobs.media import read_pixels, read_sound
 from cinegen.media import audio
 from cinegen.media.encode import read_audio

@@ -16,7 +16,7 @@ import typer
 from PIL import Image
 
 from cinegen.cli.terminal import _fail, _progress_bars, _quiet_libraries, _settings, err, out
-from cinegen.engine.operations import SourceSound
+from cinegen.engine.sources import SourceSound
 from cinegen.errors import CinegenError, SpecError
 from cinegen.safety.moderation import ContentPolicyViolation
 from cinegen.spec import (

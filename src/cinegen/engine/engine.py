@@ -2,9 +2,10 @@
 
 The engine plans (validating against the registry before anything loads), lays the
 operation out on the timeline (``operations.py``: segments to render, pixels to hold),
-keeps loaded models for reuse, renders each segment on the model's native grid with
-per-step progress and cooperative cancellation, and assembles each variant at exactly the
-requested size and frame count, the given pixels pasted back exactly.
+keeps loaded models for reuse, renders each segment on the model's native grid (``grid.py``:
+what the render holds) with per-step progress and cooperative cancellation, and assembles
+each variant at exactly the requested size and frame count, the given pixels pasted back
+exactly.
 """
 
 from __future__ import annotations
@@ -30,19 +31,11 @@ from cinegen.engine.backends.base import (
     load_backend,
     load_soundtrack,
 )
-from cinegen.engine.operations import (
-    Layout,
-    MediaResolver,
-    Placed,
-    Segment,
-    lay_out,
-    native_keep,
-    native_source,
-    paste,
-    reference_pictures,
-)
+from cinegen.engine.grid import native_keep, native_source
+from cinegen.engine.operations import Layout, Placed, Segment, lay_out, paste
 from cinegen.engine.plan import RenderPlan, plan
 from cinegen.engine.resample import resample_video
+from cinegen.engine.sources import MediaResolver, reference_pictures
 from cinegen.progress import PreviewFn, ProgressFn, Stage
 from cinegen.spec import GenerationSpec
 

@@ -10,65 +10,30 @@ Every operation (``spec.Operation``) becomes a ``Layout``:
   afterwards, so they come back exactly;
 - ``remix``: the clip a remix starts sampling from, noised to its strength.
 
-``LAYOUTS`` maps each operation to the function that lays it out from the spec and its media.
-The engine (``engine.py``) renders the segments on the model's native grid through
-``native_keep`` / ``native_source`` and assembles the output.
+``LAYOUTS`` maps each operation to the function that lays it out from the spec and its media
+(read through a ``sources.MediaResolver``). The engine (``engine.py``) renders the segments
+on the model's native grid (``grid.py``: what each render holds) and assembles the output,
+the given pixels put back by ``paste``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
 
 import numpy as np
 from PIL import Image
 
 from cinegen.engine.resample import crop_box
+from cinegen.engine.sources import MediaResolver, SoundResolver
 from cinegen.errors import SpecError
 from cinegen.media import audio
-from cinegen.media.keep import Keep
 from cinegen.spec import Box, GenerationSpec, InpaintItem, Operation
 
 FULL: Box = (0.0, 0.0, 1.0, 1.0)
 # A segment that joins known frames holds this much of them (at least two frames, so the
 # model sees which way things move).
 CONTEXT_SECONDS = 0.5
-
-
-class MediaResolver(Protocol):
-    """Turns an upload or generation id into pixels: (F, H, W, 3) uint8."""
-
-    def __call__(self, item: InpaintItem) -> np.ndarray: ...
-
-
-@dataclass(frozen=True)
-class SourceSound:
-    """A video's own sound track: ``samples`` (C, S) float32 at ``rate``, beside frames at
-    ``fps``."""
-
-    samples: np.ndarray
-    rate: int
-    fps: float
-
-    def under(self, frames: range, n_frames: int, fps: float) -> np.ndarray:
-        """The sound under the video's ``frames``, stretched as they are onto ``n_frames``
-        output frames at ``fps``: stereo at ``media.audio.RATE``. Time past the track's end
-        is silent."""
-        first = round(frames.start / self.fps * self.rate)
-        stop = round(frames.stop / self.fps * self.rate)
-        cut = self.samples[:, first:stop]
-        if cut.shape[1] < stop - first:
-            cut = np.pad(cut, ((0, 0), (0, stop - first - cut.shape[1])))
-        return audio.fit(cut, self.rate, audio.samples_for(n_frames / fps))
-
-
-@runtime_checkable
-class SoundResolver(Protocol):
-    """A ``MediaResolver`` that also hears: an item's own sound, or None for a silent one."""
-
-    def sound(self, item: InpaintItem) -> SourceSound | None: ...
 
 
 @dataclass(frozen=True)
@@ -157,25 +122,6 @@ def lay_out(spec: GenerationSpec, media: MediaResolver | None) -> Layout:
     if media is None and (spec.source or has_media):
         raise SpecError("source" if spec.source else "inpaint_items", "no media store is available")
     return LAYOUTS[spec.operation](spec, _Media(spec, media))
-
-
-def reference_pictures(spec: GenerationSpec, media: MediaResolver | None) -> dict[str, np.ndarray]:
-    """Each character's reference picture by name, (h, w, 3) uint8: its image, or the middle
-    frame of its clip. Characters without a reference have none."""
-    pictures = {}
-    for i, character in enumerate(spec.characters):
-        if character.upload_id is None:
-            continue
-        if media is None:
-            raise SpecError(f"characters.{i}.upload_id", "no media store is available")
-        try:
-            frames = media(InpaintItem(type="video", upload_id=character.upload_id))
-        except SpecError as exc:
-            raise SpecError(
-                f"characters.{i}.upload_id", exc.message, value=character.upload_id
-            ) from None
-        pictures[character.name] = frames[len(frames) // 2]
-    return pictures
 
 
 @dataclass(frozen=True)
@@ -417,75 +363,7 @@ LAYOUTS: dict[Operation, Callable[[GenerationSpec, _Media], Layout]] = {
 }
 
 
-# ---- the native grid -------------------------------------------------------------------
-
-
-def window_positions(window: range, native_frames: int) -> np.ndarray:
-    """The timeline position of each native frame of a render over ``window`` (the inverse of
-    ``resample.time_positions``: first and last frames aligned)."""
-    if native_frames == 1 or len(window) == 1:
-        return np.full(native_frames, window.start + (len(window) - 1) / 2)
-    return window.start + np.linspace(0.0, len(window) - 1, native_frames)
-
-
-def native_keep(
-    held: Callable[[int], Sequence[Placed]],
-    window: range,
-    native_frames: int,
-    native_size: tuple[int, int],
-    output_size: tuple[int, int],
-) -> Keep | None:
-    """What a render over ``window`` holds, on the native grid; None if nothing.
-
-    A native frame lying between two timeline frames holds an item that gives both (its
-    pixels at the nearer one); a single given frame (an image) is held by the native frame
-    nearest to it. Given pixels cover the part of the native frame the output is cropped
-    from; the rest is free."""
-    nw, nh = native_size
-    frames = np.zeros((native_frames, nh, nw, 3), np.uint8)
-    mask = np.zeros((native_frames, nh, nw), bool)
-    positions = window_positions(window, native_frames)
-    x0, y0, x1, y1 = crop_box(nw, nh, *output_size)
-    picks: dict[int, tuple[int, list[Placed]]] = {}
-    for j, p in enumerate(positions):
-        below, above = held(math.floor(p + 1e-6)), held(math.ceil(p - 1e-6))
-        spanning = [item for item in below if any(item is other for other in above)]
-        if spanning:
-            picks[j] = (round(p), spanning)
-    for t in window:  # one-frame items: the nearest native frame holds them
-        single = [item for item in held(t) if item.stop - item.start == 1]
-        if single:
-            picks[int(np.argmin(np.abs(positions - t)))] = (t, single)
-    pad = ((y0, nh - y1), (x0, nw - x1), (0, 0))
-    for j, (t, items) in picks.items():
-        for item in items:
-            pixels = item.frame(t, x1 - x0, y1 - y0)
-            kept = item.held(x1 - x0, y1 - y0)
-            inside = frames[j, y0:y1, x0:x1]
-            inside[kept] = pixels[kept]
-            frames[j] = np.pad(inside, pad, mode="edge")  # margins: for models that need them
-            mask[j, y0:y1, x0:x1] |= kept
-    return Keep(frames, mask) if mask.any() else None
-
-
-def native_source(
-    remix: Remix,
-    window: range,
-    native_frames: int,
-    native_size: tuple[int, int],
-    output_size: tuple[int, int],
-) -> np.ndarray:
-    """The remix's clip on the native grid, (F, h, w, 3) uint8: the output's part of each
-    native frame from the clip, the margins cropped away from the output repeated from its
-    edges."""
-    nw, nh = native_size
-    x0, y0, x1, y1 = crop_box(nw, nh, *output_size)
-    pad = ((y0, nh - y1), (x0, nw - x1), (0, 0))
-    frames = [
-        np.pad(remix.frame(round(p), x1 - x0, y1 - y0), pad, mode="edge")
-        for p in window_positions(window, native_frames)
-    ]
-    return np.stack(frames)
+# ---- the given pixels at any size ---------------------------------------------------------
 
 
 def fit(frame: np.ndarray, crop: Box, width: int, height: int) -> np.ndarray:

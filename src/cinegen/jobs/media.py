@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
-from cinegen.engine.operations import SourceSound
+from cinegen.engine.sources import SourceSound
 from cinegen.errors import SpecError
 from cinegen.media.audio import near_target
 from cinegen.media.encode import probe, read_audio, read_frames
