@@ -8,7 +8,6 @@ import io
 import av
 import numpy as np
 import pytest
-from scipy.signal import resample_poly
 
 from cinegen.models.tiny import sound
 from cinegen.models.tiny.hear import hear
@@ -22,7 +21,14 @@ def scene(color: Color, shape: Shape, motion: Motion) -> Scene:
 
 def through_aac(samples: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
     """To 48 kHz at a tenth of the level, AAC in an MP4, and decoded again (PyAV)."""
-    x = resample_poly(samples, 48_000, rate, axis=1).astype(np.float32)
+    resampler = av.AudioResampler(format="fltp", layout="stereo", rate=48_000)
+    frame = av.AudioFrame.from_ndarray(
+        np.ascontiguousarray(samples), format="fltp", layout="stereo"
+    )
+    frame.sample_rate, frame.pts = rate, 0
+    x = np.concatenate(
+        [f.to_ndarray() for f in (*resampler.resample(frame), *resampler.resample(None))], axis=1
+    )
     x = np.ascontiguousarray(x / np.abs(x).max() * 0.1)
     buffer = io.BytesIO()
     with av.open(buffer, "w", format="mp4") as container:

@@ -12,8 +12,11 @@ ratio or a shape, never a level:
    ``sound.COLOR_NOTE`` (pitch classes the design does not use read as no colour);
 2. **onsets**: the level of the sound above 2 kHz (knocks are broadband, the tones'
    partials up there are steady) in 1 ms blocks; an onset is a rise of ``ONSET_RISE_DB``
-   over the previous 3-10 ms, the strongest within ``ONSET_GAP_S``. The clip is heard from
-   silence, so its first sound is an onset;
+   over the previous 3-10 ms that peaks within ``ONSET_RANGE_DB`` of the clip's loudest
+   moment up there (beating partials and codec noise rise too, but stay far below a
+   knock), the strongest within ``ONSET_GAP_S``. The clip is heard from silence, so its
+   first sound is an onset; the clip's last ``END_GUARD_S`` is not listened to (AAC's
+   padding rises there; a knock on the last frame comes at least 1 / fps before the end);
 3. **pan**: per video frame, equal-power pan from the channels' levels between 100 Hz and
    2 kHz: (4 / pi) atan2(R, L) - 1, so -1 is hard left;
 4. **loudness** (dB, relative to the clip's loudest frame) and **brightness** (level above
@@ -28,7 +31,6 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.signal import butter, sosfilt
 
 from cinegen.models.tiny.sound import COLOR_NOTE, note_hz
 from cinegen.models.tiny.vocab import Color
@@ -38,7 +40,9 @@ NOTES = np.arange(48, 84)  # C3..B5 candidates
 PARTIALS = 8
 PITCH_WINDOW_S = 0.17
 ONSET_RISE_DB = 9.0
+ONSET_RANGE_DB = 15.0
 ONSET_GAP_S = 0.05
+END_GUARD_S = 0.01
 LEAD_IN_S = 0.02  # silence heard before the clip, so that its first sound is an onset
 _CLASS_COLOR: dict[int, Color] = {note % 12: color for color, note in COLOR_NOTE.items()}
 
@@ -70,7 +74,7 @@ def hear(samples: NDArray[Any], rate: int, n_frames: int, fps: float) -> Hearing
     return Hearing(
         colors=_clip_colors(salience),
         frame_colors=[_CLASS_COLOR.get(int(NOTES[k]) % 12) for k in salience.argmax(1)],
-        onsets=[t * fps for t in onsets(mono, rate) if t * fps < n_frames],  # not the codec tail
+        onsets=[t * fps for t in onsets(mono, rate) if t < n_frames / fps - END_GUARD_S],
         pan=_pan(x, rate, n_frames, fps),
         loudness=_band_db(mono, rate, n_frames, fps, 0, rate / 2, relative=True),
         brightness=_band_db(mono, rate, n_frames, fps, 1000, rate / 2)
@@ -118,7 +122,7 @@ def _clip_colors(salience: F64) -> list[Color]:
 def onsets(mono: F64, rate: int) -> list[float]:
     """Onset times in seconds from the start of ``mono`` (see the module's step 2)."""
     lead = int(LEAD_IN_S * rate)
-    hp = sosfilt(butter(4, 2000, "highpass", fs=rate, output="sos"), np.pad(mono, (lead, 0)))
+    hp = _band(np.pad(mono, (lead, 0)), rate, 2000, rate / 2)
     block = max(1, rate // 1000)
     n = len(hp) // block
     level = np.sqrt(np.mean(hp[: n * block].reshape(n, block) ** 2, axis=1))
@@ -127,6 +131,8 @@ def onsets(mono: F64, rate: int) -> list[float]:
     for lag in range(3, 11):
         before[lag:] = np.minimum(before[lag:], db[:-lag])
     rise = db - np.where(np.isinf(before), db.min(), before)
+    peak = np.array([db[i : i + 10].max() for i in range(n)])
+    rise[peak < db.max() - ONSET_RANGE_DB] = 0
     gap = int(ONSET_GAP_S * 1000)
     found: list[int] = []
     for i in np.argsort(rise)[::-1]:
