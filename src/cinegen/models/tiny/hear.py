@@ -11,12 +11,13 @@ ratio or a shape, never a level:
    on a ~0.17 s window and over the whole clip; the best note's pitch class is a colour by
    ``sound.COLOR_NOTE`` (pitch classes the design does not use read as no colour);
 2. **onsets**: the level of the sound above 2 kHz (knocks are broadband, the tones'
-   partials up there are steady) in 1 ms blocks; an onset is a rise of ``ONSET_RISE_DB``
-   over the previous 3-10 ms that peaks within ``ONSET_RANGE_DB`` of the clip's loudest
-   moment up there (beating partials and codec noise rise too, but stay far below a
-   knock), the strongest within ``ONSET_GAP_S``. The clip is heard from silence, so its
-   first sound is an onset; the clip's last ``END_GUARD_S`` is not listened to (AAC's
-   padding rises there; a knock on the last frame comes at least 1 / fps before the end);
+   partials up there are steady) over the last ``SMOOTH_MS`` at every millisecond; an
+   onset is a rise of ``ONSET_RISE_DB`` over the level 8-20 ms before, that peaks within
+   ``ONSET_RANGE_DB`` of the clip's loudest moment up there (codec noise rises too, but
+   stays far below a knock), the strongest within ``ONSET_GAP_S``. The clip is heard from
+   silence, so its first sound is an onset, however quiet; its last ``END_GUARD_S`` is
+   faded out and not listened to (a cut clicks, AAC's padding rises there; a knock on the
+   last frame comes at least 1 / fps before the end);
 3. **pan**: per video frame, equal-power pan from the channels' levels between 100 Hz and
    2 kHz: (4 / pi) atan2(R, L) - 1, so -1 is hard left;
 4. **loudness** (dB, relative to the clip's loudest frame) and **brightness** (level above
@@ -40,6 +41,7 @@ NOTES = np.arange(48, 84)  # C3..B5 candidates
 PARTIALS = 8
 PITCH_WINDOW_S = 0.17
 ONSET_RISE_DB = 9.0
+SMOOTH_MS = 8
 ONSET_RANGE_DB = 15.0
 ONSET_GAP_S = 0.05
 END_GUARD_S = 0.01
@@ -121,18 +123,29 @@ def _clip_colors(salience: F64) -> list[Color]:
 
 def onsets(mono: F64, rate: int) -> list[float]:
     """Onset times in seconds from the start of ``mono`` (see the module's step 2)."""
-    lead = int(LEAD_IN_S * rate)
-    hp = _band(np.pad(mono, (lead, 0)), rate, 2000, rate / 2)
+    lead, tail = int(LEAD_IN_S * rate), int(END_GUARD_S * rate)
+    # The file's end cuts the sound off, a click in every band: fade the last END_GUARD_S
+    # out (only the analysis sees this) and leave silence after it for the FFT's wrap.
+    faded = mono.copy()
+    faded[-tail:] *= 0.5 + 0.5 * np.cos(np.linspace(0, np.pi, len(faded[-tail:])))
+    hp = _band(np.pad(faded, (lead, lead)), rate, 2000, rate / 2)[: lead + len(mono)]
     block = max(1, rate // 1000)
     n = len(hp) // block
-    level = np.sqrt(np.mean(hp[: n * block].reshape(n, block) ** 2, axis=1))
-    db = 20 * np.log10(level + 1e-4 * (level.max() + 1e-12))
+    power = np.mean(hp[: n * block].reshape(n, block) ** 2, axis=1)
+    # Over the last SMOOTH_MS: a tone's partials up there beat at its fundamental (a pulse
+    # train every 3.8 ms for C4), which 1 ms blocks would hear as onsets.
+    total = np.concatenate([[0.0], np.cumsum(power)])
+    ends = np.arange(1, n + 1)
+    smooth = (total[ends] - total[np.maximum(ends - SMOOTH_MS, 0)]) / SMOOTH_MS
+    db = 10 * np.log10(smooth + 1e-8 * (smooth.max() + 1e-12))
     before = np.full(n, np.inf)
-    for lag in range(3, 11):
+    for lag in range(SMOOTH_MS, 2 * SMOOTH_MS + 5):
         before[lag:] = np.minimum(before[lag:], db[:-lag])
     rise = db - np.where(np.isinf(before), db.min(), before)
-    peak = np.array([db[i : i + 10].max() for i in range(n)])
-    rise[peak < db.max() - ONSET_RANGE_DB] = 0
+    peak = np.array([db[i : i + SMOOTH_MS].max() for i in range(n)])
+    quiet = peak < db.max() - ONSET_RANGE_DB
+    quiet[: int(LEAD_IN_S * 1000) + 2 * SMOOTH_MS] = False  # the start rises from silence
+    rise[quiet] = 0
     gap = int(ONSET_GAP_S * 1000)
     found: list[int] = []
     for i in np.argsort(rise)[::-1]:
@@ -140,16 +153,17 @@ def onsets(mono: F64, rate: int) -> list[float]:
             break
         if all(abs(i - j) > gap for j in found):
             found.append(int(i))
-    # The rise is steepest a couple of blocks into the attack: step back to where it began.
+    # The rise is largest when the attack fills the window: step back to where it began.
     starts = [_attack_start(db, i) for i in found]
     return sorted(max(0.0, (s * block - lead) / rate) for s in starts)
 
 
 def _attack_start(db: F64, peak: int) -> int:
     """The first block of the rise that ends at ``peak``: within 3 dB of the level before."""
-    floor = db[max(0, peak - 10) : peak - 2].min() if peak > 2 else db[0]
+    window = db[max(0, peak - 2 * SMOOTH_MS - 4) : max(1, peak - SMOOTH_MS)]
+    floor = window.min()
     i = peak
-    while i > 0 and db[i - 1] > floor + 3 and peak - i < 10:
+    while i > 0 and db[i - 1] > floor + 3 and peak - i < 2 * SMOOTH_MS:
         i -= 1
     return i
 

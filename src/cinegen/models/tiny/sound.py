@@ -81,6 +81,7 @@ TILT = 1.5  # harmonic n weighs n ** (-TILT * y): at the bottom of the frame, mu
 KNOCK_GAIN = 2.5  # a knock's peak over its voice's amplitude: it must stand out as an onset
 KNOCK_DECAY_S = 0.03
 KNOCK_SIGMA = 1.0  # width (steps) of a knock's bump in the controls
+FADE_OUT_S = 0.01  # under a frame at 60 fps, so a knock on the last frame keeps its attack
 CONTACTS = (0.0, 0.5, 1.0)  # toyworld._bounce lands on the floor at these times
 
 
@@ -185,6 +186,8 @@ def synthesise(
         angle = (pan + 1) * (math.pi / 4)  # equal-power: L = cos, R = sin
         out[0] += (mono * np.cos(angle)).astype(np.float32)
         out[1] += (mono * np.sin(angle)).astype(np.float32)
+    fade = min(out.shape[1], round(FADE_OUT_S * rate))  # no click where the picture ends
+    out[:, out.shape[1] - fade :] *= np.linspace(1, 0, fade, dtype=np.float32)
     return out
 
 
