@@ -329,6 +329,7 @@ CINEGEN_TINY = ModelEntry(
     ),
     presets=_presets(quality=(32, 4.0), turbo=(6, 4.0)),
     factory="cinegen.engine.backends.cinegen_tiny:CinegenTinyBackend",
+    soundtrack="cinegen.engine.backends.cinegen_tiny_sound:cinegen_tiny_soundtrack",
     license="Apache-2.0",
     depicts_people=False,  # coloured shapes over five backgrounds (models/tiny/toyworld.py)
 )

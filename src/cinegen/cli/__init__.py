@@ -4,7 +4,8 @@
   (``operations.py``): make videos, on this machine, into files;
 - ``verify`` (``verify.py``): where a file came from;
 - ``models`` · ``styles`` (``models.py``): what there is to choose from;
-- ``train-tiny`` · ``eval-tiny`` (``tiny.py``): the embedded model;
+- ``train-tiny`` · ``eval-tiny`` · ``train-tiny-audio`` (``tiny.py``): the embedded model
+  and its sound;
 - ``studio`` (``studio.py``): the web page, signed in, in the browser;
 - ``serve`` · ``worker`` (``serve.py``): the HTTP API and the processes that generate;
 - ``keys`` (``keys.py``), ``admin`` · ``audit`` (``admin.py``): the server's database.
@@ -43,6 +44,7 @@ app.command()(models.models)
 app.command()(models.styles)
 app.command("train-tiny")(tiny.train_tiny)
 app.command("eval-tiny")(tiny.eval_tiny)
+app.command("train-tiny-audio")(tiny.train_tiny_audio)
 
 
 def main() -> None:

@@ -112,3 +112,41 @@ def eval_tiny(
         f"{results['turbo_heldout_drop_points']:+.1f} points lower on held-out prompts"
     )
     out.print("reference: the toy world's own renders of the same scenes, read by the analyser")
+
+
+def train_tiny_audio(
+    workdir: Annotated[Path, typer.Option(help="Checkpoints; a rerun resumes from them.")] = Path(
+        "cinegen-train-tiny-audio"
+    ),
+    bundle_dir: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where the finished bundle goes (default WORKDIR/bundle)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seeds the data, the batches and the weights.")] = 0,
+    steps: Annotated[int, typer.Option(min=1, help="Training steps in all.")] = 2500,
+    batch: Annotated[int, typer.Option(min=1, help="Clips per step.")] = 32,
+    pool: Annotated[
+        int, typer.Option(min=1, help="Renders put through the video model's autoencoder.")
+    ] = 1024,
+    threads: Annotated[int, typer.Option(min=0, help="CPU threads (0: torch's choice).")] = 0,
+) -> None:
+    """Train cinegen-tiny-audio, the network that makes cinegen-tiny's sound (resumes)."""
+    import shlex
+    import sys
+
+    from cinegen.models.tiny.train_audio import AudioTrainSettings, train
+
+    settings = AudioTrainSettings(
+        workdir=workdir, seed=seed, steps=steps, batch=batch, pool=pool, threads=threads or None
+    )
+    command = shlex.join(["cinegen", *sys.argv[1:]])
+    with _progress_bars(err.is_terminal) as report:
+
+        def progress(done: int, total: int, stats: dict[str, float]) -> None:
+            report("audio", done, total)
+            if not err.is_terminal and (done % 50 == 0 or done == total):
+                detail = " ".join(f"{k} {v:.4f}" for k, v in stats.items())
+                err.print(f"audio {done}/{total} {detail}")
+
+        path = train(settings, progress, out=bundle_dir, command=command)
+    out.print(f"[bold green]trained[/] {path}")
