@@ -39,8 +39,9 @@ import numpy as np
 import pyloudnorm
 
 from cinegen.config import Settings
+from cinegen.engine.backends.cinegen_tiny_sound import CinegenTinySoundtrack
 from cinegen.engine.engine import Engine
-from cinegen.engine.resample import resample_video
+from cinegen.media.resample import resample_video
 from cinegen.models.tiny.analyse import analyse
 from cinegen.models.tiny.captions import caption
 from cinegen.models.tiny.hear import Hearing, hear
@@ -171,7 +172,7 @@ def judge(scene: Scene, frames: np.ndarray, heard: Hearing) -> dict[str, Any]:
     return result
 
 
-def time_share(soundtrack: TinySoundtrack, preset: Preset) -> dict[str, float]:
+def time_share(soundtrack: CinegenTinySoundtrack, preset: Preset) -> dict[str, float]:
     engine = Engine(Settings(default_model="cinegen-tiny", visible_mark=False))
     fields = dict(prompt="a red circle bouncing on a night sky", width=854, height=480)
     spec = parse_spec({**fields, "n_frames": 120, "fps": 24, "seed": 7, "preset": preset.value})
@@ -201,7 +202,7 @@ def main() -> None:
     args = parser.parse_args()
     preset = Preset(args.preset)
     config = CINEGEN_TINY.presets[preset]
-    pipeline, soundtrack = TinyPipeline.load(), TinySoundtrack()
+    pipeline, soundtrack = TinyPipeline.load(), CinegenTinySoundtrack(TinySoundtrack())
     cases = held_out(args.prompts, args.seed)
     results = []
     for start in range(0, len(cases), 8):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cinegen.engine.resample import resample_video, time_positions
+from cinegen.media.resample import resample_video, time_positions
 
 
 def ramp(frames, h=8, w=12):
@@ -47,7 +47,7 @@ def test_aspect_is_kept_by_cropping_not_stretching():
 
 
 def test_crop_box_is_centred():
-    from cinegen.engine.resample import crop_box
+    from cinegen.media.resample import crop_box
 
     assert crop_box(720, 480, 1080, 1920) == (225, 0, 495, 480)
     assert crop_box(128, 96, 1920, 1080) == (0, 12, 128, 84)

@@ -34,8 +34,8 @@ from cinegen.engine.backends.base import (
 from cinegen.engine.grid import native_keep, native_source
 from cinegen.engine.operations import Layout, Placed, Segment, lay_out, paste
 from cinegen.engine.plan import RenderPlan, plan
-from cinegen.engine.resample import resample_video
 from cinegen.engine.sources import MediaResolver, reference_pictures
+from cinegen.media.resample import resample_video
 from cinegen.progress import PreviewFn, ProgressFn, Stage
 from cinegen.spec import GenerationSpec
 

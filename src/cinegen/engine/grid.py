@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from cinegen.engine.operations import Placed, Remix
-from cinegen.engine.resample import crop_box
 from cinegen.media.keep import Keep
+from cinegen.media.resample import crop_box
 
 
 def window_positions(window: range, native_frames: int) -> np.ndarray:

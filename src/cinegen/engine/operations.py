@@ -24,10 +24,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from cinegen.engine.resample import crop_box
 from cinegen.engine.sources import MediaResolver, SoundResolver
 from cinegen.errors import SpecError
 from cinegen.media import audio
+from cinegen.media.resample import crop_box
 from cinegen.spec import Box, GenerationSpec, InpaintItem, Operation
 
 FULL: Box = (0.0, 0.0, 1.0, 1.0)

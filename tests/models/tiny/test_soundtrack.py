@@ -9,8 +9,9 @@ import pytest
 
 from cinegen.config import Settings
 from cinegen.engine.backends.base import load_soundtrack
-from cinegen.engine.resample import resample_video
+from cinegen.engine.backends.cinegen_tiny_sound import CinegenTinySoundtrack
 from cinegen.errors import ModelLoadError
+from cinegen.media.resample import resample_video
 from cinegen.models.tiny import audionet, sound
 from cinegen.models.tiny.hear import hear
 from cinegen.models.tiny.scene import ObjectSpec, Scene
@@ -29,8 +30,8 @@ RED_STAR_RIGHT = Scene(
 
 
 @pytest.fixture(scope="module")
-def soundtrack() -> TinySoundtrack:
-    return TinySoundtrack()
+def soundtrack() -> CinegenTinySoundtrack:
+    return CinegenTinySoundtrack(TinySoundtrack())
 
 
 def delivered(scene: Scene, n_frames: int, width: int, height: int) -> np.ndarray:

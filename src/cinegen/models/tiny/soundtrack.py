@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from cinegen.engine.backends.base import Sound
 from cinegen.models.tiny import audionet, sound
 
 
@@ -34,9 +33,11 @@ class TinySoundtrack:
             steps, shapes = self.net(audionet.prepare(frames)[None])
         return audionet.to_controls(steps[0], shapes[0])
 
-    def __call__(self, frames: np.ndarray, *, fps: float, prompt: str, seed: int) -> Sound:
+    def waveform(self, frames: np.ndarray, *, fps: float, seed: int) -> np.ndarray:
+        """The sound of ``frames`` at ``fps``: (2, S) float32 in [-1, 1] at ``sound.RATE``."""
         samples = sound.synthesise(self.controls(frames), n_frames=len(frames), fps=fps, seed=seed)
-        return Sound(np.clip(samples, -1, 1)[None], sound.RATE)
+        clipped: np.ndarray = np.clip(samples, -1, 1)
+        return clipped
 
     def describe(self) -> dict[str, Any]:
         return {"soundtrack": "cinegen-tiny-audio", "weights_sha256": self.record.get("sha256")}

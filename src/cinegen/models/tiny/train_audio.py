@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from cinegen.engine.resample import resample_video
+from cinegen.media.resample import resample_video
 from cinegen.models.tiny import audionet, sound
 from cinegen.models.tiny.audionet import AudioNetConfig, SoundNet
 from cinegen.models.tiny.scene import Scene
