@@ -133,3 +133,16 @@ def test_an_uploaded_video_keeps_its_own_sound_resampled_and_levelled(engine, tm
     expected = audio.fit(tone * gain, 44_100, audio.samples_for(2.0))  # in both ears
     assert_kept(sound, expected, (0.02, 2.0 - SEAM), 0.02)  # the same sound, turned down
     assert abs(audio.measure(sound).lufs - audio.TARGET_LUFS) <= 1.0
+
+
+def test_the_embedded_model_s_soundtrack_hears_each_rendered_piece(engine, tmp_path):
+    """cinegen-tiny renders one motion per window; its soundtrack hears the new window alone,
+    and the kept source keeps the sound it had."""
+    tiny = {"model": "cinegen-tiny", "width": 64, "height": 64, "seed": 3}
+    prompt = "a red circle bouncing over the ocean"
+    source = make(engine, tmp_path / "s.mp4", prompt=prompt, n_frames=48, **tiny)
+    out = make(engine, tmp_path / "e.mp4", prompt=prompt, operation="extend", n_frames=96,
+               source={"generation_ids": [str(source)]}, **tiny)  # fmt: skip
+    sound = sound_of(out)
+    assert_kept(sound, sound_of(source), (0.02, 2.0 - SEAM), 0.02)
+    assert np.sqrt(np.mean(sound[:, at(2.0 + SEAM) :] ** 2)) > 0.01

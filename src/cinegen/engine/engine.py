@@ -118,7 +118,9 @@ class Rendered:
             return None
         t0 = time.perf_counter()
         if self.soundtrack is not None:
-            made = [sound.heard(self.soundtrack, frames, p, i)]
+            made = [
+                sound.heard(self.soundtrack, frames, p, i, piece.segment) for piece in self.pieces
+            ]
         else:
             made = [
                 sound.rendered(piece.segment, piece.sound, p.spec, i)

@@ -42,14 +42,22 @@ def samples_of(frames: range, fps: float) -> range:
     return range(sample_at(frames.start, fps), sample_at(frames.stop, fps))
 
 
-def heard(soundtrack: Soundtrack, frames: np.ndarray, plan: RenderPlan, i: int) -> Made:
-    """What ``soundtrack`` makes of variant ``i``'s finished frames, from the prompt and the
-    audio prompt, with the variant's seed."""
+def heard(
+    soundtrack: Soundtrack, frames: np.ndarray, plan: RenderPlan, i: int, segment: Segment
+) -> Made:
+    """What ``soundtrack`` makes of the finished frames of one rendered piece of variant
+    ``i`` (its window: a model such as cinegen-tiny renders one motion per window, and its
+    soundtrack hears one), from the prompt and the audio prompt, with the variant's seed."""
     spec = plan.spec
+    window = range(max(segment.window.start, 0), min(segment.window.stop, spec.n_frames))
+    own = range(segment.start, min(segment.stop, spec.n_frames))
+    span = samples_of(window, spec.fps)
+    if len(window) < 2:  # one picture: nothing to hear
+        return Made(span.start, audio.silence(len(span)), own)
     words = " ".join(w for w in (plan.prompt, spec.audio_prompt) if w)
-    made = soundtrack(frames, fps=spec.fps, prompt=words, seed=plan.seeds[i])
-    samples = audio.fit(made.samples[0], made.rate, sample_at(spec.n_frames, spec.fps))
-    return Made(0, samples, range(spec.n_frames))
+    piece = frames[window.start : window.stop]
+    made = soundtrack(piece, fps=spec.fps, prompt=words, seed=plan.seeds[i])
+    return Made(span.start, audio.fit(made.samples[0], made.rate, len(span)), own)
 
 
 def rendered(segment: Segment, sound: Sound, spec: GenerationSpec, i: int) -> Made:
