@@ -82,7 +82,9 @@ def test_sidecar_records_what_was_done(engine, tmp_path):
         "n_frames": 30,
         "fps": 15.0,
         "encoder": "libx264",
+        "audio": False,  # wan makes no sound
     }
+    assert sidecar["files"][0]["audio"] is None
     assert {"torch", "diffusers", "av", "cinegen"} <= set(sidecar["versions"])
     assert (result.sidecar.parent / sidecar["files"][0]["video"]).is_file()
 
