@@ -131,7 +131,9 @@ def test_the_record_and_provenance_say_how_it_was_made_and_marked(
         "Size": "426×240",
     }
     assert facts["Length"] == "60 frames · 2.00 s at 30 fps"
-    assert facts["Sound"] == "none"  # cinegen-tiny makes no sound
+    # cinegen-tiny sounds its toy world: the track is mastered to −16 LUFS (±1)
+    sound = re.fullmatch(r"48 kHz stereo AAC, −(\d+\.\d) LUFS", facts["Sound"])
+    assert sound and abs(float(sound[1]) - 16) <= 1, facts["Sound"]
     assert facts["C2PA"] == "signed Content Credentials (C2PA manifest) in the file"
     assert facts["Visible mark"] == "“cinegen” in the corner of every frame"
     assert re.fullmatch(
