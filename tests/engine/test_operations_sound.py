@@ -146,3 +146,71 @@ def test_the_embedded_model_s_soundtrack_hears_each_rendered_piece(engine, tmp_p
     sound = sound_of(out)
     assert_kept(sound, sound_of(source), (0.02, 2.0 - SEAM), 0.02)
     assert np.sqrt(np.mean(sound[:, at(2.0 + SEAM) :] ** 2)) > 0.01
+
+
+TINY = {"model": "cinegen-tiny", "width": 64, "height": 64, "seed": 3}
+RED_BALL = "a red circle bouncing over the ocean"
+BLUE_BOX = "a blue square sliding over the desert"
+
+
+@pytest.fixture(scope="module")
+def tiny_source(engine, tmp_path_factory) -> Path:
+    """2 s of cinegen-tiny with its sound: a red ball bouncing, knocks at each contact."""
+    out = tmp_path_factory.mktemp("tiny") / "source.mp4"
+    return make(engine, out, prompt=RED_BALL, n_frames=48, **TINY)
+
+
+def correlation(a: np.ndarray, b: np.ndarray) -> float:
+    n = min(a.shape[1], b.shape[1])
+    a, b = a[:, :n].ravel(), b[:, :n].ravel()
+    return float(a @ b / np.sqrt((a @ a) * (b @ b)))
+
+
+def test_recut_keeps_the_picked_frames_sound_where_they_stay(engine, tiny_source, tmp_path):
+    out = make(engine, tmp_path / "r.mp4", prompt=RED_BALL, operation="recut", n_frames=72,
+               source={"generation_ids": [str(tiny_source)], "start_frame": 12,
+                       "end_frame": 35}, **TINY)  # fmt: skip
+    sound = sound_of(out)
+    assert sound.shape[1] == audio.samples_for(3.0)
+    # source frames 12..35 stay at 12..35 (0.5 s..1.5 s) and sound as they did there
+    assert_kept(sound, sound_of(tiny_source), (0.5 + SEAM, 1.5 - SEAM), 0.5 + SEAM)
+    assert np.sqrt(np.mean(sound[:, at(1.5 + SEAM) :] ** 2)) > 0.01  # new frames, new sound
+
+
+def test_inpaint_keeps_the_sound_of_the_frames_it_keeps_and_sounds_the_new_ones(
+    engine, tiny_source, tmp_path
+):
+    out = make(engine, tmp_path / "i.mp4", prompt=BLUE_BOX, operation="inpaint", n_frames=48,
+               source={"generation_ids": [str(tiny_source)], "start_frame": 24},
+               **TINY)  # fmt: skip
+    sound, original = sound_of(out), sound_of(tiny_source)
+    assert_kept(sound, original, (0.02, 1.0 - SEAM), 0.02)  # frames 0..23 are the source's
+    # frames 24..47 are a blue box now: its sound, not the red ball's
+    new, old = sound[:, at(1.0 + SEAM) :], original[:, at(1.0 + SEAM) :]
+    assert np.sqrt(np.mean(new**2)) > 0.01
+    assert np.sqrt(np.mean((new - old) ** 2)) > 0.5 * np.sqrt(np.mean(old**2))
+
+
+def test_inpainting_a_region_keeps_the_whole_sound(engine, tiny_source, tmp_path):
+    """Most of every frame stays: so does all of the sound."""
+    out = make(engine, tmp_path / "i.mp4", prompt=BLUE_BOX, operation="inpaint", n_frames=48,
+               source={"generation_ids": [str(tiny_source)],
+                       "region": [0.0, 0.0, 0.25, 0.25]}, **TINY)  # fmt: skip
+    assert_kept(sound_of(out), sound_of(tiny_source), (0.02, 1.98), 0.02)
+
+
+def test_a_remix_keeps_as_much_of_its_source_s_sound_as_of_its_picture(engine, tmp_path):
+    """A camera clip's 440 Hz tone, a sound cinegen-tiny never makes: a light remix keeps
+    most of it under the new sound, a heavy one little."""
+    clip = camera_clip(tmp_path / "camera.mov")
+    tone = audio.fit(audio.to_stereo(read_audio(clip)[0]), 44_100, audio.samples_for(2.0))
+
+    def remixed(strength: float) -> float:
+        out = make(engine, tmp_path / f"{strength}.mp4", prompt=BLUE_BOX, operation="remix",
+                   n_frames=48, source={"generation_ids": [str(clip)], "strength": strength},
+                   **TINY)  # fmt: skip
+        return correlation(sound_of(out), tone)
+
+    light, heavy = remixed(0.25), remixed(0.95)
+    assert light > 0.8, light  # three quarters of the mix is the tone
+    assert heavy < 0.5 * light, (heavy, light)
