@@ -7,9 +7,11 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import cinegen
 from cinegen.errors import SpecError
+from cinegen.jobs.media import read_pixels
 from cinegen.media import audio
 from cinegen.media.encode import probe, read_audio
 from cinegen.spec import parse_spec
@@ -79,3 +81,29 @@ def test_an_image_cannot_ask_for_sound():
     with pytest.raises(SpecError) as refused:
         spec(type="image_gen", n_frames=1, audio="on")
     assert refused.value.field == "audio"
+
+
+def _still(path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.float32)
+
+
+@pytest.mark.slow  # renders
+def test_sound_leaves_the_pictures_as_they_were(engine, tmp_path):
+    """The embedded model's soundtrack hears the finished frames: with sound or without, the
+    same seed gives the same frames (the unmarked masters, exactly), and the same thumbnail
+    and spritesheet but for the invisible watermark, which names each generation."""
+    tiny = {"model": "cinegen-tiny", "prompt": "a red circle bouncing over the ocean",
+            "preset": "turbo", "width": 64, "height": 64, "n_frames": 32, "fps": 16,
+            "seed": 5}  # fmt: skip
+
+    def made(out: str, **fields):
+        spec = parse_spec({**tiny, **fields})
+        return cinegen.generate(spec, out=tmp_path / out, engine=engine, keep_master=True)
+
+    heard, quiet = made("on").variants[0], made("off", audio="off").variants[0]
+    assert read_audio(heard.video) is not None and read_audio(quiet.video) is None
+    assert np.array_equal(read_pixels(heard.master), read_pixels(quiet.master))
+    for still in ("thumbnail", "spritesheet"):
+        a, b = _still(getattr(heard, still)), _still(getattr(quiet, still))
+        assert a.shape == b.shape and np.abs(a - b).mean() < 1.0, still
