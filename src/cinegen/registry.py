@@ -30,7 +30,7 @@ class Capabilities:
     inpaint: bool = False  # regenerate a masked region
     remix: bool = False  # start sampling from an existing clip, noised (video-to-video)
     reference_images: bool = False  # see pictures of a subject anywhere (characters)
-    sound: bool = False  # its renders carry sound made with the picture (LTX-2)
+    sound: bool = False  # its renders carry sound made with the picture (LTX-2, Kandinsky 6)
     # What remix strengths subtle, mild and strong mean for this model (0: keep, 1: ignore).
     remix_strengths: tuple[float, float, float] = (0.4, 0.6, 0.8)
     spatial_multiple: int = 32  # native width and height are multiples of this
@@ -189,6 +189,27 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
             Preset.turbo: PresetConfig(steps=15, guidance=4.0, cache=True, distilled=True),
         },
         license="LTX-2 Community License",
+    ),
+    ModelEntry(
+        id="kandinsky-6",
+        family="kandinsky-6",
+        description="Kandinsky 6.0 Video Lite 3B: 5 s with its sound, from text or an image",
+        # The 3B checkpoint a single GPU holds; the pipeline's docstring runs the 29B
+        # "Kandinsky-6.0-Pro-distill-5s-Diffusers" (16 steps, guidance 1.0 with its PiFlow
+        # scheduler), which these presets do not fit.
+        weights="kandinskylab/Kandinsky-6.0-Lite-5s-Diffusers",
+        capabilities=Capabilities(
+            image_to_video=True,  # the same pipeline with a first frame (``image``)
+            sound=True,  # one transformer denoises picture and sound (mono, 44.1 kHz)
+            spatial_multiple=16,  # the HunyuanVideo VAE's 8 x the transformer's 2x2 patch
+            frame_step=4,
+            max_frames=121,  # the pipeline's default: the 5 s the "5s" checkpoints make
+            native_fps=24.0,  # the pipeline's default frame_rate, and its docstring's fps
+            max_area=864 * 480,  # the docstring's example size
+        ),
+        # The pipeline's defaults for undistilled checkpoints: 50 steps, guidance 5.0.
+        presets=_presets(quality=(50, 5.0), turbo=(25, 5.0)),
+        license="see the model card",
     ),
     ModelEntry(
         id="wan",

@@ -53,6 +53,7 @@ BATCHING = {
     ("cogvideox", "t2v"): PROMPT_LIST,
     ("cogvideox", "i2v"): PROMPT_AND_IMAGE_LIST,
     ("hunyuan", "i2v"): PROMPT_AND_IMAGE_LIST,
+    ("kandinsky-6", "i2v"): PROMPT_AND_IMAGE_LIST,  # one image for a batch: canary below
 }
 
 
@@ -273,9 +274,20 @@ def _cache(transformer: Any, config: object) -> Iterator[None]:
 CACHED = [f for f in TINY_FAMILIES if BACKEND_FAMILIES[f].cache is not None]
 
 
-def test_only_ltx_2_goes_without_a_step_cache() -> None:
-    # diffusers 0.42.1's FirstBlockCache does not know LTX2VideoTransformerBlock.
-    assert set(TINY_FAMILIES) - set(CACHED) == {"ltx-2"}
+def test_only_ltx_2_and_kandinsky_6_go_without_a_step_cache() -> None:
+    # diffusers 0.42.1's FirstBlockCache does not know their blocks (canary below).
+    assert set(TINY_FAMILIES) - set(CACHED) == {"ltx-2", "kandinsky-6"}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="FirstBlockCache: Kandinsky6FusedTransformerDecoderBlock not registered",
+)
+def test_canary_kandinsky_6_first_block_cache() -> None:
+    transformer = _pipe("kandinsky-6", "t2v").transformer
+    with _cache(transformer, FirstBlockCacheConfig(threshold=0.05)):
+        _video("kandinsky-6", "t2v", [6])
 
 
 @pytest.mark.parametrize("family", CACHED)
@@ -388,6 +400,15 @@ def test_canary_ltx_2_i2v_one_image_for_a_batch() -> None:
     )
     kwargs["generator"] = [torch.Generator().manual_seed(s) for s in (1, 2)]
     _pipe("ltx-2", "i2v")(**kwargs)
+
+
+@pytest.mark.xfail(
+    strict=True, raises=RuntimeError, reason="Kandinsky 6 wants one image per video in a batch"
+)
+def test_canary_kandinsky_6_one_image_for_a_batch() -> None:
+    kwargs = _kwargs("kandinsky-6", "i2v", [1, 2])
+    kwargs["image"] = kwargs["image"][0]
+    _pipe("kandinsky-6", "i2v")(**kwargs)
 
 
 @pytest.mark.xfail(strict=True, raises=ZeroDivisionError, reason="Mochi needs 2+ steps")

@@ -1,5 +1,5 @@
-"""Every diffusers video family behind one ``Backend``: LTX, LTX-2, Wan, Wan VACE, CogVideoX,
-Mochi, Hunyuan.
+"""Every diffusers video family behind one ``Backend``: LTX, LTX-2, Kandinsky 6, Wan, Wan VACE,
+CogVideoX, Mochi, Hunyuan.
 
 ``DiffusersVideoBackend`` loads a model's pipelines, batches its variants, runs the step
 cache, the previews and the presets' two stages; what differs between families is data, the
@@ -96,6 +96,11 @@ class DiffusersVideoBackend:
         if task not in self._pipes:
             if not (self.family.i2v_shares_weights and "t2v" in self._pipes):
                 raise ModelLoadError(f"{self.entry.id} cannot run {task}")
+            if self._class_name(task) == self.family.t2v:
+                # One class for both (Kandinsky 6): the same pipeline. Trap: from_pipe would
+                # cast every shared module to float32 (it defaults dtype to float32).
+                self._pipes[task] = self._pipes["t2v"]
+                return self._pipes[task]
             import diffusers
 
             # Same weights, another pipeline class: no copy, no reload.

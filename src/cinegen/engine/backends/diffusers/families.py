@@ -4,7 +4,8 @@ A row names the pipeline classes, the extra call arguments, the step cache that 
 the variants of a call batch, how a preview decodes (the ``_*_decode`` functions here), and
 how held frames and regions reach the pipeline (``condition``: LTX's condition pipeline,
 VACE's video and mask). LTX-2's functions and its two-stage and distilled data live in
-``ltx2.py``. ``backend.DiffusersVideoBackend`` reads the row of its model's family.
+``ltx2.py``, Kandinsky 6's in ``kandinsky6.py``. ``backend.DiffusersVideoBackend`` reads the
+row of its model's family.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import torch
 from PIL import Image
 
 from cinegen.engine.backends.base import RenderJob, Sound
-from cinegen.engine.backends.diffusers import ltx2
+from cinegen.engine.backends.diffusers import kandinsky6, ltx2
 from cinegen.media.keep import Keep
 
 
@@ -231,6 +232,21 @@ FAMILIES: dict[str, Family] = {
             subfolder="latent_upsampler",
         ),
         distilled=ltx2.Distilled(),
+    ),
+    # Picture and sound in one call, from text or a first frame: one pipeline class for
+    # both, the image one more argument, once per video in a batch.
+    "kandinsky-6": Family(
+        t2v="Kandinsky6TI2VAPipeline",
+        i2v="Kandinsky6TI2VAPipeline",
+        extra=kandinsky6.call_arguments,
+        # Trap: diffusers 0.42.1's FirstBlockCache knows no Kandinsky6FusedTransformerDecoderBlock
+        # ("not registered"): turbo is fewer steps, uncached.
+        cache=None,
+        i2v_shares_weights=True,
+        image_per_video=True,
+        decode=kandinsky6.decode,
+        prompts=kandinsky6.prompts,
+        sound=kandinsky6.sound,
     ),
     "wan": Family(t2v="WanPipeline", i2v="WanImageToVideoPipeline", decode=_wan_decode),
     # One pipeline for text alone and for any held frames or regions.

@@ -5,7 +5,8 @@ run the true code path (text encoding, CFG, denoising loop, callbacks, VAE decod
 on CPU in a fraction of a second per call, with no download. Outputs are noise: only shapes,
 determinism and plumbing mean anything. Here: which families and tasks exist, the sizes each
 takes, and ``build_tiny_pipeline``; the builds are in ``tiny_pipelines.py`` (LTX-2's in
-``tiny_ltx2.py``), their tokenizer and text encoders in ``tiny_text.py``.
+``tiny_ltx2.py``, Kandinsky 6's in ``tiny_kandinsky6.py``), their tokenizer and text encoders
+in ``tiny_text.py``.
 
 Pipeline quirks these builds reproduce (diffusers 0.42.1 pipeline code, so real checkpoints
 share them; tests/engine/test_tiny_twins.py pins each one):
@@ -17,6 +18,9 @@ share them; tests/engine/test_tiny_twins.py pins each one):
 - Hunyuan: real CFG is `true_cfg_scale` > 1 with a negative prompt; `guidance_scale` is the
   distilled guidance embedding. Hunyuan i2v with true CFG works only for a batch of one.
 - Mochi needs num_inference_steps >= 2 (its linear-quadratic sigma schedule divides by zero).
+- Kandinsky 6 takes one image per video in a batch (one image for two prompts: a size
+  mismatch), and its tokenizer is the Qwen tokenizer, not the Qwen2.5-VL processor
+  (``tiny_kandinsky6.build_kandinsky6``).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from dataclasses import dataclass
 import torch
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 
-from cinegen.engine.backends.diffusers import tiny_ltx2, tiny_pipelines
+from cinegen.engine.backends.diffusers import tiny_kandinsky6, tiny_ltx2, tiny_pipelines
 
 TINY_FAMILIES: tuple[str, ...] = (
     "ltx",
@@ -37,6 +41,7 @@ TINY_FAMILIES: tuple[str, ...] = (
     "cogvideox",
     "mochi",
     "hunyuan",
+    "kandinsky-6",
 )
 TASKS: tuple[str, ...] = ("t2v", "i2v")
 
@@ -59,6 +64,9 @@ class TinyGrid:
 TINY_GRID: dict[str, TinyGrid] = {
     "ltx": TinyGrid(spatial_multiple=32, frame_step=8, example_size=(32, 32), example_frames=9),
     "ltx-2": TinyGrid(spatial_multiple=32, frame_step=8, example_size=(32, 32), example_frames=9),
+    "kandinsky-6": TinyGrid(
+        spatial_multiple=16, frame_step=4, example_size=(16, 32), example_frames=5
+    ),
     "wan": TinyGrid(spatial_multiple=16, frame_step=4, example_size=(16, 32), example_frames=5),
     "wan-vace": TinyGrid(
         spatial_multiple=16, frame_step=4, example_size=(16, 32), example_frames=5
@@ -74,6 +82,7 @@ TINY_GRID: dict[str, TinyGrid] = {
 _BUILDERS: dict[str, Callable[[str], DiffusionPipeline]] = {
     "ltx": tiny_pipelines.build_ltx,
     "ltx-2": tiny_ltx2.build_ltx2,
+    "kandinsky-6": tiny_kandinsky6.build_kandinsky6,
     "wan": tiny_pipelines.build_wan,
     "wan-vace": tiny_pipelines.build_wan_vace,
     "cogvideox": tiny_pipelines.build_cogvideox,
