@@ -43,6 +43,9 @@ class Format:
 # ISO media brands of audio-only files (iTunes' AAC, audiobook, protected).
 AUDIO_BRANDS = (b"M4A ", b"M4B ", b"M4P ")
 # Checked in order: MP4 last, as any ISO media file that is none of the ones before.
+# Trap: c2pa signs a FLAC by putting an ID3v2 tag that holds the manifest before its
+# "fLaC", so a signed FLAC's first bytes say MP3. c2pa reads the manifest there as either,
+# and the kind (audio) is right; only the name is not (tests/provenance/test_c2pa_sound.py).
 FORMATS: tuple[tuple[Format, Callable[[bytes], bool]], ...] = (
     (Format("PNG", "image", ".png"), lambda h: h.startswith(b"\x89PNG")),
     (Format("JPEG", "image", ".jpg"), lambda h: h.startswith(b"\xff\xd8\xff")),
