@@ -1,9 +1,12 @@
-"""``cinegen train-tiny`` and ``cinegen eval-tiny``: train the embedded model from
-scratch, and measure how well it follows prompts."""
+"""``cinegen train-tiny``, ``cinegen eval-tiny`` and ``cinegen train-tiny-audio``: train the
+embedded model from scratch, measure how well it follows prompts, and train its sound."""
 
 from __future__ import annotations
 
 import json
+import shlex
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -13,16 +16,38 @@ from rich.table import Table
 from cinegen.cli.terminal import _fail, _progress_bars, _quiet_libraries, err, out
 from cinegen.errors import CinegenError
 
+# The options every train command takes.
+Workdir = Annotated[Path, typer.Option(help="Checkpoints; a rerun resumes from them.")]
+BundleOut = Annotated[
+    Path | None,
+    typer.Option("--out", help="Where the finished bundle goes (default WORKDIR/bundle)."),
+]
+TrainSeed = Annotated[int, typer.Option(help="Seeds the data, the batches and the weights.")]
+
+StageProgress = Callable[[str, int, int, dict[str, float]], None]
+
+
+def _run_training(train: Callable[[StageProgress, str], Path], *, print_every: int) -> None:
+    """What the train commands share: ``train(progress, command)`` runs under progress bars
+    (without a terminal, a line of the losses every ``print_every`` steps), records the
+    command line as typed, and the finished bundle's weight file is printed."""
+    command = shlex.join(["cinegen", *sys.argv[1:]])
+    with _progress_bars(err.is_terminal) as report:
+
+        def progress(stage: str, done: int, total: int, stats: dict[str, float]) -> None:
+            report(stage, done, total)
+            if not err.is_terminal and (done % print_every == 0 or done == total):
+                detail = " ".join(f"{k} {v:.4f}" for k, v in stats.items())
+                err.print(f"{stage} {done}/{total} {detail}")
+
+        path = train(progress, command)
+    out.print(f"[bold green]trained[/] {path}")
+
 
 def train_tiny(
-    workdir: Annotated[Path, typer.Option(help="Checkpoints; a rerun resumes from them.")] = Path(
-        "cinegen-train-tiny"
-    ),
-    bundle_dir: Annotated[
-        Path | None,
-        typer.Option("--out", help="Where the finished bundle goes (default WORKDIR/bundle)."),
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seeds the data, the batches and the weights.")] = 0,
+    workdir: Workdir = Path("cinegen-train-tiny"),
+    bundle_dir: BundleOut = None,
+    seed: TrainSeed = 0,
     ae_steps: Annotated[int, typer.Option(min=1, help="Autoencoder steps.")] = 3000,
     detail_steps: Annotated[
         int, typer.Option(min=0, help="Decoder steps learning fixed detail (stars).")
@@ -39,9 +64,6 @@ def train_tiny(
     ] = 4.0,
 ) -> None:
     """Train cinegen-tiny from scratch (resumes from WORKDIR when stopped)."""
-    import shlex
-    import sys
-
     import torch
 
     from cinegen.models.tiny.train import TrainSettings, train
@@ -60,17 +82,11 @@ def train_tiny(
         foreground_weight=foreground_weight,
     )
     _quiet_libraries()
-    command = shlex.join(["cinegen", *sys.argv[1:]])
-    with _progress_bars(err.is_terminal) as report:
 
-        def progress(stage: str, done: int, total: int, stats: dict[str, float]) -> None:
-            report(stage, done, total)
-            if not err.is_terminal and (done % 100 == 0 or done == total):
-                detail = " ".join(f"{k} {v:.4f}" for k, v in stats.items())
-                err.print(f"{stage} {done}/{total} {detail}")
+    def run(progress: StageProgress, command: str) -> Path:
+        return train(settings, progress, out=bundle_dir, command=command)
 
-        path = train(settings, progress, out=bundle_dir, command=command)
-    out.print(f"[bold green]trained[/] {path}")
+    _run_training(run, print_every=100)
 
 
 def eval_tiny(
@@ -115,14 +131,9 @@ def eval_tiny(
 
 
 def train_tiny_audio(
-    workdir: Annotated[Path, typer.Option(help="Checkpoints; a rerun resumes from them.")] = Path(
-        "cinegen-train-tiny-audio"
-    ),
-    bundle_dir: Annotated[
-        Path | None,
-        typer.Option("--out", help="Where the finished bundle goes (default WORKDIR/bundle)."),
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seeds the data, the batches and the weights.")] = 0,
+    workdir: Workdir = Path("cinegen-train-tiny-audio"),
+    bundle_dir: BundleOut = None,
+    seed: TrainSeed = 0,
     steps: Annotated[int, typer.Option(min=1, help="Training steps in all.")] = 2500,
     batch: Annotated[int, typer.Option(min=1, help="Clips per step.")] = 32,
     pool: Annotated[
@@ -131,22 +142,16 @@ def train_tiny_audio(
     threads: Annotated[int, typer.Option(min=0, help="CPU threads (0: torch's choice).")] = 0,
 ) -> None:
     """Train cinegen-tiny-audio, the network that makes cinegen-tiny's sound (resumes)."""
-    import shlex
-    import sys
-
     from cinegen.models.tiny.train_audio import AudioTrainSettings, train
 
     settings = AudioTrainSettings(
         workdir=workdir, seed=seed, steps=steps, batch=batch, pool=pool, threads=threads or None
     )
-    command = shlex.join(["cinegen", *sys.argv[1:]])
-    with _progress_bars(err.is_terminal) as report:
 
-        def progress(done: int, total: int, stats: dict[str, float]) -> None:
-            report("audio", done, total)
-            if not err.is_terminal and (done % 50 == 0 or done == total):
-                detail = " ".join(f"{k} {v:.4f}" for k, v in stats.items())
-                err.print(f"audio {done}/{total} {detail}")
+    def run(progress: StageProgress, command: str) -> Path:
+        def one_stage(done: int, total: int, stats: dict[str, float]) -> None:
+            progress("audio", done, total, stats)
 
-        path = train(settings, progress, out=bundle_dir, command=command)
-    out.print(f"[bold green]trained[/] {path}")
+        return train(settings, one_stage, out=bundle_dir, command=command)
+
+    _run_training(run, print_every=50)

@@ -11,12 +11,12 @@ colour means two objects never compete for one output; which voices sound, and s
 pitches, the network decides from pixels alone.
 
 The bundle (``cinegen-tiny-audio.safetensors`` and its ``.json`` record with the sha256,
-checked before reading) ships in ``shipped/``, like the video model's (``weights.py``).
+checked before reading) ships in ``shipped/`` and is written and read by the video model's
+``weights.write_bundle`` and ``weights.read_bundle``.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -24,16 +24,14 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
-from cinegen.errors import ModelLoadError
 from cinegen.models.tiny import sound
-from cinegen.models.tiny.text import sha256_file
+from cinegen.models.tiny.weights import SHIPPED, BundleFiles, read_bundle, write_bundle
 
-SHIPPED = Path(__file__).resolve().parent / "shipped"
-WEIGHTS_NAME = "cinegen-tiny-audio.safetensors"
-RECORD_NAME = "cinegen-tiny-audio.json"
+FILES = BundleFiles("cinegen-tiny-audio", "cinegen train-tiny-audio")
+WEIGHTS_NAME = FILES.weights
+RECORD_NAME = FILES.record
 MAX_BYTES = 10 * 1024 * 1024
 IN_FRAMES, IN_SIZE = 16, 32
 POOL_TO = 64  # the video model's native size
@@ -144,37 +142,20 @@ def count_parameters(module: nn.Module) -> int:
 
 def export(directory: Path, config: AudioNetConfig, net: SoundNet, record: dict[str, Any]) -> Path:
     """Write the bundle (float16 weights) into ``directory``; returns the weight file."""
-    directory.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().half().contiguous() for k, v in net.state_dict().items()}
-    path = directory / WEIGHTS_NAME
-    tmp = path.with_suffix(".tmp")
-    save_file(tensors, str(tmp))
-    tmp.replace(path)
-    if path.stat().st_size > MAX_BYTES:
-        raise ValueError(f"{path} is {path.stat().st_size} bytes, over {MAX_BYTES}")
-    full = {**record, "config": config.to_dict(), "sha256": sha256_file(path)}
-    full["bytes"] = path.stat().st_size
-    (directory / RECORD_NAME).write_text(json.dumps(full, indent=2) + "\n")
-    return path
+    return write_bundle(
+        directory,
+        FILES,
+        tensors=tensors,
+        config=config.to_dict(),
+        record=record,
+        max_bytes=MAX_BYTES,
+    )
 
 
 def load(directory: Path | None = None) -> tuple[SoundNet, dict[str, Any]]:
     """The bundle in ``directory`` (default: shipped), checked, float32, for inference."""
-    directory = directory or SHIPPED
-    path, record_path = directory / WEIGHTS_NAME, directory / RECORD_NAME
-    if not path.is_file() or not record_path.is_file():
-        raise ModelLoadError(
-            f"no cinegen-tiny-audio weights in {directory} (want {WEIGHTS_NAME} and "
-            f"{RECORD_NAME}); make them with `cinegen train-tiny-audio --out DIR`"
-        )
-    record = json.loads(record_path.read_text())
-    actual = sha256_file(path)
-    if actual != record.get("sha256"):
-        raise ModelLoadError(
-            f"{path} does not match its record (sha256 {actual[:12]}…, recorded "
-            f"{str(record.get('sha256'))[:12]}…): the file is damaged or was replaced; "
-            "reinstall cinegen or retrain with `cinegen train-tiny-audio`"
-        )
+    tensors, record = read_bundle(directory or SHIPPED, FILES)
     net = SoundNet(AudioNetConfig(**record["config"]))
-    net.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
+    net.load_state_dict({k: v.float() for k, v in tensors.items()})
     return net.eval().requires_grad_(False), record

@@ -29,11 +29,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import json
 import math
-import os
-import platform
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -46,6 +42,7 @@ from torch import Tensor, nn
 from cinegen.models.tiny import captions, toyworld, vocab
 from cinegen.models.tiny import weights as bundle
 from cinegen.models.tiny.captions import caption
+from cinegen.models.tiny.checkpoint import Checkpoint, RunLog, due, save
 from cinegen.models.tiny.flow import (
     Condition,
     condition_for_training,
@@ -105,12 +102,6 @@ def _to_unit(clips: np.ndarray) -> Tensor:
     """uint8 (..., H, W, 3) -> float (..., 3, H, W) in [-1, 1]."""
     x = torch.from_numpy(clips).float().div(127.5).sub(1)
     return x.movedim(-1, -3)
-
-
-def _save(path: Path, state: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
 
 
 def _autocast(device: str) -> Any:
@@ -173,14 +164,11 @@ def _fit(
     """Train ``ae``'s parameters in ``groups`` (each with its multiple of the learning rate)
     to ``total`` steps of L1 on ``ae_batch`` frames, resuming from the stage's checkpoint."""
     name = {STAGE_AE: "autoencoder", STAGE_DETAIL: "detail"}[stage]
-    path = settings.workdir / f"{name}.pt"
     opt = torch.optim.AdamW([{"params": p} for p, _ in groups], lr=settings.lr, weight_decay=0.0)
-    step = 0
-    if path.exists():
-        state = torch.load(path, map_location=settings.device)
-        ae.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        step = state["step"]
+    checkpoint = Checkpoint(
+        settings.workdir / f"{name}.pt", opt, every=settings.checkpoint_every, model=ae
+    )
+    step = checkpoint.resume(settings.device)["step"]
     while step < total:
         for group, (_, scale) in zip(opt.param_groups, groups, strict=True):
             group["lr"] = _lr(settings, step, total) * scale
@@ -196,8 +184,7 @@ def _fit(
         opt.step()
         step += 1
         progress(name, step, total, {"loss": loss.item()})
-        if step % settings.checkpoint_every == 0 or step == total:
-            _save(path, {"model": ae.state_dict(), "optimizer": opt.state_dict(), "step": step})
+        checkpoint.save_if_due(step, total)
 
 
 # --- stage 2: detail -----------------------------------------------------------------------
@@ -251,7 +238,7 @@ def build_latents(
     flat = latents.float().movedim(2, -1).reshape(-1, latents.shape[2])
     mean, std = flat.mean(0), flat.std(0)
     latents = ((latents.float() - mean[:, None, None]) / std[:, None, None]).half()
-    _save(path, {"latents": latents, "mean": mean, "std": std})
+    save(path, {"latents": latents, "mean": mean, "std": std})
     return latents, mean, std, scenes
 
 
@@ -319,19 +306,20 @@ def train_transformer(
     backgrounds: Tensor,
     progress: Progress,
 ) -> tuple[VideoDiT, list[float]]:
-    path = settings.workdir / "transformer.pt"
     device = settings.device
     torch.manual_seed(settings.seed)  # the same start whatever ran before in this process
     model = VideoDiT(settings.config).to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=0.01)
-    step, losses = 0, []
-    if path.exists():
-        state = torch.load(path, map_location=device)
-        model.load_state_dict(state["model"])
-        ema.load_state_dict(state["ema"])
-        opt.load_state_dict(state["optimizer"])
-        step, losses = state["step"], state["losses"]
+    checkpoint = Checkpoint(
+        settings.workdir / "transformer.pt",
+        opt,
+        every=settings.checkpoint_every,
+        model=model,
+        ema=ema,
+    )
+    resumed = checkpoint.resume(device, losses=[])
+    step, losses = resumed["step"], resumed["losses"]
     forward: nn.Module = torch.compile(model) if settings.compile else model  # type: ignore[assignment]
     encoder = TextEncoder(device)
     total = settings.dit_steps
@@ -360,17 +348,7 @@ def train_transformer(
         step += 1
         losses.append(loss.item())
         progress("transformer", step, total, {"loss": float(np.mean(losses[-50:]))})
-        if step % settings.checkpoint_every == 0 or step == total:
-            _save(
-                path,
-                {
-                    "model": model.state_dict(),
-                    "ema": ema.state_dict(),
-                    "optimizer": opt.state_dict(),
-                    "step": step,
-                    "losses": losses,
-                },
-            )
+        checkpoint.save_if_due(step, total, losses=losses)
     return ema.eval(), losses
 
 
@@ -386,13 +364,6 @@ def _settings_record(settings: TrainSettings) -> dict[str, Any]:
     return {**record, "data_code_sha256": digest.hexdigest()[:16]}
 
 
-def hardware(device: str) -> str:
-    if torch.device(device).type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} (CUDA)"
-    cpu = platform.processor() or platform.machine()
-    return f"CPU {cpu}, {torch.get_num_threads()} threads"
-
-
 def train(
     settings: TrainSettings,
     progress: Progress,
@@ -404,38 +375,24 @@ def train(
     if settings.threads:
         torch.set_num_threads(settings.threads)
     torch.manual_seed(settings.seed)
-    timing_path = settings.workdir / "wall_seconds.json"
-    spent = json.loads(timing_path.read_text())["seconds"] if timing_path.exists() else 0.0
-    started = time.perf_counter()
-    runs_path = settings.workdir / "runs.json"
-    runs: list[dict[str, Any]] = json.loads(runs_path.read_text()) if runs_path.exists() else []
-    this_run: dict[str, Any] = {"command": command, "settings": _settings_record(settings)}
     steps: dict[str, list[int]] = {}  # stage -> [first step, last step] trained by this run
-    this_run["steps"] = steps
-    runs.append(this_run)
+    log = RunLog(
+        settings.workdir, command=command, settings=_settings_record(settings), steps=steps
+    )
 
     def tracked(stage: str, done: int, total: int, stats: dict[str, float]) -> None:
         progress(stage, done, total, stats)
         if stage != "latents":
             steps.setdefault(stage, [done - 1, done])[1] = done
-        if done == total or done % settings.checkpoint_every == 0:
-            elapsed = spent + time.perf_counter() - started
-            timing_path.write_text(json.dumps({"seconds": elapsed}))
-            if steps:
-                runs_path.write_text(json.dumps(runs, indent=1))
+        if due(done, total, settings.checkpoint_every):
+            log.save()
 
     ae = train_detail(settings, train_autoencoder(settings, tracked), tracked)
     latents, mean, std, scenes = build_latents(settings, ae, tracked)
     backgrounds = background_latents(ae, settings.config, mean, std, settings.device)
     dit, losses = train_transformer(settings, latents, scenes, backgrounds, tracked)
-    wall = spent + time.perf_counter() - started
     record = {
-        "command": command,
-        "runs": [run for run in runs if run["steps"]],  # every invocation that trained a step
-        "seed": settings.seed,
-        "hardware": hardware(settings.device),
-        "wall_seconds": round(wall, 1),
-        "torch": torch.__version__,
+        **log.made(settings.seed, settings.device),
         "steps": {
             "autoencoder": settings.ae_steps,
             "detail": settings.detail_steps,

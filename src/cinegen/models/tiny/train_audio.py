@@ -20,14 +20,11 @@ one would. Every invocation is appended to ``runs.json``; the bundle's record li
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -37,6 +34,7 @@ from torch import Tensor
 from cinegen.media.resample import resample_video
 from cinegen.models.tiny import audionet, sound
 from cinegen.models.tiny.audionet import AudioNetConfig, SoundNet
+from cinegen.models.tiny.checkpoint import Checkpoint, RunLog, due
 from cinegen.models.tiny.scene import Scene
 from cinegen.models.tiny.toyworld import Split, render_clip, sample_scene
 
@@ -184,23 +182,15 @@ def _lr(settings: AudioTrainSettings, step: int) -> float:
     return settings.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
 
 
-def _save(path: Path, state: dict[str, Any]) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
 def fit(settings: AudioTrainSettings, progress: Progress) -> tuple[SoundNet, list[float]]:
     """Train (or resume) to ``settings.steps``; returns the network and this run's losses."""
     torch.manual_seed(settings.seed)
     net = SoundNet(settings.config)
     opt = torch.optim.AdamW(net.parameters(), lr=settings.lr, weight_decay=0.01)
-    path, step, losses = settings.workdir / "audio.pt", 0, []
-    if path.exists():
-        state = torch.load(path)
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        step = state["step"]
+    checkpoint = Checkpoint(
+        settings.workdir / "audio.pt", opt, every=settings.checkpoint_every, model=net
+    )
+    step, losses = checkpoint.resume()["step"], []
     pool = decoded_pool(settings)
     net.train()
     while step < settings.steps:
@@ -216,8 +206,7 @@ def fit(settings: AudioTrainSettings, progress: Progress) -> tuple[SoundNet, lis
         step += 1
         losses.append(loss.item())
         progress(step, settings.steps, {k: v.item() for k, v in terms.items()})
-        if step % settings.checkpoint_every == 0 or step == settings.steps:
-            _save(path, {"model": net.state_dict(), "optimizer": opt.state_dict(), "step": step})
+        checkpoint.save_if_due(step, settings.steps)
     return net.eval(), losses
 
 
@@ -252,37 +241,23 @@ def train(
     command: str = "cinegen train-tiny-audio",
 ) -> Path:
     """Run (or resume) the training and write the bundle to ``out`` (default WORKDIR/bundle)."""
-    from cinegen.models.tiny.train import hardware
-
     settings.workdir.mkdir(parents=True, exist_ok=True)
     if settings.threads:
         torch.set_num_threads(settings.threads)
-    timing = settings.workdir / "wall_seconds.json"
-    spent = json.loads(timing.read_text())["seconds"] if timing.exists() else 0.0
-    started = time.perf_counter()
-    runs_path = settings.workdir / "runs.json"
-    runs: list[dict[str, Any]] = json.loads(runs_path.read_text()) if runs_path.exists() else []
     skip = {"workdir", "config", "threads", "checkpoint_every"}
     kept = {k: v for k, v in asdict(settings).items() if k not in skip}
     steps: list[int] = []  # [first, last] step this invocation trained
-    runs.append({"command": command, "settings": kept, "steps": steps})
+    log = RunLog(settings.workdir, command=command, settings=kept, steps=steps)
 
     def tracked(done: int, total: int, stats: dict[str, float]) -> None:
         progress(done, total, stats)
         steps[:] = [steps[0] if steps else done - 1, done]
-        if done % settings.checkpoint_every == 0 or done == total:
-            elapsed = spent + time.perf_counter() - started
-            timing.write_text(json.dumps({"seconds": elapsed}))
-            runs_path.write_text(json.dumps(runs, indent=1))
+        if due(done, total, settings.checkpoint_every):
+            log.save()
 
     net, losses = fit(settings, tracked)
     record = {
-        "command": command,
-        "runs": [run for run in runs if run["steps"]],
-        "seed": settings.seed,
-        "hardware": hardware("cpu"),
-        "wall_seconds": round(spent + time.perf_counter() - started, 1),
-        "torch": torch.__version__,
+        **log.made(settings.seed, "cpu"),
         "steps": settings.steps,
         "batch": settings.batch,
         "pool": settings.pool,
