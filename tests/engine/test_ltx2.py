@@ -131,6 +131,20 @@ def test_image_to_video_runs_one_seed_a_call(backend: DiffusersVideoBackend) -> 
     assert type(backend._pipes["i2v"]).__name__ == "LTX2ImageToVideoPipeline"
 
 
+def test_image_to_video_runs_on_the_loaded_modules_in_their_dtype() -> None:
+    """A bf16 model stays bf16 when image-to-video first runs: the same modules, not a float32
+    copy (diffusers' from_pipe would cast them in place, doubling the model's memory)."""
+    backend = DiffusersVideoBackend(TINY, Settings(dtype="bfloat16"))
+    backend.render(job(seeds=[1]), StepHooks())
+    t2v = backend._pipes["t2v"]
+    mask = np.zeros((9, 64, 64), bool)
+    mask[0] = True
+    backend.render(job(seeds=[1], keep=Keep(_frames(9), mask)), StepHooks())
+    i2v = backend._pipes["i2v"]
+    assert i2v.transformer is t2v.transformer and i2v.vae is t2v.vae
+    assert {p.dtype for p in t2v.transformer.parameters()} == {torch.bfloat16}
+
+
 def test_keyframes_and_clips_go_to_the_condition_pipeline(
     backend: DiffusersVideoBackend, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -96,17 +96,7 @@ class DiffusersVideoBackend:
         if task not in self._pipes:
             if not (self.family.i2v_shares_weights and "t2v" in self._pipes):
                 raise ModelLoadError(f"{self.entry.id} cannot run {task}")
-            if self._class_name(task) == self.family.t2v:
-                # One class for both (Kandinsky 6): the same pipeline. Trap: from_pipe would
-                # cast every shared module to float32 (it defaults dtype to float32).
-                self._pipes[task] = self._pipes["t2v"]
-                return self._pipes[task]
-            import diffusers
-
-            # Same weights, another pipeline class: no copy, no reload.
-            cls = getattr(diffusers, self._class_name(task))
-            self._pipes[task] = cls.from_pipe(self._pipes["t2v"])
-            self._pipes[task].set_progress_bar_config(disable=True)
+            self._pipes[task] = _sibling(self._pipes["t2v"], self._class_name(task))
         return self._pipes[task]
 
     def _weights_or_none(self, load: Callable[[str], Any], where: str | None) -> Any:
@@ -316,3 +306,20 @@ class _step_cache:
     def __exit__(self, *exc: object) -> None:
         if self.make_config is not None:
             self.transformer.disable_cache()
+
+
+def _sibling(pipe: Any, class_name: str) -> Any:
+    """Another pipeline class over ``pipe``'s loaded modules: no copy, no reload, no cast.
+
+    One class for both (Kandinsky 6) is the same pipeline. Trap: diffusers' ``from_pipe``
+    casts every shared module to float32 (its dtype defaults to it), doubling a bf16 model's
+    memory in place; passing it the dtype would cast the modules a model keeps in float32."""
+    if type(pipe).__name__ == class_name:
+        return pipe
+    import diffusers
+
+    cls = getattr(diffusers, class_name)
+    wanted, _ = cls._get_signature_keys(cls)
+    sibling = cls(**{name: module for name, module in pipe.components.items() if name in wanted})
+    sibling.set_progress_bar_config(disable=True)
+    return sibling
