@@ -4,6 +4,7 @@ declares, and the file a generation writes of it."""
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from cinegen.engine.backends.diffusers import kandinsky6, tiny_kandinsky6
 from cinegen.engine.backends.diffusers.backend import DiffusersVideoBackend
 from cinegen.engine.backends.diffusers.tiny_twins import build_tiny_pipeline
 from cinegen.engine.engine import Engine
+from cinegen.errors import ModelLoadError
 from cinegen.media import audio
 from cinegen.media.encode import read_audio
 from cinegen.media.keep import Keep
@@ -268,3 +270,26 @@ def test_canary_the_qwen_processor_cannot_be_built_here() -> None:
     Qwen2_5_VLProcessor(
         image_processor=Qwen2VLImageProcessorPil(), tokenizer=tiny_kandinsky6.qwen_tokenizer()
     )
+
+
+def test_real_weights_that_need_torchvision_say_how_to_get_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The real checkpoint's tokenizer is a Qwen2.5-VL processor, which transformers builds
+    with torchvision: where that is missing the user learns which package, and the extra."""
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise AttributeError("'dict' object has no attribute '_extra_content'")  # measured
+
+    monkeypatch.setattr(Kandinsky6TI2VAPipeline, "from_pretrained", broken)
+    real = importlib.import_module
+
+    def without_torchvision(name: str, *args: Any) -> Any:
+        if name == "torchvision":
+            raise ImportError("No module named 'torchvision'")
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", without_torchvision)
+    settings = Settings(model_paths={"kandinsky-6": tmp_path})
+    with pytest.raises(ModelLoadError, match=r"needs torchvision.*'cinegen\[kandinsky-6\]'"):
+        Engine(settings).run(spec(preset="turbo"))

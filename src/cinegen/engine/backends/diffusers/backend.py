@@ -11,6 +11,7 @@ the same pipeline classes in code.
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -65,7 +66,10 @@ class DiffusersVideoBackend:
         cls = getattr(diffusers, self._class_name(task))
         try:
             return cls.from_pretrained(self.weights_from, dtype=self.dtype)
-        except (OSError, ValueError) as exc:
+        except Exception as exc:
+            self._explain_needs(exc)
+            if not isinstance(exc, (OSError, ValueError)):
+                raise
             env = "CINEGEN_MODEL_PATHS__" + self.entry.id.upper().replace("-", "_")
             where = "directory" if Path(self.weights_from).exists() else "hub id"
             raise ModelLoadError(
@@ -73,6 +77,19 @@ class DiffusersVideoBackend:
                 f"Download the diffusers-format weights of {self.entry.weights} and point "
                 f"{env} at that directory."
             ) from exc
+
+    def _explain_needs(self, failure: Exception) -> None:
+        """Where loading failed and a package the family's weights need does not import, say
+        which to install (transformers' own failure names neither the package nor the fix)."""
+        for package in self.family.needs:
+            try:
+                importlib.import_module(package)
+            except Exception as exc:  # absent, or built for another torch (a RuntimeError)
+                raise ModelLoadError(
+                    f"could not load {self.entry.id} ({failure}): it needs {package}, which "
+                    f"did not import ({exc}). Install the {package} built for your torch "
+                    f"{torch.__version__.split('+')[0]}: pip install 'cinegen[{self.entry.family}]'"
+                ) from failure
 
     def _class_name(self, task: str) -> str:
         name = {"t2v": self.family.t2v, "i2v": self.family.i2v}.get(task, self.family.keyframes)

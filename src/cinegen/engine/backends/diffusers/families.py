@@ -198,6 +198,9 @@ class Family:
     # the same weights.
     refine: ltx2.Refine | None = None
     distilled: ltx2.Distilled | None = None
+    # Python packages the real weights need beyond cinegen's own (the pip extra that brings
+    # them in is named after the family); the tiny twins need none.
+    needs: tuple[str, ...] = ()
 
 
 FAMILIES: dict[str, Family] = {
@@ -247,6 +250,8 @@ FAMILIES: dict[str, Family] = {
         decode=kandinsky6.decode,
         prompts=kandinsky6.prompts,
         sound=kandinsky6.sound,
+        # Its tokenizer is a Qwen2.5-VL processor, which transformers builds with torchvision.
+        needs=("torchvision",),
     ),
     "wan": Family(t2v="WanPipeline", i2v="WanImageToVideoPipeline", decode=_wan_decode),
     # One pipeline for text alone and for any held frames or regions.
