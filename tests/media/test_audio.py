@@ -188,6 +188,28 @@ def test_the_decoded_sound_is_the_mastered_sound_in_time_and_loudness(with_sound
     assert measured.true_peak_dbtp <= audio.CEILING_DBTP
 
 
+def test_a_damaged_sound_packet_is_heard_as_silence_and_the_rest_keeps_its_time(
+    with_sound, tmp_path: Path
+) -> None:
+    """An upload whose sound has one bad packet (a copy cut short, a bit flipped) still reads:
+    that packet's 1024 samples are silent, every other sample where it was."""
+    path, _ = with_sound
+    clean, _ = encode.read_audio(path)
+    with av.open(str(path)) as container:
+        found = [(p.pos, p.size) for p in container.demux(audio=0) if p.size]
+    pos, size = found[len(found) // 2]
+    damaged = bytearray(path.read_bytes())
+    damaged[pos : pos + size] = bytes(size)  # the packet's coded samples zeroed
+    (tmp_path / "damaged.mp4").write_bytes(bytes(damaged))
+    decoded, rate = encode.read_audio(tmp_path / "damaged.mp4")
+    assert rate == 48_000 and decoded.shape == clean.shape
+    differs = np.flatnonzero(np.abs(decoded - clean).max(axis=0) > 1e-4)
+    # the damage stays within the packet and its neighbours (the decoder's overlap)
+    assert 0 < differs[-1] - differs[0] < 3 * 1024
+    silent = np.abs(decoded[:, differs[0] : differs[-1] + 1]).max(axis=0) == 0
+    assert silent.sum() >= 1024 - 64  # the bad packet itself: silence, not noise
+
+
 def test_a_video_without_sound_has_no_track(tmp_path: Path) -> None:
     path = encode.encode_mp4(np.zeros((4, 16, 16, 3), np.uint8), tmp_path / "s.mp4", 24)
     assert encode.read_audio(path) is None

@@ -9,7 +9,7 @@ from collections.abc import Callable, Set
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import av
 import numpy as np
@@ -235,7 +235,7 @@ def probe(path: Path) -> VideoInfo:
 def read_audio(path: Path) -> tuple[np.ndarray, int] | None:
     """A video's first sound track decoded to (channels, S) float32 in [-1, 1] at its own
     rate, or None when it has none. Any codec and sample format (AAC's planar floats, a
-    camera's interleaved 16-bit PCM, …) comes out the same way."""
+    camera's interleaved 16-bit PCM, …) comes out the same way; a damaged packet, as silence."""
     with av.open(str(path)) as container:
         if not container.streams.audio:
             return None
@@ -243,9 +243,16 @@ def read_audio(path: Path) -> tuple[np.ndarray, int] | None:
         rate = stream.codec_context.sample_rate
         # Planar float at the track's own rate and layout: one row per channel.
         planar = av.AudioResampler(format="fltp", rate=rate)
-        chunks = [
-            out.to_ndarray() for frame in container.decode(stream) for out in planar.resample(frame)
-        ]
+        channels = stream.codec_context.channels
+        chunks: list[np.ndarray] = []
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:
+                # A damaged packet is heard as silence of its length: the rest keeps its time.
+                chunks.append(np.zeros((channels, _samples_in(packet, rate)), np.float32))
+                continue
+            chunks += [out.to_ndarray() for frame in frames for out in planar.resample(frame)]
         chunks += [out.to_ndarray() for out in planar.resample(None)]
         # The last AAC frame is padded to 1024 samples; the track's duration says where the
         # sound ends (the MP4 edit list also hides the encoder's priming at the start).
@@ -256,6 +263,12 @@ def read_audio(path: Path) -> tuple[np.ndarray, int] | None:
         return None
     samples = np.concatenate(chunks, axis=1)[:, :length]
     return samples.astype(np.float32, copy=False), rate
+
+
+def _samples_in(packet: Any, rate: int) -> int:
+    if packet.duration is None or packet.time_base is None:
+        return 0
+    return round(float(packet.duration * packet.time_base) * rate)
 
 
 def read_frames(path: Path) -> np.ndarray:
