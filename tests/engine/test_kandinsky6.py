@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +34,8 @@ from cinegen.spec import parse_spec
 
 TINY = MODELS["kandinsky-6-tiny-random"]
 RATE = tiny_kandinsky6.SAMPLE_RATE
+pytestmark = pytest.mark.usefixtures("one_thread")
 slow = pytest.mark.slow  # renders on the tiny twin
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models gain nothing from threads on a shared CPU
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

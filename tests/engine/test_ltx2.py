@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +21,10 @@ from cinegen.media.keep import Keep
 from cinegen.registry import MODELS
 from cinegen.spec import parse_spec
 
-pytestmark = pytest.mark.slow  # renders on the tiny twin
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # renders on the twin
 
 TINY = MODELS["ltx-2-tiny-random"]
 QUALITY, TURBO = TINY.presets["quality"], TINY.presets["turbo"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models gain nothing from threads on a shared CPU
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

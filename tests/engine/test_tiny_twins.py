@@ -32,6 +32,7 @@ from cinegen.engine.backends.diffusers.tiny_twins import (
 # transformer_mochi asks for float32 autocast, which CPU autocast does not support.
 pytestmark = [  # builds and runs every twin: slow
     pytest.mark.slow,
+    pytest.mark.usefixtures("one_thread"),
     pytest.mark.filterwarnings("ignore:In CPU autocast:UserWarning"),
 ]
 
@@ -55,16 +56,6 @@ BATCHING = {
     ("hunyuan", "i2v"): PROMPT_AND_IMAGE_LIST,
     ("kandinsky-6", "i2v"): PROMPT_AND_IMAGE_LIST,  # one image for a batch: canary below
 }
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread() -> Iterator[None]:
-    # Tiny models gain nothing from threads, and when other processes share the 2 cores,
-    # torch's spinning OpenMP workers made this file 5x slower (20 s vs 92 s, measured).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @cache
