@@ -39,7 +39,7 @@ def test_default_frame_count_follows_fps():
         ({"n_variants": 5}, "n_variants", "4"),
         ({"n_variants": 0}, "n_variants", "1"),
         ({"fps": 120}, "fps", "60"),
-        ({"n_frames": 600, "fps": 24}, "n_frames", "20 s"),
+        ({"n_frames": 1500, "fps": 24}, "n_frames", "60 s"),
         ({"seed": -1}, "seed", "0"),
         ({"preset": "fast"}, "preset", "'turbo' or 'quality'"),
         ({"type": "gif"}, "type", "video_gen"),

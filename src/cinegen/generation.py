@@ -207,6 +207,9 @@ def _metadata(
             "width": p.native_width,
             "height": p.native_height,
             "windows": rendered.native_windows(),
+            # A long video's windows: output frames each, and how many each holds of the
+            # one before (None: every segment fit one render).
+            "long_video": asdict(windows) if (windows := rendered.layout.windows) else None,
         },
         "output": {
             "width": p.spec.width,

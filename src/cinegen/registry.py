@@ -42,6 +42,10 @@ class Capabilities:
     # The only native clip length, if any: those frames span whatever duration is asked
     # (the native rate is fixed_frames / seconds) and frame_step/max_frames do not apply.
     fixed_frames: int | None = None
+    # For fixed_frames: the longest one render spans. Longer videos render as windows, each
+    # holding the end of the one before (video_conditioning), as on every model whose clip
+    # is shorter than the request. None: one render spans any length.
+    window_seconds: float | None = None
 
     def remix_strength(self, strength: float | str | None) -> float:
         """A remix strength as a number: named ones by this model's scale, default mild."""
@@ -53,8 +57,14 @@ class Capabilities:
     def max_seconds(self) -> float:
         """The longest clip, in seconds, one render covers."""
         if self.fixed_frames:
-            return MAX_SECONDS
+            return self.window_seconds or MAX_SECONDS
         return (self.max_frames - 1) / self.native_fps
+
+    @property
+    def longest_seconds(self) -> float:
+        """The longest video it makes: one render, or any length in windows where it
+        continues a clip (each window holds the end of the one before)."""
+        return MAX_SECONDS if self.video_conditioning else min(self.max_seconds, MAX_SECONDS)
 
     @property
     def frame_rule(self) -> str:
@@ -347,6 +357,9 @@ CINEGEN_TINY = ModelEntry(
         max_area=64 * 64,
         fixed_size=(64, 64),
         fixed_frames=16,
+        # Its world crosses the frame in one clip: 16 frames look like motion over a few
+        # seconds, not over a minute. Longer videos are windows of this (in_windows).
+        window_seconds=4.0,
     ),
     presets=_presets(quality=(32, 4.0), turbo=(6, 4.0)),
     factory="cinegen.engine.backends.cinegen_tiny:CinegenTinyBackend",

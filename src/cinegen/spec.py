@@ -32,7 +32,9 @@ PROMPT_MAX_CHARS = 32_000
 MIN_SIDE = 16
 MAX_LONG_SIDE = 1920  # 1080p landscape or portrait
 MAX_SHORT_SIDE = 1080
-MAX_SECONDS = 20.0
+# One video; a model that continues a clip renders a longer one as overlapping windows
+# (engine/operations.in_windows), the diffusion-forcing models natively.
+MAX_SECONDS = 60.0
 MIN_FPS, MAX_FPS = 1.0, 60.0
 MAX_FRAMES = int(MAX_SECONDS * MAX_FPS)
 MAX_ASPECT = 4.0  # long side / short side; 16:9 and 9:16 are 1.78

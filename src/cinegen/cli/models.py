@@ -28,7 +28,8 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                 "tasks": entry.tasks,
                 "weights": entry.weights,
                 "native_fps": caps.fps_rule,
-                "max_seconds": round(caps.max_seconds, 2),
+                "max_seconds": round(caps.max_seconds, 2),  # one render
+                "longest_seconds": round(caps.longest_seconds, 2),  # in windows, if it continues
                 "frames": caps.frame_rule,
                 "grid": (
                     f"{caps.fixed_size[0]}x{caps.fixed_size[1]}"
@@ -42,7 +43,9 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     if as_json:
         print(json.dumps(rows))
         return
-    table = Table("model", "tasks", "sound", "native grid", "frames", "fps", "max s", "weights")
+    table = Table(
+        "model", "tasks", "sound", "native grid", "frames", "fps", "clip s", "video s", "weights"
+    )
     for r in rows:
         name = f"{r['id']} [bold](default)[/]" if r["default"] else r["id"]
         table.add_row(
@@ -53,12 +56,14 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             r["frames"],
             r["native_fps"],
             f"{r['max_seconds']:g}",
+            f"{r['longest_seconds']:g}",
             r["weights"],
         )
     out.print(table)
     out.print(
         "Any size up to 1920x1080 is resampled from the native grid. Sound: made with the "
-        "picture, or by a soundtrack model from it (--audio on|off). Local weights: "
+        "picture, or by a soundtrack model from it (--audio on|off). Videos longer than one "
+        "clip render in windows, each continuing the one before. Local weights: "
         "CINEGEN_MODEL_PATHS__<MODEL_ID>=/path/to/diffusers/folder"
     )
 

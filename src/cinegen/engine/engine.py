@@ -32,7 +32,15 @@ from cinegen.engine.backends.base import (
     load_soundtrack,
 )
 from cinegen.engine.grid import native_keep, native_source
-from cinegen.engine.operations import Layout, Placed, Segment, lay_out, paste
+from cinegen.engine.operations import (
+    Layout,
+    Placed,
+    Segment,
+    context_frames,
+    in_windows,
+    lay_out,
+    paste,
+)
 from cinegen.engine.plan import RenderPlan, plan
 from cinegen.engine.sources import MediaResolver, reference_pictures
 from cinegen.media.resample import resample_video
@@ -197,6 +205,9 @@ class Engine:
         # 1. check inputs against the registry and read the media, before any weights load
         render_plan = request if isinstance(request, RenderPlan) else self.plan(request)
         layout = lay_out(render_plan.spec, media)
+        if render_plan.longest_render is not None:  # long video: windows, each continuing
+            overlap = context_frames(render_plan.spec, render_plan.spec.n_frames)
+            layout = in_windows(layout, render_plan.longest_render, overlap)
         windows = [render_plan.window(len(seg.window)) for seg in layout.segments]
         references = {}
         if render_plan.model.capabilities.reference_images:

@@ -18,6 +18,8 @@ the given pixels put back by ``paste``.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -103,10 +105,21 @@ class Remix:
 
 
 @dataclass(frozen=True)
+class Windows:
+    """How segments longer than one render were split (``in_windows``), in output frames:
+    each window at most ``length`` long, each after the first holding the ``overlap`` last
+    frames of the one before."""
+
+    length: int
+    overlap: int
+
+
+@dataclass(frozen=True)
 class Layout:
     segments: tuple[Segment, ...]
     placed: tuple[Placed, ...] = ()
     remix: Remix | None = None
+    windows: Windows | None = None  # set where a segment was split (long video)
 
     def held_at(self, t: int) -> list[Placed]:
         return [p for p in self.placed if p.start <= t < p.stop]
@@ -190,7 +203,8 @@ class _Media:
         return clip[frames.start : frames.stop], frames
 
 
-def _context(spec: GenerationSpec, available: int) -> int:
+def context_frames(spec: GenerationSpec, available: int) -> int:
+    """Known frames a segment holds where it joins them: half a second, at least two."""
     return min(available, max(2, round(CONTEXT_SECONDS * spec.fps)))
 
 
@@ -240,7 +254,7 @@ def _extend(spec: GenerationSpec, media: _Media) -> Layout:
     assert spec.source is not None
     clip, frames = media.picked()
     _room(spec, len(clip), "the source")
-    n, kept, context = spec.n_frames, len(clip), _context(spec, len(clip))
+    n, kept, context = spec.n_frames, len(clip), context_frames(spec, len(clip))
     sound = media.source_sound(0, frames, kept)
     if spec.source.direction == "forward":
         source = Placed(clip, 0, keeps_sound=True, sound=sound)
@@ -275,7 +289,11 @@ def _blend(spec: GenerationSpec, media: _Media) -> Layout:
     _room(spec, len(a) + len(b), "the two videos' thirds")
     n = spec.n_frames
     segment = Segment(
-        spec.prompt, len(a), n - len(b), before=_context(spec, len(a)), after=_context(spec, len(b))
+        spec.prompt,
+        len(a),
+        n - len(b),
+        before=context_frames(spec, len(a)),
+        after=context_frames(spec, len(b)),
     )
     sound_a = media.source_sound(0, range(len(a)), len(a))
     sound_b = media.source_sound(1, range(len(whole_b) - len(b), len(whole_b)), len(b))
@@ -342,13 +360,40 @@ def _recut(spec: GenerationSpec, media: _Media) -> Layout:
     kept = clip[picked][: n - picked.start]
     _room(spec, len(kept), f"frames {picked.start}..{picked.start + len(kept) - 1}")
     sound = media.source_sound(0, range(picked.start, picked.start + len(kept)), len(kept))
-    context = _context(spec, len(kept))
+    context = context_frames(spec, len(kept))
     segments = []
     if picked.start > 0:
         segments.append(Segment(spec.prompt, 0, picked.start, after=context))
     if picked.start + len(kept) < n:
         segments.append(Segment(spec.prompt, picked.start + len(kept), n, before=context))
     return Layout(tuple(segments), (Placed(kept, picked.start, keeps_sound=True, sound=sound),))
+
+
+def in_windows(layout: Layout, length: int, overlap: int) -> Layout:
+    """The layout with every segment longer than ``length`` output frames (context
+    included) split into windows of nearly equal length, each after the first holding the
+    ``overlap`` last frames of the one before, as an extension holds its source.
+
+    The first window keeps the segment's own ``before`` and the last its ``after``; the
+    renders then run in order, each joining the one before (``engine._Renders``)."""
+    segments: list[Segment] = []
+    for seg in layout.segments:
+        if len(seg.window) <= length:
+            segments.append(seg)
+            continue
+        room = length - max(seg.before, overlap) - seg.after  # new frames any window fits
+        if room < 1:
+            raise ValueError(f"a window of {length} frames leaves no room past {overlap}")
+        n = seg.stop - seg.start
+        count = -(-n // room)
+        cuts = [seg.start + round(n * k / count) for k in range(count + 1)]
+        for k, (start, stop) in enumerate(itertools.pairwise(cuts)):
+            before = seg.before if k == 0 else overlap
+            after = seg.after if k == count - 1 else 0
+            segments.append(Segment(seg.prompt, start, stop, before=before, after=after))
+    if len(segments) == len(layout.segments):
+        return layout
+    return dataclasses.replace(layout, segments=tuple(segments), windows=Windows(length, overlap))
 
 
 LAYOUTS: dict[Operation, Callable[[GenerationSpec, _Media], Layout]] = {

@@ -43,6 +43,16 @@ class RenderPlan:
         described and its style applied."""
         return apply_style(self.style, self.spec.cast(prompt), None)[0]
 
+    @property
+    def longest_render(self) -> int | None:
+        """Output frames one render covers, context included, where longer segments render
+        in windows (the model continues a clip: ``operations.in_windows``); else None and a
+        longer render is refused."""
+        caps = self.model.capabilities
+        if not caps.video_conditioning or self.spec.type is GenerationType.image_gen:
+            return None
+        return max(2, math.floor(caps.max_seconds * self.spec.fps + 1e-9))
+
     def window(self, n_frames: int) -> tuple[int, float]:
         """(native frames, native fps) for one render of ``n_frames`` output frames, or a
         ``SpecError`` when that is longer than the model makes in one clip."""
@@ -113,7 +123,7 @@ def plan(spec: GenerationSpec, settings: Settings) -> RenderPlan:
         native_width=width,
         native_height=height,
     )
-    if spec.operation in WHOLE_CLIP_OPERATIONS:
+    if spec.operation in WHOLE_CLIP_OPERATIONS and planned.longest_render is None:
         planned.window(spec.n_frames)  # refuses a request longer than one clip, now
     return planned
 
@@ -187,7 +197,7 @@ def native_size(caps: Capabilities, width: int, height: int) -> tuple[int, int]:
 
 def native_frames(caps: Capabilities, seconds: float, spec: GenerationSpec, model_id: str) -> int:
     """Frames at the model's own rate covering ``seconds``, on its k*step+1 rule."""
-    if caps.fixed_frames:  # any duration the spec allows (up to 20 s): frames stretch
+    if caps.fixed_frames:  # any duration: frames stretch (segments come in windows)
         return caps.fixed_frames
     step = caps.frame_step
     longest_valid = (caps.max_frames - 1) // step * step + 1
@@ -196,9 +206,11 @@ def native_frames(caps: Capabilities, seconds: float, spec: GenerationSpec, mode
         longest = (longest_valid - 1) / caps.native_fps
         whole = spec.operation in WHOLE_CLIP_OPERATIONS
         part = "" if whole else f" (one render of {spec.operation.value})"
+        longer = [m.id for m in MODELS.values() if m.capabilities.longest_seconds >= seconds]
         raise SpecError(
             "n_frames",
-            f"{seconds:g} s{part} is longer than {model_id} can make in one clip",
+            f"{seconds:g} s{part} is longer than {model_id} can make in one clip; "
+            f"longer videos: {', '.join(longer) or 'no installed model'}",
             value=spec.n_frames,
             allowed=f"up to {longest:.2f} s (≤ {int(longest * spec.fps)} frames at "
             f"{spec.fps:g} fps)",

@@ -84,7 +84,7 @@ SIZES: dict[str, tuple[tuple[int, int], ...]] = {
     "1:1": ((240, 240), (480, 480), (720, 720), (1080, 1080)),
 }
 DEFAULT_SIZE = f"{DEFAULT_WIDTH}x{DEFAULT_HEIGHT}"
-DURATIONS_S = tuple(s for s in (2.0, 4.0, 5.0, 8.0, 10.0, 15.0, 20.0) if s <= MAX_SECONDS)
+DURATIONS_S = tuple(s for s in (2, 4, 5, 8, 10, 15, 20, 30, 60.0) if s <= MAX_SECONDS)
 
 
 @dataclass(frozen=True)
