@@ -31,7 +31,12 @@ from dataclasses import dataclass
 import torch
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 
-from cinegen.engine.backends.diffusers import tiny_kandinsky6, tiny_ltx2, tiny_pipelines
+from cinegen.engine.backends.diffusers import (
+    tiny_kandinsky6,
+    tiny_ltx2,
+    tiny_pipelines,
+    tiny_skyreels,
+)
 
 TINY_FAMILIES: tuple[str, ...] = (
     "ltx",
@@ -42,6 +47,7 @@ TINY_FAMILIES: tuple[str, ...] = (
     "mochi",
     "hunyuan",
     "kandinsky-6",
+    "skyreels-v2",
 )
 TASKS: tuple[str, ...] = ("t2v", "i2v")
 
@@ -76,6 +82,9 @@ TINY_GRID: dict[str, TinyGrid] = {
     ),
     "mochi": TinyGrid(spatial_multiple=16, frame_step=6, example_size=(16, 32), example_frames=7),
     "hunyuan": TinyGrid(spatial_multiple=16, frame_step=4, example_size=(16, 32), example_frames=5),
+    "skyreels-v2": TinyGrid(
+        spatial_multiple=16, frame_step=4, example_size=(16, 32), example_frames=5
+    ),
 }
 
 
@@ -88,6 +97,7 @@ _BUILDERS: dict[str, Callable[[str], DiffusionPipeline]] = {
     "cogvideox": tiny_pipelines.build_cogvideox,
     "mochi": tiny_pipelines.build_mochi,
     "hunyuan": tiny_pipelines.build_hunyuan,
+    "skyreels-v2": tiny_skyreels.build_skyreels_v2,
 }
 
 _NO_I2V = {
