@@ -298,6 +298,23 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         presets=_presets(quality=(30, 6.0), turbo=(15, 6.0)),
         license="see the model card",
     ),
+    ModelEntry(
+        id="sana-video",
+        family="sana-video",
+        description="NVIDIA SANA-Video 2B 480p: linear-attention DiT, fast, text or an image",
+        weights="Efficient-Large-Model/SANA-Video_2B_480p_diffusers",  # both pipelines' docstring
+        capabilities=Capabilities(
+            image_to_video=True,  # SanaImageToVideoPipeline on the same checkpoint
+            spatial_multiple=32,  # its check_inputs (Wan's VAE 8 x its 2x2 patch is 16)
+            frame_step=4,
+            max_frames=81,  # the pipelines' default, 5 s at 16 fps
+            native_fps=16.0,  # the docstring's export_to_video(..., fps=16)
+            max_area=832 * 480,  # the pipelines' default size
+        ),
+        # The pipelines' defaults and docstring: 50 steps at guidance 6.0.
+        presets=_presets(quality=(50, 6.0), turbo=(25, 6.0)),
+        license="see the model card",
+    ),
 )
 
 _BY_ID = {e.id: e for e in _TEXT_TO_VIDEO}

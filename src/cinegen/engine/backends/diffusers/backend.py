@@ -1,5 +1,5 @@
 """Every diffusers video family behind one ``Backend``: LTX, LTX-2, Kandinsky 6, Wan, Wan VACE,
-CogVideoX, Mochi, Hunyuan, SkyReels-V2.
+CogVideoX, Mochi, Hunyuan, SkyReels-V2, SANA-Video.
 
 ``DiffusersVideoBackend`` loads a model's pipelines, batches its variants, runs the step
 cache, the previews and the presets' two stages; what differs between families is data, the
@@ -216,11 +216,11 @@ class DiffusersVideoBackend:
         common: dict[str, Any] = dict(
             height=job.height,
             width=job.width,
-            num_frames=job.n_frames,
             num_inference_steps=job.steps,
             guidance_scale=job.guidance,
             output_type="np",
             callback_on_step_end=callback(job),
+            **{self.family.frames_keyword: job.n_frames},
             **self.family.extra(job),
         )
         components: dict[str, Any] = {}

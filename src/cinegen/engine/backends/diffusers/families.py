@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from cinegen.engine.backends.base import RenderJob, Sound
-from cinegen.engine.backends.diffusers import kandinsky6, ltx2, skyreels
+from cinegen.engine.backends.diffusers import kandinsky6, ltx2, sana, skyreels
 from cinegen.media.keep import Keep
 
 
@@ -202,6 +202,8 @@ class Family:
     # overlapping windows, one seed a call with torch's global generator seeded from it, the
     # frames cut to the job's timeline; ``describe`` reports the windows.
     forcing: skyreels.Forcing | None = None
+    # The call's argument for the number of frames (SANA-Video's pipelines: ``frames``).
+    frames_keyword: str = "num_frames"
     # Python packages the real weights need beyond cinegen's own (the pip extra that brings
     # them in is named after the family); the tiny twins need none.
     needs: tuple[str, ...] = ()
@@ -292,5 +294,18 @@ FAMILIES: dict[str, Family] = {
         decode=_wan_decode,
         condition=skyreels.condition,
         forcing=skyreels.FORCING,
+    ),
+    # Linear-attention DiT over Wan 2.1's VAE, from text or a first frame, one checkpoint.
+    "sana-video": Family(
+        t2v="SanaVideoPipeline",
+        i2v="SanaImageToVideoPipeline",
+        frames_keyword="frames",
+        extra=sana.call_arguments,
+        # Trap: diffusers 0.42.1's SanaVideoTransformer3DModel has no enable_cache, and its
+        # FirstBlockCache knows no SanaVideoTransformerBlock: turbo is fewer steps, uncached.
+        cache=None,
+        i2v_shares_weights=True,
+        decode=_wan_decode,
+        prompts=sana.prompts,
     ),
 }
