@@ -171,6 +171,15 @@ def test_extend_through_the_engine_keeps_the_source_exactly(engine: Engine) -> N
     np.testing.assert_array_equal(video[:12], big)
 
 
+def test_a_request_longer_than_the_window_renders_natively_in_one_go(engine: Engine) -> None:
+    """4.4 s at 24 fps: 105 native frames, past the 97-frame window. One render, no seams
+    of the engine's, and the windows it ran in are in what the sidecar reads."""
+    rendered = engine.run(spec(n_frames=105))
+    assert rendered.variant(0).shape == (105, 32, 64, 3)
+    assert [w["n_frames"] for w in rendered.native_windows()] == [105]
+    assert rendered.backend["long_video"] == {"windows": 2, "window_frames": 97, "overlap": 17}
+
+
 def test_weights_load_from_a_local_directory(tmp_path: Path) -> None:
     """The path a user's downloaded weights take, end to end through the engine, on every
     pipeline that the one set of weights serves."""
