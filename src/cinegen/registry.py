@@ -284,6 +284,47 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         presets=_presets(quality=(50, 6.0), turbo=(25, 6.0)),
         license="Tencent Hunyuan Community",
     ),
+    ModelEntry(
+        id="skyreels-v2",
+        family="skyreels-v2",
+        description="SkyReels-V2 DF 1.3B 540p: diffusion forcing, up to 60 s in one render",
+        # The pipelines' docstrings list DF-1.3B-540P, DF-14B-540P and DF-14B-720P; the one
+        # a single consumer GPU holds. Its diffusion forcing pipelines (text, a first frame,
+        # a clip's first frames) all run on these weights.
+        weights="Skywork/SkyReels-V2-DF-1.3B-540P-Diffusers",
+        capabilities=Capabilities(
+            image_to_video=True,  # a first frame: the image-to-video DF pipeline
+            video_conditioning=True,  # a clip's first frames (extend): its video-to-video
+            spatial_multiple=16,  # Wan's VAE 8 x the transformer's 2x2 patch (check_inputs)
+            frame_step=4,
+            # 60 s at 24 fps, 4k + 1: past its 97-frame window the pipelines render the rest
+            # in windows overlapping by 17 frames (skyreels.Forcing).
+            max_frames=24 * 60 + 1,
+            native_fps=24.0,  # the pipelines' default fps, and their docstrings' export
+            max_area=960 * 544,  # the pipelines' default size, 540P
+        ),
+        # The text-to-video docstring: 30 steps at guidance 6.0 (its image-to-video one: 50
+        # at 5.0; the pipelines' default 50).
+        presets=_presets(quality=(30, 6.0), turbo=(15, 6.0)),
+        license="see the model card",
+    ),
+    ModelEntry(
+        id="sana-video",
+        family="sana-video",
+        description="NVIDIA SANA-Video 2B 480p: linear-attention DiT, fast, text or an image",
+        weights="Efficient-Large-Model/SANA-Video_2B_480p_diffusers",  # both pipelines' docstring
+        capabilities=Capabilities(
+            image_to_video=True,  # SanaImageToVideoPipeline on the same checkpoint
+            spatial_multiple=32,  # its check_inputs (Wan's VAE 8 x its 2x2 patch is 16)
+            frame_step=4,
+            max_frames=81,  # the pipelines' default, 5 s at 16 fps
+            native_fps=16.0,  # the docstring's export_to_video(..., fps=16)
+            max_area=832 * 480,  # the pipelines' default size
+        ),
+        # The pipelines' defaults and docstring: 50 steps at guidance 6.0.
+        presets=_presets(quality=(50, 6.0), turbo=(25, 6.0)),
+        license="see the model card",
+    ),
 )
 
 _BY_ID = {e.id: e for e in _TEXT_TO_VIDEO}

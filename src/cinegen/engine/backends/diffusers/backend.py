@@ -1,5 +1,5 @@
 """Every diffusers video family behind one ``Backend``: LTX, LTX-2, Kandinsky 6, Wan, Wan VACE,
-CogVideoX, Mochi, Hunyuan.
+CogVideoX, Mochi, Hunyuan, SkyReels-V2, SANA-Video.
 
 ``DiffusersVideoBackend`` loads a model's pipelines, batches its variants, runs the step
 cache, the previews and the presets' two stages; what differs between families is data, the
@@ -10,6 +10,7 @@ the same pipeline classes in code.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import logging
@@ -42,6 +43,7 @@ class DiffusersVideoBackend:
     dtype: torch.dtype = field(init=False)
     weights_from: str = field(init=False)  # a local directory or a hub id
     _pipes: dict[str, Any] = field(init=False, default_factory=dict)
+    _windows: dict[str, Any] | None = field(init=False, default=None)  # the last render's
 
     def __post_init__(self) -> None:
         self.family = FAMILIES[self.entry.family]
@@ -189,12 +191,16 @@ class DiffusersVideoBackend:
     def render(self, job: RenderJob, hooks: StepHooks) -> Clips:
         task = self._task(job)
         pipe = self._pipe(task)
-        batched = not self.family.single and (task != "i2v" or self.family.batch_i2v)
+        forcing = self.family.forcing
+        batched = not self.family.single and forcing is None
+        batched = batched and (task != "i2v" or self.family.batch_i2v)
         distilled = self.family.distilled if job.distilled else None
         transformer = self._distilled_transformer if distilled else None
         refine = self.family.refine if job.two_stage and self._upsample else None
         steps = len(distilled.sigmas) if transformer is not None and distilled else job.steps
         steps += len(refine.sigmas) if refine else 0
+        steps *= forcing.windows(job) if forcing else 1  # each window steps through them all
+        self._windows = forcing.describe(job) if forcing else None
         # A batched call steps once for all variants; one call per seed steps V times.
         total = steps if batched else steps * len(job.seeds)
 
@@ -210,11 +216,11 @@ class DiffusersVideoBackend:
         common: dict[str, Any] = dict(
             height=job.height,
             width=job.width,
-            num_frames=job.n_frames,
             num_inference_steps=job.steps,
             guidance_scale=job.guidance,
             output_type="np",
             callback_on_step_end=callback(job),
+            **{self.family.frames_keyword: job.n_frames},
             **self.family.extra(job),
         )
         components: dict[str, Any] = {}
@@ -264,7 +270,9 @@ class DiffusersVideoBackend:
         if self.family.single:
             kwargs["prompt"], kwargs["negative_prompt"] = prompt, negative
         kwargs["generator"] = generators[0] if self.family.single else generators
-        with torch.inference_mode():
+        forcing = self.family.forcing
+        seeded = forcing.seeded(seeds[0], self.device) if forcing else contextlib.nullcontext()
+        with torch.inference_mode(), seeded:
             if refine is not None:
                 out = ltx2.two_stages(
                     pipe, upsample=self._upsample, refine=refine, kwargs=kwargs, job=job,
@@ -275,7 +283,8 @@ class DiffusersVideoBackend:
         # The pipeline makes sound either way; a job that wants none drops it.
         wanted = self.family.sound is not None and job.sound
         sound = self.family.sound(pipe, out, job) if wanted and self.family.sound else None
-        return np.asarray(out.frames), sound  # (V, F, H, W, 3)
+        frames = forcing.frames(out, job) if forcing else np.asarray(out.frames)
+        return frames, sound  # (V, F, H, W, 3)
 
     @property
     def _previews(self) -> bool:
@@ -298,6 +307,8 @@ class DiffusersVideoBackend:
             "device": str(self.device),
             "dtype": str(self.dtype).removeprefix("torch."),
             "negative_prompt": self.family.negative_prompt,
+            # Diffusion forcing: the windows the last render ran in.
+            **({"long_video": self._windows} if self._windows else {}),
             # What the presets found, once used: the upsampler, the distilled weights.
             **{
                 name: self.__dict__[attr] is not None

@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from cinegen.engine.backends.base import RenderJob, Sound
-from cinegen.engine.backends.diffusers import kandinsky6, ltx2
+from cinegen.engine.backends.diffusers import kandinsky6, ltx2, sana, skyreels
 from cinegen.media.keep import Keep
 
 
@@ -198,6 +198,12 @@ class Family:
     # the same weights.
     refine: ltx2.Refine | None = None
     distilled: ltx2.Distilled | None = None
+    # Diffusion forcing (SkyReels-V2): clips longer than its window render natively in
+    # overlapping windows, one seed a call with torch's global generator seeded from it, the
+    # frames cut to the job's timeline; ``describe`` reports the windows.
+    forcing: skyreels.Forcing | None = None
+    # The call's argument for the number of frames (SANA-Video's pipelines: ``frames``).
+    frames_keyword: str = "num_frames"
     # Python packages the real weights need beyond cinegen's own (the pip extra that brings
     # them in is named after the family); the tiny twins need none.
     needs: tuple[str, ...] = ()
@@ -273,5 +279,33 @@ FAMILIES: dict[str, Family] = {
         negative_prompt=False,
         image_per_video=True,
         decode=_hunyuan_decode,
+    ),
+    # Diffusion forcing over Wan 2.1: text, a first frame, or a clip's first frames to
+    # continue (its video-to-video pipeline), any length in windows. One set of weights.
+    "skyreels-v2": Family(
+        t2v="SkyReelsV2DiffusionForcingPipeline",
+        i2v="SkyReelsV2DiffusionForcingImageToVideoPipeline",
+        keyframes="SkyReelsV2DiffusionForcingVideoToVideoPipeline",
+        extra=skyreels.FORCING.call_arguments,
+        # Trap: diffusers 0.42.1's FirstBlockCache knows no SkyReelsV2TransformerBlock
+        # ("not registered"): turbo is fewer steps, uncached.
+        cache=None,
+        i2v_shares_weights=True,
+        decode=_wan_decode,
+        condition=skyreels.condition,
+        forcing=skyreels.FORCING,
+    ),
+    # Linear-attention DiT over Wan 2.1's VAE, from text or a first frame, one checkpoint.
+    "sana-video": Family(
+        t2v="SanaVideoPipeline",
+        i2v="SanaImageToVideoPipeline",
+        frames_keyword="frames",
+        extra=sana.call_arguments,
+        # Trap: diffusers 0.42.1's SanaVideoTransformer3DModel has no enable_cache, and its
+        # FirstBlockCache knows no SanaVideoTransformerBlock: turbo is fewer steps, uncached.
+        cache=None,
+        i2v_shares_weights=True,
+        decode=_wan_decode,
+        prompts=sana.prompts,
     ),
 }

@@ -5,7 +5,8 @@ run the true code path (text encoding, CFG, denoising loop, callbacks, VAE decod
 on CPU in a fraction of a second per call, with no download. Outputs are noise: only shapes,
 determinism and plumbing mean anything. Here: which families and tasks exist, the sizes each
 takes, and ``build_tiny_pipeline``; the builds are in ``tiny_pipelines.py`` (LTX-2's in
-``tiny_ltx2.py``, Kandinsky 6's in ``tiny_kandinsky6.py``), their tokenizer and text encoders
+``tiny_ltx2.py``, Kandinsky 6's in ``tiny_kandinsky6.py``, SkyReels-V2's in
+``tiny_skyreels.py``, SANA-Video's in ``tiny_sana.py``), their tokenizer and text encoders
 in ``tiny_text.py``.
 
 Pipeline quirks these builds reproduce (diffusers 0.42.1 pipeline code, so real checkpoints
@@ -21,6 +22,10 @@ share them; tests/engine/test_tiny_twins.py pins each one):
 - Kandinsky 6 takes one image per video in a batch (one image for two prompts: a size
   mismatch), and its tokenizer is the Qwen tokenizer, not the Qwen2.5-VL processor
   (``tiny_kandinsky6.build_kandinsky6``).
+- SANA-Video image-to-video breaks with `num_videos_per_prompt` (repeat the prompt), calls
+  the frame count `frames`, and by default snaps the size to 480p bins.
+- SkyReels-V2 diffusion forcing passes one timestep per latent frame to the callback, and
+  its quirks in long mode are in ``skyreels.py``.
 """
 
 from __future__ import annotations
@@ -31,7 +36,13 @@ from dataclasses import dataclass
 import torch
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 
-from cinegen.engine.backends.diffusers import tiny_kandinsky6, tiny_ltx2, tiny_pipelines
+from cinegen.engine.backends.diffusers import (
+    tiny_kandinsky6,
+    tiny_ltx2,
+    tiny_pipelines,
+    tiny_sana,
+    tiny_skyreels,
+)
 
 TINY_FAMILIES: tuple[str, ...] = (
     "ltx",
@@ -42,6 +53,8 @@ TINY_FAMILIES: tuple[str, ...] = (
     "mochi",
     "hunyuan",
     "kandinsky-6",
+    "skyreels-v2",
+    "sana-video",
 )
 TASKS: tuple[str, ...] = ("t2v", "i2v")
 
@@ -76,6 +89,13 @@ TINY_GRID: dict[str, TinyGrid] = {
     ),
     "mochi": TinyGrid(spatial_multiple=16, frame_step=6, example_size=(16, 32), example_frames=7),
     "hunyuan": TinyGrid(spatial_multiple=16, frame_step=4, example_size=(16, 32), example_frames=5),
+    "skyreels-v2": TinyGrid(
+        spatial_multiple=16, frame_step=4, example_size=(16, 32), example_frames=5
+    ),
+    # Its check_inputs wants sides divisible by 32 (its VAE's 8 x patch 2 is 16).
+    "sana-video": TinyGrid(
+        spatial_multiple=32, frame_step=4, example_size=(32, 32), example_frames=5
+    ),
 }
 
 
@@ -88,6 +108,8 @@ _BUILDERS: dict[str, Callable[[str], DiffusionPipeline]] = {
     "cogvideox": tiny_pipelines.build_cogvideox,
     "mochi": tiny_pipelines.build_mochi,
     "hunyuan": tiny_pipelines.build_hunyuan,
+    "skyreels-v2": tiny_skyreels.build_skyreels_v2,
+    "sana-video": tiny_sana.build_sana_video,
 }
 
 _NO_I2V = {
