@@ -207,9 +207,7 @@ def _metadata(
             "width": p.native_width,
             "height": p.native_height,
             "windows": rendered.native_windows(),
-            # A long video's windows: output frames each, and how many each holds of the
-            # one before (None: every segment fit one render).
-            "long_video": asdict(windows) if (windows := rendered.layout.windows) else None,
+            "long_video": _long_video(rendered),
         },
         "output": {
             "width": p.spec.width,
@@ -238,6 +236,18 @@ def _metadata(
     if "weights_sha256" in rendered.backend:  # weights that ship as one checked file
         metadata["weights_sha256"] = rendered.backend["weights_sha256"]
     return metadata
+
+
+def _long_video(rendered: Rendered) -> dict[str, Any] | None:
+    """A long video's windows for the sidecar: the engine's (``operations.in_windows``,
+    counted in output frames) or the model's own (diffusion forcing, in native frames);
+    None where each render was one window."""
+    windows = rendered.layout.windows
+    if windows is not None:
+        count = len(rendered.layout.segments)
+        return {"windows": count, **asdict(windows), "frames": "output"}
+    native = rendered.backend.get("long_video")
+    return {**native, "frames": "native"} if native else None
 
 
 def _relative(files: VariantFiles, base: Path) -> dict[str, Any]:

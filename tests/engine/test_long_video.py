@@ -74,7 +74,7 @@ def test_a_minute_from_the_embedded_model_is_exact_with_seams_like_its_steps(min
     rendered, video, _ = minute
     assert video.shape == (480, 64, 64, 3)
     windows = rendered.layout.windows
-    assert windows == Windows(length=32, overlap=4)  # 4 s windows, half a second held
+    assert windows == Windows(window_frames=32, overlap=4)  # 4 s windows, half a second held
     seams = [seg.start for seg in rendered.layout.segments[1:]]
     assert len(seams) >= 14
     steps = np.abs(np.diff(video.astype(np.float32), axis=0)).mean(axis=(1, 2, 3))

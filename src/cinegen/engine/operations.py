@@ -107,10 +107,10 @@ class Remix:
 @dataclass(frozen=True)
 class Windows:
     """How segments longer than one render were split (``in_windows``), in output frames:
-    each window at most ``length`` long, each after the first holding the ``overlap`` last
-    frames of the one before."""
+    each window at most ``window_frames`` long, each after the first holding the ``overlap``
+    last frames of the one before."""
 
-    length: int
+    window_frames: int
     overlap: int
 
 
