@@ -95,7 +95,10 @@ def test_the_low_noise_expert_guides_at_the_model_card_share() -> None:
 def test_ti2v_renders_text_and_a_first_frame_from_one_checkpoint() -> None:
     b = backend("wan-2.2-ti2v-tiny-random")
     size = dict(width=64, height=32)
-    text = b.render(job(**size), StepHooks()).frames
+    previews: list[np.ndarray] = []
+    hooks = StepHooks(on_preview=previews.append, preview_every_s=0.0)
+    text = b.render(job(**size), hooks).frames
+    assert [p.shape for p in previews] == [(32, 64, 3)] * 4  # its 16x VAE decodes them
     image = b.render(job(**size, keep=first_frame(64, 32)), StepHooks()).frames
     assert text.shape == image.shape == (2, 9, 32, 64, 3)
     t2v, i2v = b._pipes["t2v"], b._pipes["i2v"]
