@@ -349,10 +349,11 @@ def _sibling(pipe: Any, class_name: str) -> Any:
 
     cls = getattr(diffusers, class_name)
     wanted, optional = cls._get_signature_keys(cls)
+    # A module's config entry is its (library, class) pair: only plain values are settings.
     settings = {
         name: pipe.config[name]
         for name in optional
-        if name in pipe.config and not name.startswith("_") and name not in pipe.components
+        if name in pipe.config and not isinstance(pipe.config[name], (list, tuple))
     }
     modules = {name: module for name, module in pipe.components.items() if name in wanted}
     sibling = cls(**modules, **settings)
