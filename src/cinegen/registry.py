@@ -283,8 +283,9 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         capabilities=Capabilities(
             spatial_multiple=16,  # the VAE's 16x, patch 1
             frame_step=4,
-            max_frames=121,  # the pipeline's default: 5 s
-            # Tencent's card: 24 fps (the docstring's export_to_video uses 15).
+            max_frames=121,  # the pipeline's default
+            # 24 fps: the default 121 frames are the 5 s clips the model card speaks of (the
+            # docstring's export_to_video writes 15 fps).
             native_fps=24.0,
             # 480p: the checkpoint's target_size 640 (diffusers' conversion script), whose
             # 16:9 bucket is the pipeline's default size, 848x480.
