@@ -325,6 +325,62 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         presets=_presets(quality=(50, 6.0), turbo=(25, 6.0)),
         license="see the model card",
     ),
+    ModelEntry(
+        id="hunyuan-video-1.5",
+        family="hunyuan-1.5",
+        description="Tencent HunyuanVideo 1.5 8.3B: 480p, 5 s, text written in the picture",
+        # The id HunyuanVideo15Pipeline's docstring loads (diffusers 0.42.1).
+        weights="hunyuanvideo-community/HunyuanVideo-1.5-480p_t2v",
+        capabilities=Capabilities(
+            spatial_multiple=16,  # the VAE's 16x, patch 1
+            frame_step=4,
+            max_frames=121,  # the pipeline's default
+            # 24 fps: the default 121 frames are the 5 s clips the model card speaks of (the
+            # docstring's export_to_video writes 15 fps).
+            native_fps=24.0,
+            # 480p: the checkpoint's target_size 640 (diffusers' conversion script), whose
+            # 16:9 bucket is the pipeline's default size, 848x480.
+            max_area=848 * 480,
+        ),
+        # The docstring's 50 steps; guidance 6.0 is the 480p guider's (conversion script).
+        presets=_presets(quality=(50, 6.0), turbo=(25, 6.0)),
+        license="Tencent Hunyuan Community",
+    ),
+    ModelEntry(
+        id="wan-2.2-t2v",
+        family="wan-2.2",
+        description="Wan 2.2 T2V A14B: two experts (high and low noise), 720p at 16 fps",
+        weights="Wan-AI/Wan2.2-T2V-A14B-Diffusers",
+        capabilities=Capabilities(
+            # Wan2.2's t2v-A14B config: 81 frames at 16 fps, 1280x720 (and 832x480).
+            spatial_multiple=16,
+            frame_step=4,
+            max_frames=81,
+            native_fps=16.0,
+            max_area=1280 * 720,
+        ),
+        # Wan2.2's t2v-A14B config: 40 steps, guidance 4.0 (the low-noise expert's 3.0:
+        # families.WAN22_LOW_NOISE_GUIDANCE).
+        presets=_presets(quality=(40, 4.0), turbo=(20, 4.0)),
+        license="Apache-2.0",
+    ),
+    ModelEntry(
+        id="wan-2.2-ti2v",
+        family="wan-2.2-ti2v",
+        description="Wan 2.2 TI2V 5B: 720p at 24 fps from text or a first frame, one checkpoint",
+        weights="Wan-AI/Wan2.2-TI2V-5B-Diffusers",
+        capabilities=Capabilities(
+            image_to_video=True,  # the same weights with a first frame (expand_timesteps)
+            spatial_multiple=32,  # the VAE's 16x, patch 2
+            frame_step=4,
+            # Wan2.2's ti2v-5B config: 121 frames at 24 fps, 1280x704, 50 steps, guidance 5.0.
+            max_frames=121,
+            native_fps=24.0,
+            max_area=1280 * 704,
+        ),
+        presets=_presets(quality=(50, 5.0), turbo=(25, 5.0)),
+        license="Apache-2.0",
+    ),
 )
 
 _BY_ID = {e.id: e for e in _TEXT_TO_VIDEO}
@@ -348,6 +404,21 @@ _REAL = (
         "hunyuan-video-i2v",
         "hunyuanvideo-community/HunyuanVideo-I2V",
         "Tencent HunyuanVideo I2V 13B: animates a given first frame at 720p",
+    ),
+    _image_to_video(
+        _BY_ID["hunyuan-video-1.5"],
+        "hunyuan-video-1.5-i2v",
+        # The id HunyuanVideo15ImageToVideoPipeline's docstring loads.
+        "hunyuanvideo-community/HunyuanVideo-1.5-480p_i2v",
+        "Tencent HunyuanVideo 1.5 I2V 8.3B: animates a given first frame at 480p",
+    ),
+    _image_to_video(
+        _BY_ID["wan-2.2-t2v"],
+        "wan-2.2-i2v",
+        "Wan-AI/Wan2.2-I2V-A14B-Diffusers",
+        "Wan 2.2 I2V A14B: two experts animate a given first frame, 720p at 16 fps",
+        # Wan2.2's i2v-A14B config: 40 steps, guidance 3.5 for both experts.
+        presets=_presets(quality=(40, 3.5), turbo=(20, 3.5)),
     ),
 )
 

@@ -1,5 +1,5 @@
-"""Every diffusers video family behind one ``Backend``: LTX, LTX-2, Kandinsky 6, Wan, Wan VACE,
-CogVideoX, Mochi, Hunyuan, SkyReels-V2, SANA-Video.
+"""Every diffusers video family behind one ``Backend``: LTX, LTX-2, Kandinsky 6, Wan, Wan 2.2,
+Wan VACE, CogVideoX, Mochi, Hunyuan, HunyuanVideo 1.5, SkyReels-V2, SANA-Video.
 
 ``DiffusersVideoBackend`` loads a model's pipelines, batches its variants, runs the step
 cache, the previews and the presets' two stages; what differs between families is data, the
@@ -234,7 +234,7 @@ class DiffusersVideoBackend:
         with (
             ltx2.swapped(pipe, **components),
             _step_cache(
-                components.get("transformer", pipe.transformer),
+                [components.get("transformer", pipe.transformer), *_experts_after_first(pipe)],
                 self.family.cache if job.cache else None,
             ),
         ):
@@ -279,7 +279,7 @@ class DiffusersVideoBackend:
                     callback=callback,
                 )  # fmt: skip
             else:
-                out = pipe(**kwargs)
+                out = self.family.call(pipe, kwargs)
         # The pipeline makes sound either way; a job that wants none drops it.
         wanted = self.family.sound is not None and job.sound
         sound = self.family.sound(pipe, out, job) if wanted and self.family.sound else None
@@ -321,19 +321,28 @@ class DiffusersVideoBackend:
         }
 
 
-class _step_cache:
-    """Turn diffusers' step cache on for one call, and off again whatever happens."""
+def _experts_after_first(pipe: Any) -> list[Any]:
+    """The denoisers a pipeline holds beside ``transformer``: Wan 2.2's low-noise expert."""
+    second = getattr(pipe, "transformer_2", None)
+    return [] if second is None else [second]
 
-    def __init__(self, transformer: Any, make_config: Callable[[], Any] | None) -> None:
-        self.transformer, self.make_config = transformer, make_config
+
+class _step_cache:
+    """Turn diffusers' step cache on for one call, on every denoiser (each expert keeps its
+    own cache), and off again whatever happens."""
+
+    def __init__(self, transformers: list[Any], make_config: Callable[[], Any] | None) -> None:
+        self.transformers, self.make_config = transformers, make_config
 
     def __enter__(self) -> None:
         if self.make_config is not None:
-            self.transformer.enable_cache(self.make_config())
+            for transformer in self.transformers:
+                transformer.enable_cache(self.make_config())
 
     def __exit__(self, *exc: object) -> None:
         if self.make_config is not None:
-            self.transformer.disable_cache()
+            for transformer in self.transformers:
+                transformer.disable_cache()
 
 
 def _sibling(pipe: Any, class_name: str) -> Any:
@@ -341,13 +350,23 @@ def _sibling(pipe: Any, class_name: str) -> Any:
 
     One class for both (Kandinsky 6) is the same pipeline. Trap: diffusers' ``from_pipe``
     casts every shared module to float32 (its dtype defaults to it), doubling a bf16 model's
-    memory in place; passing it the dtype would cast the modules a model keeps in float32."""
+    memory in place; passing it the dtype would cast the modules a model keeps in float32.
+    Trap: ``components`` leaves out the pipeline's settings (Wan 2.2 TI2V's
+    ``expand_timesteps``, ``boundary_ratio``), without which the sibling would read the
+    image the Wan 2.1 way and fail: they are carried over from its config."""
     if type(pipe).__name__ == class_name:
         return pipe
     import diffusers
 
     cls = getattr(diffusers, class_name)
-    wanted, _ = cls._get_signature_keys(cls)
-    sibling = cls(**{name: module for name, module in pipe.components.items() if name in wanted})
+    wanted, optional = cls._get_signature_keys(cls)
+    # A module's config entry is its (library, class) pair: only plain values are settings.
+    settings = {
+        name: pipe.config[name]
+        for name in optional
+        if name in pipe.config and not isinstance(pipe.config[name], (list, tuple))
+    }
+    modules = {name: module for name, module in pipe.components.items() if name in wanted}
+    sibling = cls(**modules, **settings)
     sibling.set_progress_bar_config(disable=True)
     return sibling

@@ -4,8 +4,8 @@ A row names the pipeline classes, the extra call arguments, the step cache that 
 the variants of a call batch, how a preview decodes (the ``_*_decode`` functions here), and
 how held frames and regions reach the pipeline (``condition``: LTX's condition pipeline,
 VACE's video and mask). LTX-2's functions and its two-stage and distilled data live in
-``ltx2.py``, Kandinsky 6's in ``kandinsky6.py``. ``backend.DiffusersVideoBackend`` reads the
-row of its model's family.
+``ltx2.py``, Kandinsky 6's in ``kandinsky6.py``, HunyuanVideo 1.5's call in ``hunyuan15.py``.
+``backend.DiffusersVideoBackend`` reads the row of its model's family.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from cinegen.engine.backends.base import RenderJob, Sound
-from cinegen.engine.backends.diffusers import kandinsky6, ltx2, sana, skyreels
+from cinegen.engine.backends.diffusers import hunyuan15, kandinsky6, ltx2, sana, skyreels
 from cinegen.media.keep import Keep
 
 
@@ -162,6 +162,22 @@ def _vace_condition(pipe: Any, job: RenderJob, n: int) -> dict[str, Any]:
     return kwargs
 
 
+# Wan 2.2's two experts: the low-noise one (``transformer_2``) guides with its own scale,
+# as a share of the preset's. Text to video: 3.0 against 4.0 (diffusers' modular Wan 2.2
+# blocks, ``modular_pipelines/wan/denoise.py``, and Wan2.2's t2v-A14B config); image to
+# video: 3.5 for both (Wan2.2's i2v-A14B config).
+WAN22_LOW_NOISE_GUIDANCE = {"t2v": 3.0 / 4.0, "i2v": 1.0}
+
+
+def _wan22_arguments(job: RenderJob) -> dict[str, Any]:
+    share = WAN22_LOW_NOISE_GUIDANCE["i2v" if job.conditioned else "t2v"]
+    return {"guidance_scale_2": job.guidance * share}
+
+
+def _call(pipe: Any, kwargs: dict[str, Any]) -> Any:
+    return pipe(**kwargs)
+
+
 @dataclass(frozen=True)
 class Family:
     t2v: str  # diffusers pipeline class names
@@ -207,6 +223,10 @@ class Family:
     # Python packages the real weights need beyond cinegen's own (the pip extra that brings
     # them in is named after the family); the tiny twins need none.
     needs: tuple[str, ...] = ()
+    # How a pipeline runs with the backend's keyword arguments (guidance_scale,
+    # callback_on_step_end, height and width among them): called as they are, except by
+    # pipelines that take them otherwise (HunyuanVideo 1.5: ``hunyuan15.call``).
+    call: Callable[[Any, dict[str, Any]], Any] = _call
 
 
 FAMILIES: dict[str, Family] = {
@@ -307,5 +327,32 @@ FAMILIES: dict[str, Family] = {
         i2v_shares_weights=True,
         decode=_wan_decode,
         prompts=sana.prompts,
+    ),
+    # HunyuanVideo 1.5: true CFG with a negative prompt (its guider), a ByT5 glyph encoder for
+    # quoted text, the image its own checkpoint's; the call as ``hunyuan15.call`` makes it.
+    "hunyuan-1.5": Family(
+        t2v="HunyuanVideo15Pipeline",
+        i2v="HunyuanVideo15ImageToVideoPipeline",
+        # Trap: diffusers 0.42.1's FirstBlockCache knows no HunyuanVideo15TransformerBlock
+        # ("not registered"): turbo is fewer steps, uncached.
+        cache=None,
+        decode=_hunyuan_decode,
+        call=hunyuan15.call,
+    ),
+    # Wan 2.2 A14B: two experts, ``transformer`` above the pipeline's ``boundary_ratio`` of
+    # the noise, ``transformer_2`` below it; the step cache runs on each (backend._step_cache).
+    "wan-2.2": Family(
+        t2v="WanPipeline",
+        i2v="WanImageToVideoPipeline",
+        extra=_wan22_arguments,
+        decode=_wan_decode,
+    ),
+    # Wan 2.2 TI2V 5B: one checkpoint for text and a first frame (``expand_timesteps``: the
+    # image's latent frame is kept clean, its timestep 0), a 16x VAE (z_dim 48).
+    "wan-2.2-ti2v": Family(
+        t2v="WanPipeline",
+        i2v="WanImageToVideoPipeline",
+        i2v_shares_weights=True,
+        decode=_wan_decode,
     ),
 }

@@ -99,8 +99,9 @@ def build_ltx(task: str) -> DiffusionPipeline:
     )
 
 
-def _wan_vae() -> AutoencoderKLWan:
-    """Wan 2.1's autoencoder (8x spatial, 4x temporal) at its thinnest; Wan and VACE share it."""
+def wan_vae() -> AutoencoderKLWan:
+    """Wan 2.1's autoencoder (8x spatial, 4x temporal) at its thinnest; Wan, VACE and Wan 2.2
+    A14B share it."""
     return AutoencoderKLWan(
         base_dim=3,
         z_dim=16,
@@ -110,23 +111,30 @@ def _wan_vae() -> AutoencoderKLWan:
     )
 
 
+def wan_transformer(
+    in_channels: int, out_channels: int = 16, image_dim: int | None = None
+) -> WanTransformer3DModel:
+    """A two-block Wan transformer (Wan 2.1, and each of Wan 2.2's experts)."""
+    return WanTransformer3DModel(
+        patch_size=(1, 2, 2),
+        num_attention_heads=2,
+        attention_head_dim=12,
+        in_channels=in_channels,
+        out_channels=out_channels,  # == vae z_dim
+        text_dim=32,  # == UMT5 d_model
+        ffn_dim=32,
+        num_layers=2,  # FirstBlockCache needs a first block and at least one more
+        rope_max_seq_len=1024,  # as the real model: sides up to 1024 latent patches
+        image_dim=image_dim,  # == image encoder hidden_size (Wan 2.1 I2V's CLIP tokens)
+    )
+
+
 def build_wan(task: str) -> DiffusionPipeline:
     # Wan 2.1 I2V layout: the transformer sees noise (16) + image latents (16) + a first-frame
     # mask (4 == vae temporal compression) channels, and CLIP image tokens via `image_dim`.
     i2v = task == "i2v"
-    transformer = WanTransformer3DModel(
-        patch_size=(1, 2, 2),
-        num_attention_heads=2,
-        attention_head_dim=12,
-        in_channels=36 if i2v else 16,
-        out_channels=16,  # == vae z_dim
-        text_dim=32,  # == UMT5 d_model
-        ffn_dim=32,
-        num_layers=2,
-        rope_max_seq_len=1024,  # as the real model: sides up to 1024 latent patches
-        image_dim=4 if i2v else None,  # == image encoder hidden_size
-    )
-    vae = _wan_vae()
+    transformer = wan_transformer(in_channels=36 if i2v else 16, image_dim=4 if i2v else None)
+    vae = wan_vae()
     components: dict[str, object] = dict(
         transformer=transformer,
         vae=vae,
@@ -173,7 +181,7 @@ def build_wan_vace(task: str) -> DiffusionPipeline:
         vace_layers=[0, 1],
         vace_in_channels=2 * 16 + 8 * 8,
     )
-    vae = _wan_vae()
+    vae = wan_vae()
     return assemble(
         WanVACEPipeline,
         transformer=transformer,

@@ -19,7 +19,7 @@ from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 from transformers import Gemma2Config, Gemma2Model
 
 from cinegen.engine.backends.diffusers.tiny_ltx2 import gemma_tokenizer
-from cinegen.engine.backends.diffusers.tiny_pipelines import _wan_vae, assemble
+from cinegen.engine.backends.diffusers.tiny_pipelines import assemble, wan_vae
 
 TEXT_HIDDEN = 16  # Gemma 2's hidden size == the transformer's caption_channels
 
@@ -63,7 +63,7 @@ def build_sana_video(task: str) -> DiffusionPipeline:
     return assemble(
         SanaVideoPipeline if task == "t2v" else SanaImageToVideoPipeline,
         transformer=transformer,
-        vae=_wan_vae(),
+        vae=wan_vae(),
         scheduler=scheduler,
         text_encoder=_gemma2(len(tokenizer)),
         tokenizer=tokenizer,

@@ -19,7 +19,7 @@ from diffusers import (
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 
 from cinegen.engine.backends.diffusers import tiny_text
-from cinegen.engine.backends.diffusers.tiny_pipelines import _wan_vae, assemble
+from cinegen.engine.backends.diffusers.tiny_pipelines import assemble, wan_vae
 
 
 def build_skyreels_v2(task: str) -> DiffusionPipeline:
@@ -47,7 +47,7 @@ def build_skyreels_v2(task: str) -> DiffusionPipeline:
         if task == "t2v"
         else SkyReelsV2DiffusionForcingImageToVideoPipeline,
         transformer=transformer,
-        vae=_wan_vae(),  # Wan 2.1's, as the checkpoints'
+        vae=wan_vae(),  # Wan 2.1's, as the checkpoints'
         scheduler=scheduler,
         text_encoder=tiny_text.t5(umt5=True),
         tokenizer=tiny_text.tokenizer(512),

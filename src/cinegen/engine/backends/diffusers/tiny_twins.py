@@ -5,9 +5,9 @@ run the true code path (text encoding, CFG, denoising loop, callbacks, VAE decod
 on CPU in a fraction of a second per call, with no download. Outputs are noise: only shapes,
 determinism and plumbing mean anything. Here: which families and tasks exist, the sizes each
 takes, and ``build_tiny_pipeline``; the builds are in ``tiny_pipelines.py`` (LTX-2's in
-``tiny_ltx2.py``, Kandinsky 6's in ``tiny_kandinsky6.py``, SkyReels-V2's in
-``tiny_skyreels.py``, SANA-Video's in ``tiny_sana.py``), their tokenizer and text encoders
-in ``tiny_text.py``.
+``tiny_ltx2.py``, Kandinsky 6's in ``tiny_kandinsky6.py``, Wan 2.2's in ``tiny_wan22.py``,
+HunyuanVideo 1.5's in ``tiny_hunyuan15.py``, SkyReels-V2's in ``tiny_skyreels.py``,
+SANA-Video's in ``tiny_sana.py``), their tokenizer and text encoders in ``tiny_text.py``.
 
 Pipeline quirks these builds reproduce (diffusers 0.42.1 pipeline code, so real checkpoints
 share them; tests/engine/test_tiny_twins.py pins each one):
@@ -26,6 +26,9 @@ share them; tests/engine/test_tiny_twins.py pins each one):
   the frame count `frames`, and by default snaps the size to 480p bins.
 - SkyReels-V2 diffusion forcing passes one timestep per latent frame to the callback, and
   its quirks in long mode are in ``skyreels.py``.
+- HunyuanVideo 1.5 takes no ``guidance_scale`` (its ``guider`` holds it), no step callback,
+  and its image-to-video no size (it picks a bucket near the image's aspect): the backend
+  calls it through ``hunyuan15.call``. Its VAE fails on a batch of two unless it slices.
 """
 
 from __future__ import annotations
@@ -37,11 +40,13 @@ import torch
 from diffusers.pipelines.pipeline_utils import DiffusionPipeline
 
 from cinegen.engine.backends.diffusers import (
+    tiny_hunyuan15,
     tiny_kandinsky6,
     tiny_ltx2,
     tiny_pipelines,
     tiny_sana,
     tiny_skyreels,
+    tiny_wan22,
 )
 
 TINY_FAMILIES: tuple[str, ...] = (
@@ -52,6 +57,9 @@ TINY_FAMILIES: tuple[str, ...] = (
     "cogvideox",
     "mochi",
     "hunyuan",
+    "hunyuan-1.5",
+    "wan-2.2",
+    "wan-2.2-ti2v",
     "kandinsky-6",
     "skyreels-v2",
     "sana-video",
@@ -96,6 +104,14 @@ TINY_GRID: dict[str, TinyGrid] = {
     "sana-video": TinyGrid(
         spatial_multiple=32, frame_step=4, example_size=(32, 32), example_frames=5
     ),
+    "hunyuan-1.5": TinyGrid(
+        spatial_multiple=16, frame_step=4, example_size=(16, 32), example_frames=5
+    ),
+    "wan-2.2": TinyGrid(spatial_multiple=16, frame_step=4, example_size=(16, 32), example_frames=5),
+    # TI2V's VAE compresses 16x and its transformer patches 2x2: sides in 32s.
+    "wan-2.2-ti2v": TinyGrid(
+        spatial_multiple=32, frame_step=4, example_size=(32, 32), example_frames=5
+    ),
 }
 
 
@@ -110,6 +126,9 @@ _BUILDERS: dict[str, Callable[[str], DiffusionPipeline]] = {
     "hunyuan": tiny_pipelines.build_hunyuan,
     "skyreels-v2": tiny_skyreels.build_skyreels_v2,
     "sana-video": tiny_sana.build_sana_video,
+    "hunyuan-1.5": tiny_hunyuan15.build_hunyuan15,
+    "wan-2.2": tiny_wan22.build_wan22,
+    "wan-2.2-ti2v": tiny_wan22.build_wan22_ti2v,
 }
 
 _NO_I2V = {
