@@ -147,8 +147,29 @@ def test_an_int8_quantized_model_loads_from_its_folder_and_renders_every_frame(t
     rendered = engine.run(parse_spec({**spec, "model": "wan", "seed": 3}))
     assert rendered.variant(0).shape == (16, 64, 96, 3) and rendered.variant(0).dtype == np.uint8
     assert rendered.backend["quantize"] == "int8" and rendered.backend["memory"] == "full"
+    assert "CPU" in rendered.backend["memory_reason"]
     transformer = engine.backend("wan")._pipes["t2v"].transformer
     assert type(transformer.blocks[0].ffn.net[2].weight).__name__ == "Int8Tensor"
+
+
+def test_without_torchao_quantizing_names_the_extra_to_install(monkeypatch):
+    import torch
+
+    from cinegen.engine.backends.diffusers.placement import quantization
+
+    monkeypatch.setitem(sys.modules, "torchao.quantization", None)  # import fails
+    with pytest.raises(ModelLoadError, match=r"needs torchao.*cinegen\[quantize\]"):
+        quantization("int8", torch.device("cpu"))
+    assert quantization("none", torch.device("cpu")) is None
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_a_forced_tier_on_the_cpu_stays_full_and_says_why():
+    from cinegen.engine.engine import Engine
+
+    described = Engine(Settings(memory="sequential")).backend("wan-tiny-random").describe()
+    assert described["memory"] == "full" and "CPU" in described["memory_reason"]
+    assert described["quantize"] == "none" and described["vae_tiling"] is False
 
 
 def test_fp8_on_the_cpu_is_refused_naming_the_setting(tmp_path):

@@ -19,6 +19,7 @@ def models(
     ] = False,
 ) -> None:
     """List the models, what each can do and its native grid."""
+    from cinegen.engine.memory import tier_table
     from cinegen.registry import MODELS
 
     if memory:
@@ -45,6 +46,7 @@ def models(
                 ),
                 "sound": _sound(entry),
                 "presets": {p.value: asdict(c) for p, c in entry.presets.items()},
+                "memory_gib": tier_table(entry),  # per tier, bf16 ("?": unknown)
             }
         )
     if as_json:
@@ -67,7 +69,8 @@ def models(
     out.print(
         "Any size up to 1920x1080 is resampled from the native grid. Sound: made with the "
         "picture, or by a soundtrack model from it (--audio on|off). Local weights: "
-        "CINEGEN_MODEL_PATHS__<MODEL_ID>=/path/to/diffusers/folder"
+        "CINEGEN_MODEL_PATHS__<MODEL_ID>=/path/to/diffusers/folder. GPU memory per tier: "
+        "cinegen models --memory"
     )
 
 
