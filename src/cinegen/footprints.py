@@ -32,6 +32,9 @@ class Footprint:
     # Channels per output pixel at the VAE decoder's last stage (about 128 in most; LTX's
     # decoders end at a quarter of the size and unpatchify 4x4: 128 / 16 = 8).
     decode_width: int = 128
+    # One tile of a tiled decode, (frames, height, width): the VAE class's defaults in
+    # diffusers 0.42.1 (frames None: tiles split only space, as Mochi's do).
+    tile: tuple[int | None, int, int] = (16, 512, 512)
 
 
 # Text encoders, encoder only (T5, umT5: (config), one embedding table).
@@ -60,14 +63,14 @@ LTX_2 = Footprint(
 # vocoder (config) 0.305B + 0.122B.
 KANDINSKY_6_LITE = Footprint(
     transformer=3.0e9, text_encoder=8.29e9 + CLIP_L_TEXT, vae=0.246e9, audio=0.427e9,
-    blocks=32, hidden=1792, compression=(4, 16, 16),
+    blocks=32, hidden=1792, compression=(4, 16, 16), tile=(16, 256, 256),
 )  # fmt: skip
 
 # Wan-AI/Wan2.1-T2V-1.3B: the card's 1.3B (config: 1.42B, 30 blocks of 1536); Wan-VAE
 # (config) 0.127B, 4x8x8 with patch (1, 2, 2).
 WAN_1_3B = Footprint(
     transformer=1.42e9, text_encoder=UMT5_XXL, vae=0.127e9, blocks=30, hidden=1536,
-    compression=(4, 16, 16), decode_frames=4,
+    compression=(4, 16, 16), decode_frames=4, tile=(None, 256, 256),
 )  # fmt: skip
 
 # Wan-AI/Wan2.1-VACE-1.3B: Wan 1.3B with 15 VACE blocks (config, vace_layers 0, 2, …, 28).
@@ -83,14 +86,14 @@ WAN_I2V_14B = dataclasses.replace(
 # (config) 0.216B, 4x8x8 with patch 2, decoding 2 latent frames (8 frames) at a time.
 COGVIDEOX_5B = Footprint(
     transformer=5.57e9, text_encoder=T5_XXL, vae=0.216e9, blocks=42, hidden=3072,
-    compression=(4, 16, 16), decode_frames=8,
+    compression=(4, 16, 16), decode_frames=8, tile=(None, 240, 360),
 )  # fmt: skip
 
 # genmo/mochi-1-preview: the card's 10B (config: 10.03B, 48 blocks of 3072); VAE (config)
 # 0.460B, 6x8x8 with patch 2.
 MOCHI_1 = Footprint(
     transformer=10.03e9, text_encoder=T5_XXL, vae=0.460e9, blocks=48, hidden=3072,
-    compression=(6, 16, 16),
+    compression=(6, 16, 16), tile=(None, 256, 256),
 )  # fmt: skip
 
 # hunyuanvideo-community/HunyuanVideo (and -I2V): the card's 13B (config: 12.82B, 20 double
@@ -98,7 +101,7 @@ MOCHI_1 = Footprint(
 # (8.03B) + CLIP-L text; VAE (config) 0.246B, 4x8x8 with patch 2.
 HUNYUAN_VIDEO = Footprint(
     transformer=12.82e9, text_encoder=8.03e9 + CLIP_L_TEXT, vae=0.246e9, blocks=60,
-    hidden=3072, compression=(4, 16, 16), guidance_batch=1,
+    hidden=3072, compression=(4, 16, 16), guidance_batch=1, tile=(16, 256, 256),
 )  # fmt: skip
 
 # cinegen-tiny, counted in the shipped weights (models/tiny/shipped): transformer 12.16M

@@ -42,9 +42,6 @@ LIVE_PER_TOKEN = 16
 # The VAE decoder's last stage (``Footprint.decode_width`` channels per output pixel) holds
 # its input, its output and a residual at once.
 DECODE_LIVE = 3
-# One tile of a tiled decode, (frames, height, width): the largest of the families'
-# defaults (LTX 512 px and 16 frames; Wan, HunyuanVideo and Mochi 256 px).
-TILE = (16, 512, 512)
 
 
 @dataclass(frozen=True)
@@ -120,11 +117,13 @@ def step_bytes(entry: ModelEntry, fp: Footprint, dtype_bytes: int) -> int:
 
 def decode_bytes(entry: ModelEntry, fp: Footprint, dtype_bytes: int, *, tiled: bool) -> int:
     """Estimate: frames decoded at once x pixels x ``decode_width`` x ``DECODE_LIVE`` x
-    dtype bytes; tiled, the frames and pixels of one ``TILE`` at most."""
+    dtype bytes; tiled, the frames and pixels of one ``Footprint.tile`` at most."""
     frames, area = native_clip(entry)
     at_once = min(frames, fp.decode_frames or frames)
     if tiled:
-        at_once, area = min(at_once, TILE[0]), min(area, TILE[1] * TILE[2])
+        tile_frames, tile_height, tile_width = fp.tile
+        at_once = min(at_once, tile_frames or at_once)
+        area = min(area, tile_height * tile_width)
     return at_once * area * fp.decode_width * DECODE_LIVE * dtype_bytes
 
 
