@@ -209,3 +209,30 @@ def test_a_pipeline_placed_by_block_groups_renders_the_same_frames(tier):
     frames = render(placed)
     assert frames.shape == (1, 9, 64, 96, 3)
     np.testing.assert_array_equal(frames, resident)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("tier", ["group", "sequential"])
+def test_a_module_loaded_beside_is_offloaded_by_the_tier_and_computes_the_same(tier):
+    """The distilled transformer and the upsampler load beside the pipeline: under an
+    offloading tier they move by groups (or layers), never whole."""
+    import torch
+    from diffusers.hooks import HookRegistry
+
+    from cinegen.engine.backends.diffusers.placement import place_module
+    from cinegen.engine.backends.diffusers.tiny_twins import build_tiny_pipeline
+
+    def render(pipe):
+        return pipe(
+            prompt="a red circle", height=64, width=96, num_frames=9, num_inference_steps=2,
+            generator=torch.Generator("cpu").manual_seed(3), output_type="np",
+        ).frames  # fmt: skip
+
+    resident = render(build_tiny_pipeline("wan", "t2v"))
+    pipe = build_tiny_pipeline("wan", "t2v")
+    choice = memory.Choice(tier, vae_tiling=False)
+    place_module(pipe.transformer, torch.device("cpu"), choice)
+    leaf = pipe.transformer.blocks[0].ffn.net[2]  # a Linear: hooked only leaf by leaf
+    assert bool(HookRegistry.check_if_exists_or_initialize(leaf).hooks) == (tier == "sequential")
+    np.testing.assert_array_equal(render(pipe), resident)

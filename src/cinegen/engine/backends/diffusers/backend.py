@@ -144,7 +144,7 @@ class DiffusersVideoBackend:
         except (OSError, ValueError) as exc:
             log.warning("%s: nothing usable at %s (%s)", self.entry.id, where, exc)
             return None
-        return module.to(self.device)
+        return placement.place_module(module, self.device, self.placement)
 
     @functools.cached_property
     def _upsample(self) -> Any:
@@ -190,8 +190,12 @@ class DiffusersVideoBackend:
             return None
         cls = type(next(iter(self._pipes.values())).transformer)
         subfolder = self.family.distilled.subfolder
+        quantized = placement.transformer_quantization(self.quantize, self.device)
         return self._weights_or_none(
-            lambda w: cls.from_pretrained(w, subfolder=subfolder, dtype=self.dtype), where
+            lambda w: cls.from_pretrained(
+                w, subfolder=subfolder, dtype=self.dtype, quantization_config=quantized
+            ),
+            where,
         )
 
     # -- rendering ---------------------------------------------------------------------

@@ -53,9 +53,39 @@ def place(pipe: Any, device: torch.device, choice: Choice) -> Any:
     return pipe
 
 
+def place_module(module: Any, device: torch.device, choice: Choice) -> Any:
+    """A module loaded beside the pipeline (distilled transformer, upsampler): resident under
+    ``full``, else moved by block groups (one layer at a time under ``sequential``), so that
+    swapping it in does not bring a whole transformer onto the device."""
+    if choice.tier == "full":
+        return module.to(device)
+    from diffusers.hooks.group_offloading import apply_group_offloading
+
+    leaf = choice.tier == "sequential"
+    apply_group_offloading(
+        module,
+        onload_device=device,
+        offload_type="leaf_level" if leaf else "block_level",
+        num_blocks_per_group=None if leaf else choice.blocks_per_group,
+        use_stream=device.type == "cuda",
+    )
+    return module
+
+
 def quantization(quantize: str, device: torch.device) -> Any | None:
-    """The ``quantization_config`` for ``from_pretrained``: the transformer's weights in int8
-    or fp8 (torchao, weight-only), everything else as loaded; None for "none"."""
+    """The ``quantization_config`` for a pipeline's ``from_pretrained``: the transformer's
+    weights in int8 or fp8 (torchao, weight-only), everything else as loaded; None for
+    "none"."""
+    transformer = transformer_quantization(quantize, device)
+    if transformer is None:
+        return None
+    from diffusers.quantizers.pipe_quant_config import PipelineQuantizationConfig
+
+    return PipelineQuantizationConfig(quant_mapping={"transformer": transformer})
+
+
+def transformer_quantization(quantize: str, device: torch.device) -> Any | None:
+    """The ``quantization_config`` for a transformer's own ``from_pretrained``, or None."""
     if quantize == "none":
         return None
     if quantize == "fp8" and device.type == "cpu":
@@ -71,8 +101,6 @@ def quantization(quantize: str, device: torch.device) -> Any | None:
             "pip install 'cinegen[quantize]'"
         ) from exc
     import diffusers
-    from diffusers.quantizers.pipe_quant_config import PipelineQuantizationConfig
 
     weights = Int8WeightOnlyConfig() if quantize == "int8" else Float8WeightOnlyConfig()
-    transformer: Any = diffusers.TorchAoConfig(weights)  # type: ignore[no-untyped-call]
-    return PipelineQuantizationConfig(quant_mapping={"transformer": transformer})
+    return diffusers.TorchAoConfig(weights)  # type: ignore[no-untyped-call]
