@@ -149,10 +149,17 @@ class Settings(BaseSettings):
     # Hardware: "auto" is CUDA + bfloat16 when a GPU is present, else CPU + float32.
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
-    # Memory savers for small GPUs: "model" moves whole sub-models to the GPU in turn,
-    # "sequential" moves layers (slowest, least memory).
-    offload: Literal["none", "model", "sequential"] = "none"
-    vae_tiling: bool = False
+    # Where weights live while a model renders on a GPU (engine/memory.py; `cinegen models
+    # --memory` shows each model's need per tier): "auto" picks the fastest tier that fits
+    # the device's free memory; "full" keeps everything resident; "model" moves whole
+    # sub-models in turn; "group" moves transformer blocks a group at a time (CUDA streams
+    # overlap the copies); "sequential" moves layers (slowest, least memory). CPU: full.
+    memory: Literal["auto", "full", "model", "group", "sequential"] = "auto"
+    # Decode the video in tiles: "auto" where the whole decode would not fit.
+    vae_tiling: Literal["auto"] | bool = "auto"
+    # Weight-only quantization of the transformer loaded from weights (torchao, the
+    # cinegen[quantize] extra): int8 runs anywhere; fp8 needs a GPU.
+    quantize: Literal["none", "int8", "fp8"] = "none"
 
     # C2PA: every MP4, PNG, WebP and JPEG carries a signed manifest (provenance/). Unset
     # cert and key: cinegen's own CA in data_dir/provenance, made on first use.
@@ -174,6 +181,12 @@ class Settings(BaseSettings):
     # H.264 quality (0 lossless .. 51 worst; 18-28 is the useful range) and speed preset.
     crf: Annotated[int, Field(ge=0, le=51)] = 20
     x264_preset: X264Preset = "medium"
+
+    @field_validator("memory", mode="before")
+    @classmethod
+    def _offload_none_is_full(cls, tier: object) -> object:
+        """The old ``offload`` setting's "none" (read as ``memory``) is the full tier."""
+        return "full" if tier == "none" else tier
 
     @field_validator("default_model")
     @classmethod
@@ -269,6 +282,7 @@ RENAMED = {
     "watermark_logo": "visible_mark_logo",
     "invisible_watermark": "invisible_mark",
     "watermark_key": "invisible_mark_key",
+    "offload": "memory",  # none | model | sequential; none is now full
 }
 
 

@@ -233,6 +233,8 @@ def _metadata(
             "numpy": np.__version__,
         },
     }
+    if rendered.backend.get("quantize", "none") != "none":  # the same seed, other frames
+        metadata["quantize"] = rendered.backend["quantize"]
     if "weights_sha256" in rendered.backend:  # weights that ship as one checked file
         metadata["weights_sha256"] = rendered.backend["weights_sha256"]
     return metadata

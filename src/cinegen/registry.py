@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cinegen import footprints
+from cinegen.footprints import Footprint
 from cinegen.spec import MAX_SECONDS, REMIX_STRENGTH_NAMES, Preset
 
 
@@ -119,6 +121,9 @@ class ModelEntry:
     # The hub id of the distilled weights (diffusers format) that presets with ``distilled``
     # run; a local directory under ``Settings.model_paths["<id>-distilled"]`` wins.
     distilled_weights: str | None = None
+    # Published parameter counts and shapes (footprints.py), for the memory tiers. None:
+    # unknown, shown as "?", loaded fully resident under CINEGEN_MEMORY=auto.
+    footprint: Footprint | None = None
 
     @property
     def makes_sound(self) -> bool:
@@ -176,6 +181,7 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         ),
         presets=_presets(quality=(40, 3.0), turbo=(20, 3.0)),
         license="LTXV Open Weights",
+        footprint=footprints.LTX_VIDEO,
     ),
     ModelEntry(
         id="ltx-2",
@@ -199,6 +205,7 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
             Preset.turbo: PresetConfig(steps=15, guidance=4.0, cache=True, distilled=True),
         },
         license="LTX-2 Community License",
+        footprint=footprints.LTX_2,
     ),
     ModelEntry(
         id="kandinsky-6",
@@ -220,6 +227,7 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         # The pipeline's defaults for undistilled checkpoints: 50 steps, guidance 5.0.
         presets=_presets(quality=(50, 5.0), turbo=(25, 5.0)),
         license="see the model card",
+        footprint=footprints.KANDINSKY_6_LITE,
     ),
     ModelEntry(
         id="wan",
@@ -231,6 +239,7 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         ),
         presets=_presets(quality=(50, 5.0), turbo=(20, 5.0)),
         license="Apache-2.0",
+        footprint=footprints.WAN_1_3B,
     ),
     ModelEntry(
         id="wan-vace",
@@ -250,6 +259,7 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         ),
         presets=_presets(quality=(50, 5.0), turbo=(20, 5.0)),
         license="Apache-2.0",
+        footprint=footprints.WAN_VACE_1_3B,
     ),
     ModelEntry(
         id="cogvideox",
@@ -261,6 +271,7 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         ),
         presets=_presets(quality=(50, 6.0), turbo=(25, 6.0)),
         license="CogVideoX License",
+        footprint=footprints.COGVIDEOX_5B,
     ),
     ModelEntry(
         id="mochi",
@@ -272,6 +283,7 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         ),
         presets=_presets(quality=(64, 4.5), turbo=(30, 4.5)),
         license="Apache-2.0",
+        footprint=footprints.MOCHI_1,
     ),
     ModelEntry(
         id="hunyuan-video",
@@ -283,6 +295,7 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         ),
         presets=_presets(quality=(50, 6.0), turbo=(25, 6.0)),
         license="Tencent Hunyuan Community",
+        footprint=footprints.HUNYUAN_VIDEO,
     ),
     ModelEntry(
         id="skyreels-v2",
@@ -392,6 +405,7 @@ _REAL = (
         "Wan-AI/Wan2.1-I2V-14B-480P-Diffusers",
         "Wan 2.1 I2V 14B 480p: animates a given first frame",
         presets=_presets(quality=(40, 5.0), turbo=(20, 5.0)),
+        footprint=footprints.WAN_I2V_14B,
     ),
     _image_to_video(
         _BY_ID["cogvideox"],
@@ -447,6 +461,7 @@ def _tiny(entry: ModelEntry) -> ModelEntry:
         presets=presets,
         tiny_random=True,
         distilled_weights=None,
+        footprint=None,  # a few thousand parameters: always fully resident
     )
 
 
@@ -478,6 +493,7 @@ CINEGEN_TINY = ModelEntry(
     soundtrack="cinegen.engine.backends.cinegen_tiny_sound:cinegen_tiny_soundtrack",
     license="Apache-2.0",
     depicts_people=False,  # coloured shapes over five backgrounds (models/tiny/toyworld.py)
+    footprint=footprints.CINEGEN_TINY,
 )
 
 MODELS: dict[str, ModelEntry] = {

@@ -12,10 +12,19 @@ from rich.table import Table
 from cinegen.cli.terminal import _settings, out
 
 
-def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+def models(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    memory: Annotated[
+        bool, typer.Option("--memory", help="Each model's GPU memory need per memory tier.")
+    ] = False,
+) -> None:
     """List the models, what each can do and its native grid."""
+    from cinegen.engine.memory import tier_table
     from cinegen.registry import MODELS
 
+    if memory:
+        _memory_table(as_json)
+        return
     default = _settings().default_model
     rows: list[dict[str, Any]] = []
     for entry in MODELS.values():
@@ -38,6 +47,7 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                 ),
                 "sound": _sound(entry),
                 "presets": {p.value: asdict(c) for p, c in entry.presets.items()},
+                "memory_gib": tier_table(entry),  # per tier, bf16 ("?": unknown)
             }
         )
     if as_json:
@@ -64,7 +74,36 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         "Any size up to 1920x1080 is resampled from the native grid. Sound: made with the "
         "picture, or by a soundtrack model from it (--audio on|off). Videos longer than one "
         "clip render in windows, each continuing the one before. Local weights: "
-        "CINEGEN_MODEL_PATHS__<MODEL_ID>=/path/to/diffusers/folder"
+        "CINEGEN_MODEL_PATHS__<MODEL_ID>=/path/to/diffusers/folder. GPU memory per tier: "
+        "cinegen models --memory"
+    )
+
+
+def _memory_table(as_json: bool) -> None:
+    """``cinegen models --memory``: GiB on the device per tier (CINEGEN_MEMORY), bf16, at
+    each model's longest, largest native clip (engine/memory.py: weights as published,
+    activations and decode estimated)."""
+    from cinegen.engine.memory import tier_table
+    from cinegen.registry import MODELS
+
+    quantize = _settings().quantize
+    rows = {
+        entry.id: tier_table(entry, quantize=quantize)
+        for entry in MODELS.values()
+        if not entry.tiny_random  # a few thousand parameters each: always resident
+    }
+    if as_json:
+        print(json.dumps(rows))
+        return
+    columns = next(iter(rows.values()))
+    table = Table("model", *columns, title=f"GiB on the GPU (bf16, quantize {quantize})")
+    for model, cells in rows.items():
+        table.add_row(model, *cells.values())
+    out.print(table)
+    out.print(
+        "Each tier assumes VAE tiling where it helps; the decode columns are the decode "
+        "alone. CINEGEN_MEMORY=auto takes the first tier that fits 90% of the free memory; "
+        "activations and decode are estimates. '?': parameter counts not in the registry."
     )
 
 

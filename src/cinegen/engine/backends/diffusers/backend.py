@@ -24,9 +24,10 @@ import torch
 from PIL import Image
 
 from cinegen.config import Settings
+from cinegen.engine import memory
 from cinegen.engine.backends.base import Clips, RenderJob, Sound, StepHooks
 from cinegen.engine.backends.device import pick_device_dtype
-from cinegen.engine.backends.diffusers import ltx2
+from cinegen.engine.backends.diffusers import ltx2, placement
 from cinegen.engine.backends.diffusers.families import FAMILIES, Family
 from cinegen.errors import ModelLoadError
 from cinegen.registry import ModelEntry
@@ -42,6 +43,8 @@ class DiffusersVideoBackend:
     device: torch.device = field(init=False)
     dtype: torch.dtype = field(init=False)
     weights_from: str = field(init=False)  # a local directory or a hub id
+    quantize: memory.Quantize = field(init=False)  # CINEGEN_QUANTIZE (loaded weights only)
+    placement: memory.Choice = field(init=False)  # the memory tier (CINEGEN_MEMORY)
     _pipes: dict[str, Any] = field(init=False, default_factory=dict)
     _windows: dict[str, Any] | None = field(init=False, default=None)  # the last render's
 
@@ -52,6 +55,8 @@ class DiffusersVideoBackend:
         self.weights_from = (
             "built in code" if self.entry.tiny_random else str(local or self.entry.weights)
         )
+        self.quantize = "none" if self.entry.tiny_random else self.settings.quantize
+        self.placement = self._choose_placement()
         main_task = "t2v" if self.entry.capabilities.text_to_video else "i2v"
         self._pipes[main_task] = self._place(self._load(main_task))
 
@@ -66,8 +71,11 @@ class DiffusersVideoBackend:
         import diffusers
 
         cls = getattr(diffusers, self._class_name(task))
+        quantized = placement.quantization(self.quantize, self.device)
         try:
-            return cls.from_pretrained(self.weights_from, dtype=self.dtype)
+            return cls.from_pretrained(
+                self.weights_from, dtype=self.dtype, quantization_config=quantized
+            )
         except Exception as exc:
             self._explain_needs(exc)
             if not isinstance(exc, (OSError, ValueError)):
@@ -99,15 +107,26 @@ class DiffusersVideoBackend:
             raise ModelLoadError(f"{self.entry.id} has no {task} pipeline")
         return name
 
+    def _choose_placement(self) -> memory.Choice:
+        """The memory tier for this model on this device, from its need and the memory free
+        now (``engine/memory.py``); the settings force a tier or the tiling."""
+        need = memory.need(
+            self.entry,
+            dtype_bytes=self.dtype.itemsize,
+            quantize=self.quantize,
+        )
+        choice = memory.choose(
+            need,
+            free=memory.free_bytes(str(self.device)),
+            device=self.device.type,
+            tier=self.settings.memory,
+            vae_tiling=self.settings.vae_tiling,
+        )
+        log.info("%s: memory tier %s (%s)", self.entry.id, choice.tier, choice.reason)
+        return choice
+
     def _place(self, pipe: Any) -> Any:
-        if self.settings.vae_tiling and hasattr(pipe.vae, "enable_tiling"):
-            pipe.vae.enable_tiling()
-        if self.device.type == "cuda" and self.settings.offload == "model":
-            pipe.enable_model_cpu_offload()
-        elif self.device.type == "cuda" and self.settings.offload == "sequential":
-            pipe.enable_sequential_cpu_offload()
-        else:
-            pipe.to(self.device)
+        placement.place(pipe, self.device, self.placement)
         pipe.set_progress_bar_config(disable=True)  # progress is ours to report
         return pipe
 
@@ -127,7 +146,7 @@ class DiffusersVideoBackend:
         except (OSError, ValueError) as exc:
             log.warning("%s: nothing usable at %s (%s)", self.entry.id, where, exc)
             return None
-        return module.to(self.device)
+        return placement.place_module(module, self.device, self.placement)
 
     @functools.cached_property
     def _upsample(self) -> Any:
@@ -173,8 +192,12 @@ class DiffusersVideoBackend:
             return None
         cls = type(next(iter(self._pipes.values())).transformer)
         subfolder = self.family.distilled.subfolder
+        quantized = placement.transformer_quantization(self.quantize, self.device)
         return self._weights_or_none(
-            lambda w: cls.from_pretrained(w, subfolder=subfolder, dtype=self.dtype), where
+            lambda w: cls.from_pretrained(
+                w, subfolder=subfolder, dtype=self.dtype, quantization_config=quantized
+            ),
+            where,
         )
 
     # -- rendering ---------------------------------------------------------------------
@@ -290,7 +313,7 @@ class DiffusersVideoBackend:
     def _previews(self) -> bool:
         """Whether to offer previews: with offloading, every decode would move the VAE to
         the GPU and the transformer off it, once a second."""
-        return self.family.decode is not None and self.settings.offload == "none"
+        return self.family.decode is not None and self.placement.tier == "full"
 
     def _preview(self, pipe: Any, latents: torch.Tensor, job: RenderJob) -> np.ndarray:
         """The first video's first frame as sampling stands (its noisy latents decoded),
@@ -309,6 +332,11 @@ class DiffusersVideoBackend:
             "negative_prompt": self.family.negative_prompt,
             # Diffusion forcing: the windows the last render ran in.
             **({"long_video": self._windows} if self._windows else {}),
+            # Where the weights live (CPU: always full) and why; the transformer's weights.
+            "memory": self.placement.tier,
+            "memory_reason": self.placement.reason,
+            "vae_tiling": self.placement.vae_tiling,
+            "quantize": self.quantize,
             # What the presets found, once used: the upsampler, the distilled weights.
             **{
                 name: self.__dict__[attr] is not None
