@@ -18,7 +18,7 @@ from cinegen.config import Settings
 from cinegen.engine.backends.base import Clips, RenderJob, StepHooks
 from cinegen.engine.backends.device import pick_device_dtype
 from cinegen.engine.backends.pyramid_flow import sampler
-from cinegen.engine.backends.pyramid_flow.pipeline import DEFAULT_NEGATIVE, PyramidFlow
+from cinegen.engine.backends.pyramid_flow.pipeline import DEFAULT_NEGATIVE, DOWNSAMPLE, PyramidFlow
 from cinegen.errors import ModelLoadError
 from cinegen.registry import ModelEntry
 
@@ -70,11 +70,12 @@ class PyramidFlowBackend:
         first = job.steps
         later = max(1, round(job.steps * VIDEO_STEPS_SHARE))
         total = sampler.total_steps(
-            frames=(job.n_frames - 1) // 8 + 1, first_steps=first, video_steps=later,
+            frames=(job.n_frames - 1) // DOWNSAMPLE + 1, first_steps=first, video_steps=later,
             image=job.image is not None,
         )  # fmt: skip
         hooks.check()
         self._variant = self.pipeline.variant(job.width, job.height)
+        size = (job.height // DOWNSAMPLE, job.width // DOWNSAMPLE)
         frames = self.pipeline.generate(
             prompt=job.prompt,
             negative=job.negative_prompt or DEFAULT_NEGATIVE,
@@ -85,7 +86,9 @@ class PyramidFlowBackend:
             steps=(first, later),
             guidance=(job.guidance, job.guidance * VIDEO_GUIDANCE_SHARE[task]),
             image=None if job.image is None else _fit(job.image, job.width, job.height),
-            on_step=lambda: hooks.step(total),  # raises Cancelled between steps when asked
+            on_step=lambda first_frame: hooks.step(  # raises Cancelled between steps if asked
+                total, lambda: self.pipeline.preview(first_frame, size)
+            ),
         )
         return Clips(frames)
 

@@ -96,10 +96,11 @@ class PyramidFlow:
         steps: tuple[int, int],
         guidance: tuple[float, float],
         image: np.ndarray | None = None,
-        on_step: Callable[[], None] = lambda: None,
+        on_step: Callable[[Tensor], None] = lambda first_frame: None,
     ) -> np.ndarray:
         """-> (V, frames, height, width, 3) float32 in [0, 1]. ``steps`` and ``guidance``:
-        (first frame, later frames); ``image`` (height, width, 3) uint8 is frame 0."""
+        (first frame, later frames); ``image`` (height, width, 3) uint8 is frame 0.
+        ``on_step`` gets frame 0's latents after each step (for ``preview``)."""
         # 1. check inputs
         if width % GRID or height % GRID:
             raise ValueError(f"width and height must be multiples of {GRID}, got {width}x{height}")
@@ -147,6 +148,16 @@ class PyramidFlow:
         pixels = (pixels.float() / 127.5 - 1).to(self.device, self.dtype)
         z = torch.cat([self.vae.encode(pixels, g) for g in generators])  # (V, C, 1, h, w)
         return ((z.float() - IMAGE_SHIFT) * IMAGE_SCALE).to(self.device)
+
+    def preview(self, first_frame: Tensor, size: tuple[int, int]) -> np.ndarray:
+        """The first video's frame 0 from its latents as they stand (B, C, 1, h', w'), at
+        a lower stage's size or the full ``size`` (h, w): (8h, 8w, 3) uint8. The VAE is
+        causal, so frame 0 decodes alone, exactly as it will in the video."""
+        latent = first_frame[:1].float()
+        if latent.shape[-2:] != size:
+            latent = sampler.resize(latent, size[0] / latent.shape[-2], "nearest")
+        frame = self.decode(latent)[0, 0]
+        return np.round(frame * 255).astype(np.uint8)
 
     def decode(self, latents: Tensor) -> np.ndarray:
         """Sampler latents (V, C, T, h, w) -> (V, 8(T-1)+1, 8h, 8w, 3) float32 in [0, 1]."""

@@ -160,9 +160,10 @@ def sample_unit(
     steps: int,
     generators: list[torch.Generator],
     first: bool,
-    on_step: Callable[[], None],
+    on_step: Callable[[Tensor], None],
 ) -> Tensor:
-    """One latent frame (or the first frame) through the three stages: (B, C, 1, H, W)."""
+    """One latent frame (or the first frame) through the three stages: (B, C, 1, H, W).
+    ``on_step`` gets the sample after each step (at the stage's size)."""
     x = noise
     for s, stage in enumerate(schedule()):
         if s > 0:
@@ -174,7 +175,7 @@ def sample_unit(
         for i, t in enumerate(stage.timesteps(steps)):
             v = velocity([*past[s], x], t.expand(x.shape[0]).to(x), first)
             x = x + (ratios[i + 1] - ratios[i]).item() * v
-            on_step()
+            on_step(x)
     return x
 
 
@@ -187,10 +188,11 @@ def sample_video(
     video_steps: int,
     image: Tensor | None,
     device: torch.device,
-    on_step: Callable[[], None],
+    on_step: Callable[[Tensor], None],
 ) -> Tensor:
     """Latents (B, C, T, H, W) of ``shape``: frame 0 sampled (or ``image``'s latents
-    given), then each later frame conditioned on those before it."""
+    given), then each later frame conditioned on those before it. ``on_step`` gets frame 0's
+    latents as they stand after each step (final once frame 0 is made)."""
     noise = initial_noise(shape, generators).to(device)  # (B, C, T, H/4, W/4)
     made: list[Tensor] = [] if image is None else [image]
     for unit in range(len(made), shape[2]):
@@ -204,10 +206,15 @@ def sample_video(
             steps=video_steps if made else first_steps,
             generators=generators,
             first=not made,
-            on_step=on_step,
+            on_step=on_step if not made else _reporting(on_step, made[0]),
         )
         made.append(frame)
     return torch.cat(made, dim=2)
+
+
+def _reporting(on_step: Callable[[Tensor], None], first: Tensor) -> Callable[[Tensor], None]:
+    """``on_step`` told of the finished frame 0 whatever unit is being sampled."""
+    return lambda _sample: on_step(first)
 
 
 def total_steps(*, frames: int, first_steps: int, video_steps: int, image: bool) -> int:
