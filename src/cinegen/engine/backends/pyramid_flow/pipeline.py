@@ -142,6 +142,7 @@ class PyramidFlow:
         # 5. decode
         return self.decode(latents)
 
+    @torch.inference_mode()
     def _encode(self, image: np.ndarray, generators: list[torch.Generator]) -> Tensor:
         """(H, W, 3) uint8 -> the first frame's latents for each video, (V, C, 1, h, w)."""
         pixels = torch.from_numpy(image).permute(2, 0, 1)[None, :, None]  # (1, 3, 1, H, W)
@@ -149,6 +150,7 @@ class PyramidFlow:
         z = torch.cat([self.vae.encode(pixels, g) for g in generators])  # (V, C, 1, h, w)
         return ((z.float() - IMAGE_SHIFT) * IMAGE_SCALE).to(self.device)
 
+    @torch.inference_mode()
     def preview(self, first_frame: Tensor, size: tuple[int, int]) -> np.ndarray:
         """The first video's frame 0 from its latents as they stand (B, C, 1, h', w'), at
         a lower stage's size or the full ``size`` (h, w): (8h, 8w, 3) uint8. The VAE is
@@ -159,6 +161,7 @@ class PyramidFlow:
         frame = self.decode(latent)[0, 0]
         return np.round(frame * 255).astype(np.uint8)
 
+    @torch.inference_mode()
     def decode(self, latents: Tensor) -> np.ndarray:
         """Sampler latents (V, C, T, h, w) -> (V, 8(T-1)+1, 8h, 8w, 3) float32 in [0, 1]."""
         z = torch.cat(
