@@ -241,3 +241,19 @@ def test_a_published_config_reads_without_its_training_keys(tmp_path: Path):
     (tmp_path / "config.json").write_text(json.dumps(raw))
     config = PyramidFluxConfig.from_file(tmp_path / "config.json")
     assert (config.width, config.latent_channels, config.axes_dims_rope) == (1920, 16, (16, 24, 24))
+
+
+def test_the_history_is_the_references_temporal_pyramid():
+    """At stage s the newest frame comes at stage s's size, the one before at the next size
+    down, the rest at the lowest; sizes by halving twice (the reference's
+    get_pyramid_latent), which a single quarter-size resample does not equal."""
+    made = torch.randn(1, 4, 5, 16, 24, generator=torch.Generator().manual_seed(2))
+    half = sampler.resize(made, 0.5, "bilinear")
+    quarter = sampler.resize(half, 0.5, "bilinear")
+    per_stage = sampler.history(made, unit=5)
+    assert [c.shape[2:] for c in per_stage[2]] == [(3, 4, 6), (1, 8, 12), (1, 16, 24)]
+    assert [c.shape[2:] for c in per_stage[0]] == [(4, 4, 6), (1, 4, 6)]
+    torch.testing.assert_close(per_stage[2][0], quarter[:, :, :3])
+    torch.testing.assert_close(per_stage[2][1], half[:, :, 3:4])
+    torch.testing.assert_close(per_stage[2][2], made[:, :, 4:])
+    assert not torch.allclose(quarter, sampler.resize(made, 0.25, "bilinear"))

@@ -135,7 +135,10 @@ def initial_noise(shape: tuple[int, ...], generators: list[torch.Generator]) -> 
 
 def history(made: Tensor, unit: int) -> list[list[Tensor]]:
     """Per stage, the history clips of ``made`` (B, C, U, H, W), oldest first."""
-    pyramid = [resize(made, 0.5 ** (STAGES - 1 - s), "bilinear") for s in range(STAGES)]
+    pyramid = [made]
+    for _ in range(STAGES - 1):
+        # Trap: halving twice is not a quarter in one go (bilinear reads 2, not 4, pixels).
+        pyramid.insert(0, resize(pyramid[0], 0.5, "bilinear"))
     per_stage = []
     for s in range(STAGES):
         clips = [pyramid[s][:, :, -1:]]  # the newest frame at this stage's resolution
