@@ -114,9 +114,11 @@ class PyramidFlow:
 
         def velocity(clips: list[Tensor], t: Tensor, first: bool) -> Tensor:
             doubled = [torch.cat([c, c]).to(self.dtype) for c in clips]
-            out = dit(
-                doubled, timestep=torch.cat([t, t]), text=states, text_mask=mask, pooled=pooled
-            ).float()
+            # The reference hands the timestep over in the model's dtype (bf16 rounds 914.75
+            # to 916); so do we. The latents themselves stay float32 between steps here.
+            timestep = torch.cat([t, t]).to(self.dtype)
+            out = dit(doubled, timestep=timestep, text=states, text_mask=mask, pooled=pooled)
+            out = out.float()
             uncond, cond = out.chunk(2)
             return uncond + guidance[0 if first else 1] * (cond - uncond)
 
