@@ -257,3 +257,22 @@ def test_the_history_is_the_references_temporal_pyramid():
     torch.testing.assert_close(per_stage[2][1], half[:, :, 3:4])
     torch.testing.assert_close(per_stage[2][2], made[:, :, 4:])
     assert not torch.allclose(quarter, sampler.resize(made, 0.25, "bilinear"))
+
+
+def test_a_vae_saved_with_diffusers_older_attention_names_loads(tmp_path, twin):
+    """The reference loads through diffusers, which renames query/key/value/proj_attn."""
+    from cinegen.engine.backends.pyramid_flow.vae import load_vae
+    from cinegen.engine.backends.pyramid_flow.weights import write_state_dict
+
+    new_to_old = {"to_q": "query", "to_k": "key", "to_v": "value", "to_out.0": "proj_attn"}
+    old = {}
+    for key, tensor in twin.vae.state_dict().items():
+        for new, before in new_to_old.items():
+            key = key.replace(f".attentions.0.{new}.", f".attentions.0.{before}.")
+        old[key] = tensor
+    assert any(".query." in k for k in old)
+    write_state_dict(tmp_path, old, twin.vae.config.to_json())
+    loaded = load_vae(tmp_path, torch.float32)
+    z = torch.randn(1, tiny.LATENT, 2, 4, 6, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.decode(z), twin.vae.decode(z))

@@ -293,5 +293,18 @@ def load_vae(folder: Path, dtype: torch.dtype) -> CausalVideoVAE:
 
     with torch.device("meta"):
         vae = CausalVideoVAE(CausalVAEConfig.from_file(folder / "config.json"))
-    vae.load_state_dict(read_state_dict(folder, dtype), strict=True, assign=True)
+    tensors = {_current_name(k): v for k, v in read_state_dict(folder, dtype).items()}
+    vae.load_state_dict(tensors, strict=True, assign=True)
     return vae.eval()
+
+
+# diffusers' older names of the mid-block attention's weights, which its from_pretrained
+# (the reference's loader) still renames (``_convert_deprecated_attention_blocks``).
+_OLD_ATTENTION = {"query": "to_q", "key": "to_k", "value": "to_v", "proj_attn": "to_out.0"}
+
+
+def _current_name(key: str) -> str:
+    parts = key.split(".")
+    if "attentions" in parts and len(parts) >= 2 and parts[-2] in _OLD_ATTENTION:
+        return ".".join([*parts[:-2], _OLD_ATTENTION[parts[-2]], parts[-1]])
+    return key
