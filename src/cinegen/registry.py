@@ -496,6 +496,42 @@ CINEGEN_TINY = ModelEntry(
     footprint=footprints.CINEGEN_TINY,
 )
 
+# Backends of our own, beyond diffusers' pipelines (engine/backends/<family>/).
+_OWN: tuple[ModelEntry, ...] = (
+    ModelEntry(
+        id="pyramid-flow",
+        family="pyramid-flow",
+        description="Pyramid Flow miniFLUX: autoregressive pyramid flow, 5 s at 384p, 10 s at 768p",
+        # The published folder, downloaded whole (docs/pyramid-flow.md says which files).
+        weights="rain1011/pyramid-flow-miniflux",
+        capabilities=Capabilities(
+            image_to_video=True,  # generate_i2v: the image is latent frame 0
+            # 8x VAE, 2x2 patches, and a first stage at 1/4 size: sides in 64s (640x384,
+            # 1280x768 as the reference renders them).
+            spatial_multiple=64,
+            frame_step=8,  # one latent frame per 8 frames after the first
+            max_frames=241,  # temp 31 latent frames (10 s at 24 fps); 384p was made for 121
+            native_fps=24.0,
+            max_area=1280 * 768,
+        ),
+        # The reference's examples: 20 steps per stage for frame 0 (10 for later frames,
+        # derived in the backend) at guidance 7.
+        presets={
+            Preset.quality: PresetConfig(steps=20, guidance=7.0),
+            Preset.turbo: PresetConfig(steps=10, guidance=7.0),
+        },
+        factory="cinegen.engine.backends.pyramid_flow.backend:PyramidFlowBackend",
+        license="MIT",
+    ),
+)
+
 MODELS: dict[str, ModelEntry] = {
-    e.id: e for e in (CINEGEN_TINY, *_REAL, *(_tiny(e) for e in _REAL))
+    e.id: e
+    for e in (
+        CINEGEN_TINY,
+        *_REAL,
+        *(_tiny(e) for e in _REAL),
+        *_OWN,
+        *(_tiny(e) for e in _OWN),
+    )
 }
