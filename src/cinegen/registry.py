@@ -48,6 +48,9 @@ class Capabilities:
     # holding the end of the one before (video_conditioning), as on every model whose clip
     # is shorter than the request. None: one render spans any length.
     window_seconds: float | None = None
+    # What each window of a long video holds of the one before, in seconds (at least one
+    # frame): the motion, which a model that continues a clip carries on.
+    window_overlap_seconds: float = 0.5
 
     def remix_strength(self, strength: float | str | None) -> float:
         """A remix strength as a number: named ones by this model's scale, default mild."""
@@ -487,6 +490,11 @@ CINEGEN_TINY = ModelEntry(
         # Its world crosses the frame in one clip: 16 frames look like motion over a few
         # seconds, not over a minute. Longer videos are windows of this (in_windows).
         window_seconds=4.0,
+        # One picture, as a storyboard's shot holds: it moves things a fixed distance per
+        # render, so motion held from a window of another length jumps at the seam (a
+        # bouncing object, 12 s at 8 fps: seams 5-9x the median step holding 0.5 s, 1.5x
+        # holding one frame, like its steps inside a window).
+        window_overlap_seconds=0.0,
     ),
     presets=_presets(quality=(32, 4.0), turbo=(6, 4.0)),
     factory="cinegen.engine.backends.cinegen_tiny:CinegenTinyBackend",

@@ -36,7 +36,6 @@ from cinegen.engine.operations import (
     Layout,
     Placed,
     Segment,
-    context_frames,
     in_windows,
     lay_out,
     paste,
@@ -206,8 +205,7 @@ class Engine:
         render_plan = request if isinstance(request, RenderPlan) else self.plan(request)
         layout = lay_out(render_plan.spec, media)
         if render_plan.longest_render is not None:  # long video: windows, each continuing
-            overlap = context_frames(render_plan.spec, render_plan.spec.n_frames)
-            layout = in_windows(layout, render_plan.longest_render, overlap)
+            layout = in_windows(layout, render_plan.longest_render, render_plan.window_overlap)
         windows = [render_plan.window(len(seg.window)) for seg in layout.segments]
         references = {}
         if render_plan.model.capabilities.reference_images:

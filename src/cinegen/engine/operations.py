@@ -203,8 +203,7 @@ class _Media:
         return clip[frames.start : frames.stop], frames
 
 
-def context_frames(spec: GenerationSpec, available: int) -> int:
-    """Known frames a segment holds where it joins them: half a second, at least two."""
+def _context(spec: GenerationSpec, available: int) -> int:
     return min(available, max(2, round(CONTEXT_SECONDS * spec.fps)))
 
 
@@ -254,7 +253,7 @@ def _extend(spec: GenerationSpec, media: _Media) -> Layout:
     assert spec.source is not None
     clip, frames = media.picked()
     _room(spec, len(clip), "the source")
-    n, kept, context = spec.n_frames, len(clip), context_frames(spec, len(clip))
+    n, kept, context = spec.n_frames, len(clip), _context(spec, len(clip))
     sound = media.source_sound(0, frames, kept)
     if spec.source.direction == "forward":
         source = Placed(clip, 0, keeps_sound=True, sound=sound)
@@ -292,8 +291,8 @@ def _blend(spec: GenerationSpec, media: _Media) -> Layout:
         spec.prompt,
         len(a),
         n - len(b),
-        before=context_frames(spec, len(a)),
-        after=context_frames(spec, len(b)),
+        before=_context(spec, len(a)),
+        after=_context(spec, len(b)),
     )
     sound_a = media.source_sound(0, range(len(a)), len(a))
     sound_b = media.source_sound(1, range(len(whole_b) - len(b), len(whole_b)), len(b))
@@ -360,7 +359,7 @@ def _recut(spec: GenerationSpec, media: _Media) -> Layout:
     kept = clip[picked][: n - picked.start]
     _room(spec, len(kept), f"frames {picked.start}..{picked.start + len(kept) - 1}")
     sound = media.source_sound(0, range(picked.start, picked.start + len(kept)), len(kept))
-    context = context_frames(spec, len(kept))
+    context = _context(spec, len(kept))
     segments = []
     if picked.start > 0:
         segments.append(Segment(spec.prompt, 0, picked.start, after=context))

@@ -53,6 +53,12 @@ class RenderPlan:
             return None
         return max(2, math.floor(caps.max_seconds * self.spec.fps + 1e-9))
 
+    @property
+    def window_overlap(self) -> int:
+        """Output frames each window of a long video holds of the one before."""
+        seconds = self.model.capabilities.window_overlap_seconds
+        return max(1, round(seconds * self.spec.fps))
+
     def window(self, n_frames: int) -> tuple[int, float]:
         """(native frames, native fps) for one render of ``n_frames`` output frames, or a
         ``SpecError`` when that is longer than the model makes in one clip."""
