@@ -30,6 +30,8 @@ class Capabilities:
     inpaint: bool = False  # regenerate a masked region
     remix: bool = False  # start sampling from an existing clip, noised (video-to-video)
     reference_images: bool = False  # see pictures of a subject anywhere (characters)
+    # Takes LoRA adapters by name (Settings.loras, a request's loras): set from LORA_FAMILIES
+    lora: bool = False
     sound: bool = False  # its renders carry sound made with the picture (LTX-2, Kandinsky 6)
     # What remix strengths subtle, mild and strong mean for this model (0: keep, 1: ignore).
     remix_strengths: tuple[float, float, float] = (0.4, 0.6, 0.8)
@@ -355,6 +357,17 @@ CINEGEN_TINY = ModelEntry(
     depicts_people=False,  # coloured shapes over five backgrounds (models/tiny/toyworld.py)
 )
 
+# The families whose diffusers pipelines load LoRA adapters (a LoraLoaderMixin: LTX, LTX-2,
+# Wan, Wan VACE, CogVideoX, Mochi, Hunyuan; a test checks each pipeline class). Kandinsky 6's
+# pipeline and the embedded model take none.
+LORA_FAMILIES = frozenset({"ltx", "ltx-2", "wan", "wan-vace", "cogvideox", "mochi", "hunyuan"})
+
+
+def _with_lora(entry: ModelEntry) -> ModelEntry:
+    caps = dataclasses.replace(entry.capabilities, lora=entry.family in LORA_FAMILIES)
+    return dataclasses.replace(entry, capabilities=caps)
+
+
 MODELS: dict[str, ModelEntry] = {
-    e.id: e for e in (CINEGEN_TINY, *_REAL, *(_tiny(e) for e in _REAL))
+    e.id: _with_lora(e) for e in (CINEGEN_TINY, *_REAL, *(_tiny(e) for e in _REAL))
 }

@@ -25,7 +25,7 @@ from PIL import Image
 from cinegen.config import Settings
 from cinegen.engine.backends.base import Clips, RenderJob, Sound, StepHooks
 from cinegen.engine.backends.device import pick_device_dtype
-from cinegen.engine.backends.diffusers import ltx2
+from cinegen.engine.backends.diffusers import lora, ltx2
 from cinegen.engine.backends.diffusers.families import FAMILIES, Family
 from cinegen.errors import ModelLoadError
 from cinegen.registry import ModelEntry
@@ -52,6 +52,8 @@ class DiffusersVideoBackend:
         )
         main_task = "t2v" if self.entry.capabilities.text_to_video else "i2v"
         self._pipes[main_task] = self._place(self._load(main_task))
+        if lora.pinned(self.settings, self.entry.id):
+            self._adapters.use(self._adapters.pinned)  # they load (and fuse) with the model
 
     # -- loading -----------------------------------------------------------------------
     def _load(self, task: str) -> Any:
@@ -175,6 +177,16 @@ class DiffusersVideoBackend:
             lambda w: cls.from_pretrained(w, subfolder=subfolder, dtype=self.dtype), where
         )
 
+    @functools.cached_property
+    def _adapters(self) -> lora.Adapters:
+        """The LoRA adapters, in the main pipeline's modules (which every task's pipeline
+        shares). Trap: not in the distilled transformer, which only the turbo preset runs."""
+        return lora.Adapters(
+            next(iter(self._pipes.values())),
+            where=lora.folder(self.settings, self.entry.id),
+            pinned=lora.pinned(self.settings, self.entry.id),
+        )
+
     # -- rendering ---------------------------------------------------------------------
     def _task(self, job: RenderJob) -> str:
         plain_image = job.image is not None and job.source is None and not job.references
@@ -188,6 +200,8 @@ class DiffusersVideoBackend:
 
     def render(self, job: RenderJob, hooks: StepHooks) -> Clips:
         task = self._task(job)
+        if job.loras or "_adapters" in self.__dict__:
+            self._adapters.use(job.loras)
         pipe = self._pipe(task)
         batched = not self.family.single and (task != "i2v" or self.family.batch_i2v)
         distilled = self.family.distilled if job.distilled else None
@@ -307,6 +321,7 @@ class DiffusersVideoBackend:
                 )
                 if attr in self.__dict__
             },
+            **({"loras_fused": self._adapters.fused} if "_adapters" in self.__dict__ else {}),
         }
 
 
