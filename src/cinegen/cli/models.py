@@ -14,9 +14,11 @@ from cinegen.cli.terminal import _settings, out
 
 def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List the models, what each can do and its native grid."""
+    from cinegen.engine.backends.diffusers import lora
     from cinegen.registry import MODELS
 
-    default = _settings().default_model
+    settings = _settings()
+    default = settings.default_model
     rows: list[dict[str, Any]] = []
     for entry in MODELS.values():
         caps = entry.capabilities
@@ -37,12 +39,18 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                 ),
                 "sound": _sound(entry),
                 "presets": {p.value: asdict(c) for p, c in entry.presets.items()},
+                # What turbo is here (fewer steps, cache, distilled weights, a LoRA), and
+                # the LoRA adapters installed for the model (null: it takes none).
+                "turbo": lora.describe_turbo(entry, settings),
+                "loras": lora.installed(settings, entry.id) if caps.lora else None,
             }
         )
     if as_json:
         print(json.dumps(rows))
         return
-    table = Table("model", "tasks", "sound", "native grid", "frames", "fps", "max s", "weights")
+    table = Table(
+        "model", "tasks", "sound", "native grid", "frames", "fps", "max s", "turbo", "weights"
+    )
     for r in rows:
         name = f"{r['id']} [bold](default)[/]" if r["default"] else r["id"]
         table.add_row(
@@ -53,13 +61,15 @@ def models(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             r["frames"],
             r["native_fps"],
             f"{r['max_seconds']:g}",
+            r["turbo"],
             r["weights"],
         )
     out.print(table)
     out.print(
         "Any size up to 1920x1080 is resampled from the native grid. Sound: made with the "
         "picture, or by a soundtrack model from it (--audio on|off). Local weights: "
-        "CINEGEN_MODEL_PATHS__<MODEL_ID>=/path/to/diffusers/folder"
+        "CINEGEN_MODEL_PATHS__<MODEL_ID>=/path/to/diffusers/folder. LoRA adapters: "
+        f"{settings.lora_folder}/<model id>/<name>.safetensors"
     )
 
 

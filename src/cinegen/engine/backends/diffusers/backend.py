@@ -204,7 +204,9 @@ class DiffusersVideoBackend:
             self._adapters.use(job.loras)
         pipe = self._pipe(task)
         batched = not self.family.single and (task != "i2v" or self.family.batch_i2v)
-        distilled = self.family.distilled if job.distilled else None
+        # LoRAs live in the main transformer: a render that names some keeps it (at the
+        # preset's steps) rather than drop them silently on the distilled weights.
+        distilled = self.family.distilled if job.distilled and not job.loras else None
         transformer = self._distilled_transformer if distilled else None
         refine = self.family.refine if job.two_stage and self._upsample else None
         steps = len(distilled.sigmas) if transformer is not None and distilled else job.steps
