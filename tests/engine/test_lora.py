@@ -203,3 +203,18 @@ def test_diffusers_fused_adapters_ignore_which_are_active(lora_dir):
     assert torch.equal(latents(), fused)  # still style-a's
     pipe.unfuse_lora()
     assert not torch.allclose(latents(), fused, atol=1e-3)  # now detail's
+
+
+def test_the_deployment_sets_loras_in_the_environment(lora_dir, monkeypatch):
+    monkeypatch.setenv("CINEGEN_LORA_DIR", str(lora_dir))
+    monkeypatch.setenv("CINEGEN_LORAS__WAN_TINY_RANDOM", "style-a:0.8,detail:0.5")
+    monkeypatch.setenv("CINEGEN_TURBO_LORAS__WAN_TINY_RANDOM", '{"name": "detail", "steps": 2}')
+    settings = Settings()
+    assert settings.loras == {MODEL: {"style-a": 0.8, "detail": 0.5}}
+    assert lora.describe_turbo(MODELS[MODEL], settings) == "LoRA detail (2 steps)"
+    asked = {"prompt": "x", "model": MODEL, "seed": 1}
+    # The pinned set, with turbo's LoRA at the scale the pinned set gives it.
+    turbo = Engine(settings).plan(parse_spec({**asked, "preset": "turbo"}))
+    assert turbo.loras == (("style-a", 0.8), ("detail", 0.5))
+    assert turbo.preset_config.steps == 2
+    assert Engine(settings).plan(parse_spec({**asked, "loras": []})).loras == ()
