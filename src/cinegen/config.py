@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import typing
 import warnings
 from collections.abc import Callable
@@ -286,13 +287,11 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _loras_installed(self) -> Self:
         """A deployment's adapters must be installed when it starts, not fail its requests."""
-        from cinegen.engine.backends.diffusers.lora import installed
-
         named = {m: list(s) for m, s in self.loras.items()}
         for model, turbo in self.turbo_loras.items():
             named.setdefault(model, []).append(turbo.name)
         for model, names in named.items():
-            have = installed(self, model)
+            have = self.installed_loras(model)
             missing = [n for n in names if n not in have]
             if missing:
                 raise ValueError(
@@ -305,6 +304,17 @@ class Settings(BaseSettings):
     @property
     def lora_folder(self) -> Path:
         return self.lora_dir if self.lora_dir is not None else self.data_dir / "loras"
+
+    def installed_loras(self, model_id: str) -> list[str]:
+        """The LoRA adapters installed for a model, by name, sorted: the stems of
+        ``<lora_folder>/<model id>/*.safetensors`` (a stem no request could name is left out)."""
+        from cinegen.spec import LORA_NAME
+
+        where = self.lora_folder / model_id
+        if not where.is_dir():
+            return []
+        stems = (p.stem for p in where.iterdir() if p.suffix == ".safetensors" and p.is_file())
+        return sorted(s for s in stems if re.fullmatch(LORA_NAME, s))
 
     @field_validator("visible_mark_logo")
     @classmethod

@@ -18,14 +18,13 @@ with this module and never loads a model.
 from __future__ import annotations
 
 import dataclasses
-import re
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cinegen.errors import SpecError
 from cinegen.registry import MODELS, ModelEntry, PresetConfig
-from cinegen.spec import LORA_NAME, GenerationSpec, Preset
+from cinegen.spec import GenerationSpec, Preset
 
 if TYPE_CHECKING:
     from cinegen.config import Settings, TurboLora
@@ -42,13 +41,8 @@ def folder(settings: Settings, model_id: str) -> Path:
 
 
 def installed(settings: Settings, model_id: str) -> list[str]:
-    """The names of the adapters installed for a model, sorted (files whose stem could not
-    be asked for by name are not listed)."""
-    where = folder(settings, model_id)
-    if not where.is_dir():
-        return []
-    stems = (p.stem for p in where.iterdir() if p.suffix == SUFFIX and p.is_file())
-    return sorted(s for s in stems if re.fullmatch(LORA_NAME, s))
+    """The names of the adapters installed for a model, sorted."""
+    return settings.installed_loras(model_id)
 
 
 def turbo(settings: Settings, model_id: str) -> TurboLora | None:
