@@ -356,3 +356,30 @@ def test_the_cli_holds_a_prompt_to_the_server_s_policy_and_the_operator_s_settin
                   CINEGEN_MODERATION_CATEGORIES=allowed)  # fmt: skip
     assert run.returncode == 0, run.stderr
     assert probe(tmp_path / "clip.mp4").n_frames == 8
+
+
+def test_generate_with_loras_and_models_lists_them(tmp_path):
+    from .engine.test_lora import make_adapter
+
+    model = "wan-tiny-random"
+    make_adapter(tmp_path / "loras" / model, "style-a", seed=1)
+    make_adapter(tmp_path / "loras" / model, "turbo", seed=2)
+    env = {"CINEGEN_LORA_DIR": str(tmp_path / "loras")}
+    common = ("--model", model, "--size", "32x16", "--frames", "5", "--fps", "16", "--seed", "3")
+    run = cinegen("generate", "a fox", *common, "--lora", "style-a:0.5", "--lora", "turbo",
+                  "--json", cwd=tmp_path, **env)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["loras"] == [
+        {"name": "style-a", "scale": 0.5},
+        {"name": "turbo", "scale": 1.0},
+    ]
+    unknown = cinegen("generate", "a fox", *common, "--lora", "stlye-a:1", cwd=tmp_path, **env)
+    assert unknown.returncode == 2
+    assert "loras.0.name" in unknown.stderr and "style-a, turbo" in unknown.stderr
+    models = {
+        m["id"]: m for m in json.loads(cinegen("models", "--json", cwd=tmp_path, **env).stdout)
+    }
+    assert models[model]["loras"] == ["style-a", "turbo"]
+    assert models[model]["turbo"] == "LoRA turbo (4 steps)"
+    assert models["cinegen-tiny"]["loras"] is None
+    assert models["wan"]["turbo"] == "fewer steps, step cache"

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import typing
 import warnings
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -55,6 +56,18 @@ class Quota(BaseModel):
     def over(self, other: Quota) -> Quota:
         """This quota with ``other``'s limits wherever ``other`` sets one."""
         return self.model_copy(update=other.model_dump(exclude_none=True))
+
+
+class TurboLora(BaseModel):
+    """A step-distillation LoRA (the 4-8-step distills published for Wan and LTX): the
+    turbo preset loads it and runs its own steps and guidance (1: distilled guidance)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1, max_length=100)]
+    steps: Annotated[int, Field(ge=1, le=100)] = 4
+    guidance: Annotated[float, Field(ge=0, le=20)] = 1.0
+    scale: Annotated[float, Field(ge=-2, le=2)] = 1.0
 
 
 RoleName = Literal["artist", "reviewer", "admin"]
@@ -142,6 +155,17 @@ class Settings(BaseSettings):
     # model id -> local directory with diffusers-format weights; else the hub id is used.
     # Keys may use - or _ (environment variables cannot hold '-').
     model_paths: dict[str, Path] = {}
+
+    # LoRA adapters the operator installs: <lora_dir>/<model id>/<name>.safetensors (diffusers'
+    # LoRA format), which requests name by file stem, never by path. Unset: data_dir/loras.
+    lora_dir: Path | None = None
+    # model id -> the adapters every request to it runs unless it names its own, with their
+    # scales: "style-a:0.8,detail:0.5" or {"style-a": 0.8}. Fused into the weights for speed
+    # while no request asks for others. Keys may use - or _.
+    loras: dict[str, dict[str, float]] = {}
+    # model id -> the step-distillation LoRA its turbo preset runs, with that LoRA's steps
+    # and guidance; a LoRA named "turbo" in the model's folder is used with the defaults.
+    turbo_loras: dict[str, TurboLora] = {}
 
     # Models kept loaded between generations; the least recently used is dropped first.
     max_loaded_models: Annotated[int, Field(ge=1, le=16)] = 1
@@ -242,6 +266,68 @@ class Settings(BaseSettings):
     @classmethod
     def _normalise_model_keys(cls, paths: dict[str, Path]) -> dict[str, Path]:
         return {key.lower().replace("_", "-"): path for key, path in paths.items()}
+
+    @field_validator("loras", mode="before")
+    @classmethod
+    def _lora_sets(cls, sets: Any) -> Any:
+        """Each model's set as "name:scale,…" text (an environment variable) or a mapping."""
+        from cinegen.spec import parse_loras
+
+        if not isinstance(sets, dict):
+            return sets
+        return {
+            key: {d["name"]: d.get("scale", 1.0) for d in parse_loras(given)}
+            if isinstance(given, str)
+            else given
+            for key, given in sets.items()
+        }
+
+    @field_validator("loras", "turbo_loras")
+    @classmethod
+    def _lora_models(cls, sets: dict[str, Any]) -> dict[str, Any]:
+        from cinegen.registry import MODELS
+
+        sets = {key.lower().replace("_", "-"): value for key, value in sets.items()}
+        able = [m.id for m in MODELS.values() if m.capabilities.lora]
+        for key in sets:
+            if key not in able:
+                raise ValueError(
+                    f"{key!r} cannot take LoRA adapters (or is no model); models that can: "
+                    + ", ".join(able)
+                )
+        return sets
+
+    @model_validator(mode="after")
+    def _loras_installed(self) -> Self:
+        """A deployment's adapters must be installed when it starts, not fail its requests."""
+        named = {m: list(s) for m, s in self.loras.items()}
+        for model, turbo in self.turbo_loras.items():
+            named.setdefault(model, []).append(turbo.name)
+        for model, names in named.items():
+            have = self.installed_loras(model)
+            missing = [n for n in names if n not in have]
+            if missing:
+                raise ValueError(
+                    f"LoRA {missing[0]!r} for {model} is not installed: no "
+                    f"{self.lora_folder / model / missing[0]}.safetensors; installed: "
+                    + (", ".join(have) or "none")
+                )
+        return self
+
+    @property
+    def lora_folder(self) -> Path:
+        return self.lora_dir if self.lora_dir is not None else self.data_dir / "loras"
+
+    def installed_loras(self, model_id: str) -> list[str]:
+        """The LoRA adapters installed for a model, by name, sorted: the stems of
+        ``<lora_folder>/<model id>/*.safetensors`` (a stem no request could name is left out)."""
+        from cinegen.spec import LORA_NAME
+
+        where = self.lora_folder / model_id
+        if not where.is_dir():
+            return []
+        stems = (p.stem for p in where.iterdir() if p.suffix == ".safetensors" and p.is_file())
+        return sorted(s for s in stems if re.fullmatch(LORA_NAME, s))
 
     @field_validator("visible_mark_logo")
     @classmethod

@@ -198,6 +198,9 @@ def _metadata(
         "preset": p.preset.value,
         "preset_config": asdict(p.preset_config),
         "style": p.style.name,
+        # LoRA adapters run, with their scales (the request's, the deployment's, turbo's)
+        "loras": [{"name": name, "scale": scale} for name, scale in p.loras],
+        "loras_fused": bool(rendered.backend.get("loras_fused", False)),
         "prompt_used": p.prompt,
         "actions": shots,  # the shot planner's next shots
         # Hunyuan's guidance is distilled: its pipeline takes no negative prompt.

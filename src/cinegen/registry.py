@@ -32,6 +32,8 @@ class Capabilities:
     inpaint: bool = False  # regenerate a masked region
     remix: bool = False  # start sampling from an existing clip, noised (video-to-video)
     reference_images: bool = False  # see pictures of a subject anywhere (characters)
+    # Takes LoRA adapters by name (Settings.loras, a request's loras): set from LORA_FAMILIES
+    lora: bool = False
     sound: bool = False  # its renders carry sound made with the picture (LTX-2, Kandinsky 6)
     # What remix strengths subtle, mild and strong mean for this model (0: keep, 1: ignore).
     remix_strengths: tuple[float, float, float] = (0.4, 0.6, 0.8)
@@ -533,8 +535,34 @@ _OWN: tuple[ModelEntry, ...] = (
     ),
 )
 
+# The families whose diffusers pipelines load LoRA adapters (a LoraLoaderMixin: LTX, LTX-2,
+# Wan 2.1 and 2.2, Wan VACE, CogVideoX, Mochi, Hunyuan, SkyReels-V2, SANA-Video; a test checks
+# each pipeline class). Kandinsky 6's and HunyuanVideo 1.5's pipelines, Pyramid Flow and the
+# embedded model take none.
+LORA_FAMILIES = frozenset(
+    {
+        "ltx",
+        "ltx-2",
+        "wan",
+        "wan-2.2",
+        "wan-2.2-ti2v",
+        "wan-vace",
+        "cogvideox",
+        "mochi",
+        "hunyuan",
+        "skyreels-v2",
+        "sana-video",
+    }
+)
+
+
+def _with_lora(entry: ModelEntry) -> ModelEntry:
+    caps = dataclasses.replace(entry.capabilities, lora=entry.family in LORA_FAMILIES)
+    return dataclasses.replace(entry, capabilities=caps)
+
+
 MODELS: dict[str, ModelEntry] = {
-    e.id: e
+    e.id: _with_lora(e)
     for e in (
         CINEGEN_TINY,
         *_REAL,

@@ -47,6 +47,12 @@ CHARACTER_NAME = r"[A-Za-z0-9_]+(?:[.-][A-Za-z0-9_]+)*"
 CHARACTER_NAME_MAX = 40
 CHARACTER_DESCRIPTION_MAX = 300
 MENTION = re.compile(rf"(?<![\w@])@({CHARACTER_NAME})")
+# LoRA adapters a request names: an installed file's stem (letters, digits, _ and -, with .
+# inside), never a path; a scale in LORA_SCALES (negative scales push away from the style).
+LORA_NAME = r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*"
+LORA_NAME_MAX = 100
+LORA_SCALES = (-2.0, 2.0)
+MAX_LORAS = 4
 
 
 def new_seed() -> int:
@@ -211,6 +217,36 @@ def mentions(text: str) -> list[str]:
     return MENTION.findall(text)
 
 
+class Lora(_Strict):
+    """A LoRA adapter the operator installed for the model, by name, and how strongly it
+    applies (0: not at all, 1: as trained)."""
+
+    name: Annotated[str, AfterValidator(lambda name: check_lora_name(name))]
+    scale: Annotated[float, Field(ge=LORA_SCALES[0], le=LORA_SCALES[1], allow_inf_nan=False)] = 1.0
+
+
+def check_lora_name(name: str) -> str:
+    if len(name) > LORA_NAME_MAX or not re.fullmatch(LORA_NAME, name):
+        raise ValueError(
+            f"{excerpt(name)} cannot be a LoRA's name: give the name of an installed adapter "
+            f"(up to {LORA_NAME_MAX} letters, digits, _ and -, with . inside; no path), "
+            "e.g. style-a (`cinegen models --json` lists them)"
+        )
+    return name
+
+
+def parse_loras(value: Any) -> Any:
+    """``"name:scale,name"`` (the CLI's, a form field's and the deployment setting's way of
+    writing a list; scale 1 when left out) as ``[{name, scale}]``; anything else as given."""
+    if not isinstance(value, str):
+        return value
+    loras: list[dict[str, Any]] = []
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        name, sep, scale = part.rpartition(":") if ":" in part else (part, "", "")
+        loras.append({"name": name.strip(), **({"scale": scale.strip()} if sep else {})})
+    return loras
+
+
 # Remix strengths by name, weakest first; each model says what number each means for it
 # (``registry.Capabilities.remix_strengths``).
 RemixStrength = Literal["subtle", "mild", "strong"]
@@ -304,6 +340,14 @@ class GenerationSpec(_Strict):
     audio: AudioMode = AudioMode.auto
     audio_prompt: Annotated[str, Field(max_length=PROMPT_MAX_CHARS)] | None = None
     negative_audio_prompt: Annotated[str, Field(max_length=PROMPT_MAX_CHARS)] | None = None
+    # LoRA adapters by name (installed for the model, see ``engine.plan``). Left out: the
+    # deployment's set for the model (``Settings.loras``); given, even empty: exactly these.
+    loras: Annotated[list[Lora], Field(max_length=MAX_LORAS)] | None = None
+
+    @field_validator("loras", mode="before")
+    @classmethod
+    def _loras_text(cls, value: Any) -> Any:
+        return parse_loras(value)
 
     @model_validator(mode="before")
     @classmethod
@@ -342,6 +386,10 @@ class GenerationSpec(_Strict):
             )
         _check_operation(self)
         _check_characters(self)
+        names = [lora.name for lora in self.loras or []]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise SpecError(f"loras.{i}.name", "is given twice", value=name)
         for i, item in enumerate(self.inpaint_items):
             if item.frame_index >= self.n_frames:
                 raise SpecError(

@@ -28,6 +28,7 @@ from cinegen.spec import (
     InpaintItem,
     Preset,
     frames_for,
+    parse_loras,
     parse_spec,
 )
 
@@ -74,6 +75,13 @@ def generate(
             "prompt mentions it as @NAME. Repeat for more."
         ),
     ] = None,
+    lora: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="NAME:SCALE, a LoRA installed for the model (scale -2..2, default 1; "
+            "`cinegen models --json` lists them). Repeat for more; none: the deployment's."
+        ),
+    ] = None,
     kind: Annotated[
         GenerationType, typer.Option("--type", help="video_gen, or image_gen for one PNG.")
     ] = GenerationType.video_gen,
@@ -108,6 +116,8 @@ def generate(
         if storyboard is not None:
             fields.update(operation="storyboard", storyboard=_read_storyboard(storyboard))
         fields["characters"] = [_character(c) for c in character or []]
+        if lora is not None:
+            fields["loras"] = [item for option in lora for item in parse_loras(option)]
     except SpecError as exc:
         _fail(str(exc), code=2)
     _run(fields, out, as_json=as_json, debug=debug)

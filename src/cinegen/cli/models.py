@@ -19,13 +19,15 @@ def models(
     ] = False,
 ) -> None:
     """List the models, what each can do and its native grid."""
+    from cinegen.engine.backends.diffusers import lora
     from cinegen.engine.memory import tier_table
     from cinegen.registry import MODELS
 
     if memory:
         _memory_table(as_json)
         return
-    default = _settings().default_model
+    settings = _settings()
+    default = settings.default_model
     rows: list[dict[str, Any]] = []
     for entry in MODELS.values():
         caps = entry.capabilities
@@ -48,13 +50,26 @@ def models(
                 "sound": _sound(entry),
                 "presets": {p.value: asdict(c) for p, c in entry.presets.items()},
                 "memory_gib": tier_table(entry),  # per tier, bf16 ("?": unknown)
+                # What turbo is here (fewer steps, cache, distilled weights, a LoRA), and
+                # the LoRA adapters installed for the model (null: it takes none).
+                "turbo": lora.describe_turbo(entry, settings),
+                "loras": lora.installed(settings, entry.id) if caps.lora else None,
             }
         )
     if as_json:
         print(json.dumps(rows))
         return
     table = Table(
-        "model", "tasks", "sound", "native grid", "frames", "fps", "clip s", "video s", "weights"
+        "model",
+        "tasks",
+        "sound",
+        "native grid",
+        "frames",
+        "fps",
+        "clip s",
+        "video s",
+        "turbo",
+        "weights",
     )
     for r in rows:
         name = f"{r['id']} [bold](default)[/]" if r["default"] else r["id"]
@@ -67,6 +82,7 @@ def models(
             r["native_fps"],
             f"{r['max_seconds']:g}",
             f"{r['longest_seconds']:g}",
+            r["turbo"],
             r["weights"],
         )
     out.print(table)
@@ -75,7 +91,8 @@ def models(
         "picture, or by a soundtrack model from it (--audio on|off). Videos longer than one "
         "clip render in windows, each continuing the one before. Local weights: "
         "CINEGEN_MODEL_PATHS__<MODEL_ID>=/path/to/diffusers/folder. GPU memory per tier: "
-        "cinegen models --memory"
+        "cinegen models --memory. LoRA adapters: "
+        f"{settings.lora_folder}/<model id>/<name>.safetensors"
     )
 
 

@@ -336,6 +336,7 @@ def render_job(p: RenderPlan, native_frames: int, native_fps: float) -> RenderJo
         sound=p.sound and p.model.capabilities.sound,
         audio_prompt=p.spec.audio_prompt or "",
         negative_audio_prompt=p.spec.negative_audio_prompt or "",
+        loras=p.loras,
     )
 
 

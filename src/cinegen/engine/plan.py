@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from cinegen.config import Settings
+from cinegen.engine.backends.diffusers import lora
 from cinegen.engine.styles import Style, apply_style, get_style
 from cinegen.errors import SpecError
 from cinegen.registry import MODELS, Capabilities, ModelEntry, PresetConfig
@@ -29,6 +30,9 @@ class RenderPlan:
     seeds: list[int]
     native_width: int
     native_height: int
+    # The LoRA adapters it runs, (name, scale): the request's or the deployment's, and a
+    # turbo preset's step-distillation LoRA (engine/backends/diffusers/lora.py).
+    loras: tuple[tuple[str, float], ...] = ()
 
     @property
     def sound(self) -> bool:
@@ -116,18 +120,21 @@ def plan(spec: GenerationSpec, settings: Settings) -> RenderPlan:
     style = get_style(spec.style)
     prompt, negative = apply_style(style, spec.cast(spec.prompt), spec.negative_prompt)
     width, height = native_size(caps, spec.width, spec.height)
+    config, turbo_lora = lora.preset_config(model, preset, settings)
+    loras = lora.resolve(spec, model, settings, added=turbo_lora)
     base_seed = spec.seed if spec.seed is not None else new_seed()
     planned = RenderPlan(
         spec=spec,
         model=model,
         preset=preset,
-        preset_config=model.presets[preset],
+        preset_config=config,
         style=style,
         prompt=prompt,
         negative_prompt=negative,
         seeds=spec.variant_seeds(base_seed),
         native_width=width,
         native_height=height,
+        loras=loras,
     )
     if spec.operation in WHOLE_CLIP_OPERATIONS and planned.longest_render is None:
         planned.window(spec.n_frames)  # refuses a request longer than one clip, now

@@ -59,7 +59,9 @@ RENAME = {
 # ``seed`` (the same seed, request and model make the same video) and ``audio`` (auto, on,
 # off: sora-2's videos always had sound, so auto, sound where the model makes it, is the
 # default) are cinegen's additions.
-CREATE_FIELDS = {"prompt", "model", "seconds", "size", "input_reference", "seed", "audio"}
+# ``loras`` too: installed LoRA adapters by name, [{"name", "scale"}] or "name:scale,…" (a
+# multipart body carries the list as the SDK writes it, loras[][name] and loras[][scale]).
+CREATE_FIELDS = {"prompt", "model", "seconds", "size", "input_reference", "seed", "audio", "loras"}
 # What each downloadable variant is sent as (each is the task's file of the same name).
 CONTENT_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
 
@@ -149,6 +151,14 @@ def hand_read_body(json_model: str, form_model: str) -> dict[str, Any]:
     }
 
 
+class LoraParam(BaseModel):
+    """An installed LoRA adapter by name (``cinegen models --json`` lists them) and its
+    scale, -2..2 (default 1)."""
+
+    name: str
+    scale: float = 1.0
+
+
 class VideoCreate(BaseModel):
     """``POST /v1/videos`` as JSON."""
 
@@ -159,6 +169,7 @@ class VideoCreate(BaseModel):
     input_reference: dict[str, str] | None = None  # {"image_url": "data:image/png;base64,…"}
     seed: int | None = None
     audio: str | None = None
+    loras: list[LoraParam] | str | None = None
 
 
 class VideoCreateForm(BaseModel):
@@ -171,6 +182,7 @@ class VideoCreateForm(BaseModel):
     input_reference: bytes | None = None
     seed: int | None = None
     audio: str | None = None
+    loras: str | None = None  # "name:scale,…", or loras[][name] and loras[][scale] fields
 
 
 HAND_READ_BODIES: tuple[type[BaseModel], ...] = (VideoCreate, VideoCreateForm)
@@ -219,6 +231,8 @@ async def read_body(
         for key, value in form.multi_items():
             if key == file_param and not isinstance(value, str):
                 upload = await value.read(MAX_UPLOAD_BYTES + 1)  # more is refused as too large
+            elif isinstance(value, str) and (item := LIST_ITEM.fullmatch(key)):
+                _add_list_item(fields, item[1], item[2], value)
             elif isinstance(value, str) and "[" in key and key.endswith("]"):
                 outer, _, inner = key[:-1].partition("[")
                 nested = fields.setdefault(outer, {})
@@ -241,6 +255,24 @@ async def read_body(
             param=unknown[0],
         )
     return fields, upload
+
+
+# A list of objects in a form, as the SDK writes it: loras[][name]=a, loras[][scale]=0.8, …
+LIST_ITEM = re.compile(r"(\w+)\[\]\[(\w+)\]")
+
+
+def _add_list_item(fields: dict[str, Any], outer: str, inner: str, value: str) -> None:
+    """One ``outer[][inner]`` form field: the k-th ``inner`` belongs to the k-th item.
+
+    Trap: the SDK sends the fields grouped by key (every loras[][name], then every
+    loras[][scale]), not item by item; so an item that leaves out a key the others give
+    shifts those after it (each item should give every key)."""
+    items = fields.setdefault(outer, [])
+    if isinstance(items, list):
+        k = sum(inner in item for item in items)
+        if k == len(items):
+            items.append({})
+        items[k][inner] = value
 
 
 def _create(
@@ -272,6 +304,7 @@ def _create(
         "n_frames": frames_for(seconds, DEFAULT_FPS),
         **chosen(fields, "seed"),
         **chosen(fields, "audio"),
+        **chosen(fields, "loras"),
     }
     queue = partial(
         tasks.create, session, account, settings=settings, idempotency=idempotency, key=key

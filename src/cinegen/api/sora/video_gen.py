@@ -70,6 +70,8 @@ class VideoGenRequest(BaseModel):
     audio: str | None = None
     audio_prompt: str | None = None
     negative_audio_prompt: str | None = None
+    # cinegen's: installed LoRA adapters by name, [{"name", "scale"}] or "name:scale,…"
+    loras: list[dict[str, Any]] | str | None = None
 
     @field_validator("n_variants", "n_frames", "width", "height", "seed", "fps", mode="before")
     @classmethod

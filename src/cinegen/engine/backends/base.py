@@ -54,6 +54,8 @@ class RenderJob:
     sound: bool = False
     audio_prompt: str = ""
     negative_audio_prompt: str = ""
+    # LoRA adapters, (name, scale), installed for the model (models with Capabilities.lora)
+    loras: tuple[tuple[str, float], ...] = ()
 
     @property
     def conditioned(self) -> bool:

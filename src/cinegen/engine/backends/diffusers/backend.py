@@ -27,7 +27,7 @@ from cinegen.config import Settings
 from cinegen.engine import memory
 from cinegen.engine.backends.base import Clips, RenderJob, Sound, StepHooks
 from cinegen.engine.backends.device import pick_device_dtype
-from cinegen.engine.backends.diffusers import ltx2, placement
+from cinegen.engine.backends.diffusers import lora, ltx2, placement
 from cinegen.engine.backends.diffusers.families import FAMILIES, Family
 from cinegen.errors import ModelLoadError
 from cinegen.registry import ModelEntry
@@ -59,6 +59,8 @@ class DiffusersVideoBackend:
         self.placement = self._choose_placement()
         main_task = "t2v" if self.entry.capabilities.text_to_video else "i2v"
         self._pipes[main_task] = self._place(self._load(main_task))
+        if lora.pinned(self.settings, self.entry.id):
+            self._adapters.use(self._adapters.pinned)  # they load (and fuse) with the model
 
     # -- loading -----------------------------------------------------------------------
     def _load(self, task: str) -> Any:
@@ -200,6 +202,16 @@ class DiffusersVideoBackend:
             where,
         )
 
+    @functools.cached_property
+    def _adapters(self) -> lora.Adapters:
+        """The LoRA adapters, in the main pipeline's modules (which every task's pipeline
+        shares). Trap: not in the distilled transformer, which only the turbo preset runs."""
+        return lora.Adapters(
+            next(iter(self._pipes.values())),
+            where=lora.folder(self.settings, self.entry.id),
+            pinned=lora.pinned(self.settings, self.entry.id),
+        )
+
     # -- rendering ---------------------------------------------------------------------
     def _task(self, job: RenderJob) -> str:
         plain_image = job.image is not None and job.source is None and not job.references
@@ -213,11 +225,15 @@ class DiffusersVideoBackend:
 
     def render(self, job: RenderJob, hooks: StepHooks) -> Clips:
         task = self._task(job)
+        if job.loras or "_adapters" in self.__dict__:
+            self._adapters.use(job.loras)
         pipe = self._pipe(task)
         forcing = self.family.forcing
         batched = not self.family.single and forcing is None
         batched = batched and (task != "i2v" or self.family.batch_i2v)
-        distilled = self.family.distilled if job.distilled else None
+        # LoRAs live in the main transformer: a render that names some keeps it (at the
+        # preset's steps) rather than drop them silently on the distilled weights.
+        distilled = self.family.distilled if job.distilled and not job.loras else None
         transformer = self._distilled_transformer if distilled else None
         refine = self.family.refine if job.two_stage and self._upsample else None
         steps = len(distilled.sigmas) if transformer is not None and distilled else job.steps
@@ -346,6 +362,7 @@ class DiffusersVideoBackend:
                 )
                 if attr in self.__dict__
             },
+            **({"loras_fused": self._adapters.fused} if "_adapters" in self.__dict__ else {}),
         }
 
 
