@@ -97,7 +97,7 @@ def test_bad_input_exits_2_with_one_line_naming_the_field(tmp_path):
         (["--size", "853x480"], "width"),
         (["--variants", "9"], "n_variants"),
         (["--model", "sora-3"], "model"),
-        (["--seconds", "60"], "up to 20"),
+        (["--seconds", "61"], "up to 60"),
         (["--style", "pointillism"], "style"),
         (["--seconds", "nan"], "seconds"),
         (["--seconds", "1e308"], "seconds"),

@@ -109,7 +109,7 @@ def store_image(
 def store_video(
     session: Session, account: Account, data: bytes, *, data_dir: Path, param: str
 ) -> Upload:
-    """Keep an uploaded video (MP4, MOV, WebM or Matroska, up to 20 s and 1080p) as it came;
+    """Keep an uploaded video (MP4, MOV, WebM or Matroska, up to 60 s and 1080p) as it came;
     400 naming ``param`` otherwise."""
     _check_size(data, param)
     with tempfile.TemporaryDirectory() as folder:
