@@ -20,24 +20,21 @@ from cinegen.errors import Cancelled
 from cinegen.media.keep import Keep
 from cinegen.registry import MODELS
 
+from .render_jobs import tiny_job
+
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # renders on the twins
 
 T2V, I2V = "hunyuan-video-1.5", "hunyuan-video-1.5-i2v"
 
 
 def job(**fields: Any) -> RenderJob:
-    base: dict[str, Any] = dict(
-        prompt="a red ball bouncing",
-        negative_prompt="blurry",
+    own: dict[str, Any] = dict(
         width=48,
         height=32,
-        n_frames=9,
         fps=24.0,
-        seeds=[1, 2],
-        steps=2,
         guidance=6.0,
     )
-    return RenderJob(**{**base, **fields})
+    return tiny_job(**{**own, **fields})
 
 
 def first_frame(width: int, height: int, color: tuple[int, int, int] = (255, 0, 0)) -> Keep:

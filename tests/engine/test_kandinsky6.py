@@ -32,6 +32,8 @@ from cinegen.media.keep import Keep
 from cinegen.registry import MODELS
 from cinegen.spec import parse_spec
 
+from .render_jobs import tiny_job
+
 TINY = MODELS["kandinsky-6-tiny-random"]
 RATE = tiny_kandinsky6.SAMPLE_RATE
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -44,20 +46,15 @@ def backend() -> DiffusersVideoBackend:
 
 
 def job(**fields: Any) -> RenderJob:
-    base: dict[str, Any] = dict(
-        prompt="a red ball bouncing",
-        negative_prompt="blurry",
+    own: dict[str, Any] = dict(
         width=64,
         height=48,
-        n_frames=9,
         fps=24.0,
-        seeds=[1, 2],
-        steps=2,
         guidance=4.0,
         sound=True,
         audio_prompt="a ball thumps on wood",
     )
-    return RenderJob(**{**base, **fields})
+    return tiny_job(**{**own, **fields})
 
 
 @slow

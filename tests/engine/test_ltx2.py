@@ -21,6 +21,8 @@ from cinegen.media.keep import Keep
 from cinegen.registry import MODELS
 from cinegen.spec import parse_spec
 
+from .render_jobs import tiny_job
+
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # renders on the twin
 
 TINY = MODELS["ltx-2-tiny-random"]
@@ -33,20 +35,16 @@ def backend() -> DiffusersVideoBackend:
 
 
 def job(**fields: Any) -> RenderJob:
-    base: dict[str, Any] = dict(
-        prompt="a red ball bouncing",
-        negative_prompt="blurry",
+    own: dict[str, Any] = dict(
         width=64,
         height=64,
-        n_frames=9,
         fps=24.0,
-        seeds=[1, 2],
         steps=2,  # no preset's: one plain stage
         guidance=4.0,
         sound=True,
         audio_prompt="a ball thumps on wood",
     )
-    return RenderJob(**{**base, **fields})
+    return tiny_job(**{**own, **fields})
 
 
 def raw_samples(n_frames: int, fps: float) -> int:

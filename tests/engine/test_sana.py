@@ -21,6 +21,8 @@ from cinegen.media.keep import Keep
 from cinegen.registry import MODELS
 from cinegen.spec import parse_spec
 
+from .render_jobs import tiny_job
+
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # renders on the twin
 
 TINY = MODELS["sana-video-tiny-random"]
@@ -33,18 +35,13 @@ def backend() -> DiffusersVideoBackend:
 
 
 def job(**fields: Any) -> RenderJob:
-    base: dict[str, Any] = dict(
-        prompt="a red ball bouncing",
-        negative_prompt="blurry",
+    own: dict[str, Any] = dict(
         width=W,
         height=H,
-        n_frames=9,
         fps=16.0,
-        seeds=[1, 2],
-        steps=2,
         guidance=6.0,
     )
-    return RenderJob(**{**base, **fields})
+    return tiny_job(**{**own, **fields})
 
 
 def picture(colour: tuple[int, int, int] = (200, 40, 40)) -> np.ndarray:

@@ -19,24 +19,22 @@ from cinegen.engine.backends.diffusers.tiny_wan22 import BOUNDARY_RATIO
 from cinegen.media.keep import Keep
 from cinegen.registry import MODELS
 
+from .render_jobs import tiny_job
+
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # renders on the twins
 
 EXPERTS = ("transformer", "transformer_2")
 
 
 def job(**fields: Any) -> RenderJob:
-    base: dict[str, Any] = dict(
-        prompt="a red ball bouncing",
-        negative_prompt="blurry",
+    own: dict[str, Any] = dict(
         width=32,
         height=16,
-        n_frames=9,
         fps=16.0,
-        seeds=[1, 2],
         steps=4,
         guidance=4.0,
     )
-    return RenderJob(**{**base, **fields})
+    return tiny_job(**{**own, **fields})
 
 
 def first_frame(width: int, height: int, color: tuple[int, int, int] = (255, 0, 0)) -> Keep:
