@@ -351,7 +351,7 @@ def long_video(b: Bench) -> dict[str, Any]:
         rendered = b.engine.run(spec)
         change = steps(rendered.variant(0))
         at = [seg.start - 1 for seg in rendered.layout.segments[1:]]
-        seams += list(change[at] / np.median(change))
+        seams += [float(r) for r in change[at] / np.median(change)]
         inside.append(float(np.delete(change, at).max() / np.median(change)))
     return {
         "seam_step_ratio": round(max(seams), 3),
