@@ -55,11 +55,16 @@ RENAME = {
     "height": "size",
     "n_frames": "seconds",
     "inpaint_items": "input_reference",
+    "reference_images": "reference_images",
 }
 # ``seed`` (the same seed, request and model make the same video) and ``audio`` (auto, on,
 # off: sora-2's videos always had sound, so auto, sound where the model makes it, is the
 # default) are cinegen's additions.
-CREATE_FIELDS = {"prompt", "model", "seconds", "size", "input_reference", "seed", "audio"}
+# ``reference_images`` (cinegen's): up to 3 upload ids (POST /backend/uploads) or ids of
+# completed videos, pictures of a subject for the models that take them.
+CREATE_FIELDS = {
+    "prompt", "model", "seconds", "size", "input_reference", "seed", "audio", "reference_images"
+}  # fmt: skip
 # What each downloadable variant is sent as (each is the task's file of the same name).
 CONTENT_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
 
@@ -159,6 +164,7 @@ class VideoCreate(BaseModel):
     input_reference: dict[str, str] | None = None  # {"image_url": "data:image/png;base64,…"}
     seed: int | None = None
     audio: str | None = None
+    reference_images: list[str] | None = None  # upload ids or completed videos' ids
 
 
 class VideoCreateForm(BaseModel):
@@ -171,6 +177,8 @@ class VideoCreateForm(BaseModel):
     input_reference: bytes | None = None
     seed: int | None = None
     audio: str | None = None
+    # Repeated as reference_images[] (the SDK's way with a list), or comma-separated.
+    reference_images: list[str] | str | None = None
 
 
 HAND_READ_BODIES: tuple[type[BaseModel], ...] = (VideoCreate, VideoCreateForm)
@@ -219,6 +227,10 @@ async def read_body(
         for key, value in form.multi_items():
             if key == file_param and not isinstance(value, str):
                 upload = await value.read(MAX_UPLOAD_BYTES + 1)  # more is refused as too large
+            elif isinstance(value, str) and key.endswith("[]"):  # a list: key[] repeated
+                listed = fields.setdefault(key[:-2], [])
+                if isinstance(listed, list):
+                    listed.append(value)
             elif isinstance(value, str) and "[" in key and key.endswith("]"):
                 outer, _, inner = key[:-1].partition("[")
                 nested = fields.setdefault(outer, {})
@@ -273,6 +285,8 @@ def _create(
         **chosen(fields, "seed"),
         **chosen(fields, "audio"),
     }
+    if "reference_images" in fields:
+        spec["reference_images"] = _references(session, account, fields["reference_images"])
     queue = partial(
         tasks.create, session, account, settings=settings, idempotency=idempotency, key=key
     )
@@ -288,6 +302,36 @@ def _create(
     if task.spec["inpaint_items"][0].get("upload_id") != upload.id:
         remove_upload(session, data_dir, upload)  # a concurrent retry's task won the race
     return task
+
+
+def _references(session: Session, account: Any, value: Any) -> list[dict[str, str]]:
+    """``reference_images`` as the spec names media: upload ids as they are, a completed
+    video's id as its generation. A form may send them comma-separated."""
+    ids = [i.strip() for i in value.split(",") if i.strip()] if isinstance(value, str) else value
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ApiError(
+            400,
+            "reference_images must be a list of upload ids or completed videos' ids",
+            code="invalid_value",
+            param="reference_images",
+        )
+    named = []
+    for media_id in ids:
+        if media_id.startswith("upload_"):  # checked with the request's other media
+            named.append({"upload_id": media_id})
+            continue
+        task = session.get(Task, media_id)
+        mine = task is not None and task.account_id == account.id and not tasks.expired(task)
+        if task is None or not mine or task.state is not TaskState.succeeded:
+            raise ApiError(
+                400,
+                f"reference_images: no completed video {excerpt(media_id)} among this "
+                "account's videos (name a completed video's id, or an upload id)",
+                code="invalid_value",
+                param="reference_images",
+            )
+        named.append({"generation_id": task.generations[0].id})
+    return named
 
 
 def _reference_image(reference: Any) -> bytes:
