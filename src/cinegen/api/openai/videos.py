@@ -31,7 +31,14 @@ from cinegen.api.uploads import MAX_UPLOAD_BYTES, decode_data_url, remove_upload
 from cinegen.config import Settings
 from cinegen.errors import excerpt
 from cinegen.jobs.assets import delete_task
-from cinegen.spec import DEFAULT_FPS, MAX_SECONDS, GenerationSpec, Operation, frames_for
+from cinegen.spec import (
+    DEFAULT_FPS,
+    MAX_REFERENCE_IMAGES,
+    MAX_SECONDS,
+    GenerationSpec,
+    Operation,
+    frames_for,
+)
 from cinegen.store.models import ApiKey, Generation, Task, TaskState
 
 router = APIRouter(
@@ -315,6 +322,8 @@ def _references(session: Session, account: Any, value: Any) -> list[dict[str, st
             code="invalid_value",
             param="reference_images",
         )
+    if len(ids) > MAX_REFERENCE_IMAGES:  # the spec refuses them by count, before any lookup
+        return [{"upload_id": media_id} for media_id in ids]
     named = []
     for media_id in ids:
         if media_id.startswith("upload_"):  # checked with the request's other media
