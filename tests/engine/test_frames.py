@@ -11,6 +11,7 @@ import pytest
 
 from cinegen.config import Settings
 from cinegen.engine.backends.diffusers import families
+from cinegen.engine.backends.diffusers.tiny_twins import build_tiny_pipeline
 from cinegen.engine.engine import Engine
 from cinegen.errors import SpecError
 from cinegen.registry import MODELS
@@ -192,3 +193,24 @@ def test_wan_vace_sees_the_reference_images_and_the_characters_pictures(
     with pytest.raises(SpecError) as e:
         run("missing")
     assert e.value.field == "reference_images.0"
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize(("family", "takes"), [("wan", False), ("wan-2.2", True)])
+def test_which_wan_image_to_video_pipelines_take_a_last_image(family: str, takes: bool) -> None:
+    """Why wan-i2v has no last_frame: Wan 2.1 I2V's image embedder takes one picture, and two
+    (first and last) meet the prompt's batch of one (diffusers 0.42.1; the FLF2V checkpoint's
+    pos_embed_seq_len folds them into one). Wan 2.2 A14B has no image embedder."""
+    from PIL import Image
+
+    pipe = build_tiny_pipeline(family, "i2v")
+    red, blue = (Image.new("RGB", (32, 32), c) for c in (RED, BLUE))
+    call = dict(prompt="a ball", image=red, last_image=blue, height=32, width=32, num_frames=9,
+                num_inference_steps=2, output_type="np")  # fmt: skip
+    if takes:
+        assert pipe(**call).frames.shape == (1, 9, 32, 32, 3)
+    else:
+        with pytest.raises(RuntimeError, match="Expected size 2 but got size 1"):
+            pipe(**call)
+    assert MODELS[f"{family}-i2v-tiny-random"].capabilities.last_frame is takes
