@@ -383,3 +383,31 @@ def test_generate_with_loras_and_models_lists_them(tmp_path):
     assert models[model]["turbo"] == "LoRA turbo (4 steps)"
     assert models["cinegen-tiny"]["loras"] is None
     assert models["wan"]["turbo"] == "fewer steps, step cache"
+
+
+def test_first_and_last_frame_and_reference_pictures_from_files(tmp_path):
+    from PIL import Image
+
+    from cinegen.media.encode import read_frames
+
+    for name, colour in (("red", (220, 30, 30)), ("blue", (30, 30, 220))):
+        Image.new("RGB", (64, 64), colour).save(tmp_path / f"{name}.png")
+    common = ("--size", "64x64", "--frames", "16", "--seed", "1")
+    ends = ("--image", "red.png", "--last-frame", "blue.png")
+    run = cinegen("generate", "a ball", *ends, *common, "--out", "ends.mp4", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    frames = read_frames(tmp_path / "ends.mp4").astype(int)
+    assert len(frames) == 16
+    assert frames[0, 16:48, 16:48, 0].mean() > 180 and frames[-1, 16:48, 16:48, 2].mean() > 180
+    refs = ("--reference", "red.png", "--reference", "blue.png")
+    vace = ("--model", "wan-vace-tiny-random", "--out", "refs.mp4")
+    run = cinegen("generate", "a ball", *refs, *vace, *common, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    for args, words in [
+        ((*refs, *refs), "reference_images"),
+        (("--model", "wan-i2v-tiny-random", *ends), "wan-2.2-i2v"),
+        (("--model", "cinegen-tiny", *refs), "wan-vace"),
+    ]:
+        run = cinegen("generate", "a ball", *args, *common, cwd=tmp_path)
+        lines = [line for line in run.stderr.splitlines() if line.strip()]
+        assert run.returncode == 2 and len(lines) == 1 and words in lines[0], lines

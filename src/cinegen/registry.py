@@ -34,6 +34,9 @@ class Capabilities:
     reference_images: bool = False  # see pictures of a subject anywhere (characters)
     # Takes LoRA adapters by name (Settings.loras, a request's loras): set from LORA_FAMILIES
     lora: bool = False
+    # Its image-to-video pipeline takes a last frame beside the first (Wan's ``last_image``);
+    # a model with video_conditioning holds one anyway (``holds_last_frame``).
+    last_frame: bool = False
     sound: bool = False  # its renders carry sound made with the picture (LTX-2, Kandinsky 6)
     # What remix strengths subtle, mild and strong mean for this model (0: keep, 1: ignore).
     remix_strengths: tuple[float, float, float] = (0.4, 0.6, 0.8)
@@ -66,6 +69,11 @@ class Capabilities:
         if self.fixed_frames:
             return self.window_seconds or MAX_SECONDS
         return (self.max_frames - 1) / self.native_fps
+
+    @property
+    def holds_last_frame(self) -> bool:
+        """Whether it ends a clip on a given picture after a given first frame."""
+        return self.last_frame or self.video_conditioning
 
     @property
     def longest_seconds(self) -> float:
@@ -142,6 +150,7 @@ class ModelEntry:
             "text-to-video": caps.text_to_video,
             "image-to-video": caps.image_to_video,
             "video-conditioning": caps.video_conditioning,
+            "last frame": caps.last_frame,  # beside a first (video-conditioning holds any)
             "inpaint": caps.inpaint,
             "remix": caps.remix,
             "reference images": caps.reference_images,
@@ -158,10 +167,17 @@ def _presets(quality: tuple[int, float], turbo: tuple[int, float]) -> dict[Prese
 
 
 def _image_to_video(
-    base: ModelEntry, id: str, weights: str, description: str, **changes: Any
+    base: ModelEntry,
+    id: str,
+    weights: str,
+    description: str,
+    last_frame: bool = False,
+    **changes: Any,
 ) -> ModelEntry:
     """The image-to-video checkpoint of a family: the same grid, a first frame required."""
-    caps = dataclasses.replace(base.capabilities, text_to_video=False, image_to_video=True)
+    caps = dataclasses.replace(
+        base.capabilities, text_to_video=False, image_to_video=True, last_frame=last_frame
+    )
     return dataclasses.replace(
         base, id=id, weights=weights, description=description, capabilities=caps, **changes
     )
@@ -436,6 +452,9 @@ _REAL = (
         "wan-2.2-i2v",
         "Wan-AI/Wan2.2-I2V-A14B-Diffusers",
         "Wan 2.2 I2V A14B: two experts animate a given first frame, 720p at 16 fps",
+        # Its pipeline's last_image joins the first in the condition. Not on wan-i2v: Wan 2.1
+        # I2V's image embedder takes one picture (two need the FLF2V checkpoint's pos_embed).
+        last_frame=True,
         # Wan2.2's i2v-A14B config: 40 steps, guidance 3.5 for both experts.
         presets=_presets(quality=(40, 3.5), turbo=(20, 3.5)),
     ),

@@ -41,6 +41,12 @@ MAX_ASPECT = 4.0  # long side / short side; 16:9 and 9:16 are 1.78
 MAX_VARIANTS = 4
 MAX_SEED = 2**32 - 1
 MAX_CHARACTERS = 4
+# Pictures of a subject a model sees anywhere (``reference_images``), and all it sees in one
+# render with the characters' own pictures: more crowds out the prompt (Wan VACE gives each
+# its own latent frame ahead of the clip).
+MAX_REFERENCE_IMAGES = 3
+MAX_REFERENCE_PICTURES = 4
+LAST_FRAME = -1  # a frame_index meaning the request's last frame
 # A character's name, written ``@name`` in a prompt: letters, digits and _, with . or -
 # inside (so that "@ada." at the end of a sentence mentions ada).
 CHARACTER_NAME = r"[A-Za-z0-9_]+(?:[.-][A-Za-z0-9_]+)*"
@@ -162,12 +168,13 @@ class CropBounds(_Strict):
 
 
 class InpaintItem(_Strict):
-    """Media placed on the timeline: an upload or an earlier generation."""
+    """Media placed on the timeline: an upload or an earlier generation. In a request's
+    ``inpaint_items``, ``frame_index`` -1 means its last frame (first and last frame)."""
 
     type: Literal["image", "video"]
     upload_id: str | None = None
     generation_id: str | None = None
-    frame_index: Annotated[int, Field(ge=0)] = 0
+    frame_index: Annotated[int, Field(ge=LAST_FRAME)] = 0
     source_start_frame: Annotated[int, Field(ge=0)] | None = None
     source_end_frame: Annotated[int, Field(ge=0)] | None = None
     crop_bounds: CropBounds = CropBounds()
@@ -180,6 +187,25 @@ class InpaintItem(_Strict):
         if start is not None and end is not None and end < start:
             raise ValueError(f"source_end_frame ({end}) is before source_start_frame ({start})")
         return self
+
+
+class ReferenceImage(_Strict):
+    """A picture of a subject the model sees wherever it appears (not at a frame): an
+    upload or an earlier generation (its middle frame)."""
+
+    upload_id: Annotated[str, Field(max_length=500)] | None = None
+    generation_id: Annotated[str, Field(max_length=500)] | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        if (self.upload_id is None) == (self.generation_id is None):
+            raise ValueError("give exactly one of upload_id or generation_id")
+        return self
+
+    @property
+    def media(self) -> InpaintItem:
+        """The same media as a timeline item, for a ``MediaResolver``."""
+        return InpaintItem(type="video", upload_id=self.upload_id, generation_id=self.generation_id)
 
 
 class Shot(_Strict):
@@ -335,6 +361,8 @@ class GenerationSpec(_Strict):
     characters: Annotated[list[Character], Field(max_length=MAX_CHARACTERS)] = Field(
         default_factory=list
     )
+    # Checked in _check_references (count, with the characters' pictures).
+    reference_images: list[ReferenceImage] = Field(default_factory=list)
     # Sound. The prompt describes it as Sora 2 prompts did (dialogue in quotes, effects,
     # ambience); ``audio_prompt`` and its negative go to the models that take them.
     audio: AudioMode = AudioMode.auto
@@ -390,13 +418,15 @@ class GenerationSpec(_Strict):
         for i, name in enumerate(names):
             if name in names[:i]:
                 raise SpecError(f"loras.{i}.name", "is given twice", value=name)
+        _check_references(self)
+        _resolve_last_frame(self)
         for i, item in enumerate(self.inpaint_items):
             if item.frame_index >= self.n_frames:
                 raise SpecError(
                     f"inpaint_items.{i}.frame_index",
                     "is past the last frame",
                     value=item.frame_index,
-                    allowed=f"0..{self.n_frames - 1}",
+                    allowed=f"0..{self.n_frames - 1}, or -1 for the last frame",
                 )
         return self
 
@@ -408,6 +438,7 @@ class GenerationSpec(_Strict):
         """Every media id the request works from: its sources, then its timeline items."""
         ids = list(self.source.generation_ids) if self.source else []
         items = [*self.inpaint_items, *(s.media for s in self.storyboard if s.media)]
+        items += [r.media for r in self.reference_images]
         return ids + [i.generation_id or i.upload_id or "" for i in items]
 
     def characters_in(self, text: str) -> list[Character]:
@@ -458,6 +489,44 @@ def _check_characters(spec: GenerationSpec) -> None:
                     value=f"@{name}",
                     allowed=", ".join(f"@{n}" for n in names) or "no characters given",
                 )
+
+
+def _check_references(spec: GenerationSpec) -> None:
+    given = len(spec.reference_images)
+    if given > MAX_REFERENCE_IMAGES:
+        raise SpecError(
+            "reference_images",
+            f"takes up to {MAX_REFERENCE_IMAGES} pictures",
+            value=given,
+            allowed=f"up to {MAX_REFERENCE_IMAGES}",
+        )
+    pictured = sum(c.upload_id is not None for c in spec.characters)
+    if given and given + pictured > MAX_REFERENCE_PICTURES:
+        room = max(0, MAX_REFERENCE_PICTURES - pictured)
+        raise SpecError(
+            "reference_images",
+            f"with the characters' {pictured} pictures, more than the "
+            f"{MAX_REFERENCE_PICTURES} reference pictures a model sees at once",
+            value=given,
+            allowed=f"up to {room} beside these characters",
+        )
+
+
+def _resolve_last_frame(spec: GenerationSpec) -> None:
+    """``frame_index`` -1 (the last frame) as the frame it is; a shot's media has no last
+    frame of its own. Trap: the spec is frozen, its lists are not: the items are swapped in
+    place, once, while the spec is being validated."""
+    for i, item in enumerate(spec.inpaint_items):
+        if item.frame_index == LAST_FRAME:
+            spec.inpaint_items[i] = item.model_copy(update={"frame_index": spec.n_frames - 1})
+    for i, shot in enumerate(spec.storyboard):
+        if shot.media is not None and shot.media.frame_index == LAST_FRAME:
+            raise SpecError(
+                f"storyboard.{i}.media.frame_index",
+                "-1 (the last frame) is for inpaint_items",
+                value=LAST_FRAME,
+                allowed="0 or more, counted from the shot's start_frame",
+            )
 
 
 def _check_size(kind: GenerationType, width: int, height: int) -> None:

@@ -328,3 +328,41 @@ def test_a_retried_upload_keeps_one_image(client, service):
     with pytest.raises(openai.UnprocessableEntityError):
         create(other.getvalue())
     assert len(set(uploads.iterdir()) - before) == 1
+
+
+def _png(colour: tuple[int, int, int]) -> bytes:
+    png = io.BytesIO()
+    Image.fromarray(np.full((96, 96, 3), colour, np.uint8)).save(png, format="PNG")
+    return png.getvalue()
+
+
+def test_reference_images_reach_a_model_that_takes_them(client, service, red_circle):
+    """Upload ids and completed videos' ids, in JSON and in a multipart body; refused by
+    name on a model without reference images, past three, and for an unknown video."""
+    key = {"Authorization": f"Bearer {client.api_key}"}
+    upload = httpx.post(
+        f"{service.url}/backend/uploads", headers=key,
+        files={"file": ("green.png", _png((30, 220, 30)), "image/png")},
+    ).json()["id"]  # fmt: skip
+    vace = {**TINY, "model": "wan-vace-tiny-random"}
+    video = client.videos.create_and_poll(
+        prompt="a ball", poll_interval_ms=100, **vace,
+        extra_body={"seed": 1, "reference_images": [upload, red_circle.id]},
+    )  # fmt: skip
+    assert video.status == "completed", video.error
+    form = httpx.post(
+        f"{service.url}/v1/videos", headers=key,
+        data={"prompt": "a ball", **vace, "seed": "1", "reference_images[]": [upload]},
+        files={"input_reference": ("red.png", _png((220, 30, 30)), "image/png")},
+    )  # fmt: skip
+    assert form.status_code == 200, form.text
+    assert client.videos.poll(form.json()["id"], poll_interval_ms=100).status == "completed"
+    refusals = [
+        ({**TINY, "extra_body": {"reference_images": [upload]}}, "model", "wan-vace"),
+        ({**vace, "extra_body": {"reference_images": [upload] * 4}}, "reference_images", "up to 3"),
+        ({**vace, "extra_body": {"reference_images": ["video_nope"]}}, "reference_images", "nope"),
+    ]
+    for fields, param, words in refusals:
+        with pytest.raises(openai.BadRequestError) as caught:
+            client.videos.create(prompt="a ball", **fields)
+        assert caught.value.body["param"] == param and words in caught.value.body["message"]

@@ -267,3 +267,40 @@ def test_a_retried_task_s_progress_never_goes_back(tmp_path):
             seen.append(poll())
     assert seen == [(0.6, 60, "denoise"), (0.6, 60, "queued"), (0.6, 60, "load"),
                     (0.6, 60, "denoise"), (0.75, 75, "denoise")]  # fmt: skip
+
+
+def _upload_png(http: httpx.Client, colour: tuple[int, int, int]) -> str:
+    png = io.BytesIO()
+    Image.fromarray(np.full((64, 64, 3), colour, np.uint8)).save(png, format="PNG")
+    upload = http.post("/backend/uploads", files={"file": ("p.png", png.getvalue(), "image/png")})
+    assert upload.status_code == 200, upload.text
+    return str(upload.json()["id"])
+
+
+@pytest.mark.slow  # renders
+def test_first_and_last_frame_and_reference_images(http, tmp_path):
+    """An upload at frame_index -1 is the video's last frame; reference_images reach Wan
+    VACE, as inpaint_items name media or by bare id; both refused by name elsewhere."""
+    red, blue = _upload_png(http, (220, 30, 30)), _upload_png(http, (30, 30, 220))
+    ends = [{"type": "image", "upload_media_id": red, "frame_index": 0},
+            {"type": "image", "upload_media_id": blue, "frame_index": -1}]  # fmt: skip
+    task = _done(http, {**TINY, "width": 64, "height": 64, "n_frames": 24, "inpaint_items": ends})
+    path = tmp_path / "ends.mp4"
+    path.write_bytes(http.get(task["generations"][0]["url"]).content)
+    frames = read_frames(path).astype(int)
+    assert len(frames) == 24
+    assert frames[0, 20:44, 20:44, 0].mean() > 180 and frames[-1, 20:44, 20:44, 2].mean() > 180
+    references = [{"upload_media_id": red}, blue]
+    vace = {**TINY, "model": "wan-vace-tiny-random", "reference_images": references}
+    assert _done(http, vace)["status"] == "succeeded"
+    refusals = [
+        ({**TINY, "model": "wan-i2v-tiny-random", "inpaint_items": ends}, "model", "wan-2.2-i2v"),
+        ({**TINY, "reference_images": references}, "model", "wan-vace"),
+        ({**vace, "reference_images": [blue] * 4}, "reference_images", "up to 3"),
+        ({**vace, "reference_images": ["upload_gone"]}, "reference_images.0.upload_id", "gone"),
+    ]
+    for payload, param, words in refusals:
+        refused = http.post("/backend/video_gen", json=payload)
+        assert refused.status_code == 400, refused.text
+        error = refused.json()["error"]
+        assert error["param"] == param and words in error["message"], error

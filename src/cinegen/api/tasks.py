@@ -187,6 +187,11 @@ def _media_fields(spec: GenerationSpec) -> list[tuple[str, str]]:
     for i, character in enumerate(spec.characters):
         if character.upload_id is not None:
             named.append((f"characters.{i}.upload_id", character.upload_id))
+    for i, reference in enumerate(spec.reference_images):
+        if reference.upload_id is not None:
+            named.append((f"reference_images.{i}.upload_id", reference.upload_id))
+        elif reference.generation_id is not None:
+            named.append((f"reference_images.{i}.generation_id", reference.generation_id))
     return named
 
 

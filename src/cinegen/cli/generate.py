@@ -21,6 +21,7 @@ from cinegen.errors import CinegenError, SpecError
 from cinegen.safety.moderation import ContentPolicyViolation
 from cinegen.spec import (
     DEFAULT_FPS,
+    LAST_FRAME,
     MAX_SECONDS,
     AudioMode,
     GenerationSpec,
@@ -63,6 +64,14 @@ def generate(
     ] = None,
     image: Annotated[
         Path | None, typer.Option(help="Animate this picture (first frame); needs an i2v model.")
+    ] = None,
+    last_frame: Annotated[
+        Path | None,
+        typer.Option(help="End on this picture (with --image: first and last frame)."),
+    ] = None,
+    reference: Annotated[
+        list[Path] | None,
+        typer.Option(help="A picture of a subject the model sees anywhere (up to 3; repeat)."),
     ] = None,
     storyboard: Annotated[
         Path | None,
@@ -111,8 +120,7 @@ def generate(
             audio_prompt=audio_prompt,
             negative_audio_prompt=negative_audio,
         )
-        if image is not None:
-            fields["inpaint_items"] = [{"type": "image", "upload_id": str(image)}]
+        fields.update(_pictures(image, last_frame, reference or []))
         if storyboard is not None:
             fields.update(operation="storyboard", storyboard=_read_storyboard(storyboard))
         fields["characters"] = [_character(c) for c in character or []]
@@ -156,6 +164,17 @@ def _run(fields: dict[str, Any], out_path: Path | None, *, as_json: bool, debug:
         print(json.dumps(result.to_json()))
         return
     _print_summary(result.to_json())
+
+
+def _pictures(first: Path | None, last: Path | None, references: list[Path]) -> dict[str, Any]:
+    """--image, --last-frame and --reference as the spec's fields (the CLI's media ids are
+    paths; -1 is the last frame)."""
+    ends = [(first, 0), (last, LAST_FRAME)]
+    items = [{"type": "image", "upload_id": str(p), "frame_index": i} for p, i in ends if p]
+    fields: dict[str, Any] = {"inpaint_items": items} if items else {}
+    if references:
+        fields["reference_images"] = [{"upload_id": str(path)} for path in references]
+    return fields
 
 
 def _read_storyboard(path: Path) -> list[dict[str, Any]]:

@@ -41,7 +41,7 @@ from cinegen.engine.operations import (
     paste,
 )
 from cinegen.engine.plan import RenderPlan, plan
-from cinegen.engine.sources import MediaResolver, reference_pictures
+from cinegen.engine.sources import MediaResolver, given_references, reference_pictures
 from cinegen.media.resample import resample_video
 from cinegen.progress import PreviewFn, ProgressFn, Stage
 from cinegen.spec import GenerationSpec
@@ -207,9 +207,11 @@ class Engine:
         if render_plan.longest_render is not None:  # long video: windows, each continuing
             layout = in_windows(layout, render_plan.longest_render, render_plan.window_overlap)
         windows = [render_plan.window(len(seg.window)) for seg in layout.segments]
-        references = {}
+        references: dict[str, np.ndarray] = {}
+        given: tuple[np.ndarray, ...] = ()
         if render_plan.model.capabilities.reference_images:
             references = reference_pictures(render_plan.spec, media)
+            given = given_references(render_plan.spec, media)
         timings: dict[str, float] = {}
         # 2. load (or reuse) the model
         t0 = time.perf_counter()
@@ -218,6 +220,7 @@ class Engine:
         # 3. denoise each segment on the native grid, after the ones it joins
         t0 = time.perf_counter()
         renders = _Renders(render_plan, layout, references, on_progress, should_stop, on_preview)
+        renders.given = given
         for seg, (frames, fps) in zip(layout.segments, windows, strict=True):
             renders.add(backend, seg, frames, fps)
         timings["render_s"] = time.perf_counter() - t0
@@ -238,6 +241,7 @@ class _Renders:
     on_progress: ProgressFn | None
     should_stop: Callable[[], bool] | None
     on_preview: PreviewFn | None
+    given: tuple[np.ndarray, ...] = ()  # the request's reference_images, seen by every render
     pieces: list[Piece] = field(default_factory=list)
     _jobs_done: int = 0
 
@@ -255,7 +259,8 @@ class _Renders:
             prompt=p.styled(seg.prompt),
             source=source,
             strength=p.model.capabilities.remix_strength(remix.strength) if remix else 1.0,
-            references=tuple(
+            references=self.given
+            + tuple(
                 self.references[c.name]
                 for c in spec.characters_in(seg.prompt)
                 if c.name in self.references

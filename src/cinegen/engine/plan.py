@@ -99,7 +99,7 @@ def plan(spec: GenerationSpec, settings: Settings) -> RenderPlan:
             able = [m.id for m in MODELS.values() if getattr(m.capabilities, need)]
             raise SpecError(
                 "model",
-                f"{model.id} cannot do {_NEED_WORDS[need]} ({_asked(spec)})",
+                f"{model.id} cannot do {_NEED_WORDS[need]} ({_asked(spec, need)})",
                 value=model.id,
                 allowed=", ".join(able),
             )
@@ -143,6 +143,8 @@ def plan(spec: GenerationSpec, settings: Settings) -> RenderPlan:
 
 _NEED_WORDS = {
     "image_to_video": "image-to-video",
+    "holds_last_frame": "a last frame after the first",
+    "reference_images": "reference images",
     "video_conditioning": "video conditioning (holding frames of a clip)",
     "inpaint": "inpainting",
     "remix": "remix",
@@ -158,10 +160,24 @@ def needs(spec: GenerationSpec) -> list[str]:
     for item in items:
         first_image = item.type == "image" and item.frame_index == 0
         wanted.append("image_to_video" if first_image else "video_conditioning")
+    if _first_and_last(spec):  # the one pair an image-to-video pipeline may take natively
+        wanted = [n for n in wanted if n != "video_conditioning"] + ["holds_last_frame"]
+    if spec.reference_images:
+        wanted.append("reference_images")
     return list(dict.fromkeys(wanted))
 
 
-def _asked(spec: GenerationSpec) -> str:
+def _first_and_last(spec: GenerationSpec) -> bool:
+    """Whether the request holds exactly an image at its first frame and one at its last."""
+    at = sorted(i.frame_index for i in spec.inpaint_items if i.type == "image")
+    only_images = all(i.type == "image" for i in spec.inpaint_items)
+    plain = spec.operation is Operation.simple_compose and spec.n_frames > 1
+    return plain and only_images and at == [0, spec.n_frames - 1]
+
+
+def _asked(spec: GenerationSpec, need: str) -> str:
+    if need == "reference_images":
+        return "reference_images"
     if spec.operation is not Operation.simple_compose:
         return f"operation {spec.operation.value}"
     return "the media in inpaint_items"

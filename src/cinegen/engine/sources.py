@@ -4,7 +4,8 @@ Whoever runs the engine passes a ``MediaResolver`` (uploads and earlier generati
 server task, ``jobs/media.py``; files for the CLI, ``cli/generate.py``). One that is also a
 ``SoundResolver`` gives each video's own track as a ``SourceSound``, which the layouts
 (``operations.py``) keep under the frames they place. ``reference_pictures`` reads the
-characters' references through the same resolver.
+characters' references, and ``given_references`` the request's ``reference_images``, through
+the same resolver.
 """
 
 from __future__ import annotations
@@ -70,3 +71,20 @@ def reference_pictures(spec: GenerationSpec, media: MediaResolver | None) -> dic
             ) from None
         pictures[character.name] = frames[len(frames) // 2]
     return pictures
+
+
+def given_references(spec: GenerationSpec, media: MediaResolver | None) -> tuple[np.ndarray, ...]:
+    """The request's ``reference_images``, (h, w, 3) uint8 each: an image, or the middle
+    frame of a clip. Every render of the request sees them (``spec`` caps how many, with the
+    characters' pictures, at ``MAX_REFERENCE_PICTURES``)."""
+    pictures = []
+    for i, reference in enumerate(spec.reference_images):
+        field = f"reference_images.{i}"
+        if media is None:
+            raise SpecError(field, "no media store is available")
+        try:
+            frames = media(reference.media)
+        except SpecError as exc:
+            raise SpecError(field, exc.message, value=exc.value) from None
+        pictures.append(frames[len(frames) // 2])
+    return tuple(pictures)

@@ -31,7 +31,14 @@ from cinegen.api.uploads import MAX_UPLOAD_BYTES, decode_data_url, remove_upload
 from cinegen.config import Settings
 from cinegen.errors import excerpt
 from cinegen.jobs.assets import delete_task
-from cinegen.spec import DEFAULT_FPS, MAX_SECONDS, GenerationSpec, Operation, frames_for
+from cinegen.spec import (
+    DEFAULT_FPS,
+    MAX_REFERENCE_IMAGES,
+    MAX_SECONDS,
+    GenerationSpec,
+    Operation,
+    frames_for,
+)
 from cinegen.store.models import ApiKey, Generation, Task, TaskState
 
 router = APIRouter(
@@ -55,13 +62,19 @@ RENAME = {
     "height": "size",
     "n_frames": "seconds",
     "inpaint_items": "input_reference",
+    "reference_images": "reference_images",
 }
 # ``seed`` (the same seed, request and model make the same video) and ``audio`` (auto, on,
 # off: sora-2's videos always had sound, so auto, sound where the model makes it, is the
 # default) are cinegen's additions.
 # ``loras`` too: installed LoRA adapters by name, [{"name", "scale"}] or "name:scale,…" (a
 # multipart body carries the list as the SDK writes it, loras[][name] and loras[][scale]).
-CREATE_FIELDS = {"prompt", "model", "seconds", "size", "input_reference", "seed", "audio", "loras"}
+# ``reference_images`` (cinegen's): up to 3 upload ids (POST /backend/uploads) or ids of
+# completed videos, pictures of a subject for the models that take them.
+CREATE_FIELDS = {
+    "prompt", "model", "seconds", "size", "input_reference", "seed", "audio", "loras",
+    "reference_images",
+}  # fmt: skip
 # What each downloadable variant is sent as (each is the task's file of the same name).
 CONTENT_TYPES = {"video": "video/mp4", "thumbnail": "image/webp", "spritesheet": "image/jpeg"}
 
@@ -170,6 +183,7 @@ class VideoCreate(BaseModel):
     seed: int | None = None
     audio: str | None = None
     loras: list[LoraParam] | str | None = None
+    reference_images: list[str] | None = None  # upload ids or completed videos' ids
 
 
 class VideoCreateForm(BaseModel):
@@ -183,6 +197,8 @@ class VideoCreateForm(BaseModel):
     seed: int | None = None
     audio: str | None = None
     loras: str | None = None  # "name:scale,…", or loras[][name] and loras[][scale] fields
+    # Repeated as reference_images[] (the SDK's way with a list), or comma-separated.
+    reference_images: list[str] | str | None = None
 
 
 HAND_READ_BODIES: tuple[type[BaseModel], ...] = (VideoCreate, VideoCreateForm)
@@ -233,6 +249,10 @@ async def read_body(
                 upload = await value.read(MAX_UPLOAD_BYTES + 1)  # more is refused as too large
             elif isinstance(value, str) and (item := LIST_ITEM.fullmatch(key)):
                 _add_list_item(fields, item[1], item[2], value)
+            elif isinstance(value, str) and key.endswith("[]"):  # a list: key[] repeated
+                listed = fields.setdefault(key[:-2], [])
+                if isinstance(listed, list):
+                    listed.append(value)
             elif isinstance(value, str) and "[" in key and key.endswith("]"):
                 outer, _, inner = key[:-1].partition("[")
                 nested = fields.setdefault(outer, {})
@@ -306,6 +326,8 @@ def _create(
         **chosen(fields, "audio"),
         **chosen(fields, "loras"),
     }
+    if "reference_images" in fields:
+        spec["reference_images"] = _references(session, account, fields["reference_images"])
     queue = partial(
         tasks.create, session, account, settings=settings, idempotency=idempotency, key=key
     )
@@ -321,6 +343,38 @@ def _create(
     if task.spec["inpaint_items"][0].get("upload_id") != upload.id:
         remove_upload(session, data_dir, upload)  # a concurrent retry's task won the race
     return task
+
+
+def _references(session: Session, account: Any, value: Any) -> list[dict[str, str]]:
+    """``reference_images`` as the spec names media: upload ids as they are, a completed
+    video's id as its generation. A form may send them comma-separated."""
+    ids = [i.strip() for i in value.split(",") if i.strip()] if isinstance(value, str) else value
+    if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+        raise ApiError(
+            400,
+            "reference_images must be a list of upload ids or completed videos' ids",
+            code="invalid_value",
+            param="reference_images",
+        )
+    if len(ids) > MAX_REFERENCE_IMAGES:  # the spec refuses them by count, before any lookup
+        return [{"upload_id": media_id} for media_id in ids]
+    named = []
+    for media_id in ids:
+        if media_id.startswith("upload_"):  # checked with the request's other media
+            named.append({"upload_id": media_id})
+            continue
+        task = session.get(Task, media_id)
+        mine = task is not None and task.account_id == account.id and not tasks.expired(task)
+        if task is None or not mine or task.state is not TaskState.succeeded:
+            raise ApiError(
+                400,
+                f"reference_images: no completed video {excerpt(media_id)} among this "
+                "account's videos (name a completed video's id, or an upload id)",
+                code="invalid_value",
+                param="reference_images",
+            )
+        named.append({"generation_id": task.generations[0].id})
+    return named
 
 
 def _reference_image(reference: Any) -> bytes:

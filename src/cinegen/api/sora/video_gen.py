@@ -64,6 +64,9 @@ class VideoGenRequest(BaseModel):
     inpaint_items: list[dict[str, Any]] = []
     source: dict[str, Any] | None = None
     storyboard: list[dict[str, Any]] | None = None
+    # cinegen's: up to 3 pictures of a subject, each {"upload_media_id": …} or
+    # {"generation_id": …} (as in inpaint_items), or the bare id
+    reference_images: list[dict[str, Any] | str] | None = None
     seed: int | None = None
     negative_prompt: str | None = None
     # cinegen's: sound auto (where the model makes it), on or off, and words for it
@@ -207,6 +210,8 @@ def create_video_gen(
     idempotency = tasks.Idempotency.of(idempotency_key, body.model_dump(mode="json"))
     fields["fps"] = body.fps if body.fps is not None else SORA_FPS
     fields["inpaint_items"] = [_item(i) for i in body.inpaint_items]
+    if body.reference_images is not None:
+        fields["reference_images"] = [_reference(r) for r in body.reference_images]
     if body.storyboard is not None:
         fields["storyboard"] = [
             {**shot, "media": _item(shot["media"])} if isinstance(shot.get("media"), dict) else shot
@@ -224,6 +229,15 @@ def _item(item: dict[str, Any]) -> dict[str, Any]:
         item = {**item, "upload_id": item["upload_media_id"]}
         del item["upload_media_id"]
     return item
+
+
+def _reference(reference: dict[str, Any] | str) -> dict[str, Any]:
+    """A reference image as the spec names it: a bare id is an upload's (``upload_…``) or
+    a generation's."""
+    if isinstance(reference, str):
+        key = "upload_id" if reference.startswith("upload_") else "generation_id"
+        return {key: reference}
+    return _item(reference)
 
 
 @router.get("/video_gen", response_model=TaskList)

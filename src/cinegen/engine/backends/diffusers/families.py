@@ -162,6 +162,21 @@ def _vace_condition(pipe: Any, job: RenderJob, n: int) -> dict[str, Any]:
     return kwargs
 
 
+def _first_last_condition(pipe: Any, job: RenderJob, n: int) -> dict[str, Any]:
+    """Wan's image-to-video pipeline: a first frame (``image``) and, where held, a last one
+    (``last_image``: the two join the condition, the frames between are generated)."""
+    if job.keep is None or job.source is not None or job.references:
+        raise ValueError("Wan image-to-video holds a first frame and a last one, nothing else")
+    held = np.flatnonzero(job.keep.mask.reshape(len(job.keep.mask), -1).any(axis=1))
+    last = len(job.keep.mask) - 1
+    if held.tolist() not in ([0], [0, last]):
+        raise ValueError(f"Wan image-to-video holds frames 0 and {last} only, not {held.tolist()}")
+    kwargs = {"image": Image.fromarray(job.keep.frames[0])}
+    if len(held) == 2:
+        kwargs["last_image"] = Image.fromarray(job.keep.frames[last])
+    return kwargs
+
+
 # Wan 2.2's two experts: the low-noise one (``transformer_2``) guides with its own scale,
 # as a share of the preset's. Text to video: 3.0 against 4.0 (diffusers' modular Wan 2.2
 # blocks, ``modular_pipelines/wan/denoise.py``, and Wan2.2's t2v-A14B config); image to
@@ -346,6 +361,7 @@ FAMILIES: dict[str, Family] = {
         i2v="WanImageToVideoPipeline",
         extra=_wan22_arguments,
         decode=_wan_decode,
+        condition=_first_last_condition,  # a last frame too (registry: last_frame)
     ),
     # Wan 2.2 TI2V 5B: one checkpoint for text and a first frame (``expand_timesteps``: the
     # image's latent frame is kept clean, its timestep 0), a 16x VAE (z_dim 48).
