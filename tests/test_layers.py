@@ -18,7 +18,7 @@ DIALECTS = ["cinegen.api.openai", "cinegen.api.sora", "cinegen.api.native"]
 LAYERS: list[list[str]] = [
     ["cinegen.errors", "cinegen.version", "cinegen.progress", "cinegen.media"],  # no cinegen below
     ["cinegen.spec"],  # the request: GenerationSpec
-    ["cinegen.registry"],  # models as data: what each can do
+    ["cinegen.registry", "cinegen.footprints"],  # models as data: what each can do, and holds
     ["cinegen.config"],  # settings
     ["cinegen.store", "cinegen.models"],  # the database; the embedded model's own code
     ["cinegen.provenance"],  # marks, C2PA, verify
