@@ -104,6 +104,61 @@ HUNYUAN_VIDEO = Footprint(
     hidden=3072, compression=(4, 16, 16), guidance_batch=1, tile=(16, 256, 256),
 )  # fmt: skip
 
+# Skywork/SkyReels-V2-DF-1.3B-540P: Wan 1.3B's shape with sample-info injection (config
+# from diffusers' scripts/convert_skyreelsv2_to_diffusers.py: 1.44B, 30 blocks of 1536);
+# umT5 and Wan-VAE as Wan's.
+SKYREELS_V2_DF_1_3B = dataclasses.replace(WAN_1_3B, transformer=1.436e9)
+
+# Efficient-Large-Model/SANA-Video_2B_480p: the card's 2B (config from diffusers'
+# scripts/convert_sana_video_to_diffusers.py: 2.06B, 20 blocks of 2240); Gemma-2 2B as the
+# pipeline loads it, Gemma2Model without the LM head (config: 2.61B); Wan 2.1's VAE
+# (config) 0.127B, 4x8x8 with patch (1, 2, 2).
+SANA_VIDEO_2B = dataclasses.replace(
+    WAN_1_3B, transformer=2.057e9, text_encoder=2.614e9, blocks=20, hidden=2240
+)
+
+# hunyuanvideo-community/HunyuanVideo-1.5-480p_t2v: the card's 8.3B (config from diffusers'
+# scripts/convert_hunyuan_video1_5_to_diffusers.py: 8.33B, 54 blocks of 2048); Qwen2.5-VL-7B
+# as the pipeline loads it, its text model only (config: 7.07B), + the Glyph-SDXL-v2 ByT5
+# encoder (byt5-small's encoder, config: 0.218B); its VAE (config, the class defaults)
+# 1.26B, 4x16x16 with patch 1. Its guider runs each condition as its own batch.
+HUNYUAN_VIDEO_15 = Footprint(
+    transformer=8.327e9, text_encoder=7.071e9 + 0.218e9, vae=1.261e9, blocks=54, hidden=2048,
+    compression=(4, 16, 16), guidance_batch=1, tile=(None, 256, 256),
+)  # fmt: skip
+
+# hunyuanvideo-community/HunyuanVideo-1.5-480p_i2v: the same shapes, with the SigLIP
+# so400m image encoder (config: 0.428B) beside the text encoders.
+HUNYUAN_VIDEO_15_I2V = dataclasses.replace(
+    HUNYUAN_VIDEO_15, text_encoder=HUNYUAN_VIDEO_15.text_encoder + 0.428e9
+)
+
+# Wan-AI/Wan2.2-T2V-A14B (and I2V-A14B): two 14B experts, both resident (config, Wan 2.1
+# 14B's shape: 14.29B each, 40 blocks of 5120; the I2V experts' 36 input channels add
+# 0.4M); umT5; Wan 2.1's VAE. blocks counts both experts' so one block keeps its size.
+WAN_22_A14B = dataclasses.replace(WAN_1_3B, transformer=2 * 14.29e9, blocks=80, hidden=5120)
+
+# Wan-AI/Wan2.2-TI2V-5B: the card's 5B (config, the published transformer config: 5.00B,
+# 30 blocks of 3072); umT5; Wan 2.2's VAE (config: z_dim 48, is_residual, 0.705B), 4x16x16
+# with patch (1, 2, 2); its decoder's last stage is 256 channels at half size before a 2x2
+# unpatchify (256 / 4 = 64).
+WAN_22_TI2V_5B = dataclasses.replace(
+    WAN_1_3B, transformer=5.00e9, vae=0.705e9, blocks=30, hidden=3072,
+    compression=(4, 32, 32), decode_width=64,
+)  # fmt: skip
+
+# rain1011/pyramid-flow-miniflux: the reference PyramidFluxTransformer's defaults, which our
+# PyramidFluxConfig copies (19 double + 38 single blocks of 1536: 2.98B, counted on our
+# class); that the published config.json carries the same numbers is ASSUMED (not read
+# here). CLIP-L text + T5-XXL; the causal VAE with 16 latent channels and the reference's
+# widths (counted on our class: 0.335B; the widths are ASSUMED), 8x8x8 with a 2x2 patch.
+# Guidance doubles the batch; the VAE decodes 3 latent frames (17 frames), then 2 at a time
+# (vae.CausalVideoVAE.decode), and is never tiled in space.
+PYRAMID_FLOW_MINIFLUX = Footprint(
+    transformer=2.978e9, text_encoder=CLIP_L_TEXT + T5_XXL, vae=0.335e9, blocks=57,
+    hidden=1536, compression=(8, 16, 16), decode_frames=17, tile=(None, 768, 1280),
+)  # fmt: skip
+
 # cinegen-tiny, counted in the shipped weights (models/tiny/shipped): transformer 12.16M
 # (8 blocks of 256, tokens of 2 frames x 16 x 16 pixels), autoencoder 1.63M, sound network
 # 0.85M; all-MiniLM-L6-v2 22.7M.

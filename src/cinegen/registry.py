@@ -341,6 +341,7 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         # at 5.0; the pipelines' default 50).
         presets=_presets(quality=(30, 6.0), turbo=(15, 6.0)),
         license="see the model card",
+        footprint=footprints.SKYREELS_V2_DF_1_3B,
     ),
     ModelEntry(
         id="sana-video",
@@ -358,6 +359,7 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         # The pipelines' defaults and docstring: 50 steps at guidance 6.0.
         presets=_presets(quality=(50, 6.0), turbo=(25, 6.0)),
         license="see the model card",
+        footprint=footprints.SANA_VIDEO_2B,
     ),
     ModelEntry(
         id="hunyuan-video-1.5",
@@ -379,6 +381,7 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         # The docstring's 50 steps; guidance 6.0 is the 480p guider's (conversion script).
         presets=_presets(quality=(50, 6.0), turbo=(25, 6.0)),
         license="Tencent Hunyuan Community",
+        footprint=footprints.HUNYUAN_VIDEO_15,
     ),
     ModelEntry(
         id="wan-2.2-t2v",
@@ -397,6 +400,7 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         # families.WAN22_LOW_NOISE_GUIDANCE).
         presets=_presets(quality=(40, 4.0), turbo=(20, 4.0)),
         license="Apache-2.0",
+        footprint=footprints.WAN_22_A14B,
     ),
     ModelEntry(
         id="wan-2.2-ti2v",
@@ -414,6 +418,7 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         ),
         presets=_presets(quality=(50, 5.0), turbo=(25, 5.0)),
         license="Apache-2.0",
+        footprint=footprints.WAN_22_TI2V_5B,
     ),
 )
 
@@ -446,6 +451,7 @@ _REAL = (
         # The id HunyuanVideo15ImageToVideoPipeline's docstring loads.
         "hunyuanvideo-community/HunyuanVideo-1.5-480p_i2v",
         "Tencent HunyuanVideo 1.5 I2V 8.3B: animates a given first frame at 480p",
+        footprint=footprints.HUNYUAN_VIDEO_15_I2V,
     ),
     _image_to_video(
         _BY_ID["wan-2.2-t2v"],
@@ -551,6 +557,7 @@ _OWN: tuple[ModelEntry, ...] = (
         },
         factory="cinegen.engine.backends.pyramid_flow.backend:PyramidFlowBackend",
         license="MIT",
+        footprint=footprints.PYRAMID_FLOW_MINIFLUX,
     ),
 )
 
