@@ -17,10 +17,8 @@ Seconds each took here, one at a time (2 CPU cores shared with other work, one t
 build of the random weights included; pytest --durations; 24 GB RAM, 21 GB free at start):
   ltx-video 52, wan 88, skyreels-v2 88, wan-vace 87, sana-video 115, wan-2.2-ti2v 267,
   cogvideox 610 (5.57 B: 11.5 GB resident), cinegen-tiny 1.5 (its shipped weights).
-  pyramid-flow (2.98 B): built and loaded (6.5 GB resident), but did not finish here: 500 s
-  and then 840 s ran out inside the transformer's forwards (faulthandler). Each forward
-  carries 128 T5 tokens in a batch of 2 (guidance), about 1.7 TFLOP at 3 B, and 9 frames
-  take several (3 stages x 2 latent frames); give it 20+ minutes on these cores.
+  pyramid-flow 570 (2.98 B, 6.5 GB resident: each forward carries 128 T5 tokens in a batch
+  of 2, about 1.7 TFLOP, and 9 frames take several; a first try ran out at 500 s).
 Left out: kandinsky-6 (Lite). Its width and depth are not published (footprints.py ASSUMES
 Kandinsky 5 Lite's 32 blocks of 1792, which with the audio stream count 5.0 B against the
 card's 3 B), so there is no published configuration to build.
