@@ -35,6 +35,9 @@ class Footprint:
     # One tile of a tiled decode, (frames, height, width): the VAE class's defaults in
     # diffusers 0.42.1 (frames None: tiles split only space, as Mochi's do).
     tile: tuple[int | None, int, int] = (16, 512, 512)
+    # Frames one denoising pass sees (None: the whole clip). Diffusion forcing denoises a
+    # window of its base_num_frames at a time, however long the clip (skyreels.Forcing).
+    step_frames: int | None = None
 
 
 # Text encoders, encoder only (T5, umT5: (config), one embedding table).
@@ -107,7 +110,7 @@ HUNYUAN_VIDEO = Footprint(
 # Skywork/SkyReels-V2-DF-1.3B-540P: Wan 1.3B's shape with sample-info injection (config
 # from diffusers' scripts/convert_skyreelsv2_to_diffusers.py: 1.44B, 30 blocks of 1536);
 # umT5 and Wan-VAE as Wan's.
-SKYREELS_V2_DF_1_3B = dataclasses.replace(WAN_1_3B, transformer=1.436e9)
+SKYREELS_V2_DF_1_3B = dataclasses.replace(WAN_1_3B, transformer=1.436e9, step_frames=97)
 
 # Efficient-Large-Model/SANA-Video_2B_480p: the card's 2B (config from diffusers'
 # scripts/convert_sana_video_to_diffusers.py: 2.06B, 20 blocks of 2240); Gemma-2 2B as the

@@ -107,9 +107,11 @@ def native_clip(entry: ModelEntry) -> tuple[int, int]:
 
 def step_bytes(entry: ModelEntry, fp: Footprint, dtype_bytes: int) -> int:
     """Estimate: latents per step x tokens x hidden x ``LIVE_PER_TOKEN`` x dtype bytes,
-    tokens = latent frames x (area / pixels per token). Text tokens (a few hundred) and the
-    sound's tokens are left out."""
+    tokens = latent frames x (area / pixels per token), the frames of one pass
+    (``Footprint.step_frames``). Text tokens (a few hundred) and the sound's tokens are left
+    out."""
     frames, area = native_clip(entry)
+    frames = min(frames, fp.step_frames or frames)
     t, h, w = fp.compression
     tokens = ((frames - 1) // t + 1) * math.ceil(area / (h * w))
     return fp.guidance_batch * tokens * fp.hidden * LIVE_PER_TOKEN * dtype_bytes
