@@ -17,10 +17,9 @@ from cinegen.engine.backends.base import RenderJob, StepHooks
 from cinegen.engine.backends.diffusers.backend import DiffusersVideoBackend
 from cinegen.engine.backends.diffusers.tiny_twins import build_tiny_pipeline
 from cinegen.errors import Cancelled
-from cinegen.media.keep import Keep
 from cinegen.registry import MODELS
 
-from .render_jobs import tiny_job
+from .render_jobs import first_frame, tiny_job
 
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # renders on the twins
 
@@ -35,14 +34,6 @@ def job(**fields: Any) -> RenderJob:
         guidance=6.0,
     )
     return tiny_job(**{**own, **fields})
-
-
-def first_frame(width: int, height: int, color: tuple[int, int, int] = (255, 0, 0)) -> Keep:
-    frames = np.zeros((9, height, width, 3), np.uint8)
-    frames[0, :, : width // 2] = color  # left half coloured, right half black
-    mask = np.zeros((9, height, width), bool)
-    mask[0] = True
-    return Keep(frames, mask)
 
 
 @pytest.fixture(scope="module")
