@@ -219,8 +219,9 @@ class Engine:
         timings["load_s"] = time.perf_counter() - t0
         # 3. denoise each segment on the native grid, after the ones it joins
         t0 = time.perf_counter()
-        renders = _Renders(render_plan, layout, references, on_progress, should_stop, on_preview)
-        renders.given = given
+        renders = _Renders(
+            render_plan, layout, references, on_progress, should_stop, on_preview, given=given
+        )
         for seg, (frames, fps) in zip(layout.segments, windows, strict=True):
             renders.add(backend, seg, frames, fps)
         timings["render_s"] = time.perf_counter() - t0
