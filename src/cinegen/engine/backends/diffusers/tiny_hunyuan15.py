@@ -36,10 +36,9 @@ from transformers import (
     SiglipImageProcessorPil,
     SiglipVisionConfig,
     SiglipVisionModel,
-    T5Config,
-    T5EncoderModel,
 )
 
+from cinegen.engine.backends.diffusers import tiny_text
 from cinegen.engine.backends.diffusers.tiny_pipelines import assemble
 
 LATENT_CHANNELS = 4
@@ -94,21 +93,6 @@ def _qwen(vocab_size: int) -> Qwen2_5_VLTextModel:
     return Qwen2_5_VLTextModel(config)
 
 
-def _byt5(vocab_size: int) -> T5EncoderModel:
-    config = T5Config(
-        vocab_size=vocab_size,
-        d_model=GLYPH_HIDDEN,
-        d_kv=8,
-        d_ff=37,
-        num_layers=2,
-        num_heads=4,
-        relative_attention_num_buckets=8,
-        pad_token_id=0,
-        eos_token_id=1,
-    )
-    return T5EncoderModel(config)
-
-
 def _transformer(task: str) -> HunyuanVideo15Transformer3DModel:
     return HunyuanVideo15Transformer3DModel(
         # noise + the image's latents (zeros for text) + a mask channel
@@ -148,7 +132,7 @@ def build_hunyuan15(task: str) -> DiffusionPipeline:
         scheduler=FlowMatchEulerDiscreteScheduler(shift=5.0),  # the 480p checkpoints' shift
         text_encoder=_qwen(len(tokenizer)),
         tokenizer=tokenizer,
-        text_encoder_2=_byt5(len(glyph_tokenizer)),
+        text_encoder_2=tiny_text.t5(vocab_size=len(glyph_tokenizer), width=GLYPH_HIDDEN),
         tokenizer_2=glyph_tokenizer,
         guider=ClassifierFreeGuidance(guidance_scale=6.0),  # the 480p guider's
     )

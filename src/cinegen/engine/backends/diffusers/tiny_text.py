@@ -63,10 +63,13 @@ def tokenizer(max_length: int) -> PreTrainedTokenizerFast:
     )
 
 
-def t5(umt5: bool = False) -> T5EncoderModel | UMT5EncoderModel:
+def t5(
+    umt5: bool = False, *, vocab_size: int = VOCAB_SIZE, width: int = 32
+) -> T5EncoderModel | UMT5EncoderModel:
+    """A two-layer T5 (or umT5) encoder; ``width`` is each transformer's text/caption dim."""
     config: dict[str, Any] = dict(
-        vocab_size=VOCAB_SIZE,
-        d_model=32,  # == each transformer's text/caption dim
+        vocab_size=vocab_size,
+        d_model=width,
         d_kv=8,
         d_ff=37,
         num_layers=2,
