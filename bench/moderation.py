@@ -31,12 +31,13 @@ import numpy as np
 import cinegen
 from cinegen.config import Settings
 from cinegen.engine.engine import Engine
+from cinegen.limits import MAX_SEED
 from cinegen.media.encode import read_frames
 from cinegen.models.tiny.captions import caption
 from cinegen.models.tiny.toyworld import sample_scene
 from cinegen.safety import output
 from cinegen.safety.moderation import DEFAULT_THRESHOLD, ContentPolicyViolation
-from cinegen.spec import MAX_SEED, parse_spec
+from cinegen.spec import parse_spec
 
 # The renders issue 17 found withheld: (prompt, width, height, seconds, seed).
 REPRODUCTIONS = [

@@ -41,7 +41,8 @@ from cinegen.engine.backends.cinegen_tiny import CinegenTinyBackend
 from cinegen.engine.engine import Engine
 from cinegen.media.encode import encode_mp4, read_frames
 from cinegen.models.tiny.analyse import Reading, analyse
-from cinegen.spec import InpaintItem, parse_spec
+from cinegen.spec import parse_spec
+from cinegen.spec_parts import InpaintItem
 
 SIZE = 64  # the embedded model's world is square: the analyser reads it best there
 FPS = 24

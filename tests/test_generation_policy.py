@@ -14,7 +14,8 @@ from cinegen.engine.engine import Engine
 from cinegen.media.encode import encode_mp4, read_frames
 from cinegen.safety import output
 from cinegen.safety.moderation import ContentPolicyViolation
-from cinegen.spec import InpaintItem, parse_spec
+from cinegen.spec import parse_spec
+from cinegen.spec_parts import InpaintItem
 
 pytestmark = pytest.mark.slow  # renders
 

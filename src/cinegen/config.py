@@ -271,7 +271,7 @@ class Settings(BaseSettings):
     @classmethod
     def _lora_sets(cls, sets: Any) -> Any:
         """Each model's set as "name:scale,…" text (an environment variable) or a mapping."""
-        from cinegen.spec import parse_loras
+        from cinegen.spec_parts import parse_loras
 
         if not isinstance(sets, dict):
             return sets
@@ -321,7 +321,7 @@ class Settings(BaseSettings):
     def installed_loras(self, model_id: str) -> list[str]:
         """The LoRA adapters installed for a model, by name, sorted: the stems of
         ``<lora_folder>/<model id>/*.safetensors`` (a stem no request could name is left out)."""
-        from cinegen.spec import LORA_NAME
+        from cinegen.limits import LORA_NAME
 
         where = self.lora_folder / model_id
         if not where.is_dir():

@@ -36,7 +36,8 @@ from cinegen.provenance.payload import Payload, server_mark, task_mark
 from cinegen.safety.moderation import check_request
 from cinegen.safety.output import check_given
 from cinegen.shot_planner import shots_for
-from cinegen.spec import GenerationSpec, GenerationType, InpaintItem
+from cinegen.spec import GenerationSpec, GenerationType
+from cinegen.spec_parts import InpaintItem
 from cinegen.version import __version__
 
 __all__ = ["Result", "VariantFiles", "generate"]

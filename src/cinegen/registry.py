@@ -15,7 +15,9 @@ from typing import Any
 
 from cinegen import footprints
 from cinegen.footprints import Footprint
-from cinegen.spec import MAX_SECONDS, REMIX_STRENGTH_NAMES, Preset
+from cinegen.limits import MAX_SECONDS
+from cinegen.spec import Preset
+from cinegen.spec_parts import REMIX_STRENGTH_NAMES
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from cinegen.api import bodies
 from cinegen.api.app import create_app
 from cinegen.config import Settings
+from cinegen.limits import PROMPT_MAX_CHARS
 from cinegen.media.encode import encode_mp4, is_faststart
-from cinegen.spec import PROMPT_MAX_CHARS
 from cinegen.store.db import open_database
 from cinegen.store.keys import create_key
 from cinegen.store.models import Task, Upload

@@ -10,7 +10,8 @@ from cinegen.config import Settings
 from cinegen.engine.engine import Engine
 from cinegen.errors import Cancelled, ModelLoadError, SpecError
 from cinegen.registry import MODELS
-from cinegen.spec import InpaintItem, parse_spec
+from cinegen.spec import parse_spec
+from cinegen.spec_parts import InpaintItem
 from tests.conftest import first_frame_image
 
 pytestmark = pytest.mark.slow  # renders on every tiny twin

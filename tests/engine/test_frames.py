@@ -15,7 +15,8 @@ from cinegen.engine.backends.diffusers.tiny_twins import build_tiny_pipeline
 from cinegen.engine.engine import Engine
 from cinegen.errors import SpecError
 from cinegen.registry import MODELS
-from cinegen.spec import InpaintItem, parse_spec
+from cinegen.spec import parse_spec
+from cinegen.spec_parts import InpaintItem
 
 RED, BLUE, GREEN = (220, 30, 30), (30, 30, 220), (30, 220, 30)
 PICTURES = {

@@ -16,7 +16,8 @@ from cinegen.errors import SpecError
 from cinegen.models.tiny.analyse import analyse
 from cinegen.models.tiny.vocab import Background, Color, Motion
 from cinegen.registry import MODELS
-from cinegen.spec import InpaintItem, parse_spec
+from cinegen.spec import parse_spec
+from cinegen.spec_parts import InpaintItem
 
 pytestmark = pytest.mark.slow  # renders every operation
 

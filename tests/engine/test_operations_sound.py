@@ -13,7 +13,8 @@ from cinegen.engine.sources import SourceSound
 from cinegen.jobs.media import read_pixels, read_sound
 from cinegen.media import audio
 from cinegen.media.encode import read_audio
-from cinegen.spec import InpaintItem, parse_spec
+from cinegen.spec import parse_spec
+from cinegen.spec_parts import InpaintItem
 
 pytestmark = pytest.mark.slow  # renders
 

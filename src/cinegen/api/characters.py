@@ -14,7 +14,7 @@ from cinegen.api.errors import ApiError, not_found
 from cinegen.api.uploads import remove_upload, store_media
 from cinegen.characters import describe
 from cinegen.jobs.media import read_pixels
-from cinegen.spec import check_character_name, mentions
+from cinegen.spec_parts import check_character_name, mentions
 from cinegen.store.models import Account, Character, new_id
 
 

@@ -15,9 +15,9 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
 from cinegen.api.errors import ApiError
+from cinegen.limits import MAX_LONG_SIDE, MAX_SECONDS, MAX_SHORT_SIDE
 from cinegen.media.atomic import atomic_path
 from cinegen.media.encode import VideoInfo, demuxer_for, probe
-from cinegen.spec import MAX_LONG_SIDE, MAX_SECONDS, MAX_SHORT_SIDE
 from cinegen.store.models import Account, Upload, new_id
 
 UPLOADS = "uploads"

@@ -18,20 +18,18 @@ from PIL import Image
 from cinegen.cli.terminal import _fail, _progress_bars, _quiet_libraries, _settings, err, out
 from cinegen.engine.sources import SourceSound
 from cinegen.errors import CinegenError, SpecError
+from cinegen.limits import LAST_FRAME, MAX_SECONDS
 from cinegen.safety.moderation import ContentPolicyViolation
 from cinegen.spec import (
     DEFAULT_FPS,
-    LAST_FRAME,
-    MAX_SECONDS,
     AudioMode,
     GenerationSpec,
     GenerationType,
-    InpaintItem,
     Preset,
     frames_for,
-    parse_loras,
     parse_spec,
 )
+from cinegen.spec_parts import InpaintItem, parse_loras
 
 
 def generate(

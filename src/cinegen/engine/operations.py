@@ -30,7 +30,8 @@ from cinegen.engine.sources import MediaResolver, SoundResolver
 from cinegen.errors import SpecError
 from cinegen.media import audio
 from cinegen.media.resample import crop_box
-from cinegen.spec import Box, GenerationSpec, InpaintItem, Operation
+from cinegen.spec import GenerationSpec, Operation
+from cinegen.spec_parts import Box, InpaintItem
 
 FULL: Box = (0.0, 0.0, 1.0, 1.0)
 # A segment that joins known frames holds this much of them (at least two frames, so the

@@ -17,7 +17,8 @@ import numpy as np
 
 from cinegen.errors import SpecError
 from cinegen.media import audio
-from cinegen.spec import GenerationSpec, InpaintItem
+from cinegen.spec import GenerationSpec
+from cinegen.spec_parts import InpaintItem
 
 
 class MediaResolver(Protocol):

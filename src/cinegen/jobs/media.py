@@ -14,7 +14,8 @@ from cinegen.engine.sources import SourceSound
 from cinegen.errors import SpecError
 from cinegen.media.audio import near_target
 from cinegen.media.encode import probe, read_audio, read_frames
-from cinegen.spec import GenerationSpec, InpaintItem
+from cinegen.spec import GenerationSpec
+from cinegen.spec_parts import InpaintItem
 from cinegen.store.models import Generation, Upload
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")

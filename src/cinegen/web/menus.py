@@ -9,22 +9,24 @@ from dataclasses import dataclass
 
 from cinegen.config import Settings
 from cinegen.engine.styles import STYLES
-from cinegen.registry import MODELS
-from cinegen.spec import (
+from cinegen.limits import (
     CHARACTER_DESCRIPTION_MAX,
     CHARACTER_NAME_MAX,
-    DEFAULT_HEIGHT,
-    DEFAULT_SECONDS,
-    DEFAULT_WIDTH,
     MAX_SECONDS,
     MAX_SEED,
     MAX_VARIANTS,
     PROMPT_MAX_CHARS,
-    REMIX_STRENGTH_NAMES,
+)
+from cinegen.registry import MODELS
+from cinegen.spec import (
+    DEFAULT_HEIGHT,
+    DEFAULT_SECONDS,
+    DEFAULT_WIDTH,
     AudioMode,
     GenerationSpec,
     Preset,
 )
+from cinegen.spec_parts import REMIX_STRENGTH_NAMES
 from cinegen.store.models import Role
 
 

@@ -39,7 +39,8 @@ from cinegen.api.openai.videos import (
 from cinegen.api.uploads import remove_upload, store_video
 from cinegen.config import Settings
 from cinegen.media.encode import probe
-from cinegen.spec import DEFAULT_FPS, frames_for, not_boolean
+from cinegen.spec import DEFAULT_FPS, frames_for
+from cinegen.spec_parts import not_boolean
 from cinegen.store.models import Account, ApiKey, Task, TaskState, Upload
 
 router = APIRouter(

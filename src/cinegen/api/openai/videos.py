@@ -31,14 +31,8 @@ from cinegen.api.uploads import MAX_UPLOAD_BYTES, decode_data_url, remove_upload
 from cinegen.config import Settings
 from cinegen.errors import excerpt
 from cinegen.jobs.assets import delete_task
-from cinegen.spec import (
-    DEFAULT_FPS,
-    MAX_REFERENCE_IMAGES,
-    MAX_SECONDS,
-    GenerationSpec,
-    Operation,
-    frames_for,
-)
+from cinegen.limits import MAX_REFERENCE_IMAGES, MAX_SECONDS
+from cinegen.spec import DEFAULT_FPS, GenerationSpec, Operation, frames_for
 from cinegen.store.models import ApiKey, Generation, Task, TaskState
 
 router = APIRouter(

@@ -24,7 +24,8 @@ from cinegen.api.bodies import BodyRoute
 from cinegen.api.deps import CurrentAccount, CurrentKey, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, not_found
 from cinegen.api.uploads import store_media
-from cinegen.spec import GenerationType, Preset, not_boolean
+from cinegen.spec import GenerationType, Preset
+from cinegen.spec_parts import not_boolean
 from cinegen.store.models import Generation, Task, TaskState
 
 router = APIRouter(
