@@ -17,6 +17,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
+from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -111,6 +112,11 @@ class Settings(BaseSettings):
     max_queued_tasks: Annotated[int, Field(ge=1)] = 256
     # How long clients polling a task are told to wait (openai-poll-after-ms).
     poll_after_ms: Annotated[int, Field(ge=100, le=60_000)] = 1000
+    # Webhooks (jobs/webhooks.py): the URL prefixes accounts may register endpoints under,
+    # e.g. ["https://hooks.example.com/"]; none (the default): webhooks are off. A prefix
+    # covers itself and the paths below it, never another host.
+    webhook_urls: list[str] = []
+    webhook_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
 
     # The shot planner (shot_planner.py): empty URL = offline rules. Otherwise any
     # OpenAI-compatible base URL (".../v1"); the rules stand in whenever it fails.
@@ -252,6 +258,18 @@ class Settings(BaseSettings):
             single = network.num_addresses == 1 and "/" not in proxy
             normal.append(str(network.network_address) if single else str(network))
         return normal
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _webhook_prefixes(cls, prefixes: list[str]) -> list[str]:
+        for prefix in prefixes:
+            parts = urlsplit(prefix)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(
+                    f"webhook_urls: {prefix!r} is not an http(s) URL with a host "
+                    "(e.g. https://hooks.example.com/cinegen/)"
+                )
+        return prefixes
 
     @field_validator("visible_mark_text")
     @classmethod

@@ -8,6 +8,9 @@ page and the API share one origin and one session.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +27,10 @@ from cinegen.api.openai import characters as openai_characters
 from cinegen.api.openai import operations as openai_operations
 from cinegen.api.openai import provenance_checks as openai_provenance_checks
 from cinegen.api.openai import videos as openai_videos
+from cinegen.api.openai import webhooks as openai_webhooks
 from cinegen.api.sora import video_gen as sora_video_gen
 from cinegen.config import Settings
+from cinegen.jobs.webhooks import Courier
 from cinegen.store.db import open_database
 from cinegen.version import __version__
 from cinegen.web import pages
@@ -49,6 +54,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(
+        lifespan=_webhook_courier,
         title="cinegen",
         version=__version__,
         description="Self-hosted video generation: the OpenAI Videos API and the Sora "
@@ -64,6 +70,7 @@ def create_app(
     app.include_router(openai_operations.router)
     app.include_router(openai_videos.router)
     app.include_router(openai_provenance_checks.router)
+    app.include_router(openai_webhooks.router)
     app.include_router(admin.router)
     app.include_router(keys.router)
     app.include_router(generations.router)
@@ -84,6 +91,21 @@ def create_app(
 
     _describe_bodies_read_by_hand(app)
     return app
+
+
+@asynccontextmanager
+async def _webhook_courier(app: FastAPI) -> AsyncIterator[None]:
+    """While the app is served, a thread sends the webhook outbox's due deliveries
+    (``jobs.webhooks``): the API process, never a worker, waits on receivers."""
+    courier = Courier(app.state.sessions, timeout=app.state.settings.webhook_timeout_seconds)
+    stop = threading.Event()
+    thread = threading.Thread(target=courier.run, args=(stop,), name="webhooks", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=courier.timeout + 5)
 
 
 HAND_READ_BODIES = (

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cinegen.errors import CinegenError
+from cinegen.jobs import webhooks
 from cinegen.progress import Stage
 from cinegen.provenance.payload import task_mark
 from cinegen.store.access import suspension
@@ -62,9 +63,18 @@ class QueuePolicy:
         return now + timedelta(seconds=self.lease_seconds)
 
 
+# The webhook event a task's end sends to its account's endpoints; a cancel sends none.
+ENDED_EVENTS: dict[TaskState, webhooks.EventType] = {
+    TaskState.succeeded: "video.completed",
+    TaskState.failed: "video.failed",
+}
+
+
 def _event(
     session: Session, task: Task, message: str | None = None, preview: bytes | None = None
 ) -> None:
+    """The row every move of a task writes, in the move's commit; a move to an end also
+    queues that end's webhook event (``jobs.webhooks``) in the same commit."""
     session.add(
         TaskEvent(
             task_id=task.id,
@@ -75,6 +85,8 @@ def _event(
             preview=preview,
         )
     )
+    if task.state in ENDED_EVENTS:
+        webhooks.emit(session, task.account_id, ENDED_EVENTS[task.state], task.id)
 
 
 def _moved(
