@@ -165,7 +165,7 @@ class Worker:
                     out=folder,
                     engine=self.engine,
                     on_progress=link.on_progress,
-                    should_stop=link.should_stop,
+                    should_stop=lambda: self.agree_to_stop(link.should_stop()),
                     on_preview=link.on_preview,
                     media=media,
                     parents=media.files(spec),
@@ -176,6 +176,11 @@ class Worker:
             except Exception as exc:  # every failure ends the task; none ends the worker
                 result = exc
         self._outcome(task, result, folder)
+
+    def agree_to_stop(self, stop: bool) -> bool:
+        """Whether the render stops at this step: ``stop``, here. A GPU group's leader also
+        tells its other ranks (``jobs/group.py``), so that all stop at the same step."""
+        return stop
 
     def _outcome(self, task: Task, result: Result | BaseException, folder: Path) -> None:
         state, code, message, generations = TaskState.succeeded, None, None, []

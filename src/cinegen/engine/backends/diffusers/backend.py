@@ -27,7 +27,7 @@ from cinegen.config import Settings
 from cinegen.engine import memory
 from cinegen.engine.backends.base import Clips, RenderJob, Sound, StepHooks
 from cinegen.engine.backends.device import pick_device_dtype
-from cinegen.engine.backends.diffusers import lora, ltx2, placement
+from cinegen.engine.backends.diffusers import lora, ltx2, parallel, placement
 from cinegen.engine.backends.diffusers.families import FAMILIES, Family
 from cinegen.errors import ModelLoadError
 from cinegen.registry import ModelEntry
@@ -47,6 +47,7 @@ class DiffusersVideoBackend:
     placement: memory.Choice = field(init=False)  # the memory tier (CINEGEN_MEMORY)
     _pipes: dict[str, Any] = field(init=False, default_factory=dict)
     _windows: dict[str, Any] | None = field(init=False, default=None)  # the last render's
+    _split: str | None = field(init=False, default=None)  # over a GPU group (parallel.py)
 
     def __post_init__(self) -> None:
         self.family = FAMILIES[self.entry.family]
@@ -129,6 +130,8 @@ class DiffusersVideoBackend:
 
     def _place(self, pipe: Any) -> Any:
         placement.place(pipe, self.device, self.placement)
+        # In a GPU group (jobs/group.py), every rank holds it and splits each video's tokens.
+        self._split = parallel.split_over_group(pipe) or self._split
         pipe.set_progress_bar_config(disable=True)  # progress is ours to report
         return pipe
 
@@ -353,6 +356,8 @@ class DiffusersVideoBackend:
             "memory_reason": self.placement.reason,
             "vae_tiling": self.placement.vae_tiling,
             "quantize": self.quantize,
+            # Context parallelism over a GPU group: how the tokens were split, if they were.
+            **({"split": self._split} if self._split else {}),
             # What the presets found, once used: the upsampler, the distilled weights.
             **{
                 name: self.__dict__[attr] is not None

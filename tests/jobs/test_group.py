@@ -1,0 +1,112 @@
+"""A GPU group as one worker, on the CPU: two ranks under torch.distributed (gloo) render
+each task together, the leader storing it; a rank that dies ends the group's attempt, the
+task goes back to the queue and the group, started again, finishes it. (How a model splits
+a video over GPUs, and the speed-up, are checked on a GPU machine: bench, never a test.)"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+from sqlalchemy import select
+
+from cinegen.config import Settings
+from cinegen.jobs.group import Group
+from cinegen.jobs.queue import submit
+from cinegen.media.encode import probe
+from cinegen.store.db import open_database
+from cinegen.store.keys import create_key
+from cinegen.store.models import Generation, Task, TaskEvent, TaskState
+
+pytestmark = pytest.mark.slow  # processes that load torch and render
+
+SPEC = {"prompt": "a red circle moving right over the ocean", "width": 64, "height": 64,
+        "fps": 8.0, "n_frames": 16, "n_variants": 1, "seed": 1}  # fmt: skip
+WAIT_S = 240.0  # two processes start torch and load the model on two shared cores
+
+
+def settings_in(tmp_path, **more) -> Settings:
+    return Settings(data_dir=tmp_path, default_model="cinegen-tiny", **more)
+
+
+def tasks_in(sessions, n: int) -> list[str]:
+    with sessions() as session:
+        account = create_key(session, "group").key.account_id
+        return [submit(session, account, {**SPEC, "seed": i + 1}).id for i in range(n)]
+
+
+def wait_for(sessions, ids: list[str], *states: TaskState) -> list[Task]:
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        with sessions() as session:
+            tasks = [session.get(Task, i) for i in ids]
+            if all(t.state in states for t in tasks):
+                return tasks
+        time.sleep(0.2)
+    raise AssertionError(f"tasks {ids} did not reach {states} in {WAIT_S:g} s")
+
+
+def started(group: Group) -> threading.Event:
+    stop = threading.Event()
+    thread = threading.Thread(target=lambda: setattr(group, "code", group.run(stop)))
+    thread.start()
+    stop.thread = thread  # type: ignore[attr-defined]
+    return stop
+
+
+def stopped(stop: threading.Event) -> None:
+    stop.set()
+    stop.thread.join(timeout=WAIT_S)  # type: ignore[attr-defined]
+    assert not stop.thread.is_alive()  # type: ignore[attr-defined]
+
+
+def test_two_ranks_render_each_task_once_and_the_leader_stores_it(tmp_path, capfd):
+    settings = settings_in(tmp_path)
+    sessions = open_database(tmp_path)
+    ids = tasks_in(sessions, 2)
+    group = Group(settings, ["cpu", "cpu"])
+    stop = started(group)
+    try:
+        tasks = wait_for(sessions, ids, TaskState.succeeded, TaskState.failed)
+    finally:
+        stopped(stop)
+    assert group.code == 0 and group.attempts == 1  # stopped cleanly: every rank exited 0
+    assert all(t.state is TaskState.succeeded and t.attempts == 1 for t in tasks), tasks
+    with sessions() as session:
+        for task_id in ids:
+            (made,) = session.scalars(select(Generation).where(Generation.task_id == task_id))
+            info = probe(tmp_path / made.files["video"])
+            assert (info.width, info.height, info.n_frames) == (64, 64, 16)
+            claims = session.scalars(
+                select(TaskEvent.message).where(
+                    TaskEvent.task_id == task_id, TaskEvent.message.like("claimed by%")
+                )
+            ).all()
+            assert len(claims) == 1 and claims[0].startswith("claimed by group2:")
+    said = capfd.readouterr().err
+    for task_id in ids:  # the other rank heard every step and rendered the same task
+        assert f"rank 0 · {task_id}: rank 1 rendered it (" in said, said[-2000:]
+
+
+def test_a_rank_that_dies_ends_the_attempt_and_the_group_finishes_the_task(tmp_path):
+    settings = settings_in(tmp_path, task_lease_seconds=3.0)
+    sessions = open_database(tmp_path)
+    (task_id,) = tasks_in(sessions, 1)
+    group = Group(settings, ["cpu", "cpu"], restarts=2)
+    stop = started(group)
+    try:
+        wait_for(sessions, [task_id], TaskState.running)
+        os.kill(group.processes[1].pid, signal.SIGKILL)  # the follower, mid-task
+        (task,) = wait_for(sessions, [task_id], TaskState.succeeded, TaskState.failed)
+    finally:
+        stopped(stop)
+    assert task.state is TaskState.succeeded and task.attempts == 2
+    assert group.attempts == 2 and group.code == 0
+    with sessions() as session:
+        messages = session.scalars(
+            select(TaskEvent.message).where(TaskEvent.task_id == task_id)
+        ).all()
+    assert "its worker stopped; queued again" in messages
