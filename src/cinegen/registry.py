@@ -29,6 +29,10 @@ class Capabilities:
     text_to_video: bool = True
     image_to_video: bool = False  # condition on a first frame
     video_conditioning: bool = False  # condition on frames of an existing clip
+    # With video_conditioning: whether held frames may sit anywhere in a clip. False: only a
+    # clip's first frames, continued forward (SkyReels-V2's video-to-video extends a clip; it
+    # cannot lead into one, end on a frame, loop or join two).
+    later_frames: bool = True
     inpaint: bool = False  # regenerate a masked region
     remix: bool = False  # start sampling from an existing clip, noised (video-to-video)
     reference_images: bool = False  # see pictures of a subject anywhere (characters)
@@ -71,9 +75,14 @@ class Capabilities:
         return (self.max_frames - 1) / self.native_fps
 
     @property
+    def holds_frames_anywhere(self) -> bool:
+        """Whether it holds given frames at any place in a clip, not only its first ones."""
+        return self.video_conditioning and self.later_frames
+
+    @property
     def holds_last_frame(self) -> bool:
         """Whether it ends a clip on a given picture after a given first frame."""
-        return self.last_frame or self.video_conditioning
+        return self.last_frame or self.holds_frames_anywhere
 
     @property
     def longest_seconds(self) -> float:
@@ -149,7 +158,8 @@ class ModelEntry:
         flags = {
             "text-to-video": caps.text_to_video,
             "image-to-video": caps.image_to_video,
-            "video-conditioning": caps.video_conditioning,
+            "video-conditioning": caps.holds_frames_anywhere,
+            "extend forward": caps.video_conditioning and not caps.later_frames,
             "last frame": caps.last_frame,  # beside a first (video-conditioning holds any)
             "inpaint": caps.inpaint,
             "remix": caps.remix,
@@ -329,6 +339,9 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         capabilities=Capabilities(
             image_to_video=True,  # a first frame: the image-to-video DF pipeline
             video_conditioning=True,  # a clip's first frames (extend): its video-to-video
+            # ...and only those: its pipelines take no frames after the ones they continue
+            # (no backward extend, loop, blend or last frame: plan.needs).
+            later_frames=False,
             spatial_multiple=16,  # Wan's VAE 8 x the transformer's 2x2 patch (check_inputs)
             frame_step=4,
             # 60 s at 24 fps, 4k + 1: past its 97-frame window the pipelines render the rest

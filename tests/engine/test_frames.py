@@ -115,6 +115,73 @@ def test_a_last_frame_on_a_first_frame_model_names_the_models_that_can() -> None
     assert err.field == "model" and "last frame" in err.message
     assert {"cinegen-tiny", "wan-2.2-i2v", "wan-vace", "ltx-video"} <= set(able)
     assert "wan-i2v" not in able and "cogvideox-i2v" not in able
+    assert "skyreels-v2" not in able  # it holds a clip's first frames only
+
+
+def test_a_last_frame_on_wan_2_2_ti2v_is_refused_not_ignored() -> None:
+    """Its pipeline's ``last_image`` needs the A14B image-to-video checkpoint; TI2V-5B takes
+    a first frame into its latents and would drop a last one without a word."""
+    for model in ("wan-2.2-ti2v", "wan-2.2-ti2v-tiny-random"):
+        err = _refusal(model, inpaint_items=FIRST_AND_LAST)
+        assert err.field == "model" and err.value == model
+        assert "a last frame after the first" in err.message
+        able = (err.allowed or "").split(", ")
+        assert "wan-2.2-i2v" in able and not any(m.startswith("wan-2.2-ti2v") for m in able)
+    # The first frame alone is what it takes.
+    engine = Engine(Settings(default_model="wan-2.2-ti2v", visible_mark=False))
+    assert engine.plan(parse_spec(fields(inpaint_items=FIRST_AND_LAST[:1]))).model.id == (
+        "wan-2.2-ti2v"
+    )
+
+
+# SkyReels-V2 continues a clip from its first frames: every request that holds frames after
+# new ones is refused before weights load, naming the models that hold frames anywhere.
+LATER_FRAMES = {
+    "extend backward": {
+        "operation": "extend",
+        "source": {"generation_ids": ["g"], "direction": "backward"},
+    },
+    "loop": {"operation": "loop", "source": {"generation_ids": ["g"]}},
+    "blend": {"operation": "blend", "source": {"generation_ids": ["g", "h"]}},
+    "recut keeping later frames": {
+        "operation": "recut",
+        "source": {"generation_ids": ["g"], "start_frame": 6},
+    },
+    "a picture mid-clip": {
+        "inpaint_items": [{"type": "image", "upload_id": "red", "frame_index": 10}]
+    },
+}
+
+
+@pytest.mark.parametrize("asked", LATER_FRAMES.values(), ids=list(LATER_FRAMES))
+@pytest.mark.parametrize("model", ["skyreels-v2", "skyreels-v2-tiny-random"])
+def test_skyreels_refuses_frames_held_after_new_ones_at_plan_time(
+    model: str, asked: dict[str, Any]
+) -> None:
+    err = _refusal(model, **asked)
+    assert err.field == "model" and err.value == model
+    assert "holds only a clip's first frames" in err.message
+    able = set((err.allowed or "").split(", "))
+    assert {"ltx-video", "ltx-2", "wan-vace", "cinegen-tiny"} <= able
+    assert not any(m.startswith("skyreels") for m in able)
+    if asked.get("source", {}).get("direction"):
+        assert "source.direction backward" in err.message
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        {"operation": "extend", "source": {"generation_ids": ["g"]}},
+        {"operation": "recut", "source": {"generation_ids": ["g"], "end_frame": 6}},
+        {"inpaint_items": [{"type": "video", "upload_id": "red", "frame_index": 0}]},
+    ],
+    ids=["extend forward", "recut from the first frame", "a clip at frame 0"],
+)
+def test_skyreels_plans_what_continues_a_clip_forward(asked: dict[str, Any]) -> None:
+    engine = Engine(Settings(default_model="skyreels-v2", visible_mark=False))
+    assert engine.plan(parse_spec(fields(**asked))).model.id == "skyreels-v2"
+    assert "extend forward" in MODELS["skyreels-v2"].tasks
+    assert "video-conditioning" not in MODELS["skyreels-v2"].tasks
 
 
 def test_a_lone_last_frame_needs_video_conditioning() -> None:

@@ -79,10 +79,10 @@ OPERATION_NEEDS: dict[Operation, tuple[str, ...]] = {
     Operation.simple_compose: (),
     Operation.storyboard: (),  # more than one shot: video_conditioning (see needs)
     Operation.remix: ("remix",),
-    Operation.extend: ("video_conditioning",),
-    Operation.loop: ("video_conditioning",),
-    Operation.blend: ("video_conditioning",),
-    Operation.recut: ("video_conditioning",),
+    Operation.extend: ("video_conditioning",),  # backward: holds_frames_anywhere (needs)
+    Operation.loop: ("holds_frames_anywhere",),  # the bridge ends on the source's first frame
+    Operation.blend: ("holds_frames_anywhere",),  # the transition leads into video B
+    Operation.recut: ("video_conditioning",),  # frames kept later: holds_frames_anywhere
     Operation.inpaint: ("inpaint",),
 }
 
@@ -146,6 +146,8 @@ _NEED_WORDS = {
     "holds_last_frame": "a last frame after the first",
     "reference_images": "reference images",
     "video_conditioning": "video conditioning (holding frames of a clip)",
+    "holds_frames_anywhere": "video conditioning later in a clip "
+    "(it holds only a clip's first frames and continues them)",
     "inpaint": "inpainting",
     "remix": "remix",
 }
@@ -157,14 +159,29 @@ def needs(spec: GenerationSpec) -> list[str]:
     if len(spec.storyboard) > 1:
         wanted.append("video_conditioning")
     items = [*spec.inpaint_items, *(s.media for s in spec.storyboard if s.media is not None)]
+    if _leads_into_held(spec):
+        wanted.append("holds_frames_anywhere")
     for item in items:
-        first_image = item.type == "image" and item.frame_index == 0
-        wanted.append("image_to_video" if first_image else "video_conditioning")
+        if item.frame_index > 0:  # new frames lead into it (a shot's media: from its start)
+            wanted.append("holds_frames_anywhere")
+        else:
+            wanted.append("image_to_video" if item.type == "image" else "video_conditioning")
     if _first_and_last(spec):  # the one pair an image-to-video pipeline may take natively
-        wanted = [n for n in wanted if n != "video_conditioning"] + ["holds_last_frame"]
+        held = ("video_conditioning", "holds_frames_anywhere")
+        wanted = [n for n in wanted if n not in held] + ["holds_last_frame"]
     if spec.reference_images:
         wanted.append("reference_images")
     return list(dict.fromkeys(wanted))
+
+
+def _leads_into_held(spec: GenerationSpec) -> bool:
+    """Whether an operation makes new frames before frames it keeps of a source."""
+    source = spec.source
+    if source is None:
+        return False
+    if spec.operation is Operation.extend:
+        return source.direction == "backward"
+    return spec.operation is Operation.recut and bool(source.start_frame)
 
 
 def _first_and_last(spec: GenerationSpec) -> bool:
@@ -179,6 +196,9 @@ def _asked(spec: GenerationSpec, need: str) -> str:
     if need == "reference_images":
         return "reference_images"
     if spec.operation is not Operation.simple_compose:
+        if spec.source is not None and _leads_into_held(spec):
+            field = "direction" if spec.operation is Operation.extend else "start_frame"
+            return f"operation {spec.operation.value}, source.{field} {getattr(spec.source, field)}"
         return f"operation {spec.operation.value}"
     return "the media in inpaint_items"
 
