@@ -47,6 +47,10 @@ class Capabilities:
     spatial_multiple: int = 32  # native width and height are multiples of this
     frame_step: int = 8  # native frame counts are frame_step * k + 1
     max_frames: int = 121  # longest native clip
+    # Shorter limits at smaller sizes, where a checkpoint was made for fewer frames there:
+    # ((width, height), longest native clip at up to that many pixels a frame), smallest
+    # first; past the last, max_frames (``frames_at``).
+    max_frames_by_size: tuple[tuple[tuple[int, int], int], ...] = ()
     native_fps: float = 24.0
     max_area: int = 768 * 512  # most native pixels per frame; larger asks are upscaled
     fixed_size: tuple[int, int] | None = None  # the only native (width, height), if any
@@ -72,7 +76,19 @@ class Capabilities:
         """The longest clip, in seconds, one render covers."""
         if self.fixed_frames:
             return self.window_seconds or MAX_SECONDS
-        return (self.max_frames - 1) / self.native_fps
+        return (self.most_frames - 1) / self.native_fps
+
+    def frames_at(self, width: int, height: int) -> int:
+        """The longest native clip at a native size."""
+        for (w, h), frames in self.max_frames_by_size:
+            if width * height <= w * h:
+                return frames
+        return self.max_frames
+
+    @property
+    def most_frames(self) -> int:
+        """The longest native clip at any size it renders (its largest)."""
+        return self.frames_at(self.max_area, 1)
 
     @property
     def holds_frames_anywhere(self) -> bool:
@@ -95,7 +111,12 @@ class Capabilities:
         """Native clip lengths, in words for `cinegen models`."""
         if self.fixed_frames:
             return f"{self.fixed_frames}, stretched to any length"
-        return f"{self.frame_step}k+1 ≤ {self.max_frames}"
+        smaller = "".join(
+            f", ≤ {f} up to {w}x{h}"
+            for (w, h), f in self.max_frames_by_size
+            if f < self.most_frames
+        )
+        return f"{self.frame_step}k+1 ≤ {self.most_frames}" + smaller
 
     def native_rate(self, seconds: float) -> float:
         """Native frames per second for a clip of ``seconds``."""
@@ -558,7 +579,10 @@ _OWN: tuple[ModelEntry, ...] = (
             # 1280x768 as the reference renders them).
             spatial_multiple=64,
             frame_step=8,  # one latent frame per 8 frames after the first
-            max_frames=241,  # temp 31 latent frames (10 s at 24 fps); 384p was made for 121
+            max_frames=241,  # temp 31 latent frames (10 s at 24 fps), at 768p
+            # 384p was made for 5 s: the reference's README (640x384 up to 5 s) and its
+            # examples (temp 16 at 384p), as pipeline.VARIANTS picks the transformer.
+            max_frames_by_size=(((640, 384), 121),),
             native_fps=24.0,
             max_area=1280 * 768,
         ),

@@ -70,7 +70,9 @@ class RenderPlan:
         if spec.type is GenerationType.image_gen:
             return 1, caps.native_rate(spec.seconds)
         seconds = n_frames / spec.fps
-        return native_frames(caps, seconds, spec, self.model.id), caps.native_rate(seconds)
+        size = (self.native_width, self.native_height)
+        frames = native_frames(caps, seconds, spec, self.model.id, size=size)
+        return frames, caps.native_rate(seconds)
 
 
 # What each operation needs of a model, by the name of the capability (registry.Capabilities).
@@ -244,21 +246,35 @@ def native_size(caps: Capabilities, width: int, height: int) -> tuple[int, int]:
     return w, h
 
 
-def native_frames(caps: Capabilities, seconds: float, spec: GenerationSpec, model_id: str) -> int:
-    """Frames at the model's own rate covering ``seconds``, on its k*step+1 rule."""
+def native_frames(
+    caps: Capabilities,
+    seconds: float,
+    spec: GenerationSpec,
+    model_id: str,
+    *,
+    size: tuple[int, int] | None = None,
+) -> int:
+    """Frames at the model's own rate covering ``seconds``, on its k*step+1 rule, at most
+    as many as it makes at its native ``size`` (None: at its largest)."""
     if caps.fixed_frames:  # any duration: frames stretch (segments come in windows)
         return caps.fixed_frames
     step = caps.frame_step
-    longest_valid = (caps.max_frames - 1) // step * step + 1
+    most = caps.frames_at(*size) if size else caps.max_frames
+    longest_valid = (most - 1) // step * step + 1
     wanted = seconds * caps.native_fps
     if wanted > longest_valid + step / 2:  # half a step of slack: snapping, not a longer clip
         longest = (longest_valid - 1) / caps.native_fps
         whole = spec.operation in WHOLE_CLIP_OPERATIONS
         part = "" if whole else f" (one render of {spec.operation.value})"
         longer = [m.id for m in MODELS.values() if m.capabilities.longest_seconds >= seconds]
+        at = ""
+        if size and most < caps.most_frames:  # a larger native size runs longer
+            at = f" at {size[0]}x{size[1]} (larger sizes: up to {caps.max_seconds:g} s)"
+        elif size and caps.max_frames_by_size:
+            at = f" at {size[0]}x{size[1]}"
         raise SpecError(
             "n_frames",
-            f"{seconds:g} s{part} is longer than {model_id} can make in one clip; "
+            f"{seconds:g} s{part} is longer than {model_id} can make in one clip{at}; "
             f"longer videos: {', '.join(longer) or 'no installed model'}",
             value=spec.n_frames,
             allowed=f"up to {longest:.2f} s (≤ {int(longest * spec.fps)} frames at "
