@@ -281,3 +281,25 @@ def test_which_wan_image_to_video_pipelines_take_a_last_image(family: str, takes
         with pytest.raises(RuntimeError, match="Expected size 2 but got size 1"):
             pipe(**call)
     assert MODELS[f"{family}-i2v-tiny-random"].capabilities.last_frame is takes
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_thread")
+def test_wan_2_1_flf2v_layout_takes_first_and_last_and_needs_both() -> None:
+    """What a future ``wan-flf2v`` row (Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers) would rest on,
+    pinned on diffusers 0.42.1: the same I2V pipeline and transformer, with the image
+    embedder's ``pos_embed_seq_len`` twice the CLIP tokens (the tiny twin's 17: 16 patches
+    and a class token), folds first and last frame into one sequence, and a first frame
+    alone no longer fits it."""
+    from diffusers import WanTransformer3DModel
+    from PIL import Image
+
+    pipe = build_tiny_pipeline("wan", "i2v")
+    config = {k: v for k, v in pipe.transformer.config.items() if not k.startswith("_")}
+    pipe.register_modules(transformer=WanTransformer3DModel(**{**config, "pos_embed_seq_len": 34}))
+    red, blue = (Image.new("RGB", (32, 32), c) for c in (RED, BLUE))
+    call = dict(prompt="a ball", image=red, height=32, width=32, num_frames=9,
+                num_inference_steps=2, output_type="np")  # fmt: skip
+    assert pipe(**call, last_image=blue).frames.shape == (1, 9, 32, 32, 3)
+    with pytest.raises(RuntimeError, match="invalid for input of size 68"):
+        pipe(**call)
