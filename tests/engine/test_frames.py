@@ -168,6 +168,16 @@ def test_skyreels_refuses_frames_held_after_new_ones_at_plan_time(
         assert "source.direction backward" in err.message
 
 
+@pytest.mark.parametrize("asked", LATER_FRAMES.values(), ids=list(LATER_FRAMES))
+def test_a_model_holding_no_frames_is_told_so_and_offered_only_models_that_can(
+    asked: dict[str, Any],
+) -> None:
+    err = _refusal("wan-tiny-random", **asked)
+    assert "video conditioning (holding frames of a clip)" in err.message
+    assert "skyreels-v2" not in (err.allowed or "").split(", ")
+    assert "wan-vace" in (err.allowed or "").split(", ")
+
+
 @pytest.mark.parametrize(
     "asked",
     [

@@ -82,8 +82,10 @@ OPERATION_NEEDS: dict[Operation, tuple[str, ...]] = {
     Operation.storyboard: (),  # more than one shot: video_conditioning (see needs)
     Operation.remix: ("remix",),
     Operation.extend: ("video_conditioning",),  # backward: holds_frames_anywhere (needs)
-    Operation.loop: ("holds_frames_anywhere",),  # the bridge ends on the source's first frame
-    Operation.blend: ("holds_frames_anywhere",),  # the transition leads into video B
+    # Needs in order, the first one missing is the refusal: a model that holds no frames is
+    # told so before one that holds only a clip's first frames.
+    Operation.loop: ("video_conditioning", "holds_frames_anywhere"),  # ends on the first frame
+    Operation.blend: ("video_conditioning", "holds_frames_anywhere"),  # leads into video B
     Operation.recut: ("video_conditioning",),  # frames kept later: holds_frames_anywhere
     Operation.inpaint: ("inpaint",),
 }
@@ -96,9 +98,14 @@ WHOLE_CLIP_OPERATIONS = frozenset({Operation.simple_compose, Operation.remix, Op
 def plan(spec: GenerationSpec, settings: Settings) -> RenderPlan:
     model, preset = resolve_model(spec.model, spec.preset, settings)
     caps = model.capabilities
-    for need in needs(spec):
+    wanted = needs(spec)
+    for need in wanted:
         if not getattr(caps, need):
-            able = [m.id for m in MODELS.values() if getattr(m.capabilities, need)]
+            # The models that can serve the whole request, not only the need that failed: a
+            # loop needs video conditioning on a clip's later frames too.
+            able = [
+                m.id for m in MODELS.values() if all(getattr(m.capabilities, n) for n in wanted)
+            ]
             raise SpecError(
                 "model",
                 f"{model.id} cannot do {_NEED_WORDS[need]} ({_asked(spec, need)})",
@@ -165,7 +172,7 @@ def needs(spec: GenerationSpec) -> list[str]:
         wanted.append("holds_frames_anywhere")
     for item in items:
         if item.frame_index > 0:  # new frames lead into it (a shot's media: from its start)
-            wanted.append("holds_frames_anywhere")
+            wanted += ["video_conditioning", "holds_frames_anywhere"]
         else:
             wanted.append("image_to_video" if item.type == "image" else "video_conditioning")
     if _first_and_last(spec):  # the one pair an image-to-video pipeline may take natively
