@@ -31,6 +31,10 @@ class Capabilities:
     text_to_video: bool = True
     image_to_video: bool = False  # condition on a first frame
     video_conditioning: bool = False  # condition on frames of an existing clip
+    # With video_conditioning: whether held frames may sit anywhere in a clip. False: only a
+    # clip's first frames, continued forward (SkyReels-V2's video-to-video extends a clip; it
+    # cannot lead into one, end on a frame, loop or join two).
+    later_frames: bool = True
     inpaint: bool = False  # regenerate a masked region
     remix: bool = False  # start sampling from an existing clip, noised (video-to-video)
     reference_images: bool = False  # see pictures of a subject anywhere (characters)
@@ -45,6 +49,10 @@ class Capabilities:
     spatial_multiple: int = 32  # native width and height are multiples of this
     frame_step: int = 8  # native frame counts are frame_step * k + 1
     max_frames: int = 121  # longest native clip
+    # Shorter limits at smaller sizes, where a checkpoint was made for fewer frames there:
+    # ((width, height), longest native clip at up to that many pixels a frame), smallest
+    # first; past the last, max_frames (``frames_at``).
+    max_frames_by_size: tuple[tuple[tuple[int, int], int], ...] = ()
     native_fps: float = 24.0
     max_area: int = 768 * 512  # most native pixels per frame; larger asks are upscaled
     fixed_size: tuple[int, int] | None = None  # the only native (width, height), if any
@@ -70,12 +78,29 @@ class Capabilities:
         """The longest clip, in seconds, one render covers."""
         if self.fixed_frames:
             return self.window_seconds or MAX_SECONDS
-        return (self.max_frames - 1) / self.native_fps
+        return (self.most_frames - 1) / self.native_fps
+
+    def frames_at(self, width: int, height: int) -> int:
+        """The longest native clip at a native size."""
+        for (w, h), frames in self.max_frames_by_size:
+            if width * height <= w * h:
+                return frames
+        return self.max_frames
+
+    @property
+    def most_frames(self) -> int:
+        """The longest native clip at any size it renders (its largest)."""
+        return self.frames_at(self.max_area, 1)
+
+    @property
+    def holds_frames_anywhere(self) -> bool:
+        """Whether it holds given frames at any place in a clip, not only its first ones."""
+        return self.video_conditioning and self.later_frames
 
     @property
     def holds_last_frame(self) -> bool:
         """Whether it ends a clip on a given picture after a given first frame."""
-        return self.last_frame or self.video_conditioning
+        return self.last_frame or self.holds_frames_anywhere
 
     @property
     def longest_seconds(self) -> float:
@@ -88,7 +113,12 @@ class Capabilities:
         """Native clip lengths, in words for `cinegen models`."""
         if self.fixed_frames:
             return f"{self.fixed_frames}, stretched to any length"
-        return f"{self.frame_step}k+1 ≤ {self.max_frames}"
+        smaller = "".join(
+            f", ≤ {f} up to {w}x{h}"
+            for (w, h), f in self.max_frames_by_size
+            if f < self.most_frames
+        )
+        return f"{self.frame_step}k+1 ≤ {self.most_frames}" + smaller
 
     def native_rate(self, seconds: float) -> float:
         """Native frames per second for a clip of ``seconds``."""
@@ -151,7 +181,8 @@ class ModelEntry:
         flags = {
             "text-to-video": caps.text_to_video,
             "image-to-video": caps.image_to_video,
-            "video-conditioning": caps.video_conditioning,
+            "video-conditioning": caps.holds_frames_anywhere,
+            "extend forward": caps.video_conditioning and not caps.later_frames,
             "last frame": caps.last_frame,  # beside a first (video-conditioning holds any)
             "inpaint": caps.inpaint,
             "remix": caps.remix,
@@ -331,6 +362,9 @@ _TEXT_TO_VIDEO: tuple[ModelEntry, ...] = (
         capabilities=Capabilities(
             image_to_video=True,  # a first frame: the image-to-video DF pipeline
             video_conditioning=True,  # a clip's first frames (extend): its video-to-video
+            # ...and only those: its pipelines take no frames after the ones they continue
+            # (no backward extend, loop, blend or last frame: plan.needs).
+            later_frames=False,
             spatial_multiple=16,  # Wan's VAE 8 x the transformer's 2x2 patch (check_inputs)
             frame_step=4,
             # 60 s at 24 fps, 4k + 1: past its 97-frame window the pipelines render the rest
@@ -547,7 +581,10 @@ _OWN: tuple[ModelEntry, ...] = (
             # 1280x768 as the reference renders them).
             spatial_multiple=64,
             frame_step=8,  # one latent frame per 8 frames after the first
-            max_frames=241,  # temp 31 latent frames (10 s at 24 fps); 384p was made for 121
+            max_frames=241,  # temp 31 latent frames (10 s at 24 fps), at 768p
+            # 384p was made for 5 s: the reference's README (640x384 up to 5 s) and its
+            # examples (temp 16 at 384p), as pipeline.VARIANTS picks the transformer.
+            max_frames_by_size=(((640, 384), 121),),
             native_fps=24.0,
             max_area=1280 * 768,
         ),

@@ -116,6 +116,83 @@ def test_a_last_frame_on_a_first_frame_model_names_the_models_that_can() -> None
     assert err.field == "model" and "last frame" in err.message
     assert {"cinegen-tiny", "wan-2.2-i2v", "wan-vace", "ltx-video"} <= set(able)
     assert "wan-i2v" not in able and "cogvideox-i2v" not in able
+    assert "skyreels-v2" not in able  # it holds a clip's first frames only
+
+
+def test_a_last_frame_on_wan_2_2_ti2v_is_refused_not_ignored() -> None:
+    """Its pipeline's ``last_image`` needs the A14B image-to-video checkpoint; TI2V-5B takes
+    a first frame into its latents and would drop a last one without a word."""
+    for model in ("wan-2.2-ti2v", "wan-2.2-ti2v-tiny-random"):
+        err = _refusal(model, inpaint_items=FIRST_AND_LAST)
+        assert err.field == "model" and err.value == model
+        assert "a last frame after the first" in err.message
+        able = (err.allowed or "").split(", ")
+        assert "wan-2.2-i2v" in able and not any(m.startswith("wan-2.2-ti2v") for m in able)
+    # The first frame alone is what it takes.
+    engine = Engine(Settings(default_model="wan-2.2-ti2v", visible_mark=False))
+    assert engine.plan(parse_spec(fields(inpaint_items=FIRST_AND_LAST[:1]))).model.id == (
+        "wan-2.2-ti2v"
+    )
+
+
+# SkyReels-V2 continues a clip from its first frames: every request that holds frames after
+# new ones is refused before weights load, naming the models that hold frames anywhere.
+LATER_FRAMES = {
+    "extend backward": {
+        "operation": "extend",
+        "source": {"generation_ids": ["g"], "direction": "backward"},
+    },
+    "loop": {"operation": "loop", "source": {"generation_ids": ["g"]}},
+    "blend": {"operation": "blend", "source": {"generation_ids": ["g", "h"]}},
+    "recut keeping later frames": {
+        "operation": "recut",
+        "source": {"generation_ids": ["g"], "start_frame": 6},
+    },
+    "a picture mid-clip": {
+        "inpaint_items": [{"type": "image", "upload_id": "red", "frame_index": 10}]
+    },
+}
+
+
+@pytest.mark.parametrize("asked", LATER_FRAMES.values(), ids=list(LATER_FRAMES))
+@pytest.mark.parametrize("model", ["skyreels-v2", "skyreels-v2-tiny-random"])
+def test_skyreels_refuses_frames_held_after_new_ones_at_plan_time(
+    model: str, asked: dict[str, Any]
+) -> None:
+    err = _refusal(model, **asked)
+    assert err.field == "model" and err.value == model
+    assert "holds only a clip's first frames" in err.message
+    able = set((err.allowed or "").split(", "))
+    assert {"ltx-video", "ltx-2", "wan-vace", "cinegen-tiny"} <= able
+    assert not any(m.startswith("skyreels") for m in able)
+    if asked.get("source", {}).get("direction"):
+        assert "source.direction backward" in err.message
+
+
+@pytest.mark.parametrize("asked", LATER_FRAMES.values(), ids=list(LATER_FRAMES))
+def test_a_model_holding_no_frames_is_told_so_and_offered_only_models_that_can(
+    asked: dict[str, Any],
+) -> None:
+    err = _refusal("wan-tiny-random", **asked)
+    assert "video conditioning (holding frames of a clip)" in err.message
+    assert "skyreels-v2" not in (err.allowed or "").split(", ")
+    assert "wan-vace" in (err.allowed or "").split(", ")
+
+
+@pytest.mark.parametrize(
+    "asked",
+    [
+        {"operation": "extend", "source": {"generation_ids": ["g"]}},
+        {"operation": "recut", "source": {"generation_ids": ["g"], "end_frame": 6}},
+        {"inpaint_items": [{"type": "video", "upload_id": "red", "frame_index": 0}]},
+    ],
+    ids=["extend forward", "recut from the first frame", "a clip at frame 0"],
+)
+def test_skyreels_plans_what_continues_a_clip_forward(asked: dict[str, Any]) -> None:
+    engine = Engine(Settings(default_model="skyreels-v2", visible_mark=False))
+    assert engine.plan(parse_spec(fields(**asked))).model.id == "skyreels-v2"
+    assert "extend forward" in MODELS["skyreels-v2"].tasks
+    assert "video-conditioning" not in MODELS["skyreels-v2"].tasks
 
 
 def test_a_lone_last_frame_needs_video_conditioning() -> None:
@@ -215,3 +292,25 @@ def test_which_wan_image_to_video_pipelines_take_a_last_image(family: str, takes
         with pytest.raises(RuntimeError, match="Expected size 2 but got size 1"):
             pipe(**call)
     assert MODELS[f"{family}-i2v-tiny-random"].capabilities.last_frame is takes
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("one_thread")
+def test_wan_2_1_flf2v_layout_takes_first_and_last_and_needs_both() -> None:
+    """What a future ``wan-flf2v`` row (Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers) would rest on,
+    pinned on diffusers 0.42.1: the same I2V pipeline and transformer, with the image
+    embedder's ``pos_embed_seq_len`` twice the CLIP tokens (the tiny twin's 17: 16 patches
+    and a class token), folds first and last frame into one sequence, and a first frame
+    alone no longer fits it."""
+    from diffusers import WanTransformer3DModel
+    from PIL import Image
+
+    pipe = build_tiny_pipeline("wan", "i2v")
+    config = {k: v for k, v in pipe.transformer.config.items() if not k.startswith("_")}
+    pipe.register_modules(transformer=WanTransformer3DModel(**{**config, "pos_embed_seq_len": 34}))
+    red, blue = (Image.new("RGB", (32, 32), c) for c in (RED, BLUE))
+    call = dict(prompt="a ball", image=red, height=32, width=32, num_frames=9,
+                num_inference_steps=2, output_type="np")  # fmt: skip
+    assert pipe(**call, last_image=blue).frames.shape == (1, 9, 32, 32, 3)
+    with pytest.raises(RuntimeError, match="invalid for input of size 68"):
+        pipe(**call)

@@ -3,6 +3,7 @@ requests, switched without reloading the model, a pinned set fused."""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -55,9 +56,9 @@ def lora_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def render(engine: Engine, **fields: object) -> np.ndarray:
+def render(engine: Engine, model: str = MODEL, **fields: object) -> np.ndarray:
     spec = parse_spec(
-        {"prompt": "a red fox", "model": MODEL, "width": 32, "height": 16, "n_frames": 5,
+        {"prompt": "a red fox", "model": model, "width": 32, "height": 16, "n_frames": 5,
          "fps": 16, "seed": 7, **fields}
     )  # fmt: skip
     return engine.run(spec).native
@@ -218,3 +219,70 @@ def test_the_deployment_sets_loras_in_the_environment(lora_dir, monkeypatch):
     assert turbo.loras == (("style-a", 0.8), ("detail", 0.5))
     assert turbo.preset_config.steps == 2
     assert Engine(settings).plan(parse_spec({**asked, "loras": []})).loras == ()
+
+
+# --- Wan 2.2 A14B: two experts -----------------------------------------------------------
+WAN22 = "wan-2.2-t2v-tiny-random"
+
+
+def wan22_weights(seed: int) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    with tempfile.TemporaryDirectory() as where:
+        return load_file(make_adapter(Path(where), "a", family="wan-2.2", seed=seed))
+
+
+@pytest.fixture(scope="module")
+def wan22_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Adapters for the two-expert twin: one-transformer files (``transformer.*``), and
+    files naming the low-noise expert's weights (``transformer_2.*``)."""
+    from safetensors.torch import save_file
+
+    root = tmp_path_factory.mktemp("loras-wan22")
+    (root / WAN22).mkdir()
+    first, second = wan22_weights(1), wan22_weights(2)
+    files = {
+        "one-file": first,
+        "pair": lora.join_experts(first, first),  # the same weights named for each expert
+        "late": lora.join_experts({}, second),  # the low-noise expert's only
+        "split": lora.join_experts(first, second),
+    }
+    for name, state in files.items():
+        # One tensor under two names ("pair") is refused by safetensors: a copy each.
+        save_file({k: v.clone() for k, v in state.items()}, root / WAN22 / f"{name}.safetensors")
+    return root
+
+
+@pytest.mark.slow
+def test_an_adapter_for_the_low_noise_expert_alone_changes_the_late_steps(wan22_dir):
+    engine = Engine(Settings(lora_dir=wan22_dir))
+    base = render(engine, WAN22)
+    assert np.array_equal(render(engine, WAN22, loras="late:0"), base)
+    assert np.abs(render(engine, WAN22, loras="late:1") - base).max() > 1e-3
+    experts = engine.backend(WAN22)._pipes["t2v"]
+    assert experts.get_list_adapters() == {"transformer_2": ["late"]}
+    assert np.array_equal(render(engine, WAN22), base)
+
+
+@pytest.mark.slow
+def test_a_one_transformer_file_reaches_both_experts(wan22_dir):
+    engine = Engine(Settings(lora_dir=wan22_dir))
+    one_file = render(engine, WAN22, loras="one-file:1")
+    assert np.array_equal(one_file, render(engine, WAN22, loras="pair:1"))
+    assert np.abs(one_file - render(engine, WAN22)).max() > 1e-3
+    experts = engine.backend(WAN22)._pipes["t2v"].get_list_adapters()
+    assert experts == {"transformer": ["one-file", "pair"], "transformer_2": ["one-file", "pair"]}
+
+
+@pytest.mark.slow
+def test_a_pinned_two_expert_set_is_fused_into_both(wan22_dir):
+    pinned = Engine(Settings(lora_dir=wan22_dir, loras={WAN22: "split:0.8,late:0.5"}))
+    fused = render(pinned, WAN22)
+    assert pinned.backend(WAN22)._adapters.fused
+    unfused = render(Engine(Settings(lora_dir=wan22_dir)), WAN22, loras="split:0.8,late:0.5")
+    np.testing.assert_allclose(fused, unfused, atol=1e-4)
+
+
+def test_a_second_expert_s_weights_on_a_one_transformer_model_are_refused():
+    with pytest.raises(ValueError, match="second expert"):
+        lora.experts({"transformer_2.blocks.0.x.lora_A.weight": torch.zeros(1)}, two=False)

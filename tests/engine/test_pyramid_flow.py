@@ -276,3 +276,34 @@ def test_a_vae_saved_with_diffusers_older_attention_names_loads(tmp_path, twin):
     z = torch.randn(1, tiny.LATENT, 2, 4, 6, generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
         torch.testing.assert_close(loaded.decode(z), twin.vae.decode(z))
+
+
+def _plan(width: int, height: int, n_frames: int, model: str = "pyramid-flow") -> tuple[int, float]:
+    from cinegen.engine.plan import plan
+    from cinegen.spec import parse_spec
+
+    asked = {"prompt": "a red circle", "model": model, "seed": 1, "fps": 24}
+    spec = parse_spec({**asked, "width": width, "height": height, "n_frames": n_frames})
+    return plan(spec, Settings()).window(n_frames)
+
+
+def test_384p_is_refused_past_its_121_frames_naming_the_maximum():
+    """The 384p transformer was made for 5 s (121 frames); 10 s is the 768p one's."""
+    from cinegen.errors import SpecError
+
+    assert _plan(640, 384, 121) == (121, 24.0)
+    assert _plan(1280, 768, 240) == (241, 24.0)
+    for model, size in (("pyramid-flow", (640, 384)), ("pyramid-flow-tiny-random", (128, 64))):
+        with pytest.raises(SpecError) as refused:
+            _plan(*size, 240, model=model)
+        assert refused.value.field == "n_frames" and refused.value.value == 240
+        assert refused.value.allowed == "up to 5.00 s (≤ 120 frames at 24 fps)"
+        assert f"at {size[0]}x{size[1]}" in refused.value.message
+    assert MODELS["pyramid-flow"].capabilities.frame_rule == "8k+1 ≤ 241, ≤ 121 up to 640x384"
+
+
+def test_the_registry_s_384p_size_is_where_the_pipeline_picks_the_384p_transformer():
+    from cinegen.engine.backends.pyramid_flow.pipeline import VARIANTS
+
+    (((width, height), _),) = MODELS["pyramid-flow"].capabilities.max_frames_by_size
+    assert VARIANTS[0] == ("diffusion_transformer_384p", width * height)

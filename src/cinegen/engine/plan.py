@@ -70,7 +70,9 @@ class RenderPlan:
         if spec.type is GenerationType.image_gen:
             return 1, caps.native_rate(spec.seconds)
         seconds = n_frames / spec.fps
-        return native_frames(caps, seconds, spec, self.model.id), caps.native_rate(seconds)
+        size = (self.native_width, self.native_height)
+        frames = native_frames(caps, seconds, spec, self.model.id, size=size)
+        return frames, caps.native_rate(seconds)
 
 
 # What each operation needs of a model, by the name of the capability (registry.Capabilities).
@@ -79,10 +81,12 @@ OPERATION_NEEDS: dict[Operation, tuple[str, ...]] = {
     Operation.simple_compose: (),
     Operation.storyboard: (),  # more than one shot: video_conditioning (see needs)
     Operation.remix: ("remix",),
-    Operation.extend: ("video_conditioning",),
-    Operation.loop: ("video_conditioning",),
-    Operation.blend: ("video_conditioning",),
-    Operation.recut: ("video_conditioning",),
+    Operation.extend: ("video_conditioning",),  # backward: holds_frames_anywhere (needs)
+    # Needs in order, the first one missing is the refusal: a model that holds no frames is
+    # told so before one that holds only a clip's first frames.
+    Operation.loop: ("video_conditioning", "holds_frames_anywhere"),  # ends on the first frame
+    Operation.blend: ("video_conditioning", "holds_frames_anywhere"),  # leads into video B
+    Operation.recut: ("video_conditioning",),  # frames kept later: holds_frames_anywhere
     Operation.inpaint: ("inpaint",),
 }
 
@@ -94,9 +98,14 @@ WHOLE_CLIP_OPERATIONS = frozenset({Operation.simple_compose, Operation.remix, Op
 def plan(spec: GenerationSpec, settings: Settings) -> RenderPlan:
     model, preset = resolve_model(spec.model, spec.preset, settings)
     caps = model.capabilities
-    for need in needs(spec):
+    wanted = needs(spec)
+    for need in wanted:
         if not getattr(caps, need):
-            able = [m.id for m in MODELS.values() if getattr(m.capabilities, need)]
+            # The models that can serve the whole request, not only the need that failed: a
+            # loop needs video conditioning on a clip's later frames too.
+            able = [
+                m.id for m in MODELS.values() if all(getattr(m.capabilities, n) for n in wanted)
+            ]
             raise SpecError(
                 "model",
                 f"{model.id} cannot do {_NEED_WORDS[need]} ({_asked(spec, need)})",
@@ -146,6 +155,8 @@ _NEED_WORDS = {
     "holds_last_frame": "a last frame after the first",
     "reference_images": "reference images",
     "video_conditioning": "video conditioning (holding frames of a clip)",
+    "holds_frames_anywhere": "video conditioning later in a clip "
+    "(it holds only a clip's first frames and continues them)",
     "inpaint": "inpainting",
     "remix": "remix",
 }
@@ -157,14 +168,29 @@ def needs(spec: GenerationSpec) -> list[str]:
     if len(spec.storyboard) > 1:
         wanted.append("video_conditioning")
     items = [*spec.inpaint_items, *(s.media for s in spec.storyboard if s.media is not None)]
+    if _leads_into_held(spec):
+        wanted.append("holds_frames_anywhere")
     for item in items:
-        first_image = item.type == "image" and item.frame_index == 0
-        wanted.append("image_to_video" if first_image else "video_conditioning")
+        if item.frame_index > 0:  # new frames lead into it (a shot's media: from its start)
+            wanted += ["video_conditioning", "holds_frames_anywhere"]
+        else:
+            wanted.append("image_to_video" if item.type == "image" else "video_conditioning")
     if _first_and_last(spec):  # the one pair an image-to-video pipeline may take natively
-        wanted = [n for n in wanted if n != "video_conditioning"] + ["holds_last_frame"]
+        held = ("video_conditioning", "holds_frames_anywhere")
+        wanted = [n for n in wanted if n not in held] + ["holds_last_frame"]
     if spec.reference_images:
         wanted.append("reference_images")
     return list(dict.fromkeys(wanted))
+
+
+def _leads_into_held(spec: GenerationSpec) -> bool:
+    """Whether an operation makes new frames before frames it keeps of a source."""
+    source = spec.source
+    if source is None:
+        return False
+    if spec.operation is Operation.extend:
+        return source.direction == "backward"
+    return spec.operation is Operation.recut and bool(source.start_frame)
 
 
 def _first_and_last(spec: GenerationSpec) -> bool:
@@ -179,6 +205,9 @@ def _asked(spec: GenerationSpec, need: str) -> str:
     if need == "reference_images":
         return "reference_images"
     if spec.operation is not Operation.simple_compose:
+        if spec.source is not None and _leads_into_held(spec):
+            field = "direction" if spec.operation is Operation.extend else "start_frame"
+            return f"operation {spec.operation.value}, source.{field} {getattr(spec.source, field)}"
         return f"operation {spec.operation.value}"
     return "the media in inpaint_items"
 
@@ -224,21 +253,35 @@ def native_size(caps: Capabilities, width: int, height: int) -> tuple[int, int]:
     return w, h
 
 
-def native_frames(caps: Capabilities, seconds: float, spec: GenerationSpec, model_id: str) -> int:
-    """Frames at the model's own rate covering ``seconds``, on its k*step+1 rule."""
+def native_frames(
+    caps: Capabilities,
+    seconds: float,
+    spec: GenerationSpec,
+    model_id: str,
+    *,
+    size: tuple[int, int] | None = None,
+) -> int:
+    """Frames at the model's own rate covering ``seconds``, on its k*step+1 rule, at most
+    as many as it makes at its native ``size`` (None: at its largest)."""
     if caps.fixed_frames:  # any duration: frames stretch (segments come in windows)
         return caps.fixed_frames
     step = caps.frame_step
-    longest_valid = (caps.max_frames - 1) // step * step + 1
+    most = caps.frames_at(*size) if size else caps.max_frames
+    longest_valid = (most - 1) // step * step + 1
     wanted = seconds * caps.native_fps
     if wanted > longest_valid + step / 2:  # half a step of slack: snapping, not a longer clip
         longest = (longest_valid - 1) / caps.native_fps
         whole = spec.operation in WHOLE_CLIP_OPERATIONS
         part = "" if whole else f" (one render of {spec.operation.value})"
         longer = [m.id for m in MODELS.values() if m.capabilities.longest_seconds >= seconds]
+        at = ""
+        if size and most < caps.most_frames:  # a larger native size runs longer
+            at = f" at {size[0]}x{size[1]} (larger sizes: up to {caps.max_seconds:g} s)"
+        elif size and caps.max_frames_by_size:
+            at = f" at {size[0]}x{size[1]}"
         raise SpecError(
             "n_frames",
-            f"{seconds:g} s{part} is longer than {model_id} can make in one clip; "
+            f"{seconds:g} s{part} is longer than {model_id} can make in one clip{at}; "
             f"longer videos: {', '.join(longer) or 'no installed model'}",
             value=spec.n_frames,
             allowed=f"up to {longest:.2f} s (≤ {int(longest * spec.fps)} frames at "

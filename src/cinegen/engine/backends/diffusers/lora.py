@@ -11,6 +11,13 @@ none, fused into the weights for speed. A turbo preset may be a step-distillatio
 (``Settings.turbo_loras``, or an adapter named ``turbo`` in the model's folder): the turbo
 preset then adds it to the set and runs its steps and guidance.
 
+Wan 2.2 A14B runs two experts (``transformer`` for high noise, ``transformer_2`` for low),
+and an adapter reaches both (``experts``): a file in the one-transformer layout is loaded into
+each, as Wan 2.2 LoRAs published as one file are used; a file whose keys also (or only) start
+with ``transformer_2.`` (what diffusers' own saving names that module's layers) gives the
+low-noise expert those weights and the high-noise expert the rest. A published pair
+(``high_noise_model`` / ``low_noise_model``) is installed as one such file (``join_experts``).
+
 Torch and diffusers are imported only by ``Adapters``: the API process validates names
 with this module and never loads a model.
 """
@@ -30,6 +37,8 @@ if TYPE_CHECKING:
     from cinegen.config import Settings, TurboLora
 
 SUFFIX = ".safetensors"
+# Keys of an adapter file meant for Wan 2.2's low-noise expert (diffusers' module name).
+LOW_NOISE = "transformer_2."
 TURBO_NAME = "turbo"  # a LoRA of this name in a model's folder is its turbo preset
 
 # What a render runs: (name, scale) pairs, in the order given.
@@ -119,6 +128,32 @@ def describe_turbo(model: ModelEntry, settings: Settings) -> str:
     return "fewer steps" + (", step cache" if config.cache else "")
 
 
+def experts(state: dict[str, Any], *, two: bool) -> list[tuple[bool, dict[str, Any]]]:
+    """An adapter file's weights by expert: (into ``transformer_2``, weights in the
+    one-transformer layout) pairs. On one expert the file must not name a second; on two,
+    a file that names none is loaded into both, else each part into its own expert."""
+    low = {
+        "transformer." + k.removeprefix(LOW_NOISE): v
+        for k, v in state.items()
+        if k.startswith(LOW_NOISE)
+    }
+    high = {k: v for k, v in state.items() if not k.startswith(LOW_NOISE)}
+    if not two:
+        if low:
+            raise ValueError(f"weights for a second expert ({LOW_NOISE}*) on a model with one")
+        return [(False, high)]
+    if not low:
+        return [(False, high), (True, high)]
+    return [(False, high)] * bool(high) + [(True, low)]
+
+
+def join_experts(high: dict[str, Any], low: dict[str, Any]) -> dict[str, Any]:
+    """One installable file from a Wan 2.2 LoRA published as a pair, both in diffusers'
+    layout (keys ``transformer.*``): the low-noise expert's keys renamed ``transformer_2.*``."""
+    renamed = {LOW_NOISE + k.removeprefix("transformer."): v for k, v in low.items()}
+    return {**high, **renamed}
+
+
 class Adapters:
     """The LoRA adapters of one pipeline: each loaded on first use and kept, switched per
     render with ``set_adapters`` (the model is never reloaded), the pinned set fused.
@@ -134,9 +169,15 @@ class Adapters:
         self.loaded: set[str] = set()
         self.active: LoraSet = ()
         self.fused = False
+        # Wan 2.2 A14B's low-noise expert takes adapters too (the pipeline's ``transformer_2``;
+        # None on one-transformer checkpoints of the same pipeline class).
+        self.two_experts = getattr(pipe, "transformer_2", None) is not None
+        self.components = ["transformer", "transformer_2"] if self.two_experts else ["transformer"]
         if pinned:
             self.use(pinned)
-            self.pipe.fuse_lora(adapter_names=[name for name, _ in pinned])
+            self.pipe.fuse_lora(
+                components=self.components, adapter_names=[name for name, _ in pinned]
+            )
             self.fused = True
 
     def use(self, wanted: LoraSet) -> None:
@@ -144,7 +185,7 @@ class Adapters:
         if wanted == self.active:
             return
         if self.fused:
-            self.pipe.unfuse_lora()
+            self.pipe.unfuse_lora(components=self.components)
             self.fused = False
         for name, _ in wanted:
             self._load(name)
@@ -162,8 +203,13 @@ class Adapters:
 
         # Read here and handed over as tensors: diffusers never looks for a hub repository.
         state = load_file(self.where / f"{name}{SUFFIX}")
-        with warnings.catch_warnings():
-            # peft warns at every adapter after the first that the model has several: the point.
-            warnings.filterwarnings("ignore", message="Already found a `peft_config`")
-            self.pipe.load_lora_weights(state, adapter_name=name)
+        for low_noise, part in experts(state, two=self.two_experts):
+            # Trap: diffusers' Wan loader takes ``load_into_transformer_2`` (default False: the
+            # high-noise expert alone); other pipelines' loaders know no such argument.
+            into = {"load_into_transformer_2": True} if low_noise else {}
+            with warnings.catch_warnings():
+                # peft warns at every adapter after the first that the model has several: the
+                # point.
+                warnings.filterwarnings("ignore", message="Already found a `peft_config`")
+                self.pipe.load_lora_weights(part, adapter_name=name, **into)
         self.loaded.add(name)
