@@ -162,8 +162,33 @@ class RunningServer:
             return None
 
 
-def worker() -> None:
+GpusOption = Annotated[
+    str | None,
+    typer.Option(
+        help="GPU ids, e.g. 0,1,2,3: one worker over them all where the model can split a "
+        "video (else one worker per GPU)."
+    ),
+]
+ModelOption = Annotated[
+    str | None, typer.Option(help="The model a GPU group is for (default: the default model).")
+]
+
+
+def worker(gpus: GpusOption = None, model: ModelOption = None) -> None:
     """Run one worker against the shared database until stopped."""
     settings = settings_with()
     err.print(f"cinegen worker · data in {settings.data_dir}")
-    _worker_process(settings)
+    if gpus is None:
+        _worker_process(settings)
+        return
+    import torch
+
+    from cinegen.cli.gpus import plan_gpus, run_gpus
+
+    try:
+        plan = plan_gpus(gpus, model or settings.default_model, torch.cuda.device_count())
+    except ValueError as exc:
+        err.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+    err.print(f"cinegen worker · {plan.note}")
+    raise typer.Exit(run_gpus(settings, plan, _worker_process))
