@@ -12,6 +12,8 @@ from types import ModuleType
 
 import pytest
 
+from cinegen.engine.backends.diffusers import fullsize
+
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 SCRIPT = Path(__file__).parents[2] / "bench" / "gpu.py"
@@ -68,3 +70,14 @@ def test_a_model_that_fails_prints_its_error_in_its_row(
 def test_an_unknown_model_is_refused_with_the_allowed_ones() -> None:
     with pytest.raises(SystemExit):
         bench().arguments(["--models", "sora"])
+
+
+@pytest.mark.parametrize("model", list(fullsize.FULL))
+def test_the_shapes_it_builds_count_the_published_parameters(model: str) -> None:
+    """What the bench times on a GPU is the published model: its transformer and VAE, built
+    on the meta device (no memory, no weights), count what footprints.py cites."""
+    full = fullsize.FULL[model]
+    transformer = fullsize.build_module(full.transformer, full.config, "meta")
+    vae = fullsize.build_module(*full.vae, "meta")
+    assert fullsize.param_count(transformer) == pytest.approx(full.footprint.transformer, rel=0.01)
+    assert fullsize.param_count(vae) == pytest.approx(full.footprint.vae, rel=0.01)
