@@ -52,7 +52,7 @@ import torch
 from cinegen.config import Settings
 from cinegen.engine.backends.base import RenderJob, StepHooks
 from cinegen.engine.backends.diffusers.backend import DiffusersVideoBackend
-from cinegen.engine.backends.diffusers.families import _first_block_cache
+from cinegen.engine.backends.diffusers.families import first_block_cache
 from cinegen.engine.backends.diffusers.fullsize import FULL, TWIN, FullSizeBackend
 from cinegen.engine.plan import native_size
 from cinegen.media.encode import encode_mp4
@@ -79,7 +79,7 @@ def _taylor_seer(steps: int) -> Any:
 
 # The step caches measured: name -> config for a render of ``steps`` steps.
 CACHES: dict[str, Callable[[int], Any]] = {
-    "FirstBlockCache": lambda steps: _first_block_cache(),  # the engine's own threshold
+    "FirstBlockCache": lambda steps: first_block_cache(),  # the engine's own threshold
     "MagCache": _mag_cache,
     "TaylorSeer": _taylor_seer,
 }

@@ -23,7 +23,7 @@ from cinegen.engine.backends.diffusers import hunyuan15, kandinsky6, ltx2, sana,
 from cinegen.media.keep import Keep
 
 
-def _first_block_cache() -> Any:
+def first_block_cache() -> Any:
     from diffusers.hooks.first_block_cache import FirstBlockCacheConfig
 
     # 0.05 keeps visible drift low on the real models; diffusers' docs use 0.05–0.2.
@@ -200,7 +200,7 @@ class Family:
     # Extra keyword arguments for a call, from the job (e.g. LTX's frame_rate).
     extra: Callable[[RenderJob], dict[str, Any]] = lambda job: {}
     negative_prompt: bool = True  # Hunyuan's guidance is embedded: no negative branch
-    cache: Callable[[], Any] | None = _first_block_cache
+    cache: Callable[[], Any] | None = first_block_cache
     # i2v shares the t2v weights (same components) rather than needing its own checkpoint.
     i2v_shares_weights: bool = False
     # Variants are batched by repeating the prompt (num_videos_per_prompt is ignored by
