@@ -5,10 +5,14 @@ a video over GPUs, and the speed-up, are checked on a GPU machine: bench, never 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -110,3 +114,19 @@ def test_a_rank_that_dies_ends_the_attempt_and_the_group_finishes_the_task(tmp_p
             select(TaskEvent.message).where(TaskEvent.task_id == task_id)
         ).all()
     assert "its worker stopped; queued again" in messages
+
+
+def test_the_group_bench_runs_on_the_cpu_and_finds_the_same_frames() -> None:
+    """bench/group.py (for lent GPUs) on the CPU, so that it does not rot: gloo splits
+    nothing, so the group's frames equal one process's exactly."""
+    script = Path(__file__).parents[2] / "bench" / "group.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--tiny", "--device", "cpu", "--model", "wan",
+         "--steps", "3", "--size", "32x32", "--frames", "5"],
+        capture_output=True, text=True, timeout=WAIT_S, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (result["model"], result["grid"], result["gpus"]) == ("wan-tiny-random", "32x32x5", 2)
+    assert result["split"] is None and result["frames_max_abs_diff"] == 0.0
+    assert result["one_gpu_step_s"] > 0 and result["group_step_s"] > 0
