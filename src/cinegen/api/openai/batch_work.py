@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from cinegen.api import tasks
@@ -235,6 +235,8 @@ def _queue_waiting(session: Session, batch: Batch, *, settings: Settings) -> Non
     key = session.get(ApiKey, batch.key_id)
     assert key is not None  # keys are revoked, never deleted
     for request in [r for r in batch.requests if _waiting(r)]:
+        if not _room(session, batch.account_id, settings):
+            return
         body, line = request.body, request.line
         idempotency = tasks.Idempotency.of(f"{batch.id}:{line}", body)
         try:
@@ -256,6 +258,16 @@ def _queue_waiting(session: Session, batch: Batch, *, settings: Settings) -> Non
         else:
             request.task_id = task.id
         session.commit()
+
+
+def _room(session: Session, account_id: str, settings: Settings) -> bool:
+    """Whether the account may queue one more task now: read first, so that a batch looked
+    at while its account is at its limit does not take the account's turn (a write) for a
+    create that can only be refused."""
+    active = session.scalar(
+        select(func.count()).where(Task.account_id == account_id, Task.state.in_(tasks.ACTIVE))
+    )
+    return (active or 0) < settings.max_active_tasks_per_account
 
 
 def cancel_batch(session: Session, batch: Batch, *, settings: Settings) -> Counts:
