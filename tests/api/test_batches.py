@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import openai
@@ -18,6 +19,7 @@ from cinegen.config import Settings
 from cinegen.media.encode import probe
 from cinegen.store.db import open_database
 from cinegen.store.keys import create_key
+from cinegen.store.models import Batch, BatchState, utcnow
 
 from ..servers import serving, worker_sharing
 
@@ -238,3 +240,24 @@ def test_another_account_sees_neither_the_batch_nor_its_files(client, idle):
     listed = client.batches.list(limit=1)
     assert [b.id for b in listed.data] == [batch.id]
     client.batches.cancel(batch.id)
+
+
+def test_files_left_half_written_by_a_stopped_server_are_written_by_the_next(client, idle):
+    lines = [{**request_line(1), "body": {**TINY, "prompt": "x", "size": "big"}}]
+    uploaded = client.files.create(file=("one.jsonl", jsonl(lines)), purpose="batch")
+    batch = client.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/videos", completion_window="24h"
+    )
+    assert batch.status == "completed" and batch.error_file_id is not None  # refused: ended
+    with open_database(idle[1])() as session:  # as if its server stopped while writing files
+        stored = session.get(Batch, batch.id)
+        stored.state, stored.error_file_id = BatchState.finalizing, None
+        stored.finalizing_at = utcnow()
+        session.commit()
+    assert client.batches.retrieve(batch.id).status == "finalizing"  # its writer may be busy
+    with open_database(idle[1])() as session:
+        session.get(Batch, batch.id).finalizing_at = utcnow() - timedelta(hours=1)
+        session.commit()
+    again = client.batches.retrieve(batch.id)
+    assert again.status == "completed" and again.error_file_id not in (None, batch.error_file_id)
+    assert [line["custom_id"] for line in lines_of(client, again.error_file_id)] == ["shot-1"]

@@ -57,10 +57,22 @@ MAX_ERRORS = 100  # of a refused input file's lines, listed in the batch's error
 # Refusals that say "not now" rather than "not this": the line waits and is tried again.
 NOT_NOW = frozenset({"too_many_active_tasks", "queue_full"})
 OPEN = (BatchState.in_progress, BatchState.cancelling)
+FINALIZE_S = 120  # seconds: writing the files of 5000 lines takes well under one
 CANCELLED_BEFORE_QUEUED = {
     "code": "batch_cancelled",
     "message": "the batch was cancelled before this request was queued",
 }
+
+
+def _stalled(batch: Batch) -> bool:
+    """A batch left finalizing longer than any writing of its files takes: the process
+    writing them stopped, and another may take the work over."""
+    since = batch.finalizing_at
+    return since is not None and utcnow() - since > timedelta(seconds=FINALIZE_S)
+
+
+def _same(column: Any, value: Any) -> Any:
+    return column.is_(None) if value is None else column == value
 
 
 @dataclass(frozen=True)
@@ -176,7 +188,10 @@ def create(
     lines)."""
     check_choices(endpoint, completion_window)
     stored = _input_file(session, key, input_file_id)
+    lines, errors = read_lines((settings.data_dir / stored.path).read_bytes(), endpoint)
     now = utcnow()
+    # The batch and all its lines in one commit: no restart finds half of them (its
+    # ``validating`` is that moment, never stored).
     batch = Batch(
         id=new_id("batch"),
         account_id=key.account_id,
@@ -184,24 +199,21 @@ def create(
         input_file_id=stored.id,
         endpoint=endpoint,
         completion_window=completion_window,
-        state=BatchState.validating,
+        state=BatchState.failed if errors else BatchState.in_progress,
         meta=metadata,
+        errors=errors or None,
         created_at=now,
+        failed_at=now if errors else None,
+        in_progress_at=None if errors else now,
         expires_at=now + timedelta(hours=24),
     )
     session.add(batch)
-    session.commit()
-    lines, errors = read_lines((settings.data_dir / stored.path).read_bytes(), endpoint)
-    if errors:
-        batch.state, batch.failed_at, batch.errors = BatchState.failed, utcnow(), errors
-        session.commit()
-        return batch
-    session.add_all(
-        BatchRequest(batch_id=batch.id, line=line.number, custom_id=line.custom_id,
-                     body=line.body)
-        for line in lines
-    )  # fmt: skip
-    batch.state, batch.in_progress_at = BatchState.in_progress, utcnow()
+    if not errors:
+        session.add_all(
+            BatchRequest(batch_id=batch.id, line=line.number, custom_id=line.custom_id,
+                         body=line.body)
+            for line in lines
+        )  # fmt: skip
     session.commit()
     return batch
 
@@ -228,6 +240,8 @@ def refresh(session: Session, batch: Batch, *, settings: Settings) -> Counts:
     found = _tasks(session, batch.requests)
     if batch.state in OPEN and all(_ended(r, found) for r in batch.requests):
         _finalize(session, batch, found, settings=settings)
+    elif batch.state is BatchState.finalizing and _stalled(batch):
+        _finalize(session, batch, found, settings=settings)  # its writer stopped midway
     return _counts(batch.requests, found)
 
 
@@ -326,10 +340,10 @@ def _finalize(
 ) -> None:
     """Write the output and error files and end the batch. Of two refreshes at once, the one
     whose conditional update moves the batch to finalizing writes them; the other leaves."""
-    before = batch.state
     moved = session.execute(
         update(Batch)
-        .where(Batch.id == batch.id, Batch.state == before)
+        .where(Batch.id == batch.id, Batch.state == batch.state)
+        .where(_same(Batch.finalizing_at, batch.finalizing_at))
         .values(state=BatchState.finalizing, finalizing_at=utcnow())
         .execution_options(synchronize_session=False)
     )
@@ -354,7 +368,7 @@ def _finalize(
                 purpose="batch_output", data_dir=settings.data_dir,
             )  # fmt: skip
             setattr(batch, f"{kind}_file_id", stored.id)
-    if before is BatchState.cancelling:
+    if batch.cancelling_at is not None:
         batch.state, batch.cancelled_at = BatchState.cancelled, utcnow()
     else:
         batch.state, batch.completed_at = BatchState.completed, utcnow()
