@@ -18,7 +18,7 @@ from cinegen.api.app import create_app
 from cinegen.config import Settings
 from cinegen.media.encode import probe
 from cinegen.store.db import open_database
-from cinegen.store.keys import create_key
+from cinegen.store.keys import create_key, revoke_key
 from cinegen.store.models import Batch, BatchState, utcnow
 
 from ..servers import serving, worker_sharing
@@ -261,3 +261,22 @@ def test_files_left_half_written_by_a_stopped_server_are_written_by_the_next(cli
     again = client.batches.retrieve(batch.id)
     assert again.status == "completed" and again.error_file_id not in (None, batch.error_file_id)
     assert [line["custom_id"] for line in lines_of(client, again.error_file_id)] == ["shot-1"]
+
+
+def test_a_revoked_key_queues_nothing_more_of_its_batch(idle):
+    url, data_dir = idle
+    client = client_for(url, data_dir, "revoked-soon")
+    six = jsonl([request_line(n) for n in range(1, 7)])
+    uploaded = client.files.create(file=("six.jsonl", six), purpose="batch")
+    batch = client.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/videos", completion_window="24h"
+    )
+    with open_database(data_dir)() as session:
+        revoke_key(session, session.get(Batch, batch.id).key_id)
+        other = create_key(session, "second", account="revoked-soon").secret
+    same_account = openai.OpenAI(base_url=url, api_key=other, max_retries=0)
+    seen = same_account.batches.retrieve(batch.id)
+    assert seen.status == "in_progress" and seen.request_counts.failed == 2  # the 2 waiting
+    ended = same_account.batches.cancel(batch.id)
+    codes = [line["error"]["code"] for line in lines_of(same_account, ended.error_file_id)]
+    assert codes == ["cancelled"] * 4 + ["key_revoked"] * 2

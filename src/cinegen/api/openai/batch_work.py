@@ -58,6 +58,10 @@ MAX_ERRORS = 100  # of a refused input file's lines, listed in the batch's error
 NOT_NOW = frozenset({"too_many_active_tasks", "queue_full"})
 OPEN = (BatchState.in_progress, BatchState.cancelling)
 FINALIZE_S = 120  # seconds: writing the files of 5000 lines takes well under one
+KEY_REVOKED = {
+    "code": "key_revoked",
+    "message": "the API key that made the batch was revoked before this request was queued",
+}
 CANCELLED_BEFORE_QUEUED = {
     "code": "batch_cancelled",
     "message": "the batch was cancelled before this request was queued",
@@ -248,6 +252,11 @@ def refresh(session: Session, batch: Batch, *, settings: Settings) -> Counts:
 def _queue_waiting(session: Session, batch: Batch, *, settings: Settings) -> None:
     key = session.get(ApiKey, batch.key_id)
     assert key is not None  # keys are revoked, never deleted
+    if key.revoked_at is not None:  # what a revoked key asked for is not queued any more
+        for request in [r for r in batch.requests if _waiting(r)]:
+            request.error = KEY_REVOKED
+        session.commit()
+        return
     for request in [r for r in batch.requests if _waiting(r)]:
         if not _room(session, batch.account_id, settings):
             return
