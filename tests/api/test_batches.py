@@ -15,6 +15,7 @@ import openai
 import pytest
 
 from cinegen.api.app import create_app
+from cinegen.api.openai import batch_work
 from cinegen.config import Settings
 from cinegen.media.encode import probe
 from cinegen.store.db import open_database
@@ -119,6 +120,8 @@ def test_twenty_lines_three_refused_run_to_the_end_through_a_restart(tmp_path, e
             assert response["body"]["size"] == "96x96"
             assert line["id"].startswith("batch_req_") and response["request_id"]
         first = output[0]["response"]["body"]["id"]
+        as_retrieved = client.videos.with_raw_response.retrieve(first).http_response.json()
+        assert output[0]["response"]["body"] == as_retrieved
         client.videos.download_content(first).write_to_file(tmp_path / "first.mp4")
         info = probe(tmp_path / "first.mp4")
         assert (info.width, info.height, info.n_frames) == (96, 96, 12)
@@ -237,9 +240,16 @@ def test_another_account_sees_neither_the_batch_nor_its_files(client, idle):
             input_file_id=uploaded.id, endpoint="/v1/videos", completion_window="24h"
         )
     assert caught.value.body["param"] == "input_file_id"
-    listed = client.batches.list(limit=1)
-    assert [b.id for b in listed.data] == [batch.id]
-    client.batches.cancel(batch.id)
+    later = client.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/videos", completion_window="24h"
+    )
+    first = client.batches.list(limit=1)  # newest first
+    assert [b.id for b in first.data] == [later.id] and first.has_more
+    rest = client.batches.list(limit=1, after=later.id)
+    assert [b.id for b in rest.data] == [batch.id] and not rest.has_more
+    assert [b.id for b in client.batches.list(limit=1)] == [later.id, batch.id]  # auto-paging
+    for made in (batch, later):
+        client.batches.cancel(made.id)
 
 
 def test_files_left_half_written_by_a_stopped_server_are_written_by_the_next(client, idle):
@@ -280,3 +290,15 @@ def test_a_revoked_key_queues_nothing_more_of_its_batch(idle):
     ended = same_account.batches.cancel(batch.id)
     codes = [line["error"]["code"] for line in lines_of(same_account, ended.error_file_id)]
     assert codes == ["cancelled"] * 4 + ["key_revoked"] * 2
+
+
+def test_a_prompt_holding_a_line_separator_is_one_line():
+    line = request_line(1, "a red circle\u2028moving right")
+    lines, errors = batch_work.read_lines(json.dumps(line, ensure_ascii=False).encode(),
+                                          "/v1/videos")  # fmt: skip
+    assert errors == [] and [x.body["prompt"] for x in lines] == ["a red circle\u2028moving right"]
+    crlf = jsonl([request_line(1), request_line(2)]).replace(b"\n", b"\r\n")
+    assert [x.custom_id for x in batch_work.read_lines(crlf, "/v1/videos")[0]] == [
+        "shot-1",
+        "shot-2",
+    ]

@@ -113,7 +113,9 @@ def read_lines(data: bytes, endpoint: str) -> tuple[list[Line], list[dict[str, A
     lines: list[Line] = []
     errors: list[dict[str, Any]] = []
     seen: set[str] = set()
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Trap: not str.splitlines(), which also splits at U+2028 and other breaks that a JSON
+    # string may hold as they are.
+    for number, raw in enumerate(text.split("\n"), start=1):
         if not raw.strip():
             continue
         try:
