@@ -15,7 +15,7 @@ import openai
 import pytest
 
 from cinegen.api.app import create_app
-from cinegen.api.openai import batch_work
+from cinegen.api.openai import batch_input
 from cinegen.config import Settings
 from cinegen.media.encode import probe
 from cinegen.store.db import open_database
@@ -294,11 +294,11 @@ def test_a_revoked_key_queues_nothing_more_of_its_batch(idle):
 
 def test_a_prompt_holding_a_line_separator_is_one_line():
     line = request_line(1, "a red circle\u2028moving right")
-    lines, errors = batch_work.read_lines(json.dumps(line, ensure_ascii=False).encode(),
+    lines, errors = batch_input.read_lines(json.dumps(line, ensure_ascii=False).encode(),
                                           "/v1/videos")  # fmt: skip
     assert errors == [] and [x.body["prompt"] for x in lines] == ["a red circle\u2028moving right"]
     crlf = jsonl([request_line(1), request_line(2)]).replace(b"\n", b"\r\n")
-    assert [x.custom_id for x in batch_work.read_lines(crlf, "/v1/videos")[0]] == [
+    assert [x.custom_id for x in batch_input.read_lines(crlf, "/v1/videos")[0]] == [
         "shot-1",
         "shot-2",
     ]
