@@ -234,7 +234,11 @@ def test_another_account_sees_neither_the_batch_nor_its_files(client, idle):
     for call in (stranger.batches.retrieve, stranger.batches.cancel):
         with pytest.raises(openai.NotFoundError):
             call(batch.id)
-    assert stranger.batches.list().data == []
+    assert stranger.batches.list().data == [] and stranger.files.list().data == []
+    second = client.files.create(file=("b.jsonl", jsonl([request_line(2)])), purpose="batch")
+    assert [f.id for f in client.files.list(purpose="batch")] == [second.id, uploaded.id]
+    assert [f.id for f in client.files.list(order="asc", limit=1)] == [uploaded.id, second.id]
+    assert client.files.list(purpose="batch_output").data == []
     with pytest.raises(openai.BadRequestError) as caught:  # nor use its file
         stranger.batches.create(
             input_file_id=uploaded.id, endpoint="/v1/videos", completion_window="24h"

@@ -8,12 +8,13 @@ A file is the caller's alone: another account's id is answered as an unknown one
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cinegen.api.bodies import MAX_BODY_BYTES, BodyRoute
@@ -149,6 +150,50 @@ async def create_file(request: Request, account: CurrentAccount, session: Sessio
         data_dir=request.app.state.data_dir,
     )
     return file_object(stored)
+
+
+class FileList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[FileObject]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+@router.get("", response_model=FileList)
+def list_files(
+    account: CurrentAccount,
+    session: SessionDep,
+    after: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 10_000,
+    order: Literal["asc", "desc"] = "desc",
+    purpose: Literal["batch", "batch_output"] | None = None,
+) -> FileList:
+    """The caller's files (of ``purpose``), by creation time."""
+    query = select(StoredFile).where(StoredFile.account_id == account.id)
+    if purpose is not None:
+        query = query.where(StoredFile.purpose == purpose)
+    key = (StoredFile.created_at, StoredFile.id)
+    if after is not None:
+        cursor = owned(session, account, after)
+        at, ident = StoredFile.created_at, StoredFile.id
+        if order == "asc":
+            query = query.where(
+                (at > cursor.created_at) | ((at == cursor.created_at) & (ident > cursor.id))
+            )
+        else:
+            query = query.where(
+                (at < cursor.created_at) | ((at == cursor.created_at) & (ident < cursor.id))
+            )
+    ordering = list(key) if order == "asc" else [k.desc() for k in key]
+    rows = list(session.scalars(query.order_by(*ordering).limit(limit + 1)))
+    data = [file_object(f) for f in rows[:limit]]
+    return FileList(
+        data=data,
+        first_id=data[0].id if data else None,
+        last_id=data[-1].id if data else None,
+        has_more=len(rows) > limit,
+    )
 
 
 @router.get("/{file_id}", response_model=FileObject)
