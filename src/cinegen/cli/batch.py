@@ -60,9 +60,13 @@ def batch(
     with sessions() as session:
         batch_id = _create(session, key, file, settings=settings)
     if wait:
-        with _progress_bars(enabled=not as_json) as report:
-            while not _follow(sessions, batch_id, settings=settings, report=report):
-                time.sleep(POLL_S)
+        try:
+            with _progress_bars(enabled=not as_json) as report:
+                while not _follow(sessions, batch_id, settings=settings, report=report):
+                    time.sleep(POLL_S)
+        except KeyboardInterrupt:  # the batch is the server's: it goes on without us
+            err.print(f"batch {batch_id} goes on in the workers; GET /v1/batches/{batch_id}")
+            raise typer.Exit(130) from None
     with sessions() as session:
         _say(session, batch_id, settings=settings, as_json=as_json)
 
