@@ -23,7 +23,9 @@ from cinegen.api import errors
 from cinegen.api.auth_failures import AuthFailures
 from cinegen.api.native import admin, generations, keys, sharing, verify
 from cinegen.api.native import tasks as native_tasks
+from cinegen.api.openai import batches as openai_batches
 from cinegen.api.openai import characters as openai_characters
+from cinegen.api.openai import files as openai_files
 from cinegen.api.openai import operations as openai_operations
 from cinegen.api.openai import provenance_checks as openai_provenance_checks
 from cinegen.api.openai import videos as openai_videos
@@ -71,6 +73,8 @@ def create_app(
     app.include_router(openai_videos.router)
     app.include_router(openai_provenance_checks.router)
     app.include_router(openai_webhooks.router)
+    app.include_router(openai_files.router)
+    app.include_router(openai_batches.router)
     app.include_router(admin.router)
     app.include_router(keys.router)
     app.include_router(generations.router)
@@ -112,6 +116,7 @@ HAND_READ_BODIES = (
     *openai_videos.HAND_READ_BODIES,
     *openai_operations.HAND_READ_BODIES,
     *openai_characters.HAND_READ_BODIES,
+    *openai_files.HAND_READ_BODIES,
 )
 
 

@@ -2,6 +2,7 @@
 
 - ``generate`` (``generate.py``); ``remix`` · ``extend`` · ``loop`` · ``blend``
   (``operations.py``): make videos, on this machine, into files;
+- ``batch`` (``batch.py``): a JSONL file of requests queued as one batch for the workers;
 - ``verify`` (``verify.py``): where a file came from;
 - ``models`` · ``styles`` (``models.py``): what there is to choose from;
 - ``train-tiny`` · ``eval-tiny`` · ``train-tiny-audio`` (``tiny.py``): the embedded model
@@ -20,7 +21,18 @@ from __future__ import annotations
 
 import typer
 
-from cinegen.cli import admin, generate, keys, models, operations, serve, studio, tiny, verify
+from cinegen.cli import (
+    admin,
+    batch,
+    generate,
+    keys,
+    models,
+    operations,
+    serve,
+    studio,
+    tiny,
+    verify,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -39,6 +51,7 @@ app.command()(operations.remix)
 app.command()(operations.extend)
 app.command()(operations.loop)
 app.command()(operations.blend)
+app.command()(batch.batch)
 app.command()(verify.verify)
 app.command()(models.models)
 app.command()(models.styles)

@@ -212,7 +212,7 @@ async def create_video(
     fields, image = await read_body(request, CREATE_FIELDS, "input_reference")
     idempotency = tasks.Idempotency.of(idempotency_key, fields, *([image] if image else []))
     task = await run_in_threadpool(
-        _create,
+        create_task,
         session,
         key,
         fields,
@@ -260,6 +260,12 @@ async def read_body(
             raise ApiError(
                 400, "the body must be a JSON object (or multipart/form-data)", code="invalid_json"
             )
+    refuse_unknown(fields, known)
+    return fields, upload
+
+
+def refuse_unknown(fields: dict[str, Any], known: set[str]) -> None:
+    """A 400 naming the first field not among ``known``, and the known ones."""
     unknown = sorted(set(fields) - known)
     if unknown:
         raise ApiError(
@@ -268,7 +274,6 @@ async def read_body(
             code="unknown_parameter",
             param=unknown[0],
         )
-    return fields, upload
 
 
 # A list of objects in a form, as the SDK writes it: loras[][name]=a, loras[][scale]=0.8, …
@@ -289,7 +294,7 @@ def _add_list_item(fields: dict[str, Any], outer: str, inner: str, value: str) -
         items[k][inner] = value
 
 
-def _create(
+def create_task(
     session: Session,
     key: ApiKey,
     fields: dict[str, Any],
@@ -299,6 +304,9 @@ def _create(
     settings: Settings,
     data_dir: Path,
 ) -> Task:
+    """One request's fields, as this dialect names them, validated, checked against the
+    policy, quota and limits, and queued: the path of a single create and of every line of
+    a batch (``batch_work.py``)."""
     account = key.account
     earlier = tasks.replayed(session, account, idempotency)  # before keeping any upload
     if earlier is not None:

@@ -1,0 +1,333 @@
+"""What a batch does, for the HTTP routes (``batches.py``) and ``cinegen batch`` alike: read
+its input file's lines, queue each through the single create's own path, follow its tasks,
+and write the output and error files once every line has ended.
+
+A line's life: *waiting* (no task yet), then *queued* as a task or *refused* with the status
+and error body a single ``POST /v1/videos`` would have answered (policy, validation, quota).
+A line refused only because the account is at its limit of unfinished tasks (or the queue is
+full) stays waiting and is tried again at the batch's next ``refresh``: a batch of 1000 lines
+holds no more of the queue than its owner may. Each line is queued under the idempotency key
+``<batch id>:<line>``, so a refresh interrupted between queueing a line and recording it, or
+two refreshes at once, queue it once.
+
+Trap: nothing runs a batch in the background. Its waiting lines move and its files are
+written when someone asks about it (the API's retrieve, list and cancel, or ``cinegen
+batch``'s poll); its tasks render meanwhile like any other, on any worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from cinegen.api import tasks
+from cinegen.api.errors import ApiError
+from cinegen.api.openai import files
+from cinegen.api.openai.batch_input import read_lines
+from cinegen.api.openai.videos import CREATE_FIELDS, create_task, refuse_unknown, video
+from cinegen.config import Settings
+from cinegen.errors import excerpt
+from cinegen.jobs.queue import IllegalTransition, cancel
+from cinegen.store.models import (
+    ApiKey,
+    Batch,
+    BatchRequest,
+    BatchState,
+    StoredFile,
+    Task,
+    TaskState,
+    new_id,
+    utcnow,
+)
+
+ENDPOINTS = ("/v1/videos",)
+COMPLETION_WINDOWS = ("24h",)
+# Refusals that say "not now" rather than "not this": the line waits and is tried again.
+NOT_NOW = frozenset({"too_many_active_tasks", "queue_full"})
+OPEN = (BatchState.in_progress, BatchState.cancelling)
+FINALIZE_S = 120  # seconds: writing the files of 5000 lines takes well under one
+KEY_REVOKED = {
+    "code": "key_revoked",
+    "message": "the API key that made the batch was revoked before this request was queued",
+}
+CANCELLED_BEFORE_QUEUED = {
+    "code": "batch_cancelled",
+    "message": "the batch was cancelled before this request was queued",
+}
+
+
+def _stalled(batch: Batch) -> bool:
+    """A batch left finalizing longer than any writing of its files takes: the process
+    writing them stopped, and another may take the work over."""
+    since = batch.finalizing_at
+    return since is not None and utcnow() - since > timedelta(seconds=FINALIZE_S)
+
+
+def _same(column: Any, value: Any) -> Any:
+    return column.is_(None) if value is None else column == value
+
+
+@dataclass(frozen=True)
+class Counts:
+    total: int
+    completed: int
+    failed: int
+
+
+# --- creating --------------------------------------------------------------------------------
+def check_choices(endpoint: Any, completion_window: Any) -> None:
+    for param, value, allowed in (
+        ("endpoint", endpoint, ENDPOINTS),
+        ("completion_window", completion_window, COMPLETION_WINDOWS),
+    ):
+        if value not in allowed:
+            raise ApiError(
+                400,
+                f"{param} must be one of: {', '.join(allowed)} (got {excerpt(value)}); this "
+                "server makes videos",
+                code="invalid_value",
+                param=param,
+            )
+
+
+def create(
+    session: Session,
+    key: ApiKey,
+    *,
+    input_file_id: Any,
+    endpoint: Any,
+    completion_window: Any,
+    metadata: dict[str, str] | None,
+    settings: Settings,
+) -> Batch:
+    """A batch of the lines of the caller's file ``input_file_id``: refused whole (state
+    failed, its ``errors`` naming each bad line) or in progress (``refresh`` queues its
+    lines)."""
+    check_choices(endpoint, completion_window)
+    stored = _input_file(session, key, input_file_id)
+    lines, errors = read_lines((settings.data_dir / stored.path).read_bytes(), endpoint)
+    now = utcnow()
+    # The batch and all its lines in one commit: no restart finds half of them (its
+    # ``validating`` is that moment, never stored).
+    batch = Batch(
+        id=new_id("batch"),
+        account_id=key.account_id,
+        key_id=key.id,
+        input_file_id=stored.id,
+        endpoint=endpoint,
+        completion_window=completion_window,
+        state=BatchState.failed if errors else BatchState.in_progress,
+        meta=metadata,
+        errors=errors or None,
+        created_at=now,
+        failed_at=now if errors else None,
+        in_progress_at=None if errors else now,
+        expires_at=now + timedelta(hours=24),
+    )
+    session.add(batch)
+    if not errors:
+        session.add_all(
+            BatchRequest(batch_id=batch.id, line=line.number, custom_id=line.custom_id,
+                         body=line.body)
+            for line in lines
+        )  # fmt: skip
+    session.commit()
+    return batch
+
+
+def _input_file(session: Session, key: ApiKey, file_id: Any) -> StoredFile:
+    stored = session.get(StoredFile, file_id) if isinstance(file_id, str) else None
+    if stored is None or stored.account_id != key.account_id or stored.purpose != "batch":
+        raise ApiError(
+            400,
+            f"input_file_id: no file {excerpt(file_id)} of purpose batch among this account's "
+            "files (upload one with POST /v1/files, purpose batch)",
+            code="invalid_value",
+            param="input_file_id",
+        )
+    return stored
+
+
+# --- following -------------------------------------------------------------------------------
+def refresh(session: Session, batch: Batch, *, settings: Settings) -> Counts:
+    """Queue what may be queued of the waiting lines, and once every line has ended write
+    the output and error files and end the batch; its counts as they are now."""
+    if batch.state is BatchState.in_progress:
+        _queue_waiting(session, batch, settings=settings)
+    found = _tasks(session, batch.requests)
+    if batch.state in OPEN and all(_ended(r, found) for r in batch.requests):
+        _finalize(session, batch, found, settings=settings)
+    elif batch.state is BatchState.finalizing and _stalled(batch):
+        _finalize(session, batch, found, settings=settings)  # its writer stopped midway
+    return _counts(batch.requests, found)
+
+
+def _queue_waiting(session: Session, batch: Batch, *, settings: Settings) -> None:
+    key = session.get(ApiKey, batch.key_id)
+    assert key is not None  # keys are revoked, never deleted
+    if key.revoked_at is not None:  # what a revoked key asked for is not queued any more
+        for request in [r for r in batch.requests if _waiting(r)]:
+            request.error = KEY_REVOKED
+        session.commit()
+        return
+    for request in [r for r in batch.requests if _waiting(r)]:
+        if not _room(session, batch.account_id, settings):
+            return
+        body, line = request.body, request.line
+        idempotency = tasks.Idempotency.of(f"{batch.id}:{line}", body)
+        try:
+            refuse_unknown(body, CREATE_FIELDS)
+            task = create_task(
+                session,
+                key,
+                body,
+                image=None,
+                idempotency=idempotency,
+                settings=settings,
+                data_dir=settings.data_dir,
+            )
+        except ApiError as exc:
+            session.rollback()  # the create's turn (a row lock) ends here
+            if exc.code in NOT_NOW:
+                return
+            request.status_code, request.error = exc.status, exc.body()
+        else:
+            request.task_id = task.id
+        session.commit()
+
+
+def _room(session: Session, account_id: str, settings: Settings) -> bool:
+    """Whether the account may queue one more task now: read first, so that a batch looked
+    at while its account is at its limit does not take the account's turn (a write) for a
+    create that can only be refused."""
+    active = session.scalar(
+        select(func.count()).where(Task.account_id == account_id, Task.state.in_(tasks.ACTIVE))
+    )
+    return (active or 0) < settings.max_active_tasks_per_account
+
+
+def cancel_batch(session: Session, batch: Batch, *, settings: Settings) -> Counts:
+    """Stop the batch: its waiting lines are never queued, its queued tasks are cancelled at
+    once and its running ones at their next step; it is cancelled once they have all ended."""
+    if batch.state in (BatchState.completed, BatchState.failed, BatchState.cancelled):
+        message = f"batch {batch.id} has already ended ({batch.state.value})"
+        raise ApiError(409, message, code="already_finished")
+    if batch.state is not BatchState.cancelling:
+        batch.state, batch.cancelling_at = BatchState.cancelling, utcnow()
+        for request in batch.requests:
+            if _waiting(request):
+                request.error = CANCELLED_BEFORE_QUEUED
+        session.commit()
+        for task in _tasks(session, batch.requests).values():
+            if not task.state.terminal:
+                with contextlib.suppress(IllegalTransition):  # it ended meanwhile
+                    cancel(session, task.id)
+    return refresh(session, batch, settings=settings)
+
+
+def _waiting(request: BatchRequest) -> bool:
+    return request.task_id is None and request.error is None
+
+
+def _tasks(session: Session, requests: Iterable[BatchRequest]) -> dict[str, Task]:
+    ids = [r.task_id for r in requests if r.task_id is not None]
+    found: dict[str, Task] = {}
+    for start in range(0, len(ids), 500):  # SQLite binds at most a few thousand at once
+        chunk = ids[start : start + 500]
+        found.update((t.id, t) for t in session.scalars(select(Task).where(Task.id.in_(chunk))))
+    return found
+
+
+def _ended(request: BatchRequest, found: dict[str, Task]) -> bool:
+    if request.task_id is None:
+        return request.error is not None
+    task = found.get(request.task_id)
+    return task is None or task.state.terminal  # a deleted video has ended too
+
+
+def _counts(requests: list[BatchRequest], found: dict[str, Task]) -> Counts:
+    completed = failed = 0
+    for request in requests:
+        task = found.get(request.task_id) if request.task_id else None
+        if task is not None and task.state is TaskState.succeeded:
+            completed += 1
+        elif _ended(request, found):
+            failed += 1
+    return Counts(total=len(requests), completed=completed, failed=failed)
+
+
+# --- finishing -------------------------------------------------------------------------------
+def _finalize(
+    session: Session, batch: Batch, found: dict[str, Task], *, settings: Settings
+) -> None:
+    """Write the output and error files and end the batch. Of two refreshes at once, the one
+    whose conditional update moves the batch to finalizing writes them; the other leaves."""
+    moved = session.execute(
+        update(Batch)
+        .where(Batch.id == batch.id, Batch.state == batch.state)
+        .where(_same(Batch.finalizing_at, batch.finalizing_at))
+        .values(state=BatchState.finalizing, finalizing_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    if not moved.rowcount:  # type: ignore[attr-defined]
+        session.refresh(batch)
+        return
+    session.refresh(batch)
+    output: list[dict[str, Any]] = []
+    errors: list[dict[str, Any]] = []
+    for request in batch.requests:
+        task = found.get(request.task_id) if request.task_id else None
+        result = output_line(batch, request, task, settings=settings)
+        (output if task is not None and task.state is TaskState.succeeded else errors).append(
+            result
+        )
+    for kind, lines in (("output", output), ("error", errors)):
+        if lines:
+            data = "".join(json.dumps(line) + "\n" for line in lines).encode()
+            stored = files.store(
+                session, batch.account_id, data, filename=f"{batch.id}_{kind}.jsonl",
+                purpose="batch_output", data_dir=settings.data_dir,
+            )  # fmt: skip
+            setattr(batch, f"{kind}_file_id", stored.id)
+    if batch.cancelling_at is not None:
+        batch.state, batch.cancelled_at = BatchState.cancelled, utcnow()
+    else:
+        batch.state, batch.completed_at = BatchState.completed, utcnow()
+    session.commit()
+
+
+def output_line(
+    batch: Batch, request: BatchRequest, task: Task | None, *, settings: Settings
+) -> dict[str, Any]:
+    """One line of the output or error file, in the shape of OpenAI's batch output:
+    ``{id, custom_id, response: {status_code, request_id, body}, error}``."""
+    digest = hashlib.sha256(f"{batch.id}:{request.line}".encode()).hexdigest()
+    line: dict[str, Any] = {
+        "id": f"batch_req_{digest[:24]}",
+        "custom_id": request.custom_id,
+        "response": None,
+        "error": None,
+    }
+    request_id = f"req_{digest[24:48]}"
+    if task is not None:
+        body = video(task, settings).model_dump(mode="json")
+        line["response"] = {"status_code": 200, "request_id": request_id, "body": body}
+        if body["error"] is not None:
+            line["error"] = body["error"]
+    elif request.status_code is not None:  # refused: the answer a single create had
+        answer = {"status_code": request.status_code, "request_id": request_id}
+        line["response"] = {**answer, "body": request.error}
+    elif request.error is not None:
+        line["error"] = request.error
+    else:
+        line["error"] = {"code": "deleted", "message": "the video was deleted"}
+    return line
