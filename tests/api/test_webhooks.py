@@ -191,3 +191,27 @@ def first_attempt_recorded(service, endpoint_id: str) -> WebhookDelivery:
                 return delivery
         time.sleep(0.05)
     raise AssertionError("the first attempt was never recorded")
+
+
+def test_a_batch_nobody_polls_ends_and_its_endpoint_hears_so(client, receiver):
+    endpoint = client.webhooks.create(
+        name="bulk", url=f"{receiver.url}/hooks/batch", event_types=["batch.completed"]
+    )
+    lines = [
+        {"custom_id": f"shot-{n}", "method": "POST", "url": "/v1/videos",
+         "body": {"prompt": f"a green star spinning, take {n}", "size": "96x96",
+                  "seconds": "1", "seed": n}}
+        for n in (1, 2)
+    ]  # fmt: skip
+    text = "".join(json.dumps(line) + "\n" for line in lines).encode()
+    uploaded = client.files.create(file=("two.jsonl", text), purpose="batch")
+    batch = client.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/videos", completion_window="24h"
+    )
+    # No retrieve until the event: the server moves the batch on by itself.
+    headers, body = receiver.next("/hooks/batch")
+    event = client.webhooks.unwrap(body, headers, secret=endpoint.signing_secret)
+    assert (event.type, event.data.id) == ("batch.completed", batch.id)
+    ended = client.batches.retrieve(batch.id)
+    assert ended.status == "completed" and ended.request_counts.completed == 2
+    client.webhooks.delete(endpoint.id)

@@ -8,8 +8,9 @@ page and the API share one origin and one session.
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from cinegen.api import errors
 from cinegen.api.auth_failures import AuthFailures
 from cinegen.api.native import admin, generations, keys, sharing, verify
 from cinegen.api.native import tasks as native_tasks
+from cinegen.api.openai import batch_work
 from cinegen.api.openai import batches as openai_batches
 from cinegen.api.openai import characters as openai_characters
 from cinegen.api.openai import files as openai_files
@@ -36,6 +38,11 @@ from cinegen.jobs.webhooks import Courier
 from cinegen.store.db import open_database
 from cinegen.version import __version__
 from cinegen.web import pages
+
+log = logging.getLogger(__name__)
+# How often the API process's own chores run (``_chores``), in seconds.
+WEBHOOKS_EVERY_S = 1.0
+BATCHES_EVERY_S = 2.0
 
 
 def server_config(app: FastAPI, settings: Settings, **overrides: Any) -> uvicorn.Config:
@@ -56,7 +63,7 @@ def create_app(
 ) -> FastAPI:
     settings = settings or Settings()
     app = FastAPI(
-        lifespan=_webhook_courier,
+        lifespan=_chores,
         title="cinegen",
         version=__version__,
         description="Self-hosted video generation: the OpenAI Videos API and the Sora "
@@ -98,18 +105,42 @@ def create_app(
 
 
 @asynccontextmanager
-async def _webhook_courier(app: FastAPI) -> AsyncIterator[None]:
-    """While the app is served, a thread sends the webhook outbox's due deliveries
-    (``jobs.webhooks``): the API process, never a worker, waits on receivers."""
-    courier = Courier(app.state.sessions, timeout=app.state.settings.webhook_timeout_seconds)
+async def _chores(app: FastAPI) -> AsyncIterator[None]:
+    """While the app is served, threads do what no request asks for: send the webhook
+    outbox's due deliveries (``jobs.webhooks``: the API process, never a worker, waits on
+    receivers) and move every open batch on (``batch_work.advance_open``)."""
+    settings, sessions = app.state.settings, app.state.sessions
+    courier = Courier(sessions, timeout=settings.webhook_timeout_seconds)
+
+    def batches() -> None:
+        with sessions() as session:
+            batch_work.advance_open(session, settings=settings)
+
     stop = threading.Event()
-    thread = threading.Thread(target=courier.run, args=(stop,), name="webhooks", daemon=True)
-    thread.start()
+    threads = [
+        threading.Thread(target=_every, args=(stop, seconds, chore), name=name, daemon=True)
+        for name, seconds, chore in (
+            ("webhooks", WEBHOOKS_EVERY_S, courier.deliver_due),
+            ("batches", BATCHES_EVERY_S, batches),
+        )
+    ]
+    for thread in threads:
+        thread.start()
     try:
         yield
     finally:
         stop.set()
-        thread.join(timeout=courier.timeout + 5)
+        for thread in threads:
+            thread.join(timeout=courier.timeout + 5)
+
+
+def _every(stop: threading.Event, seconds: float, chore: Callable[[], object]) -> None:
+    while not stop.is_set():
+        try:
+            chore()
+        except Exception:  # a database hiccup must not end the chore for good
+            log.exception("%s: a round failed; trying again", threading.current_thread().name)
+        stop.wait(seconds)
 
 
 HAND_READ_BODIES = (

@@ -20,7 +20,6 @@ import hmac
 import json
 import logging
 import secrets
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -157,9 +156,10 @@ def post(url: str, body: bytes, headers: Mapping[str, str], timeout: float) -> i
 
 @dataclass
 class Courier:
-    """Sends the outbox's due deliveries (``deliver_due``), over and over in ``run``. Any
-    number of couriers (API processes) may share one database: each takes a delivery by
-    moving its ``next_attempt_at`` forward first, so only one sends it at a time."""
+    """Sends the outbox's due deliveries (``deliver_due``; the API process calls it every
+    second, ``api.app``). Any number of couriers (API processes) may share one database:
+    each takes a delivery by moving its ``next_attempt_at`` forward first, so only one sends
+    it at a time."""
 
     sessions: sessionmaker[Session]
     timeout: float = 10.0
@@ -223,12 +223,3 @@ class Courier:
             pause = BACKOFF_SECONDS[delivery.attempts - 1]
             delivery.next_attempt_at = now + timedelta(seconds=pause)
         session.commit()
-
-    def run(self, stop: threading.Event, every: float = 1.0) -> None:
-        """Deliver until ``stop`` is set, looking for due deliveries every ``every`` s."""
-        while not stop.is_set():
-            try:
-                self.deliver_due()
-            except Exception:  # a database hiccup must not end the deliveries for good
-                log.exception("webhook courier: a round failed; trying again")
-            stop.wait(every)

@@ -10,9 +10,11 @@ holds no more of the queue than its owner may. Each line is queued under the ide
 ``<batch id>:<line>``, so a refresh interrupted between queueing a line and recording it, or
 two refreshes at once, queue it once.
 
-Trap: nothing runs a batch in the background. Its waiting lines move and its files are
-written when someone asks about it (the API's retrieve, list and cancel, or ``cinegen
-batch``'s poll); its tasks render meanwhile like any other, on any worker.
+A batch moves on when someone asks about it (the API's retrieve, list and cancel, or
+``cinegen batch``'s poll) and every few seconds by itself while an API process runs
+(``advance_open``); its tasks render meanwhile like any other, on any worker. Its end sends
+``batch.completed`` or ``batch.cancelled`` to the account's webhook endpoints, in the commit
+that ends it; a batch refused whole, ``batch.failed``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from cinegen.api.openai.batch_input import read_lines
 from cinegen.api.openai.videos import CREATE_FIELDS, create_task, refuse_unknown, video
 from cinegen.config import Settings
 from cinegen.errors import excerpt
+from cinegen.jobs import webhooks
 from cinegen.jobs.queue import IllegalTransition, cancel
 from cinegen.store.models import (
     ApiKey,
@@ -53,6 +56,11 @@ COMPLETION_WINDOWS = ("24h",)
 # Refusals that say "not now" rather than "not this": the line waits and is tried again.
 NOT_NOW = frozenset({"too_many_active_tasks", "queue_full"})
 OPEN = (BatchState.in_progress, BatchState.cancelling)
+# The webhook event a batch's end sends (``jobs.webhooks``); ``failed`` is sent at create.
+ENDED_EVENTS: dict[BatchState, webhooks.EventType] = {
+    BatchState.completed: "batch.completed",
+    BatchState.cancelled: "batch.cancelled",
+}
 FINALIZE_S = 120  # seconds: writing the files of 5000 lines takes well under one
 KEY_REVOKED = {
     "code": "key_revoked",
@@ -133,7 +141,9 @@ def create(
         expires_at=now + timedelta(hours=24),
     )
     session.add(batch)
-    if not errors:
+    if errors:
+        webhooks.emit(session, key.account_id, "batch.failed", batch.id)
+    else:
         session.add_all(
             BatchRequest(batch_id=batch.id, line=line.number, custom_id=line.custom_id,
                          body=line.body)
@@ -302,7 +312,22 @@ def _finalize(
         batch.state, batch.cancelled_at = BatchState.cancelled, utcnow()
     else:
         batch.state, batch.completed_at = BatchState.completed, utcnow()
+    webhooks.emit(session, batch.account_id, ENDED_EVENTS[batch.state], batch.id)
     session.commit()
+
+
+def advance_open(session: Session, *, settings: Settings) -> int:
+    """Refresh every batch that has not ended (and one whose files' writer stopped): the
+    API process does so every few seconds (``api.app``), so a batch nobody looks at still
+    queues its lines, ends, and sends its webhook event. How many it looked at."""
+    open_ids = session.scalars(
+        select(Batch.id).where(Batch.state.in_([*OPEN, BatchState.finalizing]))
+    ).all()
+    for batch_id in open_ids:
+        batch = session.get(Batch, batch_id)
+        if batch is not None:
+            refresh(session, batch, settings=settings)
+    return len(open_ids)
 
 
 def output_line(
