@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from cinegen.api.deps import CurrentAccount, CurrentKey, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, not_found
 from cinegen.api.openai import batch_work
+from cinegen.api.openai.pages import CursorPage
 from cinegen.store.models import Account, Batch
 
 router = APIRouter(prefix="/v1/batches", tags=["OpenAI Batch API"], responses=ERROR_RESPONSES)
@@ -70,12 +71,8 @@ class BatchObject(BaseModel):
     metadata: dict[str, str] | None
 
 
-class BatchList(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[BatchObject]
-    first_id: str | None
-    last_id: str | None
-    has_more: bool
+class BatchList(CursorPage[BatchObject]):
+    """A page of the caller's batches."""
 
 
 class BatchCreate(BaseModel):
@@ -174,9 +171,4 @@ def list_batches(
     data = [
         batch_object(b, batch_work.refresh(session, b, settings=settings)) for b in rows[:limit]
     ]
-    return BatchList(
-        data=data,
-        first_id=data[0].id if data else None,
-        last_id=data[-1].id if data else None,
-        has_more=len(rows) > limit,
-    )
+    return BatchList.of(data, has_more=len(rows) > limit)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from cinegen.api.bodies import MAX_BODY_BYTES, BodyRoute
 from cinegen.api.deps import CurrentAccount, SessionDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError, not_found
+from cinegen.api.openai.pages import CursorPage
 from cinegen.errors import excerpt
 from cinegen.media.atomic import atomic_path
 from cinegen.store.models import Account, StoredFile, new_id
@@ -152,12 +153,8 @@ async def create_file(request: Request, account: CurrentAccount, session: Sessio
     return file_object(stored)
 
 
-class FileList(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[FileObject]
-    first_id: str | None
-    last_id: str | None
-    has_more: bool
+class FileList(CursorPage[FileObject]):
+    """A page of the caller's files."""
 
 
 @router.get("", response_model=FileList)
@@ -188,12 +185,7 @@ def list_files(
     ordering = list(key) if order == "asc" else [k.desc() for k in key]
     rows = list(session.scalars(query.order_by(*ordering).limit(limit + 1)))
     data = [file_object(f) for f in rows[:limit]]
-    return FileList(
-        data=data,
-        first_id=data[0].id if data else None,
-        last_id=data[-1].id if data else None,
-        has_more=len(rows) > limit,
-    )
+    return FileList.of(data, has_more=len(rows) > limit)
 
 
 @router.get("/{file_id}", response_model=FileObject)

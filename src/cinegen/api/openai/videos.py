@@ -27,6 +27,7 @@ from cinegen.api import tasks
 from cinegen.api.bodies import MAX_BODY_BYTES, BodyRoute, parse_json
 from cinegen.api.deps import CurrentAccount, CurrentKey, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError, not_found
+from cinegen.api.openai.pages import CursorPage
 from cinegen.api.uploads import MAX_UPLOAD_BYTES, decode_data_url, remove_upload, store_image
 from cinegen.config import Settings
 from cinegen.errors import excerpt
@@ -94,12 +95,8 @@ class Video(BaseModel):
     status: Literal["queued", "in_progress", "completed", "failed"]
 
 
-class VideoList(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[Video]
-    first_id: str | None
-    last_id: str | None
-    has_more: bool
+class VideoList(CursorPage[Video]):
+    """A page of the caller's videos."""
 
 
 class VideoDeleted(BaseModel):
@@ -494,12 +491,7 @@ def list_videos(
         session, account, after=after, limit=limit, newest_first=order == "desc"
     )
     data = [video(t, settings) for t in page]
-    return VideoList(
-        data=data,
-        first_id=data[0].id if data else None,
-        last_id=data[-1].id if data else None,
-        has_more=has_more,
-    )
+    return VideoList.of(data, has_more=has_more)
 
 
 @router.delete("/{video_id}", response_model=VideoDeleted)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError
+from cinegen.api.openai.pages import CursorPage
 from cinegen.config import Settings
 from cinegen.jobs import webhooks
 from cinegen.store import audit
@@ -75,12 +76,8 @@ class EndpointWithSecret(Endpoint):
     signing_secret: str
 
 
-class EndpointList(BaseModel):
-    object: Literal["list"] = "list"
-    data: list[Endpoint]
-    first_id: str | None
-    last_id: str | None
-    has_more: bool
+class EndpointList(CursorPage[Endpoint]):
+    """A page of the caller's webhook endpoints."""
 
 
 class EndpointDeleted(BaseModel):
@@ -185,12 +182,7 @@ def list_endpoints(
         query = query.where(WebhookEndpoint.id > after)
     rows = session.scalars(query.order_by(WebhookEndpoint.id).limit(limit + 1)).all()
     data = [_shown(e) for e in rows[:limit]]
-    return EndpointList(
-        data=data,
-        first_id=data[0].id if data else None,
-        last_id=data[-1].id if data else None,
-        has_more=len(rows) > limit,
-    )
+    return EndpointList.of(data, has_more=len(rows) > limit)
 
 
 @router.get("/v1/webhook_endpoints/{endpoint_id}", response_model=Endpoint)
