@@ -1,6 +1,8 @@
 """The task queue, in the database: nothing lives only in a process's memory.
 
-States: ``queued -> running -> succeeded | failed | cancelled`` (and ``queued -> cancelled``).
+States: ``queued -> running -> succeeded | failed | cancelled`` (and ``queued -> cancelled``,
+``queued -> failed`` for a task no live worker could hold). Which queued task a worker
+claims is ``routing.py``'s ranking.
 Every move is one conditional ``UPDATE … WHERE state = <expected>`` whose row count says
 whether it happened, so two workers can never both claim a task and a late worker can never
 overwrite a task that was taken back from it; each move writes a ``TaskEvent`` in the same
@@ -16,16 +18,18 @@ attempt is doing meanwhile).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, select, update
+from sqlalchemy import ColumnElement, case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cinegen.errors import CinegenError
+from cinegen.jobs import presence
+from cinegen.jobs.routing import Profile, Routing, Waiting, route
 from cinegen.progress import Stage
 from cinegen.provenance.payload import task_mark
 from cinegen.store.access import suspension
@@ -41,6 +45,7 @@ from cinegen.store.models import (
 )
 
 INTERRUPTED = "interrupted"
+UNSERVABLE = "no_worker_can_serve"  # no live worker has the device memory its model needs
 CLAIM_RETRIES = 8  # rivals taking the same candidate first, before giving up for now
 
 
@@ -57,6 +62,7 @@ class LeaseLost(CinegenError):
 class QueuePolicy:
     lease_seconds: float = 60.0  # a running task is taken back this long after its last report
     max_attempts: int = 3  # claims per task before it fails as interrupted
+    routing: Routing = field(default_factory=Routing)  # which task, routing.py
 
     def lease_until(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self.lease_seconds)
@@ -174,38 +180,160 @@ def add_preview(session: Session, task_id: str, *, worker: str, jpeg: bytes) -> 
     session.commit()
 
 
-def claim(session: Session, worker: str, policy: QueuePolicy) -> Task | None:
-    """The oldest queued task, now running under ``worker``'s lease; None if none is queued.
-    While access is suspended only admins' tasks are claimed: the rest stay queued."""
+def claim(
+    session: Session,
+    worker: str | Profile,
+    policy: QueuePolicy,
+    *,
+    on_retry: Callable[[], object] | None = None,
+) -> Task | None:
+    """The best queued task for ``worker`` (``routing.route``: accounts' turns, its loaded
+    models, waits bounded, memory that fits), now running under its lease; None if it can
+    take none. Tasks no live worker could hold fail on the way, saying why. While access is
+    suspended only admins' tasks are claimed: the rest stay queued.
+
+    On PostgreSQL the ranked candidates are locked with ``FOR UPDATE SKIP LOCKED``: rival
+    claimers each take the best row nobody else holds, in one statement. On SQLite (one
+    writer at a time) each candidate in rank order is a compare-and-set. A round whose
+    candidates were all taken by rivals reads the queue again (``on_retry`` is told)."""
+    me = worker if isinstance(worker, Profile) else Profile(worker)
     for _ in range(CLAIM_RETRIES):
-        query = select(Task.id).where(Task.state == TaskState.queued)
-        if suspension(session) is not None:
-            admins = select(Account.id).where(Account.role == Role.admin)
-            query = query.where(Task.account_id.in_(admins))
-        candidate = session.scalar(query.order_by(Task.created_at, Task.id).limit(1))
-        if candidate is None:
-            return None
         now = utcnow()
-        taken = _moved(
-            session,
-            candidate,
-            [TaskState.queued],
-            {
-                "state": TaskState.running,
-                "lease_owner": worker,
-                "lease_expires_at": policy.lease_until(now),
-                "attempts": Task.attempts + 1,
-                "started_at": case((Task.started_at.is_(None), now), else_=Task.started_at),
-                "stage": Stage.starting,
-            },
+        since = now - timedelta(seconds=policy.routing.gone_after_s)
+        fleet = [w for w in presence.live(session, since=since) if w.name != me.name]
+        found = route(
+            _waiting(session, policy.routing),
+            me=me,
+            fleet=[*fleet, me],
+            running=_running(session),
+            now=now,
+            routing=policy.routing,
         )
-        if taken:
-            task = _reload(session, candidate)
-            _event(session, task, f"claimed by {worker} (attempt {task.attempts})")
+        _fail_unservable(session, found.unservable, now)
+        if not found.ranked:
+            session.rollback()
+            return None
+        take = TAKE.get(session.get_bind().dialect.name, _take_compare_and_set)
+        task_id = take(session, found.ranked, _claimed(me.name, policy, now))
+        if task_id is not None:
+            task = _reload(session, task_id)
+            _event(session, task, f"claimed by {me.name} (attempt {task.attempts})")
             session.commit()
             return task
-        session.rollback()  # a rival worker took it first; try the next one
+        session.rollback()  # rivals took every candidate first: read the queue again
+        if on_retry is not None:
+            on_retry()
     return None
+
+
+CANDIDATES = 1000  # queued tasks a claim ranks, oldest first (the queue is capped far below)
+
+
+def _waiting(session: Session, policy: Routing) -> list[Waiting]:
+    query = (
+        select(Task.id, Task.account_id, Account.role, Task.created_at, Task.spec)
+        .join(Account, Account.id == Task.account_id)
+        .where(Task.state == TaskState.queued)
+    )
+    if suspension(session) is not None:
+        query = query.where(Account.role == Role.admin)
+    rows = session.execute(query.order_by(Task.created_at, Task.id).limit(CANDIDATES))
+    return [
+        Waiting(
+            id=task_id,
+            account_id=account_id,
+            role=str(role),
+            created_at=created_at,
+            demand=policy.sizer.demand(spec),
+        )
+        for task_id, account_id, role, created_at, spec in rows
+    ]
+
+
+def _running(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(Task.account_id, func.count())
+        .where(Task.state == TaskState.running)
+        .group_by(Task.account_id)
+    )
+    return {account: int(n) for account, n in rows}
+
+
+def _claimed(worker: str, policy: QueuePolicy, now: datetime) -> dict[str, Any]:
+    return {
+        "state": TaskState.running,
+        "lease_owner": worker,
+        "lease_expires_at": policy.lease_until(now),
+        "attempts": Task.attempts + 1,
+        "started_at": case((Task.started_at.is_(None), now), else_=Task.started_at),
+        "stage": Stage.starting,
+    }
+
+
+def _take_compare_and_set(
+    session: Session, ranked: list[str], values: dict[str, Any]
+) -> str | None:
+    """SQLite: the first candidate still queued, by conditional update in rank order."""
+    for task_id in ranked:
+        if _moved(session, task_id, [TaskState.queued], values):
+            return task_id
+    return None
+
+
+def _take_skip_locked(session: Session, ranked: list[str], values: dict[str, Any]) -> str | None:
+    """PostgreSQL: lock the best-ranked candidate that is still queued and that no rival
+    holds locked, skipping those (never waiting for them), then move it."""
+    order = case({task_id: rank for rank, task_id in enumerate(ranked)}, value=Task.id)
+    task_id = session.scalar(
+        select(Task.id)
+        .where(Task.id.in_(ranked), Task.state == TaskState.queued)
+        .order_by(order)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+    if task_id is None or not _moved(session, task_id, [TaskState.queued], values):
+        return None
+    return str(task_id)
+
+
+# How a claim takes its pick, by database dialect (the rest compare and set).
+TAKE: dict[str, Callable[[Session, list[str], dict[str, Any]], str | None]] = {
+    "postgresql": _take_skip_locked,
+}
+
+
+def _fail_unservable(session: Session, unservable: list[tuple[str, str]], now: datetime) -> None:
+    """Fail the tasks that no live worker could hold, each with its reason."""
+    for task_id, message in unservable:
+        values = {
+            "state": TaskState.failed,
+            "stage": TaskState.failed.value,
+            "finished_at": now,
+            "error_code": UNSERVABLE,
+            "error_message": message,
+        }
+        if _moved(session, task_id, [TaskState.queued], values):
+            _event(session, _reload(session, task_id), message)
+    session.commit()
+
+
+def release(session: Session, task_id: str, *, worker: str, why: str) -> bool:
+    """Hand a running task back to the queue (its worker is stopping): queued again with its
+    progress, the attempt not counted against ``max_attempts``. False if ``worker`` no longer
+    holds it (then there is nothing to hand back)."""
+    values = {
+        "state": TaskState.queued,
+        "stage": TaskState.queued.value,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "attempts": Task.attempts - 1,
+    }
+    if not _moved(session, task_id, [TaskState.running], values, Task.lease_owner == worker):
+        session.rollback()
+        return False
+    _event(session, _reload(session, task_id), f"handed back by {worker}: {why}")
+    session.commit()
+    return True
 
 
 def report(
