@@ -88,6 +88,10 @@ class QueueSettings(BaseModel):
         "reviewer": 1.0,
         "admin": 2.0,
     }
+    # Fair share counts each account's tasks running, or started or finished this long ago
+    # at most: an account served nothing in that time goes next. Also the most an idle
+    # account can catch up on a busy one, so keep it to a few renders.
+    share_window_s: Annotated[float, Field(gt=0)] = 600.0
     # Workers write their row (loaded models, free memory) this often; one silent for three
     # beats counts as gone when claims ask which workers could hold a task.
     beat_s: Annotated[float, Field(gt=0, le=600)] = 10.0

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, func, select, update
+from sqlalchemy import ColumnElement, case, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -188,15 +188,17 @@ def claim(
     on_retry: Callable[[], object] | None = None,
 ) -> Task | None:
     """The best queued task for ``worker`` (``routing.route``: accounts' turns, its loaded
-    models, waits bounded, memory that fits), now running under its lease; None if it can
-    take none. Tasks no live worker could hold fail on the way, saying why. While access is
-    suspended only admins' tasks are claimed: the rest stay queued.
+        models, waits bounded, memory that fits), now running under its lease; None if it can
+        take none. Tasks no live worker could hold fail on the way, saying why. While access is
+        suspended only admins' tasks are claimed: the rest stay queued.
 
-    On PostgreSQL the ranked candidates are locked with ``FOR UPDATE SKIP LOCKED``: rival
-    claimers each take the best row nobody else holds, in one statement. On SQLite (one
-    writer at a time) each candidate in rank order is a compare-and-set. A round whose
-    candidates were all taken by rivals reads the queue again (``on_retry`` is told)."""
+        On PostgreSQL the ranked candidates are locked with ``FOR UPDATE SKIP LOCKED``: rival
+        claimers each take the best row nobody else holds, in one statement. On SQLite (one
+        writer at a time) each candidate in rank order is a compare-and-set. A round whose
+        candidates were all taken by rivals reads the queue again for tasks it has not tried
+    (``on_retry`` is told)."""
     me = worker if isinstance(worker, Profile) else Profile(worker)
+    tried: set[str] = set()
     for _ in range(CLAIM_RETRIES):
         now = utcnow()
         since = now - timedelta(seconds=policy.routing.gone_after_s)
@@ -205,22 +207,26 @@ def claim(
             _waiting(session, policy.routing),
             me=me,
             fleet=[*fleet, me],
-            running=_running(session),
+            served=_served(session, now - timedelta(seconds=policy.routing.share_window_s)),
             now=now,
             routing=policy.routing,
         )
         _fail_unservable(session, found.unservable, now)
-        if not found.ranked:
+        # Trap: a candidate a rival has locked but not yet committed still reads as queued;
+        # trying it again would only retry against that rival.
+        fresh = [task_id for task_id in found.ranked if task_id not in tried]
+        if not fresh:
             session.rollback()
             return None
         take = TAKE.get(session.get_bind().dialect.name, _take_compare_and_set)
-        task_id = take(session, found.ranked, _claimed(me.name, policy, now))
+        task_id = take(session, fresh, _claimed(me.name, policy, now))
         if task_id is not None:
             task = _reload(session, task_id)
             _event(session, task, f"claimed by {me.name} (attempt {task.attempts})")
             session.commit()
             return task
         session.rollback()  # rivals took every candidate first: read the queue again
+        tried.update(fresh)
         if on_retry is not None:
             on_retry()
     return None
@@ -250,10 +256,14 @@ def _waiting(session: Session, policy: Routing) -> list[Waiting]:
     ]
 
 
-def _running(session: Session) -> dict[str, int]:
+def _served(session: Session, since: datetime) -> dict[str, int]:
+    """Per account: its tasks running, or started or finished at ``since`` or later."""
+    lately = or_(
+        Task.state == TaskState.running, Task.started_at >= since, Task.finished_at >= since
+    )
     rows = session.execute(
         select(Task.account_id, func.count())
-        .where(Task.state == TaskState.running)
+        .where(Task.started_at.is_not(None), lately)
         .group_by(Task.account_id)
     )
     return {account: int(n) for account, n in rows}

@@ -1,19 +1,22 @@
 """Which queued task a worker takes next: the claim's choice as data, pure (no SQL).
 
-A claim reads the waiting tasks, the live workers and how many tasks each account has
-running, then:
+A claim reads the waiting tasks, the live workers and how much each account was served
+lately, then:
 
 1. **filters**: a task that needs more device memory than this worker can give waits for
    one that can; a task that no live worker could ever hold fails (``unservable``), with a
    message naming the model, its need and the most any worker has;
 2. **ranks** the rest by ``RANKING``, a list of rules read in order (the first that differs
    decides). Accounts take turns: an account's k-th task in its own line (0 = its next)
-   stands at turn ``(running + k) / weight``, ``weight`` by role (``QueueSettings``), so an
-   account with nothing running is served before another's backlog, whatever that backlog
-   holds: a flood delays another account's first task by at most the render each worker
-   already has under way. Within an account's line and among equal turns a worker prefers
-   tasks for a model it has loaded (a 14 B model takes tens of seconds to load), but never
-   once a task has waited ``max_wait_s``: then it counts as loaded on every worker.
+   stands at turn ``(served + k) / weight``, ``served`` its tasks running or started or
+   finished within ``share_window_s``, ``weight`` by role (``QueueSettings``). An account
+   that was served nothing lately goes before another's backlog, whatever that backlog
+   holds: a flood delays another account's first task by at most one render per worker
+   (the one under way, or one tied at turn 0). Trap: the window is also how far an account
+   that was idle can catch up on one that was busy; keep it near a few renders.
+   Within an account's line and among equal turns a worker prefers tasks for a model it
+   has loaded (a 14 B model takes tens of seconds to load), but never once a task has
+   waited ``max_wait_s``: then it counts as loaded on every worker.
 
 Needs are what ``engine/memory.py`` computes from published footprints: the least a
 model's render holds on the device under the tiers this deployment allows, over the
@@ -113,6 +116,7 @@ class Routing:
     max_wait_s: float = 300.0
     role_weights: Mapping[str, float] = field(default_factory=dict)
     beat_s: float = 10.0
+    share_window_s: float = 600.0
     sizer: Sizer = field(default_factory=Sizer)
 
     @classmethod
@@ -122,6 +126,7 @@ class Routing:
             max_wait_s=queue.max_wait_s,
             role_weights={str(role): w for role, w in queue.role_weights.items()},
             beat_s=queue.beat_s,
+            share_window_s=queue.share_window_s,
             sizer=Sizer(settings),
         )
 
@@ -186,12 +191,13 @@ def route(
     *,
     me: Profile,
     fleet: Sequence[Profile],
-    running: Mapping[str, int],
+    served: Mapping[str, int],
     now: datetime,
     routing: Routing,
 ) -> Route:
     """The tasks ``me`` may take, best first, and those no worker of ``fleet`` (the live
-    workers, ``me`` among them) could ever hold. ``running``: tasks running per account."""
+    workers, ``me`` among them) could ever hold. ``served``: per account, its tasks running
+    or started or finished within ``share_window_s``."""
     most = _most(fleet)
     unservable, lines = [], defaultdict(list)
     for task in waiting:
@@ -202,7 +208,7 @@ def route(
     board = Board(me=me, now=now, routing=routing)
     for account, tasks in lines.items():
         for k, task in enumerate(_ordered(tasks, IN_LINE, board)):
-            board.turn[task.id] = (running.get(account, 0) + k) / routing.weight(task.role)
+            board.turn[task.id] = (served.get(account, 0) + k) / routing.weight(task.role)
     mine = [task for tasks in lines.values() for task in tasks]
     return Route([t.id for t in _ordered(mine, RANKING, board)], unservable)
 
