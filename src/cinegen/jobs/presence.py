@@ -6,15 +6,20 @@ after ``FORGET_AFTER``."""
 
 from __future__ import annotations
 
+import logging
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from cinegen.jobs.routing import Profile
 from cinegen.store.models import WorkerRow, utcnow
 
+log = logging.getLogger(__name__)
 FORGET_AFTER = timedelta(days=1)  # a silent row is listed this long, then removed
 
 
@@ -62,3 +67,40 @@ def live(session: Session, *, since: datetime) -> list[Profile]:
 def listing(session: Session) -> list[WorkerRow]:
     """Every worker row, most recent beat first."""
     return list(session.scalars(select(WorkerRow).order_by(WorkerRow.last_beat.desc())))
+
+
+class Presence:
+    """A worker's beats, on a thread of their own for the worker's whole life, so that a
+    long render (or a model's load) never makes it look gone: ``news`` says what to write
+    at each beat. A failed beat is retried at the next one: the row is advice for routing,
+    the task's lease is what keeps the task."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], news: Callable[[], Beat], every_s: float
+    ) -> None:
+        self.sessions, self.news, self.every_s = sessions, news, every_s
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._beat, daemon=True, name="worker-beat")
+        self.name = news().profile.name
+
+    def beat_now(self) -> None:
+        try:
+            with self.sessions() as session:
+                beat(session, self.news())
+        except SQLAlchemyError:
+            log.warning("worker %s: its beat failed; trying again at the next", self.name)
+
+    def _beat(self) -> None:
+        while not self.stop.wait(self.every_s):
+            self.beat_now()
+
+    def __enter__(self) -> Presence:
+        self.beat_now()
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+        with self.sessions() as session:
+            leave(session, self.name)
