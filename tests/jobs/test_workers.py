@@ -5,7 +5,11 @@ to the queue at the next step, then exits."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
@@ -134,3 +138,36 @@ def test_admin_workers_lists_each_worker_its_models_and_last_beat(tmp_path):
     records = cinegen("admin", "workers", "--json", cwd=tmp_path, **env).stdout.splitlines()
     first = json.loads(records[0])
     assert first["models"] == ["wan", "ltx-video"] and first["state"] == "working on task_1"
+
+
+@pytest.mark.slow  # a worker process renders
+def test_cinegen_worker_on_sigterm_hands_its_task_back_and_exits(tmp_path):
+    data = tmp_path / "data"
+    sessions = open_database(data)
+    with sessions() as session:
+        task_id = submit(session, create_key(session, "t").key.account_id, SPEC).id
+    env = {**os.environ, "CINEGEN_DATA_DIR": str(data), "HF_HUB_OFFLINE": "1"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "cinegen", "worker"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_for(lambda: _stage(sessions, task_id) == Stage.denoise, timeout_s=120)
+        worker.send_signal(signal.SIGTERM)
+        output, _ = worker.communicate(timeout=120)
+    finally:
+        worker.kill()
+    assert worker.returncode == 0, output
+    with sessions() as session:
+        task = session.get(Task, task_id)
+    assert task.state is TaskState.queued and task.attempts == 0, (task.state, output)
+    assert _rows(sessions) == []
+
+
+def _stage(sessions, task_id: str) -> str:
+    with sessions() as session:
+        return session.get(Task, task_id).stage

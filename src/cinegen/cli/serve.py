@@ -165,7 +165,8 @@ class RunningServer:
 
 
 def worker() -> None:
-    """Run one worker against the shared database until stopped."""
+    """Run one worker against the shared database until stopped (SIGTERM or Ctrl-C: its
+    task goes back to the queue at the next step, then it exits)."""
     settings = settings_with()
     err.print(f"cinegen worker · data in {settings.data_dir}")
     _worker_process(settings)
