@@ -7,7 +7,7 @@ import pytest
 
 from cinegen.config import Settings
 from cinegen.jobs.queue import QueuePolicy, claim, finish, submit
-from cinegen.jobs.routing import Routing, Sizer
+from cinegen.jobs.routing import Profile, Routing, Sizer
 from cinegen.store.keys import create_key
 from cinegen.store.models import Role, TaskState
 
@@ -72,8 +72,6 @@ def test_accounts_with_backlogs_take_turns_weighted_by_role(sessions):
 def test_within_an_account_a_loaded_model_does_not_jump_another_accounts_turn(sessions):
     mine = _queue(sessions, _account(sessions, "flooder"), 5, model="ltx-video")
     (theirs,) = _queue(sessions, _account(sessions, "other"), 1, model="wan")
-    from cinegen.jobs.routing import Profile
-
     ltx = Profile("ltx", models=("ltx-video",))
     with sessions() as session:
         first = claim(session, ltx, POLICY)
@@ -82,10 +80,15 @@ def test_within_an_account_a_loaded_model_does_not_jump_another_accounts_turn(se
     assert [first.id, second.id] == [mine[0], theirs]
 
 
-@pytest.mark.parametrize("weights", [{"admin": 4.0}])
-def test_role_weights_come_from_the_settings(weights, monkeypatch):
+def test_role_weights_come_from_the_settings(monkeypatch):
     monkeypatch.setenv("CINEGEN_QUEUE__ROLE_WEIGHTS__ADMIN", "4")
     monkeypatch.setenv("CINEGEN_QUEUE__MAX_WAIT_S", "90")
     routing = Routing.configured(Settings())
-    assert routing.role_weights == weights and routing.max_wait_s == 90
+    assert routing.role_weights == {"admin": 4.0} and routing.max_wait_s == 90
     assert routing.weight("admin") == 4.0 and routing.weight("artist") == 1.0
+
+
+def test_a_misspelt_queue_setting_is_refused_by_name(monkeypatch):
+    monkeypatch.setenv("CINEGEN_QUEUE__MAX_WAIT", "90")
+    with pytest.raises(ValueError, match="max_wait"):
+        Settings()
