@@ -23,20 +23,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, case, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cinegen.errors import CinegenError
-from cinegen.jobs import presence
-from cinegen.jobs.routing import Profile, Routing, Waiting, route
+from cinegen.jobs import claims, presence
+from cinegen.jobs.routing import Profile, Routing, route
 from cinegen.progress import Stage
 from cinegen.provenance.payload import task_mark
-from cinegen.store.access import suspension
 from cinegen.store.models import (
-    Account,
     Generation,
-    Role,
     Task,
     TaskEvent,
     TaskState,
@@ -188,15 +185,14 @@ def claim(
     on_retry: Callable[[], object] | None = None,
 ) -> Task | None:
     """The best queued task for ``worker`` (``routing.route``: accounts' turns, its loaded
-        models, waits bounded, memory that fits), now running under its lease; None if it can
-        take none. Tasks no live worker could hold fail on the way, saying why. While access is
-        suspended only admins' tasks are claimed: the rest stay queued.
+    models, waits bounded, memory that fits), now running under its lease; None if it can
+    take none. Tasks no live worker could hold fail on the way, saying why. While access is
+    suspended only admins' tasks are claimed: the rest stay queued.
 
-        On PostgreSQL the ranked candidates are locked with ``FOR UPDATE SKIP LOCKED``: rival
-        claimers each take the best row nobody else holds, in one statement. On SQLite (one
-        writer at a time) each candidate in rank order is a compare-and-set. A round whose
-        candidates were all taken by rivals reads the queue again for tasks it has not tried
-    (``on_retry`` is told)."""
+    Which ranked task to move is the database's (``claims.PICK``): on PostgreSQL the best
+    one no rival holds, locked with ``FOR UPDATE SKIP LOCKED``; on SQLite each in rank
+    order, by compare-and-set. A round whose candidates rivals took reads the queue again
+    for tasks it has not tried (``on_retry`` is told)."""
     me = worker if isinstance(worker, Profile) else Profile(worker)
     tried: set[str] = set()
     for _ in range(CLAIM_RETRIES):
@@ -204,10 +200,10 @@ def claim(
         since = now - timedelta(seconds=policy.routing.gone_after_s)
         fleet = [w for w in presence.live(session, since=since) if w.name != me.name]
         found = route(
-            _waiting(session, policy.routing),
+            claims.waiting(session, policy.routing),
             me=me,
             fleet=[*fleet, me],
-            served=_served(session, now - timedelta(seconds=policy.routing.share_window_s)),
+            served=claims.served(session, now - timedelta(seconds=policy.routing.share_window_s)),
             now=now,
             routing=policy.routing,
         )
@@ -218,55 +214,19 @@ def claim(
         if not fresh:
             session.rollback()
             return None
-        take = TAKE.get(session.get_bind().dialect.name, _take_compare_and_set)
-        task_id = take(session, fresh, _claimed(me.name, policy, now))
-        if task_id is not None:
-            task = _reload(session, task_id)
-            _event(session, task, f"claimed by {me.name} (attempt {task.attempts})")
-            session.commit()
-            return task
+        pick = claims.PICK.get(session.get_bind().dialect.name, claims.in_rank_order)
+        values = _claimed(me.name, policy, now)
+        for task_id in pick(session, fresh):  # the first still queued is this claim's
+            if _moved(session, task_id, [TaskState.queued], values):
+                task = _reload(session, task_id)
+                _event(session, task, f"claimed by {me.name} (attempt {task.attempts})")
+                session.commit()
+                return task
         session.rollback()  # rivals took every candidate first: read the queue again
         tried.update(fresh)
         if on_retry is not None:
             on_retry()
     return None
-
-
-CANDIDATES = 1000  # queued tasks a claim ranks, oldest first (the queue is capped far below)
-
-
-def _waiting(session: Session, policy: Routing) -> list[Waiting]:
-    query = (
-        select(Task.id, Task.account_id, Account.role, Task.created_at, Task.spec)
-        .join(Account, Account.id == Task.account_id)
-        .where(Task.state == TaskState.queued)
-    )
-    if suspension(session) is not None:
-        query = query.where(Account.role == Role.admin)
-    rows = session.execute(query.order_by(Task.created_at, Task.id).limit(CANDIDATES))
-    return [
-        Waiting(
-            id=task_id,
-            account_id=account_id,
-            role=str(role),
-            created_at=created_at,
-            demand=policy.sizer.demand(spec),
-        )
-        for task_id, account_id, role, created_at, spec in rows
-    ]
-
-
-def _served(session: Session, since: datetime) -> dict[str, int]:
-    """Per account: its tasks running, or started or finished at ``since`` or later."""
-    lately = or_(
-        Task.state == TaskState.running, Task.started_at >= since, Task.finished_at >= since
-    )
-    rows = session.execute(
-        select(Task.account_id, func.count())
-        .where(Task.started_at.is_not(None), lately)
-        .group_by(Task.account_id)
-    )
-    return {account: int(n) for account, n in rows}
 
 
 def _claimed(worker: str, policy: QueuePolicy, now: datetime) -> dict[str, Any]:
@@ -278,38 +238,6 @@ def _claimed(worker: str, policy: QueuePolicy, now: datetime) -> dict[str, Any]:
         "started_at": case((Task.started_at.is_(None), now), else_=Task.started_at),
         "stage": Stage.starting,
     }
-
-
-def _take_compare_and_set(
-    session: Session, ranked: list[str], values: dict[str, Any]
-) -> str | None:
-    """SQLite: the first candidate still queued, by conditional update in rank order."""
-    for task_id in ranked:
-        if _moved(session, task_id, [TaskState.queued], values):
-            return task_id
-    return None
-
-
-def _take_skip_locked(session: Session, ranked: list[str], values: dict[str, Any]) -> str | None:
-    """PostgreSQL: lock the best-ranked candidate that is still queued and that no rival
-    holds locked, skipping those (never waiting for them), then move it."""
-    order = case({task_id: rank for rank, task_id in enumerate(ranked)}, value=Task.id)
-    task_id = session.scalar(
-        select(Task.id)
-        .where(Task.id.in_(ranked), Task.state == TaskState.queued)
-        .order_by(order)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    if task_id is None or not _moved(session, task_id, [TaskState.queued], values):
-        return None
-    return str(task_id)
-
-
-# How a claim takes its pick, by database dialect (the rest compare and set).
-TAKE: dict[str, Callable[[Session, list[str], dict[str, Any]], str | None]] = {
-    "postgresql": _take_skip_locked,
-}
 
 
 def _fail_unservable(session: Session, unservable: list[tuple[str, str]], now: datetime) -> None:
