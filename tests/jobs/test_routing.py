@@ -110,3 +110,19 @@ def test_a_worker_with_unplanned_memory_can_hold_anything(sessions, account):
     assert _claim(sessions, Profile("l4", capacity=24 * GiB)) is None
     assert _task(sessions, big).state is TaskState.queued
     assert _claim(sessions, Profile("cpu-box")) == big
+
+
+def test_a_handed_back_task_is_queued_uncounted_unless_its_cancel_was_asked(sessions, account):
+    from cinegen.jobs.queue import cancel, release
+
+    kept, cancelled = _submit(sessions, account, SMALL), _submit(sessions, account, SMALL)
+    with sessions() as session:
+        for _ in range(2):
+            claim(session, "draining", POLICY)
+        cancel(session, cancelled)
+        assert release(session, kept, worker="draining", why="its worker is stopping")
+        assert not release(session, cancelled, worker="draining", why="its worker is stopping")
+        assert not release(session, kept, worker="someone-else", why="no")
+    back = _task(sessions, kept)
+    assert (back.state, back.attempts, back.lease_owner) == (TaskState.queued, 0, None)
+    assert _task(sessions, cancelled).state is TaskState.running  # its worker ends it cancelled

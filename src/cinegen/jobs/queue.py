@@ -258,7 +258,7 @@ def _fail_unservable(session: Session, unservable: list[tuple[str, str]], now: d
 def release(session: Session, task_id: str, *, worker: str, why: str) -> bool:
     """Hand a running task back to the queue (its worker is stopping): queued again with its
     progress, the attempt not counted against ``max_attempts``. False if ``worker`` no longer
-    holds it (then there is nothing to hand back)."""
+    holds it (nothing to hand back) or its cancellation was asked for (it ends cancelled)."""
     values = {
         "state": TaskState.queued,
         "stage": TaskState.queued.value,
@@ -266,7 +266,8 @@ def release(session: Session, task_id: str, *, worker: str, why: str) -> bool:
         "lease_expires_at": None,
         "attempts": Task.attempts - 1,
     }
-    if not _moved(session, task_id, [TaskState.running], values, Task.lease_owner == worker):
+    held = Task.lease_owner == worker
+    if not _moved(session, task_id, [TaskState.running], values, held, ~Task.cancel_requested):
         session.rollback()
         return False
     _event(session, _reload(session, task_id), f"handed back by {worker}: {why}")

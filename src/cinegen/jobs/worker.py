@@ -227,6 +227,8 @@ class Worker:
             handed = release(session, task.id, worker=self.name, why="its worker is stopping")
         if handed:  # the next attempt starts over: this one's partial files are nobody's
             shutil.rmtree(folder, ignore_errors=True)
+        else:  # cancelled meanwhile (or no longer ours): it ends as any stopped task does
+            self._outcome(task, Cancelled(), folder)
 
     def _outcome(self, task: Task, result: Result | BaseException, folder: Path) -> None:
         state, code, message, generations = TaskState.succeeded, None, None, []
