@@ -23,7 +23,9 @@ POLICY = QueuePolicy(lease_seconds=300, routing=Routing(sizer=Sizer(Settings()))
 
 def test_64_claimers_take_every_task_once_without_retrying_against_each_other(postgres):
     url = postgres.fresh_database()
-    migrate(create_engine(url))
+    schema = create_engine(url)
+    migrate(schema)
+    schema.dispose()
     # No claimer ever waits for a rival's row lock: one that did would fail here.
     never_wait = {"options": "-c lock_timeout=1"}
     engine = create_engine(url, pool_size=CLAIMERS, max_overflow=0, connect_args=never_wait)
@@ -62,7 +64,7 @@ def test_64_claimers_take_every_task_once_without_retrying_against_each_other(po
     for thread in threads:
         thread.join(timeout=300)
     assert not any(thread.is_alive() for thread in threads)
-    assert errors == []
+    assert [repr(e) for e in errors] == []
     assert sorted(claimed) == sorted(ids)  # every task claimed, none twice
     assert max(retries.values(), default=0) <= 1
     with sessions() as session:
