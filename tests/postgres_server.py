@@ -75,7 +75,11 @@ class PostgresServer:
             shutil.chown(data, "postgres")
         self._run(str(self.programs / "initdb"), "-D", str(data), "-A", "trust", "-U",
                   "cinegen", "--no-sync", "-E", "UTF8")  # fmt: skip
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off"
+        # 200 connections: the claim storm alone holds 64 beside what other tests left open.
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off"
+            " -c max_connections=200"
+        )
         self._run(str(self.programs / "pg_ctl"), "-D", str(data), "-o", options,
                   "-l", str(self.root / "server.log"), "-w", "start")  # fmt: skip
 

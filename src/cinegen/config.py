@@ -74,6 +74,30 @@ class TurboLora(BaseModel):
 RoleName = Literal["artist", "reviewer", "admin"]
 
 
+class QueueSettings(BaseModel):
+    """How workers choose among queued tasks (jobs/routing.py), e.g.
+    CINEGEN_QUEUE__MAX_WAIT_S=120 or CINEGEN_QUEUE__ROLE_WEIGHTS__ADMIN=4."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # A task waiting this long is taken by the next free worker that can hold it, whatever
+    # that worker has loaded (before that, a worker prefers its loaded models' tasks).
+    max_wait_s: Annotated[float, Field(ge=0)] = 300.0
+    # Turns per round among accounts with waiting tasks, by role (a role left out: 1).
+    role_weights: dict[RoleName, Annotated[float, Field(gt=0, le=100)]] = {
+        "artist": 1.0,
+        "reviewer": 1.0,
+        "admin": 2.0,
+    }
+    # Fair share counts each account's tasks running, or started or finished this long ago
+    # at most: an account served nothing in that time goes next. Also the most an idle
+    # account can catch up on a busy one, so keep it to a few renders.
+    share_window_s: Annotated[float, Field(gt=0)] = 600.0
+    # Workers write their row (loaded models, free memory) this often; one silent for three
+    # beats counts as gone when claims ask which workers could hold a task.
+    beat_s: Annotated[float, Field(gt=0, le=600)] = 10.0
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="CINEGEN_", env_nested_delimiter="__", extra="forbid", validate_default=True
@@ -92,6 +116,8 @@ class Settings(BaseSettings):
     task_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
     # ... at most this many times in all; then it fails with code "interrupted".
     task_max_attempts: Annotated[int, Field(ge=1, le=20)] = 3
+    # Routing and fair share among queued tasks (QueueSettings).
+    queue: QueueSettings = QueueSettings()
 
     # The HTTP API (`cinegen serve`): loopback unless told otherwise.
     host: str = "127.0.0.1"

@@ -4,8 +4,9 @@
 ``--workers`` worker processes beside it; while it runs, ``server.json`` in the data dir
 says where (``cinegen studio`` looks there before starting another). ``worker`` runs more
 workers against the same database, on this machine or another one that shares it.
-Stopping (Ctrl-C or SIGTERM) lets a worker finish its current task; a worker killed
-outright loses nothing: its task goes back to the queue when its lease runs out.
+Stopping (Ctrl-C or SIGTERM) drains a worker: its task stops at the next step and goes
+back to the queue at once (the attempt not counted), then the worker exits; a worker killed
+outright loses nothing either: its task goes back when its lease runs out.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ def settings_with(**overrides: object) -> Settings:
 
 def _worker_process(settings: Settings, parent: int | None = None) -> None:
     """A worker until SIGTERM / SIGINT, or until ``parent`` (the ``serve`` process that
-    started it) is gone: it finishes its current task, then exits instead of living on."""
+    started it) is gone: it hands its task back to the queue, then exits instead of living
+    on."""
     from cinegen.jobs.worker import run_worker
 
     stop = threading.Event()
@@ -175,7 +177,8 @@ ModelOption = Annotated[
 
 
 def worker(gpus: GpusOption = None, model: ModelOption = None) -> None:
-    """Run one worker against the shared database until stopped."""
+    """Run one worker against the shared database until stopped (SIGTERM or Ctrl-C: its
+    task goes back to the queue at the next step, then it exits)."""
     settings = settings_with()
     err.print(f"cinegen worker · data in {settings.data_dir}")
     if gpus is None:

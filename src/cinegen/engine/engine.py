@@ -163,6 +163,11 @@ class Engine:
         """Validate against the registry and choose the grid. Loads nothing."""
         return plan(spec, self.settings)
 
+    @property
+    def loaded(self) -> tuple[str, ...]:
+        """The models loaded now, least recently used first (workers route claims by it)."""
+        return tuple(self._loaded)
+
     def backend(self, model_id: str, on_progress: ProgressFn | None = None) -> Backend:
         """The loaded backend for a model, loading it on first use.
 

@@ -1,6 +1,8 @@
 """The task queue, in the database: nothing lives only in a process's memory.
 
-States: ``queued -> running -> succeeded | failed | cancelled`` (and ``queued -> cancelled``).
+States: ``queued -> running -> succeeded | failed | cancelled`` (and ``queued -> cancelled``,
+``queued -> failed`` for a task no live worker could hold). Which queued task a worker
+claims is ``routing.py``'s ranking.
 Every move is one conditional ``UPDATE … WHERE state = <expected>`` whose row count says
 whether it happened, so two workers can never both claim a task and a late worker can never
 overwrite a task that was taken back from it; each move writes a ``TaskEvent`` in the same
@@ -16,8 +18,8 @@ attempt is doing meanwhile).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,14 +28,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cinegen.errors import CinegenError
-from cinegen.jobs import webhooks
+from cinegen.jobs import claims, presence, webhooks
+from cinegen.jobs.routing import Profile, Routing, route
 from cinegen.progress import Stage
 from cinegen.provenance.payload import task_mark
-from cinegen.store.access import suspension
 from cinegen.store.models import (
-    Account,
     Generation,
-    Role,
     Task,
     TaskEvent,
     TaskState,
@@ -42,6 +42,7 @@ from cinegen.store.models import (
 )
 
 INTERRUPTED = "interrupted"
+UNSERVABLE = "no_worker_can_serve"  # no live worker has the device memory its model needs
 CLAIM_RETRIES = 8  # rivals taking the same candidate first, before giving up for now
 
 
@@ -58,6 +59,7 @@ class LeaseLost(CinegenError):
 class QueuePolicy:
     lease_seconds: float = 60.0  # a running task is taken back this long after its last report
     max_attempts: int = 3  # claims per task before it fails as interrupted
+    routing: Routing = field(default_factory=Routing)  # which task, routing.py
 
     def lease_until(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self.lease_seconds)
@@ -186,38 +188,102 @@ def add_preview(session: Session, task_id: str, *, worker: str, jpeg: bytes) -> 
     session.commit()
 
 
-def claim(session: Session, worker: str, policy: QueuePolicy) -> Task | None:
-    """The oldest queued task, now running under ``worker``'s lease; None if none is queued.
-    While access is suspended only admins' tasks are claimed: the rest stay queued."""
+def claim(
+    session: Session,
+    worker: str | Profile,
+    policy: QueuePolicy,
+    *,
+    on_retry: Callable[[], object] | None = None,
+) -> Task | None:
+    """The best queued task for ``worker`` (``routing.route``: accounts' turns, its loaded
+    models, waits bounded, memory that fits), now running under its lease; None if it can
+    take none. Tasks no live worker could hold fail on the way, saying why. While access is
+    suspended only admins' tasks are claimed: the rest stay queued.
+
+    Which ranked task to move is the database's (``claims.PICK``): on PostgreSQL the best
+    one no rival holds, locked with ``FOR UPDATE SKIP LOCKED``; on SQLite each in rank
+    order, by compare-and-set. A round whose candidates rivals took reads the queue again
+    for tasks it has not tried (``on_retry`` is told)."""
+    me = worker if isinstance(worker, Profile) else Profile(worker)
+    tried: set[str] = set()
     for _ in range(CLAIM_RETRIES):
-        query = select(Task.id).where(Task.state == TaskState.queued)
-        if suspension(session) is not None:
-            admins = select(Account.id).where(Account.role == Role.admin)
-            query = query.where(Task.account_id.in_(admins))
-        candidate = session.scalar(query.order_by(Task.created_at, Task.id).limit(1))
-        if candidate is None:
-            return None
         now = utcnow()
-        taken = _moved(
-            session,
-            candidate,
-            [TaskState.queued],
-            {
-                "state": TaskState.running,
-                "lease_owner": worker,
-                "lease_expires_at": policy.lease_until(now),
-                "attempts": Task.attempts + 1,
-                "started_at": case((Task.started_at.is_(None), now), else_=Task.started_at),
-                "stage": Stage.starting,
-            },
+        since = now - timedelta(seconds=policy.routing.gone_after_s)
+        fleet = [w for w in presence.live(session, since=since) if w.name != me.name]
+        found = route(
+            claims.waiting(session, policy.routing),
+            me=me,
+            fleet=[*fleet, me],
+            served=claims.served(session, now - timedelta(seconds=policy.routing.share_window_s)),
+            now=now,
+            routing=policy.routing,
         )
-        if taken:
-            task = _reload(session, candidate)
-            _event(session, task, f"claimed by {worker} (attempt {task.attempts})")
-            session.commit()
-            return task
-        session.rollback()  # a rival worker took it first; try the next one
+        _fail_unservable(session, found.unservable, now)
+        # Trap: a candidate a rival has locked but not yet committed still reads as queued;
+        # trying it again would only retry against that rival.
+        fresh = [task_id for task_id in found.ranked if task_id not in tried]
+        if not fresh:
+            session.rollback()
+            return None
+        pick = claims.PICK.get(session.get_bind().dialect.name, claims.in_rank_order)
+        values = _claimed(me.name, policy, now)
+        for task_id in pick(session, fresh):  # the first still queued is this claim's
+            if _moved(session, task_id, [TaskState.queued], values):
+                task = _reload(session, task_id)
+                _event(session, task, f"claimed by {me.name} (attempt {task.attempts})")
+                session.commit()
+                return task
+        session.rollback()  # rivals took every candidate first: read the queue again
+        tried.update(fresh)
+        if on_retry is not None:
+            on_retry()
     return None
+
+
+def _claimed(worker: str, policy: QueuePolicy, now: datetime) -> dict[str, Any]:
+    return {
+        "state": TaskState.running,
+        "lease_owner": worker,
+        "lease_expires_at": policy.lease_until(now),
+        "attempts": Task.attempts + 1,
+        "started_at": case((Task.started_at.is_(None), now), else_=Task.started_at),
+        "stage": Stage.starting,
+    }
+
+
+def _fail_unservable(session: Session, unservable: list[tuple[str, str]], now: datetime) -> None:
+    """Fail the tasks that no live worker could hold, each with its reason."""
+    for task_id, message in unservable:
+        values = {
+            "state": TaskState.failed,
+            "stage": TaskState.failed.value,
+            "finished_at": now,
+            "error_code": UNSERVABLE,
+            "error_message": message,
+        }
+        if _moved(session, task_id, [TaskState.queued], values):
+            _event(session, _reload(session, task_id), message)
+    session.commit()
+
+
+def release(session: Session, task_id: str, *, worker: str, why: str) -> bool:
+    """Hand a running task back to the queue (its worker is stopping): queued again with its
+    progress, the attempt not counted against ``max_attempts``. False if ``worker`` no longer
+    holds it (nothing to hand back) or its cancellation was asked for (it ends cancelled)."""
+    values = {
+        "state": TaskState.queued,
+        "stage": TaskState.queued.value,
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "attempts": Task.attempts - 1,
+    }
+    held = Task.lease_owner == worker
+    if not _moved(session, task_id, [TaskState.running], values, held, ~Task.cancel_requested):
+        session.rollback()
+        return False
+    _event(session, _reload(session, task_id), f"handed back by {worker}: {why}")
+    session.commit()
+    return True
 
 
 def report(

@@ -6,6 +6,11 @@ task runs, a heartbeat thread renews its lease every third of the lease time, so
 the task goes back to the queue. Progress is reported per denoising step and per stage
 (``TaskProgress``), and the answer to each report is whether to go on: a cancelled task
 stops at its next step. The final state is decided in exactly one place, ``_outcome``.
+
+For the whole of its life a worker keeps a row (``presence.py``: its loaded models, the
+device memory it can give a task, its beats) that claims route by. Told to stop (SIGTERM),
+it drains: its task stops at the next step and goes back to the queue, the attempt not
+counted against it, and the worker exits.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cinegen.config import Settings
 from cinegen.engine.engine import Engine
+from cinegen.engine.memory import free_bytes
 from cinegen.errors import Cancelled, CinegenError, SpecError
 from cinegen.generation import Result, generate
 from cinegen.jobs.assets import (
@@ -37,15 +43,18 @@ from cinegen.jobs.assets import (
     task_folder,
 )
 from cinegen.jobs.media import StoreMedia
+from cinegen.jobs.presence import Beat, Presence
 from cinegen.jobs.queue import (
     LeaseLost,
     QueuePolicy,
     add_preview,
     claim,
     finish,
+    release,
     report,
     requeue_expired,
 )
+from cinegen.jobs.routing import Profile, Routing
 from cinegen.progress import Stage
 from cinegen.safety.moderation import ContentPolicyViolation
 from cinegen.spec import parse_spec
@@ -110,27 +119,56 @@ class Worker:
     keep_uploads_for: timedelta | None = None  # uploads nothing needs, this long after upload
     _next_sweep: float = field(default=0.0, init=False)
     name: str = field(default_factory=worker_name)
+    device: str = "cpu"  # where it renders ("cuda", …): its free memory goes in its beats
+    capacity: int | None = None  # device bytes it can give a task; None: unplanned (CPU)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False)
+    _models: tuple[str, ...] = field(default=(), init=False)  # loaded, as of the last task
+    _task_id: str | None = field(default=None, init=False)  # the task running now
 
     @classmethod
     def configured(
         cls, settings: Settings, sessions: sessionmaker[Session], engine: Engine
     ) -> Worker:
-        """A worker with the lease, retry and expiry policy of ``settings``."""
+        """A worker with the lease, retry, expiry and routing policy of ``settings``, and
+        the device memory free now (before it loads anything) as what it can give a task."""
+        device = _device(settings)
         return cls(
             sessions=sessions,
             data_dir=settings.data_dir,
             engine=engine,
-            policy=QueuePolicy(settings.task_lease_seconds, settings.task_max_attempts),
+            policy=QueuePolicy(
+                settings.task_lease_seconds,
+                settings.task_max_attempts,
+                routing=Routing.configured(settings),
+            ),
             keep_for=timedelta(hours=settings.asset_ttl_hours),
             keep_uploads_for=timedelta(hours=settings.upload_ttl_hours),
+            device=device,
+            capacity=free_bytes(device),
         )
 
     def run(self, stop: threading.Event | None = None, idle_s: float = 0.5) -> None:
-        """Work until ``stop`` is set (forever without one)."""
-        stop = stop or threading.Event()
-        while not stop.is_set():
-            if not self.run_once():
-                stop.wait(idle_s)
+        """Work until ``stop`` is set (forever without one); a task running then stops at
+        its next step and goes back to the queue."""
+        self._stop = stop = stop or threading.Event()
+        with Presence(self.sessions, self.news, self.policy.routing.beat_s):
+            while not stop.is_set():
+                if not self.run_once():
+                    stop.wait(idle_s)
+
+    def profile(self) -> Profile:
+        return Profile(self.name, self._models, self.capacity)
+
+    def news(self) -> Beat:
+        """What this worker's next beat writes."""
+        free = free_bytes(self.device) if self.device != "cpu" else None
+        return Beat(
+            self.profile(),
+            device=self.device,
+            free_bytes=free,
+            task_id=self._task_id,
+            draining=self._stop.is_set(),
+        )
 
     def run_once(self) -> bool:
         """Take back dead workers' tasks, sweep, then do one task; False if none was queued."""
@@ -145,17 +183,21 @@ class Worker:
                 sweep_leftovers(session, self.data_dir, grace)
                 if self.keep_uploads_for is not None:
                     sweep_expired_uploads(session, self.data_dir, self.keep_uploads_for)
-            task = claim(session, self.name, self.policy)
+            task = claim(session, self.profile(), self.policy)
         if task is None:
             return False
-        self.execute(task)
+        try:
+            self._task_id = task.id
+            self.execute(task)
+        finally:
+            self._task_id, self._models = None, self.engine.loaded
         return True
 
     def execute(self, task: Task) -> None:
         folder = task_folder(self.data_dir, task.id)
         shutil.rmtree(folder, ignore_errors=True)  # an earlier, interrupted attempt's files
         progress = TaskProgress(n_variants=int(task.spec.get("n_variants", 1)))
-        link = _Link(self.sessions, task.id, self.name, self.policy, progress)
+        link = _Link(self.sessions, task.id, self.name, self.policy, progress, drain=self._stop)
         with link.heartbeat():
             try:
                 spec = parse_spec(task.spec)
@@ -175,7 +217,18 @@ class Worker:
                 )
             except Exception as exc:  # every failure ends the task; none ends the worker
                 result = exc
-        self._outcome(task, result, folder)
+        if isinstance(result, Cancelled) and link.go_on:  # the drain stopped it, not a cancel
+            self._hand_back(task, folder)
+        else:
+            self._outcome(task, result, folder)
+
+    def _hand_back(self, task: Task, folder: Path) -> None:
+        with self.sessions() as session:
+            handed = release(session, task.id, worker=self.name, why="its worker is stopping")
+        if handed:  # the next attempt starts over: this one's partial files are nobody's
+            shutil.rmtree(folder, ignore_errors=True)
+        else:  # cancelled meanwhile (or no longer ours): it ends as any stopped task does
+            self._outcome(task, Cancelled(), folder)
 
     def agree_to_stop(self, stop: bool) -> bool:
         """Whether the render stops at this step: ``stop``, here. A GPU group's leader also
@@ -277,7 +330,8 @@ class _Link:
     worker: str
     policy: QueuePolicy
     progress: TaskProgress
-    go_on: bool = True
+    drain: threading.Event = field(default_factory=threading.Event)  # the worker is stopping
+    go_on: bool = True  # False once a report said stop (cancelled, or the lease lost)
     _last: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -288,7 +342,7 @@ class _Link:
             self.send()
 
     def should_stop(self) -> bool:
-        return not self.go_on
+        return not self.go_on or self.drain.is_set()
 
     def on_preview(self, frame: np.ndarray) -> None:
         image = Image.fromarray(frame)
@@ -334,6 +388,15 @@ class _Heartbeat:
     def __exit__(self, *exc: object) -> None:
         self.stop.set()
         self.thread.join()
+
+
+def _device(settings: Settings) -> str:
+    """The device this worker renders on, as the backends pick it."""
+    if settings.device != "auto":
+        return settings.device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def run_worker(settings: Settings, stop: threading.Event | None = None) -> None:

@@ -85,10 +85,11 @@ class TaskState(StrEnum):
 
 # Every move a task's state may make, and nothing else: the queue checks each change
 # against this table (jobs/queue.py). Running -> queued is a stopped worker's task taken
-# back while attempts remain; a queued task is cancelled at once, a running one when its
-# worker stops at the next step.
+# back while attempts remain (or handed back by a worker that drains); a queued task is
+# cancelled at once, a running one when its worker stops at the next step; queued ->
+# failed is a task no live worker could ever hold (jobs/routing.py).
 TASK_MOVES: dict[TaskState, frozenset[TaskState]] = {
-    TaskState.queued: frozenset({TaskState.running, TaskState.cancelled}),
+    TaskState.queued: frozenset({TaskState.running, TaskState.cancelled, TaskState.failed}),
     TaskState.running: frozenset(
         {TaskState.succeeded, TaskState.failed, TaskState.cancelled, TaskState.queued}
     ),
@@ -430,3 +431,23 @@ class BatchRequest(Base):
     task_id: Mapped[str | None] = mapped_column(String(40), default=None)
     status_code: Mapped[int | None] = mapped_column(Integer, default=None)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+
+
+class WorkerRow(Base):
+    """One running ``cinegen worker``: what it has loaded and how much device memory it can
+    give a task, so that claims route (jobs/routing.py). Written when the worker starts and
+    at each beat; deleted when it exits. A row whose beats stopped is a worker that died."""
+
+    __tablename__ = "workers"
+
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)  # as in Task.lease_owner
+    models: Mapped[list[str]] = mapped_column(JSON, default=list)  # loaded, least recent first
+    device: Mapped[str] = mapped_column(String(32), default="cpu")
+    # Bytes the worker can give one task (free on its device before it loaded anything);
+    # None: unplanned (a CPU), any task fits.
+    capacity_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    free_bytes: Mapped[int | None] = mapped_column(BigInteger, default=None)  # at the beat
+    task_id: Mapped[str | None] = mapped_column(String(40), default=None)  # running now
+    draining: Mapped[bool] = mapped_column(Boolean, default=False)  # told to stop
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_beat: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,128 @@
+"""Claims that route: a worker takes its loaded model's task first, no task waits past the
+bound for a model nobody has loaded, a task too large for a worker waits for one that can
+hold it, and a task no live worker could ever hold fails saying so."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from cinegen.config import Settings
+from cinegen.jobs import presence
+from cinegen.jobs.presence import Beat
+from cinegen.jobs.queue import UNSERVABLE, QueuePolicy, claim, submit
+from cinegen.jobs.routing import GiB, Profile, Routing, Sizer
+from cinegen.store.keys import create_key
+from cinegen.store.models import Task, TaskState, utcnow
+
+ROUTING = Routing(max_wait_s=120, beat_s=10, sizer=Sizer(Settings()))
+POLICY = QueuePolicy(lease_seconds=30, routing=ROUTING)
+# wan-2.2-t2v (two 14 B experts) needs 25.9 GiB at its smallest tier; ltx-video 3.8 GiB.
+BIG, SMALL = "wan-2.2-t2v", "ltx-video"
+
+
+def _spec(model: str) -> dict:
+    return {"prompt": "a red circle moving left over the ocean", "model": model, "seed": 1}
+
+
+@pytest.fixture
+def account(sessions) -> str:
+    with sessions() as session:
+        return create_key(session, "tester").key.account_id
+
+
+def _submit(sessions, account: str, model: str, *, waited_s: float = 0.0) -> str:
+    with sessions() as session:
+        task_id = submit(session, account, _spec(model)).id
+        if waited_s:
+            earlier = utcnow() - timedelta(seconds=waited_s)
+            session.execute(update(Task).where(Task.id == task_id).values(created_at=earlier))
+            session.commit()
+        return task_id
+
+
+def _claim(sessions, worker: Profile) -> str | None:
+    with sessions() as session:
+        task = claim(session, worker, POLICY)
+        return task.id if task else None
+
+
+def _task(sessions, task_id: str) -> Task:
+    with sessions() as session:
+        return session.get(Task, task_id)
+
+
+def _online(sessions, worker: Profile, *, silent_s: float = 0.0) -> None:
+    with sessions() as session:
+        presence.beat(session, Beat(worker), now=utcnow() - timedelta(seconds=silent_s))
+
+
+def test_sizer_reads_the_memory_tiers_need():
+    assert ROUTING.sizer.demand(_spec(BIG)).need / GiB == pytest.approx(25.85, abs=0.01)
+    assert ROUTING.sizer.demand({"prompt": "x"}).model == "cinegen-tiny"  # the default model
+    assert ROUTING.sizer.demand(_spec("no-such-model")).model is None
+
+
+def test_a_worker_takes_its_loaded_models_task_before_an_older_one(sessions, account):
+    older = _submit(sessions, account, "wan", waited_s=30)
+    newer = _submit(sessions, account, SMALL)
+    assert _claim(sessions, Profile("ltx-worker", models=(SMALL,))) == newer
+    assert _claim(sessions, Profile("ltx-worker-2", models=(SMALL,))) == older
+
+
+def test_a_task_past_the_wait_bound_goes_before_loaded_models(sessions, account):
+    overdue = _submit(sessions, account, "wan", waited_s=ROUTING.max_wait_s + 1)
+    _submit(sessions, account, SMALL)
+    assert _claim(sessions, Profile("ltx-worker", models=(SMALL,))) == overdue
+
+
+def test_a_task_too_large_for_the_worker_waits_for_one_that_can_hold_it(sessions, account):
+    big = _submit(sessions, account, BIG, waited_s=30)
+    small = _submit(sessions, account, SMALL)
+    large = Profile("h100", capacity=80 * GiB)
+    _online(sessions, large)  # alive: the big task is servable, by it
+    little = Profile("l4", capacity=24 * GiB)
+    assert _claim(sessions, little) == small
+    assert _claim(sessions, little) is None  # the big one is left queued
+    assert _task(sessions, big).state is TaskState.queued
+    assert _claim(sessions, large) == big
+
+
+def test_a_task_no_live_worker_could_hold_fails_saying_so(sessions, account):
+    big = _submit(sessions, account, BIG)
+    small = _submit(sessions, account, SMALL)
+    _online(sessions, Profile("gone-h100", capacity=80 * GiB), silent_s=3 * ROUTING.beat_s + 1)
+    _online(sessions, Profile("a10", capacity=16 * GiB))
+    assert _claim(sessions, Profile("l4", capacity=24 * GiB)) == small
+    failed = _task(sessions, big)
+    assert failed.state is TaskState.failed and failed.error_code == UNSERVABLE
+    assert failed.error_message.startswith(
+        "no worker can hold wan-2.2-t2v: it needs 25.9 GiB of device memory and the most any "
+        "live worker has is 24.0 GiB"
+    )
+
+
+def test_a_worker_with_unplanned_memory_can_hold_anything(sessions, account):
+    big = _submit(sessions, account, BIG)
+    _online(sessions, Profile("cpu-box"))  # a CPU worker: memory not planned
+    assert _claim(sessions, Profile("l4", capacity=24 * GiB)) is None
+    assert _task(sessions, big).state is TaskState.queued
+    assert _claim(sessions, Profile("cpu-box")) == big
+
+
+def test_a_handed_back_task_is_queued_uncounted_unless_its_cancel_was_asked(sessions, account):
+    from cinegen.jobs.queue import cancel, release
+
+    kept, cancelled = _submit(sessions, account, SMALL), _submit(sessions, account, SMALL)
+    with sessions() as session:
+        for _ in range(2):
+            claim(session, "draining", POLICY)
+        cancel(session, cancelled)
+        assert release(session, kept, worker="draining", why="its worker is stopping")
+        assert not release(session, cancelled, worker="draining", why="its worker is stopping")
+        assert not release(session, kept, worker="someone-else", why="no")
+    back = _task(sessions, kept)
+    assert (back.state, back.attempts, back.lease_owner) == (TaskState.queued, 0, None)
+    assert _task(sessions, cancelled).state is TaskState.running  # its worker ends it cancelled
