@@ -18,7 +18,7 @@ object; each figure is a ratio or a share measured in this run, with its target.
 6. inpaint: mean and 99th-percentile change outside the region after H.264 (codec
    tolerance), the largest over the clips;
 7. long video: a minute in 4-s windows, each holding the last frame of the one before: the
-   step into a window over the median step (target <= 1.5).
+   step into a window over the median step (target <= 1.5 for every seam), seeds 1-5.
 
     python bench/operations.py [--seeds 4] [--only long_video ...]
 """
@@ -331,12 +331,18 @@ def inpaint(b: Bench) -> dict[str, Any]:
     }
 
 
+# Seeds of the long-video figure, whatever --seeds says: the issue's target holds for each.
+LONG_VIDEO_SEEDS = (1, 2, 3, 4, 5)
+
+
 def long_video(b: Bench) -> dict[str, Any]:
     """A minute of a bouncing object (a motion the toy world can go on with) at 4 fps, the
-    model's own 16 frames per 4-s window: the step into each window over the median step
-    (target <= 1.5), and, for scale, the largest step inside a window over the median."""
-    seams, inside = [], []
-    for seed in b.seeds:
+    model's own 16 frames per 4-s window, per seed: the largest and mean step into a window
+    over the median step (target <= 1.5 for every seam), the median step itself (mean
+    absolute change, 0-255), and, for scale, the largest step inside a window over the
+    median (the landing on the floor, where every window starts and ends)."""
+    per_seed: dict[str, dict[str, float]] = {}
+    for seed in LONG_VIDEO_SEEDS:
         spec = parse_spec(
             {
                 "prompt": "a red circle bouncing in a grey studio",
@@ -352,13 +358,17 @@ def long_video(b: Bench) -> dict[str, Any]:
         rendered = b.engine.run(spec)
         change = steps(rendered.variant(0))
         at = [seg.start - 1 for seg in rendered.layout.segments[1:]]
-        seams += [float(r) for r in change[at] / np.median(change)]
-        inside.append(float(np.delete(change, at).max() / np.median(change)))
-    return {
-        "seam_step_ratio": round(max(seams), 3),
-        "seam_step_ratio_mean": round(float(np.mean(seams)), 3),
-        "inside_window_max_step_ratio": round(max(inside), 3),
-    }
+        median = float(np.median(change))
+        seams = change[at] / median
+        per_seed[str(seed)] = {
+            "seam_step_ratio": round(float(seams.max()), 3),
+            "seam_step_ratio_mean": round(float(seams.mean()), 3),
+            "median_step": round(median, 2),
+            "inside_window_max_step_ratio": round(float(np.delete(change, at).max() / median), 3),
+            "render_s": round(rendered.timings["render_s"], 1),
+        }
+    worst = max(r["seam_step_ratio"] for r in per_seed.values())
+    return {"seam_step_ratio": worst, "per_seed": per_seed}
 
 
 FIGURES: dict[str, Callable[[Bench], dict[str, Any]]] = {
