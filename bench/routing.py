@@ -1,0 +1,217 @@
+"""A day of mixed traffic through the queue, routed claims against plain oldest-first, in one
+run: model loads, p50/p95 wait, and what one account's flood does to the others' first task.
+
+The day is replayed as events on a simulated clock through the claim's own ranking
+(``jobs/routing.route``, the rules every real claim applies), with N workers that each keep
+one model loaded. Each model's load and render time is measured here for the embedded model
+and the tiny twins (loaded and rendered once, on this CPU) and modelled for the full-size
+models from their parameter counts (``footprints.py``): loading reads bf16 weights at
+``LOAD_GB_PER_S``, rendering a 5-s clip takes ``RENDER_S_PER_B`` seconds per billion
+transformer parameters. Trap: that is a model of a GPU fleet, not a measurement of one; the
+ratios between the two policies are the result, the seconds are not.
+
+Traffic: ``accounts`` artists send tasks through the day (Poisson arrivals, models drawn by
+popularity); one more account floods ``flood`` tasks in its first hour.
+
+    python bench/routing.py [--workers 4] [--accounts 8] [--flood 300] [--seed 1]
+
+Prints one JSON object; targets (issue 22): loads cut by at least half (``loads_ratio``
+≤ 0.5); no account's first task delayed by another's backlog by more than one render
+(``flood_delay_of_first_tasks_renders`` ≤ 1: the same day replayed without the flood, the
+largest extra wait of any other account's first task, in renders of the longest model).
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import random
+import statistics
+import time
+from collections import Counter, deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cinegen.jobs.routing import Demand, Profile, Routing, Sizer, Waiting, route
+from cinegen.registry import MODELS
+
+LOAD_GB_PER_S = 2.0  # NVMe to GPU, bf16 weights
+LOAD_FIXED_S = 5.0  # process set-up, text encoders, moving to the device
+RENDER_S_PER_B = 12.0  # seconds of GPU time per billion transformer parameters, 5-s clip
+DAY_S = 24 * 3600
+# Models by share of the traffic: measured (the embedded model, twins) and modelled ones.
+MEASURED = {"cinegen-tiny": 0.3, "wan-tiny-random": 0.1, "ltx-video-tiny-random": 0.1}
+MODELLED = {"wan": 0.2, "ltx-video": 0.15, "wan-2.2-t2v": 0.1, "cogvideox": 0.05}
+START = datetime(2026, 12, 7, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Cost:
+    load_s: float
+    render_s: float
+    how: str  # "measured" or "modelled"
+
+
+def measured(model: str) -> Cost:
+    """Load ``model`` in this process and render one small clip with it."""
+    from cinegen.config import Settings
+    from cinegen.engine.engine import Engine
+    from cinegen.generation import generate
+    from cinegen.spec import parse_spec
+
+    engine = Engine(Settings(default_model=model))
+    start = time.perf_counter()
+    engine.backend(model)
+    load_s = time.perf_counter() - start
+    spec = parse_spec({"prompt": "a red circle moving right", "model": model, "width": 64,
+                       "height": 64, "fps": 8, "n_frames": 16, "seed": 1})  # fmt: skip
+    generate(spec, engine=engine)  # warm-up: the first render sets up the encoders
+    start = time.perf_counter()
+    generate(spec, engine=engine)
+    return Cost(load_s, time.perf_counter() - start, "measured")
+
+
+def modelled(model: str) -> Cost:
+    footprint = MODELS[model].footprint
+    assert footprint is not None, model
+    params = footprint.transformer + footprint.text_encoder + footprint.vae
+    return Cost(
+        load_s=LOAD_FIXED_S + params * 2 / (LOAD_GB_PER_S * 1e9),
+        render_s=RENDER_S_PER_B * footprint.transformer / 1e9,
+        how="modelled",
+    )
+
+
+def traffic(args: argparse.Namespace, costs: dict[str, Cost]) -> list[Waiting]:
+    """A day's arrivals, oldest first. The artists together keep the fleet about 70% busy."""
+    draw = random.Random(args.seed)
+    models, shares = zip(*{**MEASURED, **MODELLED}.items(), strict=True)
+    mean_render = sum(s * costs[m].render_s for m, s in zip(models, shares, strict=True))
+    per_account_s = args.accounts * mean_render / (0.7 * args.workers)  # mean gap
+    arrivals: list[tuple[float, str]] = []
+    for a in range(args.accounts):
+        at = draw.expovariate(1 / per_account_s)
+        while at < DAY_S:
+            arrivals.append((at, f"artist{a}"))
+            at += draw.expovariate(1 / per_account_s)
+    arrivals += [(draw.uniform(0, 3600), "flood") for _ in range(args.flood)]
+    arrivals.sort()
+    return [
+        Waiting(
+            id=f"t{n:05d}",
+            account_id=account,
+            role="artist",
+            created_at=START + timedelta(seconds=at),
+            demand=Demand(draw.choices(models, shares)[0]),
+        )
+        for n, (at, account) in enumerate(arrivals)
+    ]
+
+
+def replay(tasks: list[Waiting], costs: dict[str, Cost], *, workers: int, routed: bool,
+           routing: Routing) -> dict[str, Any]:  # fmt: skip
+    """Every worker claims when free; (free at, name) on a heap. The figures of the day."""
+    arriving = deque(tasks)
+    waiting: list[Waiting] = []
+    loaded: dict[str, str | None] = {f"w{i}": None for i in range(workers)}
+    free = [(0.0, name) for name in loaded]
+    started: deque[tuple[float, str]] = deque()  # (start, account) within the share window
+    waits: dict[str, float] = {}
+    loads = 0
+    while arriving or waiting:
+        now_s, name = heapq.heappop(free)
+        if not waiting and arriving:  # idle until the next arrival
+            now_s = max(now_s, (arriving[0].created_at - START).total_seconds())
+        while arriving and (arriving[0].created_at - START).total_seconds() <= now_s:
+            waiting.append(arriving.popleft())
+        now = START + timedelta(seconds=now_s)
+        while started and started[0][0] < now_s - routing.share_window_s:
+            started.popleft()
+        if routed:
+            me = Profile(name, models=tuple(m for m in [loaded[name]] if m))
+            served = Counter(account for _, account in started)
+            ranked = route(waiting, me=me, fleet=[me], served=served, now=now, routing=routing)
+            pick = next(t for t in waiting if t.id == ranked.ranked[0])
+        else:
+            pick = waiting[0]  # arrival order: oldest first
+        waiting.remove(pick)
+        model = pick.demand.model or ""
+        cost = costs[model]
+        busy = cost.render_s
+        if loaded[name] != model:
+            loads, loaded[name], busy = loads + 1, model, busy + cost.load_s
+        waits[pick.id] = now_s - (pick.created_at - START).total_seconds()
+        started.append((now_s, pick.account_id))
+        heapq.heappush(free, (now_s + busy, name))
+    return {
+        "loads": loads,
+        "waits": waits,
+        "longest_render_s": max(c.render_s for c in costs.values()),
+    }
+
+
+def summary(day: dict[str, Any], calm: dict[str, Any], tasks: list[Waiting]) -> dict[str, Any]:
+    """A policy's day; ``calm`` is the same day without the flood, for the flood's effect
+    on every other account's first task: its wait with the flood less its wait without,
+    in renders of the longest model (the most one render under way can hold it)."""
+    values = sorted(day["waits"].values())
+    firsts: dict[str, str] = {}
+    for task in tasks:
+        if task.account_id != "flood":
+            firsts.setdefault(task.account_id, task.id)
+    effect = max(day["waits"][i] - calm["waits"][i] for i in firsts.values())
+    return {
+        "loads": day["loads"],
+        "wait_p50_s": round(statistics.median(values), 1),
+        "wait_p95_s": round(values[int(0.95 * (len(values) - 1))], 1),
+        "flood_delay_of_first_tasks_s": round(effect, 1),
+        "flood_delay_of_first_tasks_renders": round(effect / day["longest_render_s"], 2),
+    }
+
+
+def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--accounts", type=int, default=8, help="artists besides the flood")
+    parser.add_argument("--flood", type=int, default=300, help="tasks the flood sends")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    for name in ("workers", "accounts"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name}: at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    args = arguments(argv)
+    costs = {m: measured(m) for m in MEASURED} | {m: modelled(m) for m in MODELLED}
+    tasks = traffic(args, costs)
+    calm_tasks = [t for t in tasks if t.account_id != "flood"]
+    routing = Routing(sizer=Sizer())
+    days = {}
+    for policy in ("oldest_first", "routed"):
+        routed = policy == "routed"
+        day = replay(tasks, costs, workers=args.workers, routed=routed, routing=routing)
+        calm = replay(calm_tasks, costs, workers=args.workers, routed=routed, routing=routing)
+        days[policy] = summary(day, calm, tasks)
+    result = {
+        "bench": "routing",
+        "tasks": len(tasks),
+        "workers": args.workers,
+        "costs": {m: dataclasses_dict(c) for m, c in costs.items()},
+        **days,
+        "loads_ratio": round(days["routed"]["loads"] / max(1, days["oldest_first"]["loads"]), 3),
+    }
+    print(json.dumps(result))
+    return result
+
+
+def dataclasses_dict(cost: Cost) -> dict[str, Any]:
+    return {"load_s": round(cost.load_s, 2), "render_s": round(cost.render_s, 2), "how": cost.how}
+
+
+if __name__ == "__main__":
+    main()
