@@ -202,7 +202,8 @@ def _metadata(
         # LoRA adapters run, with their scales (the request's, the deployment's, turbo's)
         "loras": [{"name": name, "scale": scale} for name, scale in p.loras],
         "loras_fused": bool(rendered.backend.get("loras_fused", False)),
-        "prompt_used": p.prompt,
+        # A model that reads prompts onto its own words (cinegen-tiny) renders from those.
+        "prompt_used": rendered.backend.get("prompts_read", {}).get(p.prompt, p.prompt),
         "actions": shots,  # the shot planner's next shots
         # Hunyuan's guidance is distilled: its pipeline takes no negative prompt.
         "negative_prompt_used": p.negative_prompt if rendered.uses_negative_prompt else None,
@@ -239,6 +240,8 @@ def _metadata(
     }
     if rendered.backend.get("quantize", "none") != "none":  # the same seed, other frames
         metadata["quantize"] = rendered.backend["quantize"]
+    if rendered.backend.get("prompts_read"):  # every prompt, a storyboard's shots too
+        metadata["prompts_read"] = rendered.backend["prompts_read"]
     if "weights_sha256" in rendered.backend:  # weights that ship as one checked file
         metadata["weights_sha256"] = rendered.backend["weights_sha256"]
     return metadata

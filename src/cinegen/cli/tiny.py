@@ -96,6 +96,9 @@ def eval_tiny(
         Path | None, typer.Option(help="A bundle from `cinegen train-tiny` (default: shipped).")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    reader: Annotated[
+        bool, typer.Option(help="Render from the prompt reader's caption, as generate does.")
+    ] = True,
 ) -> None:
     """Measure how well cinegen-tiny follows prompts, at both presets, and turbo's speed-up."""
     from cinegen.models.tiny.evaluate import SPLITS, evaluate
@@ -108,7 +111,9 @@ def eval_tiny(
     except CinegenError as exc:
         _fail(str(exc), code=1)
     with _progress_bars(err.is_terminal) as report:
-        results = evaluate(pipeline, CINEGEN_TINY.presets, prompts, seed, on_batch=report)
+        results = evaluate(
+            pipeline, CINEGEN_TINY.presets, prompts, seed, on_batch=report, reader=reader
+        )
     if as_json:
         print(json.dumps(results))
         return

@@ -104,3 +104,17 @@ def test_previews_show_where_denoising_is_heading_and_end_on_the_video(engine, m
     assert len(made) == len(previews)
     middle = np.round(rendered.native[0, 8] * 255).astype(np.uint8)
     np.testing.assert_array_equal(previews[-1], middle)  # the last step's is the result
+
+
+def test_the_sidecar_records_the_caption_the_model_read_and_the_prompt_as_given(engine, tmp_path):
+    given = "Pink square, heading right, on a black background!"
+    result = cinegen.generate(spec(prompt=given), out=tmp_path, engine=engine)
+    sidecar = json.loads(result.sidecar.read_text())
+    assert sidecar["spec"]["prompt"] == given
+    assert sidecar["prompt_used"] == "a pink square moves right over the night sky"
+    assert sidecar["prompts_read"] == {given: "a pink square moves right over the night sky"}
+    # The next generation records its own prompt only.
+    again = cinegen.generate(spec(prompt="a red ball falls"), out=tmp_path / "2", engine=engine)
+    assert json.loads(again.sidecar.read_text())["prompts_read"] == {
+        "a red ball falls": "a red circle moves down"
+    }

@@ -40,7 +40,7 @@ def test_eval_tiny_prints_one_json_object_with_every_split(tmp_path, mini_bundle
     run = eval_tiny("--prompts", "2", "--json", "--weights", str(mini_bundle), cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout)
-    assert result["prompts_per_split"] == 2
+    assert result["prompts_per_split"] == 2 and result["reader"] is True  # as generate reads
     for row in ("reference", "quality", "turbo"):
         assert set(result[row]["accuracy"]) == set(SPLITS)
         for split in SPLITS:

@@ -97,3 +97,20 @@ def test_the_first_new_frame_after_a_held_one_moves_a_usual_step(shipped):
     # Measured: 0.97 on average; without the hold guidance (pipeline.HOLD_GUIDANCE = 1), 1.65:
     # the new frames started about a third of a step ahead of the held one, or to one side.
     assert np.nanmean(ratios) < 1.25
+
+
+def test_a_plain_sentence_renders_the_colour_motion_and_background_it_asks_for(shipped):
+    """The issue's sentence, read by the prompt reader as the backend does (seed fixed)."""
+    from cinegen.models.tiny.analyse import analyse
+    from cinegen.models.tiny.reader import read
+    from cinegen.models.tiny.vocab import Background, Color, Motion
+    from cinegen.registry import CINEGEN_TINY
+    from cinegen.spec import Preset
+
+    quality = CINEGEN_TINY.presets[Preset.quality]
+    prompt = read("pink square heading right on a black background").prompt
+    clips = shipped(prompt, [1], steps=quality.steps, guidance=quality.guidance)
+    reading = analyse(np.round(clips[0] * 255).astype(np.uint8))
+    assert reading.background == Background.NIGHT  # "black" is the night sky
+    first = reading.objects[0]
+    assert (first.color, first.motion) == (Color.PINK, Motion.RIGHT)

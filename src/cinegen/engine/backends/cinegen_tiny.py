@@ -19,6 +19,7 @@ from cinegen.engine.backends.device import pick_device_dtype
 from cinegen.errors import ModelLoadError
 from cinegen.media.keep import Keep
 from cinegen.models.tiny.pipeline import TinyPipeline
+from cinegen.models.tiny.reader import read
 from cinegen.registry import ModelEntry
 
 if TYPE_CHECKING:
@@ -30,6 +31,10 @@ class CinegenTinyBackend:
     entry: ModelEntry
     settings: Settings
     pipeline: TinyPipeline = field(init=False)
+    # Each prompt since the last describe() -> the caption the network rendered from
+    # (``reader``). Trap: the backend outlives a generation; describe() hands these to
+    # the sidecar of the generation just rendered and starts afresh.
+    _read: dict[str, str] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         device, _ = pick_device_dtype(self.settings, tiny=True)
@@ -44,8 +49,9 @@ class CinegenTinyBackend:
         steps = self.pipeline.sampler_steps(
             job.steps, job.strength if job.source is not None else 1.0
         )
+        prompt = self._read.setdefault(job.prompt, read(job.prompt).prompt)
         clips = self.pipeline(
-            job.prompt,
+            prompt,
             job.seeds,
             steps=job.steps,
             guidance=job.guidance,
@@ -74,7 +80,9 @@ class CinegenTinyBackend:
         return frame
 
     def describe(self) -> dict[str, Any]:
+        prompts_read, self._read = self._read, {}
         return {
+            "prompts_read": prompts_read,
             "device": str(self.pipeline.device),
             "dtype": "bfloat16" if self.pipeline.autocast else "float32",
             "negative_prompt": False,  # guidance is against the empty prompt it was trained on

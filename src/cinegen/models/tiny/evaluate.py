@@ -25,6 +25,7 @@ import numpy as np
 from cinegen.models.tiny.analyse import score
 from cinegen.models.tiny.captions import caption
 from cinegen.models.tiny.pipeline import TinyPipeline
+from cinegen.models.tiny.reader import read
 from cinegen.models.tiny.selfcheck import ATTRIBUTES
 from cinegen.models.tiny.toyworld import Scene, render_clip, sample_scene
 from cinegen.spec import Preset
@@ -90,14 +91,18 @@ def evaluate(
     per_split: int = 64,
     seed: int = 0,
     on_batch: Callable[[str, int, int], None] = lambda preset, done, total: None,
+    reader: bool = True,
 ) -> dict[str, Any]:
     """Score the reference renders and both ``presets`` (the model's steps and guidance,
-    from the registry) on the same prompts and seeds."""
+    from the registry) on the same prompts and seeds. With ``reader`` the network renders
+    from what ``reader.read`` makes of each prompt, as the backend does; each clip is still
+    scored against the prompt as written."""
     todo = cases(per_split, seed)
     reference = Scores()
     for case in todo:
         reference.add(case.split, score(render_clip(case.scene), case.prompt))
-    results: dict[str, Any] = {"prompts_per_split": per_split, "seed": seed}
+    results: dict[str, Any] = {"prompts_per_split": per_split, "seed": seed, "reader": reader}
+    rendered = {c.prompt: read(c.prompt).prompt if reader else c.prompt for c in todo}
     results["reference"] = reference.to_dict()
     scores = {preset: Scores() for preset in (Preset.quality, Preset.turbo)}
     batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
@@ -106,7 +111,7 @@ def evaluate(
             config = presets[preset]
             t0 = time.perf_counter()
             clips = pipeline(
-                [c.prompt for c in batch],
+                [rendered[c.prompt] for c in batch],
                 [c.seed for c in batch],
                 steps=config.steps,
                 guidance=config.guidance,

@@ -1,0 +1,142 @@
+"""The prompt reader: free wording about the toy world, read onto its training words."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from cinegen.models.tiny import reader
+from cinegen.models.tiny.captions import PARAPHRASE_TEMPLATES, TRAIN_TEMPLATES
+from cinegen.models.tiny.prompt import parse_prompt
+from cinegen.models.tiny.reader import FILLER, KINDS, encoder_similarity, read, word_table
+from cinegen.models.tiny.vocab import (
+    BACKGROUND_WORDS,
+    COLOR_WORDS,
+    MOTION_WORDS,
+    SHAPE_WORDS,
+    SIZE_WORDS,
+    Background,
+    Color,
+    Motion,
+    Shape,
+)
+
+B, C, S, M = Background, Color, Shape, Motion
+
+# Written here, not drawn from eval-tiny's splits: any order, filler, punctuation, case.
+FREE = [
+    ("a blue circle rises up over a plain white background", C.BLUE, S.CIRCLE, M.UP, B.STUDIO),
+    ("pink square heading right on a black background", C.PINK, S.SQUARE, M.RIGHT, B.NIGHT),
+    ("night sky full of stars; a white star drifts upward", C.WHITE, S.STAR, M.UP, B.NIGHT),
+    ("Red ball, bouncing!! On the beach.", C.RED, S.CIRCLE, M.BOUNCING, B.OCEAN),
+    ("Sunset. Purple box. Shrinking.", C.PURPLE, S.SQUARE, M.SHRINKING, B.SUNSET),
+    ("the navy cube slides to the left in an empty room", C.BLUE, S.SQUARE, M.LEFT, B.STUDIO),
+    ("GREEN STAR GROWING AT DUSK", C.GREEN, S.STAR, M.GROWING, B.SUNSET),
+    (
+        "in a meadow, there's a really big yellow triangle that just keeps on spinning",
+        C.YELLOW,
+        S.TRIANGLE,
+        M.SPINNING,
+        B.GRASS,
+    ),
+    (
+        "downwards it goes: a lavender wedge, plunging through outer space",
+        C.PURPLE,
+        S.TRIANGLE,
+        M.DOWN,
+        B.NIGHT,
+    ),
+]
+
+
+def _no_encoder(queries: list[str], keys: list[str]):
+    raise AssertionError(f"the word lists should place these, not the encoder: {queries}")
+
+
+@pytest.mark.parametrize(("text", "color", "shape", "motion", "background"), FREE)
+def test_free_sentences_are_read_onto_the_worlds_values(text, color, shape, motion, background):
+    reading = read(text, similarity=_no_encoder)
+    assert reading.given == text
+    assert reading.objects == ((color, shape, motion),) and reading.background == background
+    # The caption rendered from is in training words, and says the same again.
+    again = parse_prompt(reading.prompt)
+    assert (again.color, again.shape, again.motion, again.background) == (
+        color,
+        shape,
+        motion,
+        background,
+    )
+    assert read(reading.prompt, similarity=_no_encoder).prompt == reading.prompt
+
+
+def test_two_objects_keep_their_own_attributes():
+    reading = read("a red ball moving left while a blue box falls, on the lawn", _no_encoder)
+    assert reading.objects == ((C.RED, S.CIRCLE, M.LEFT), (C.BLUE, S.SQUARE, M.DOWN))
+    assert reading.prompt == (
+        "a red circle moves left while a blue square moves down, grass field background"
+    )
+
+
+def test_a_prompt_with_nothing_to_draw_is_left_as_written():
+    text = "A zorblax quivers near the thingamajig."
+    reading = read(text)
+    assert reading.prompt == text and reading.objects == ()
+    assert {"zorblax", "quivers", "thingamajig"} <= set(reading.unplaced)
+
+
+def test_unknown_words_beside_known_ones_are_listed_not_guessed():
+    reading = read("a red circle and a dog, moving up")
+    assert reading.objects == ((C.RED, S.CIRCLE, M.UP),) and "dog" in reading.unplaced
+    assert reading.prompt == "a red circle moves up"  # no background was asked: none is said
+
+
+@pytest.mark.parametrize(
+    "word",
+    [
+        "dog",
+        "house",
+        "slowly",
+        "camera",
+        "person",
+        "happy",
+        "walking",
+        "quickly",
+        "car",
+        "beautiful",
+    ],
+)
+def test_ordinary_words_are_not_placed_by_the_encoder(word):
+    """MIN_CONTRAST sits above the contrast such words reach (measured: 0.01 to 0.10)."""
+    assert reader._place([(0, word)], list(KINDS), encoder_similarity) == []
+
+
+@pytest.mark.parametrize(
+    ("word", "background"), [("savanna", B.GRASS), ("shoreline", B.OCEAN), ("dawn", B.SUNSET)]
+)
+def test_the_encoder_places_a_word_no_list_holds(word, background):
+    assert word not in word_table()
+    assert read(f"a red circle moves left over the {word}").background == background
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z]+", re.sub(r"\{.*?\}", " ", text.lower())))
+
+
+def _phrase_words(paraphrase: bool) -> set[str]:
+    tables = (COLOR_WORDS, SHAPE_WORDS, MOTION_WORDS, BACKGROUND_WORDS, SIZE_WORDS)
+    out: set[str] = set()
+    for table in tables:
+        for words in table.values():
+            for phrase in words.pick(paraphrase):
+                for form in phrase if isinstance(phrase, tuple) else (phrase,):
+                    out |= _words(form)
+    templates = PARAPHRASE_TEMPLATES if paraphrase else TRAIN_TEMPLATES
+    return out | {w for group in templates.values() for t in group for w in _words(t)}
+
+
+def test_no_list_holds_a_word_of_the_new_wordings_split():
+    """eval-tiny's new-wordings split stays a held-out test of the reader too."""
+    held_out = _phrase_words(True) - _phrase_words(False) - {"a", "an"}  # articles: captions'
+    listed = set(FILLER) | {w for phrase in word_table() for w in _words(phrase)}
+    assert listed & held_out == set()
