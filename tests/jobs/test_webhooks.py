@@ -30,7 +30,7 @@ from cinegen.store.models import (
 from ..servers import free_port
 
 POLICY = QueuePolicy(lease_seconds=30, max_attempts=2)
-SPEC = {"prompt": "a red circle moving left over the ocean", "n_variants": 1}
+SPEC = {"prompt": "a red circle moving left over the ocean", "n_variants": 1, "seed": 1}
 SDK = OpenAI(api_key="unused", base_url="http://127.0.0.1:9/v1")  # unwrap needs no server
 
 
