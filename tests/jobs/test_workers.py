@@ -28,16 +28,8 @@ from cinegen.store.keys import create_key
 from cinegen.store.models import Task, TaskEvent, TaskState, WorkerRow, utcnow
 
 from ..test_cli import cinegen
+from .test_worker import SPEC  # the same small render
 
-SPEC = {
-    "prompt": "a blue star moving right over a night sky",
-    "width": 160,
-    "height": 90,
-    "n_frames": 30,
-    "fps": 15,
-    "seed": 5,
-    "model": "wan-tiny-random",
-}
 POLICY = QueuePolicy(lease_seconds=30, routing=Routing(beat_s=0.05))
 
 
