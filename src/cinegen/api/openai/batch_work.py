@@ -34,7 +34,9 @@ from cinegen.api import tasks
 from cinegen.api.errors import ApiError
 from cinegen.api.openai import files
 from cinegen.api.openai.batch_input import read_lines
-from cinegen.api.openai.videos import CREATE_FIELDS, create_task, refuse_unknown, video
+from cinegen.api.openai.request_body import refuse_unknown
+from cinegen.api.openai.video_create import CREATE_FIELDS, create_task
+from cinegen.api.openai.video_objects import video
 from cinegen.config import Settings
 from cinegen.errors import excerpt
 from cinegen.jobs import webhooks

@@ -15,7 +15,8 @@ from pydantic import BaseModel
 from cinegen.api import characters
 from cinegen.api.deps import CurrentAccount, SessionDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError
-from cinegen.api.openai.videos import read_body, required_text
+from cinegen.api.openai.request_body import read_body
+from cinegen.api.openai.video_fields import required_text
 from cinegen.store.models import Character
 
 router = APIRouter(prefix="/v1/videos", tags=["OpenAI Videos API"], responses=ERROR_RESPONSES)

@@ -23,19 +23,10 @@ from cinegen.api import tasks
 from cinegen.api.bodies import BodyRoute
 from cinegen.api.deps import CurrentKey, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError
-from cinegen.api.openai.videos import (
-    DEFAULTS,
-    RENAME,
-    STATUS,
-    Video,
-    chosen,
-    hand_read_body,
-    poll_hint,
-    prompt_of,
-    read_body,
-    seconds_of,
-    video,
-)
+from cinegen.api.openai.request_body import hand_read_body, read_body
+from cinegen.api.openai.video_create import DEFAULTS, RENAME
+from cinegen.api.openai.video_fields import chosen, prompt_of, seconds_of
+from cinegen.api.openai.video_objects import STATUS, Video, poll_hint, video
 from cinegen.api.uploads import remove_upload, store_video
 from cinegen.config import Settings
 from cinegen.media.encode import probe
