@@ -77,7 +77,7 @@ def test_a_wrong_option_in_a_command_is_caught() -> None:
 def test_each_services_settings_are_accepted(
     service: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Unknown CINEGEN_* variables are errors (config.py): a misspelt one in the recipe
+    """Unknown CINEGEN_* variables are errors (config/sources.py): a misspelt one in the recipe
     would stop every container at start."""
     monkeypatch.delenv("CINEGEN_CONFIG", raising=False)
     for name in [k for k in os.environ if k.startswith("CINEGEN_")]:

@@ -1,27 +1,18 @@
-"""Settings: every default in one typed object.
-
-Read from ``CINEGEN_*`` environment variables (nested with ``__``, e.g.
-``CINEGEN_MODEL_PATHS__LTX_VIDEO=/weights/ltx``) and from an optional TOML file
-named by ``CINEGEN_CONFIG``. Unknown keys are errors, so a typo never passes
-silently as a default.
-"""
+"""``Settings``: every default in one typed object, a comment on each, and the checks that
+refuse a bad value when the process starts."""
 
 from __future__ import annotations
 
 import ipaddress
 import os
 import re
-import typing
-import warnings
-from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
-from pydantic.fields import FieldInfo
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -29,73 +20,21 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from cinegen.config.groups import (
+    MODERATION_CATEGORIES,
+    ModerationCategory,
+    QueueSettings,
+    Quota,
+    RoleName,
+    TurboLora,
+)
+from cinegen.config.sources import (
+    CONFIG_ENV,
+    Renamed,
+    RenamedEnvironment,
+    refuse_unknown_environment,
+)
 from cinegen.media.x264 import X264Preset
-
-CONFIG_ENV = "CINEGEN_CONFIG"
-# What the content policy knows (safety/moderation.py keeps the same list).
-ModerationCategory = Literal[
-    "sexual/minors", "sexual", "violence/graphic", "self-harm", "hate", "public-figures",
-    "elections",
-]  # fmt: skip
-MODERATION_CATEGORIES: tuple[ModerationCategory, ...] = typing.get_args(ModerationCategory)
-
-
-class Quota(BaseModel):
-    """What one API key may make (unset: no limit). Videos count each variant; seconds are
-    the videos' lengths. Days and months are the last 24 hours and the last 30 days."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    videos_per_day: Annotated[int, Field(ge=0)] | None = None
-    videos_per_month: Annotated[int, Field(ge=0)] | None = None
-    seconds_per_day: Annotated[float, Field(ge=0)] | None = None
-    seconds_per_month: Annotated[float, Field(ge=0)] | None = None
-    max_long_side: Annotated[int, Field(ge=16)] | None = None  # pixels, width or height
-    max_seconds: Annotated[float, Field(gt=0)] | None = None  # one video's length
-    max_active_tasks: Annotated[int, Field(ge=1)] | None = None  # queued or running at once
-
-    def over(self, other: Quota) -> Quota:
-        """This quota with ``other``'s limits wherever ``other`` sets one."""
-        return self.model_copy(update=other.model_dump(exclude_none=True))
-
-
-class TurboLora(BaseModel):
-    """A step-distillation LoRA (the 4-8-step distills published for Wan and LTX): the
-    turbo preset loads it and runs its own steps and guidance (1: distilled guidance)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-    steps: Annotated[int, Field(ge=1, le=100)] = 4
-    guidance: Annotated[float, Field(ge=0, le=20)] = 1.0
-    scale: Annotated[float, Field(ge=-2, le=2)] = 1.0
-
-
-RoleName = Literal["artist", "reviewer", "admin"]
-
-
-class QueueSettings(BaseModel):
-    """How workers choose among queued tasks (jobs/routing.py), e.g.
-    CINEGEN_QUEUE__MAX_WAIT_S=120 or CINEGEN_QUEUE__ROLE_WEIGHTS__ADMIN=4."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    # A task waiting this long is taken by the next free worker that can hold it, whatever
-    # that worker has loaded (before that, a worker prefers its loaded models' tasks).
-    max_wait_s: Annotated[float, Field(ge=0)] = 300.0
-    # Turns per round among accounts with waiting tasks, by role (a role left out: 1).
-    role_weights: dict[RoleName, Annotated[float, Field(gt=0, le=100)]] = {
-        "artist": 1.0,
-        "reviewer": 1.0,
-        "admin": 2.0,
-    }
-    # Fair share counts each account's tasks running, or started or finished this long ago
-    # at most: an account served nothing in that time goes next. Also the most an idle
-    # account can catch up on a busy one, so keep it to a few renders.
-    share_window_s: Annotated[float, Field(gt=0)] = 600.0
-    # Workers write their row (loaded models, free memory) this often; one silent for three
-    # beats counts as gone when claims ask which workers could hold a task.
-    beat_s: Annotated[float, Field(gt=0, le=600)] = 10.0
 
 
 class Settings(BaseSettings):
@@ -389,89 +328,19 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        _refuse_unknown_environment()
+        refuse_unknown_environment(Settings.model_fields)
         sources: list[PydanticBaseSettingsSource] = [
-            _Renamed(init_settings),
+            Renamed(init_settings),
             env_settings,
-            _RenamedEnvironment(settings_cls),
+            RenamedEnvironment(settings_cls),
         ]
         config_file = os.environ.get(CONFIG_ENV)
         if config_file:
             if not Path(config_file).is_file():
                 raise FileNotFoundError(f"{CONFIG_ENV}={config_file} does not name a file")
             toml = TomlConfigSettingsSource(settings_cls, toml_file=config_file)
-            sources.append(_Renamed(toml))
+            sources.append(Renamed(toml))
         return tuple(sources)
-
-
-# Settings renamed, old name -> new. The old names still work, with a warning, for one more
-# release: in the environment (CINEGEN_WATERMARK_KEY), in the TOML file and in code.
-RENAMED = {
-    "watermark": "visible_mark",
-    "watermark_text": "visible_mark_text",
-    "watermark_logo": "visible_mark_logo",
-    "invisible_watermark": "invisible_mark",
-    "watermark_key": "invisible_mark_key",
-    "offload": "memory",  # none | model | sequential; none is now full
-}
-
-
-def _under_new_names(values: dict[str, Any], spelled: Callable[[str], str]) -> dict[str, Any]:
-    """``values`` with every renamed setting under its new name (one given under both names
-    keeps the new name's value), warning once per old name as ``spelled`` writes it."""
-    values = dict(values)
-    for old, new in RENAMED.items():
-        if old in values:
-            warnings.warn(
-                f"setting {spelled(old)} is now {spelled(new)}; the old name stops working in the "
-                "next release",
-                FutureWarning,
-                stacklevel=2,
-            )
-            values.setdefault(new, values.pop(old))
-    return values
-
-
-class _Renamed(PydanticBaseSettingsSource):
-    """Another source (arguments, the TOML file) with renamed settings read under their
-    new names."""
-
-    def __init__(self, source: PydanticBaseSettingsSource) -> None:
-        super().__init__(source.settings_cls)
-        self.source = source
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False  # __call__ reads the whole source at once
-
-    def __call__(self) -> dict[str, Any]:
-        return _under_new_names(self.source(), str)
-
-
-class _RenamedEnvironment(PydanticBaseSettingsSource):
-    """``CINEGEN_<OLD NAME>`` variables, read under the new names (below the new variables:
-    ``CINEGEN_INVISIBLE_MARK_KEY`` wins over ``CINEGEN_WATERMARK_KEY``)."""
-
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        given = {old: os.environ[_env(old)] for old in RENAMED if _env(old) in os.environ}
-        return _under_new_names(given, _env)
-
-
-def _env(name: str) -> str:
-    return f"CINEGEN_{name.upper()}"
-
-
-def _refuse_unknown_environment() -> None:
-    """pydantic-settings ignores unknown variables; a typo must not pass as a default."""
-    known = {_env(name) for name in [*Settings.model_fields, *RENAMED]} | {CONFIG_ENV}
-    for var in os.environ:
-        if var.startswith("CINEGEN_") and var.split("__")[0] not in known:
-            raise ValueError(
-                f"unknown setting {var}; known: {', '.join(sorted(known))} "
-                "(nested keys use __, e.g. CINEGEN_MODEL_PATHS__WAN)"
-            )
 
 
 @lru_cache(maxsize=1)
