@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from cinegen.jobs import queue
+from cinegen.jobs import moves
+from cinegen.jobs.moves import IllegalTransition
 from cinegen.jobs.queue import (
     INTERRUPTED,
-    IllegalTransition,
     LeaseLost,
     QueuePolicy,
     add_preview,
@@ -229,8 +229,8 @@ def test_the_queue_refuses_a_move_its_table_does_not_allow(sessions, account):
         claim(session, "w1", POLICY)
         finish(session, task.id, worker="w1", state=TaskState.succeeded)
         with pytest.raises(IllegalTransition, match="from succeeded to running"):
-            queue._moved(session, task.id, [TaskState.succeeded], {"state": TaskState.running})
+            moves.moved(session, task.id, [TaskState.succeeded], {"state": TaskState.running})
         with pytest.raises(IllegalTransition, match="from queued to succeeded"):
-            queue._moved(session, task.id, [TaskState.queued], {"state": TaskState.succeeded})
+            moves.moved(session, task.id, [TaskState.queued], {"state": TaskState.succeeded})
         session.rollback()
         assert session.get(Task, task.id, populate_existing=True).state is TaskState.succeeded

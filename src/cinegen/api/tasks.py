@@ -19,7 +19,8 @@ from cinegen.config import Settings
 from cinegen.engine.plan import plan
 from cinegen.errors import SpecError
 from cinegen.jobs.media import read_pixels
-from cinegen.jobs.queue import IllegalTransition, cancel, find_by_idempotency_key, submit
+from cinegen.jobs.moves import IllegalTransition
+from cinegen.jobs.queue import cancel, find_by_idempotency_key, submit
 from cinegen.safety.moderation import ContentPolicyViolation, check_request
 from cinegen.safety.output import check_given
 from cinegen.spec import GenerationSpec, new_seed, parse_spec

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from cinegen.jobs.queue import IllegalTransition, cancel
+from cinegen.jobs.moves import IllegalTransition
+from cinegen.jobs.queue import cancel
 from cinegen.store.models import (
     Character,
     Generation,

@@ -3,12 +3,11 @@
 States: ``queued -> running -> succeeded | failed | cancelled`` (and ``queued -> cancelled``,
 ``queued -> failed`` for a task no live worker could hold). Which queued task a worker
 claims is ``routing.py``'s ranking.
-Every move is one conditional ``UPDATE … WHERE state = <expected>`` whose row count says
-whether it happened, so two workers can never both claim a task and a late worker can never
-overwrite a task that was taken back from it; each move writes a ``TaskEvent`` in the same
-transaction. A running task holds a lease that the worker extends with each progress report;
-``requeue_expired`` gives the task of a worker that stopped reporting to the next one, up to
-``max_attempts``, then fails it with code ``interrupted``.
+Every move is one conditional ``UPDATE``, checked against ``TASK_MOVES``, that writes its
+``TaskEvent`` in the same transaction (``moves.py``). A running task holds a lease that the
+worker extends with each progress report; ``requeue_expired`` gives the task of a worker that
+stopped reporting to the next one, up to ``max_attempts``, then fails it with code
+``interrupted``.
 
 A task's ``progress`` is the highest any of its attempts reached: a retried attempt starts
 its own count from zero, but what clients poll stays where the earlier attempt left it until
@@ -23,12 +22,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, delete, select, update
+from sqlalchemy import case, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cinegen.errors import CinegenError
-from cinegen.jobs import claims, presence, webhooks
+from cinegen.jobs import claims, presence
+from cinegen.jobs.moves import IllegalTransition, moved, record_event, reload
 from cinegen.jobs.routing import Profile, Routing, route
 from cinegen.progress import Stage
 from cinegen.provenance.payload import task_mark
@@ -46,10 +46,6 @@ UNSERVABLE = "no_worker_can_serve"  # no live worker has the device memory its m
 CLAIM_RETRIES = 8  # rivals taking the same candidate first, before giving up for now
 
 
-class IllegalTransition(CinegenError):
-    """A move the state machine does not allow from the task's current state."""
-
-
 class LeaseLost(CinegenError):
     """The worker no longer holds the task (taken back after its lease expired, or finished
     elsewhere): whatever it produced must be discarded, not stored."""
@@ -63,61 +59,6 @@ class QueuePolicy:
 
     def lease_until(self, now: datetime) -> datetime:
         return now + timedelta(seconds=self.lease_seconds)
-
-
-# The webhook event a task's end sends to its account's endpoints; a cancel sends none.
-ENDED_EVENTS: dict[TaskState, webhooks.EventType] = {
-    TaskState.succeeded: "video.completed",
-    TaskState.failed: "video.failed",
-}
-
-
-def _event(
-    session: Session, task: Task, message: str | None = None, preview: bytes | None = None
-) -> None:
-    """The row every move of a task writes, in the move's commit; a move to an end also
-    queues that end's webhook event (``jobs.webhooks``) in the same commit."""
-    session.add(
-        TaskEvent(
-            task_id=task.id,
-            state=task.state,
-            progress=task.progress,
-            stage=task.stage,
-            message=message,
-            preview=preview,
-        )
-    )
-    if task.state in ENDED_EVENTS:
-        webhooks.emit(session, task.account_id, ENDED_EVENTS[task.state], task.id)
-
-
-def _moved(
-    session: Session,
-    task_id: str,
-    expected: Sequence[TaskState],
-    values: dict[str, Any],
-    *guards: ColumnElement[bool],
-) -> bool:
-    """Apply ``values`` to the task if it is in one of the ``expected`` states and meets
-    every guard; True if it did (the caller commits or rolls back). A change of state must
-    be a move ``TASK_MOVES`` allows from every expected state."""
-    target: TaskState | None = values.get("state")
-    for state in expected:
-        if target is not None and not state.can_move_to(target):
-            raise IllegalTransition(f"a task cannot move from {state.value} to {target.value}")
-    result = session.execute(
-        update(Task)
-        .where(Task.id == task_id, Task.state.in_(list(expected)), *guards)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def _reload(session: Session, task_id: str) -> Task:
-    task = session.get(Task, task_id, populate_existing=True)
-    assert task is not None
-    return task
 
 
 # --- submitting ----------------------------------------------------------------------------
@@ -153,7 +94,7 @@ def submit(
         expires_at=expires_at,
     )
     session.add(task)
-    _event(session, task)
+    record_event(session, task)
     try:
         session.commit()
     except IntegrityError:  # a concurrent retry with the same key committed first
@@ -178,13 +119,13 @@ def add_preview(session: Session, task_id: str, *, worker: str, jpeg: bytes) -> 
     (a task keeps only its latest preview); ignored unless ``worker`` still holds the
     lease. The guard is an UPDATE, so a finish or cancel cannot slip in between."""
     held = Task.lease_owner == worker
-    if not _moved(session, task_id, [TaskState.running], {"stage": Task.stage}, held):
+    if not moved(session, task_id, [TaskState.running], {"stage": Task.stage}, held):
         session.rollback()
         return
     session.execute(
         delete(TaskEvent).where(TaskEvent.task_id == task_id, TaskEvent.preview.is_not(None))
     )
-    _event(session, _reload(session, task_id), preview=jpeg)
+    record_event(session, reload(session, task_id), preview=jpeg)
     session.commit()
 
 
@@ -228,9 +169,9 @@ def claim(
         pick = claims.PICK.get(session.get_bind().dialect.name, claims.in_rank_order)
         values = _claimed(me.name, policy, now)
         for task_id in pick(session, fresh):  # the first still queued is this claim's
-            if _moved(session, task_id, [TaskState.queued], values):
-                task = _reload(session, task_id)
-                _event(session, task, f"claimed by {me.name} (attempt {task.attempts})")
+            if moved(session, task_id, [TaskState.queued], values):
+                task = reload(session, task_id)
+                record_event(session, task, f"claimed by {me.name} (attempt {task.attempts})")
                 session.commit()
                 return task
         session.rollback()  # rivals took every candidate first: read the queue again
@@ -261,8 +202,8 @@ def _fail_unservable(session: Session, unservable: list[tuple[str, str]], now: d
             "error_code": UNSERVABLE,
             "error_message": message,
         }
-        if _moved(session, task_id, [TaskState.queued], values):
-            _event(session, _reload(session, task_id), message)
+        if moved(session, task_id, [TaskState.queued], values):
+            record_event(session, reload(session, task_id), message)
     session.commit()
 
 
@@ -278,10 +219,10 @@ def release(session: Session, task_id: str, *, worker: str, why: str) -> bool:
         "attempts": Task.attempts - 1,
     }
     held = Task.lease_owner == worker
-    if not _moved(session, task_id, [TaskState.running], values, held, ~Task.cancel_requested):
+    if not moved(session, task_id, [TaskState.running], values, held, ~Task.cancel_requested):
         session.rollback()
         return False
-    _event(session, _reload(session, task_id), f"handed back by {worker}: {why}")
+    record_event(session, reload(session, task_id), f"handed back by {worker}: {why}")
     session.commit()
     return True
 
@@ -309,12 +250,12 @@ def report(
         "stage": stage,
         "lease_expires_at": policy.lease_until(utcnow()),
     }
-    if not _moved(session, task_id, [TaskState.running], values, Task.lease_owner == worker):
+    if not moved(session, task_id, [TaskState.running], values, Task.lease_owner == worker):
         session.rollback()
         return False
-    task = _reload(session, task_id)
+    task = reload(session, task_id)
     if task.stage != stage_before or task.progress >= progress_before + 0.01:
-        _event(session, task)
+        record_event(session, task)
     session.commit()
     return not task.cancel_requested
 
@@ -350,12 +291,12 @@ def finish(
     }
     if state is TaskState.succeeded:
         values["progress"] = 1.0
-    if not _moved(session, task_id, [TaskState.running], values, Task.lease_owner == worker):
+    if not moved(session, task_id, [TaskState.running], values, Task.lease_owner == worker):
         session.rollback()
         raise LeaseLost(f"task {task_id} is no longer held by {worker}")
     session.add_all(generations)
-    task = _reload(session, task_id)
-    _event(session, task, error_message)
+    task = reload(session, task_id)
+    record_event(session, task, error_message)
     session.commit()
     return task
 
@@ -366,15 +307,15 @@ def cancel(session: Session, task_id: str) -> Task:
     A finished task cannot be cancelled (``IllegalTransition``)."""
     now = utcnow()
     stopped = {"state": TaskState.cancelled, "stage": TaskState.cancelled.value, "finished_at": now}
-    if _moved(session, task_id, [TaskState.queued], stopped):
-        task = _reload(session, task_id)
-        _event(session, task, "cancelled before it started")
-    elif _moved(session, task_id, [TaskState.running], {"cancel_requested": True}):
-        task = _reload(session, task_id)
-        _event(session, task, "cancellation requested")
+    if moved(session, task_id, [TaskState.queued], stopped):
+        task = reload(session, task_id)
+        record_event(session, task, "cancelled before it started")
+    elif moved(session, task_id, [TaskState.running], {"cancel_requested": True}):
+        task = reload(session, task_id)
+        record_event(session, task, "cancellation requested")
     else:
         session.rollback()
-        task = _reload(session, task_id)
+        task = reload(session, task_id)
         raise IllegalTransition(
             f"task {task_id} is {task.state.value}; only queued or running tasks can be cancelled"
         )
@@ -400,7 +341,7 @@ def requeue_expired(
     ).all()
     changed = []
     for task_id in expired:
-        task = _reload(session, task_id)
+        task = reload(session, task_id)
         if task.cancel_requested:
             target, code, message = TaskState.cancelled, None, "cancelled; its worker stopped"
         elif task.attempts >= policy.max_attempts:
@@ -419,9 +360,9 @@ def requeue_expired(
         }
         if target.terminal and keep_for is not None:
             values["expires_at"] = now + keep_for
-        if _moved(session, task_id, [TaskState.running], values, Task.lease_expires_at < now):
-            task = _reload(session, task_id)
-            _event(session, task, message)
+        if moved(session, task_id, [TaskState.running], values, Task.lease_expires_at < now):
+            task = reload(session, task_id)
+            record_event(session, task, message)
             changed.append(task)
     session.commit()
     return changed

@@ -40,7 +40,8 @@ from cinegen.api.openai.video_objects import video
 from cinegen.config import Settings
 from cinegen.errors import excerpt
 from cinegen.jobs import webhooks
-from cinegen.jobs.queue import IllegalTransition, cancel
+from cinegen.jobs.moves import IllegalTransition
+from cinegen.jobs.queue import cancel
 from cinegen.store.models import (
     ApiKey,
     Batch,
