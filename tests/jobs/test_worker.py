@@ -11,7 +11,8 @@ from sqlalchemy import select
 from cinegen.engine.engine import Engine
 from cinegen.jobs.assets import ASSETS, task_folder
 from cinegen.jobs.queue import QueuePolicy, cancel, claim, requeue_expired, submit
-from cinegen.jobs.worker import TaskProgress, Worker, _Link
+from cinegen.jobs.reporting import Link, TaskProgress
+from cinegen.jobs.worker import Worker
 from cinegen.media.encode import probe
 from cinegen.progress import Stage
 from cinegen.store.keys import create_key
@@ -104,7 +105,7 @@ def test_the_heartbeat_keeps_a_slow_task_from_being_taken_back(setup):
     with sessions() as session:
         task_id = submit(session, account, SPEC).id
         claim(session, "slow", policy)
-    link = _Link(sessions, task_id, "slow", policy, TaskProgress(n_variants=1))
+    link = Link(sessions, task_id, "slow", policy, TaskProgress(n_variants=1))
     with link.heartbeat():
         time.sleep(1.0)  # more than three leases without a single progress report
         with sessions() as session:

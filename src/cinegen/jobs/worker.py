@@ -4,8 +4,9 @@ One worker is one process with one ``Engine`` (models stay loaded between tasks)
 task runs, a heartbeat thread renews its lease every third of the lease time, so a slow step
 (loading a large model) does not lose the task, while a killed process stops renewing and
 the task goes back to the queue. Progress is reported per denoising step and per stage
-(``TaskProgress``), and the answer to each report is whether to go on: a cancelled task
-stops at its next step. The final state is decided in exactly one place, ``_outcome``.
+(``TaskProgress``, with the heartbeat in ``reporting.py``), and the answer to each report is
+whether to go on: a cancelled task stops at its next step. The final state is decided in
+exactly one place, ``_outcome``.
 
 For the whole of its life a worker keeps a row (``presence.py``: its loaded models, the
 device memory it can give a task, its beats) that claims route by. Told to stop (SIGTERM),
@@ -16,7 +17,6 @@ counted against it, and the worker exits.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import shutil
 import socket
@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
 from cinegen.config import Settings
@@ -47,66 +45,24 @@ from cinegen.jobs.presence import Beat, Presence
 from cinegen.jobs.queue import (
     LeaseLost,
     QueuePolicy,
-    add_preview,
     claim,
     finish,
     release,
-    report,
     requeue_expired,
 )
+from cinegen.jobs.reporting import Link, TaskProgress
 from cinegen.jobs.routing import Profile, Routing
-from cinegen.progress import Stage
 from cinegen.safety.moderation import ContentPolicyViolation
 from cinegen.spec import parse_spec
 from cinegen.store import audit
 from cinegen.store.models import Generation, Task, TaskState, new_id
 
-# Share of a task's progress bar per stage: loading, denoising, then writing the files.
-LOAD_END, DENOISE_END = 0.05, 0.85
-# Within one variant's files: resampling, the marks, the sound, then H.264 encoding.
-WITHIN_VARIANT = {
-    Stage.resample: (0.0, 0.3),
-    Stage.watermark: (0.3, 0.4),
-    Stage.sound: (0.4, 0.5),
-    Stage.encode_video: (0.5, 1.0),
-}
-REPORT_EVERY_S = 0.25  # at most this often, except when the stage changes
-PREVIEW_SIDE = 160  # preview frames are at most this wide and tall (JPEG)
 # Uploads expire by the week, and crash leftovers wait a lease anyway: a look a minute is plenty.
 SWEEP_EVERY_S = 60.0
 
 
 def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{new_id('w')[-6:]}"
-
-
-@dataclass
-class TaskProgress:
-    """Engine progress callbacks (stage, done, total) -> one fraction 0..1 for the task."""
-
-    n_variants: int
-    fraction: float = 0.0
-    stage: Stage = Stage.starting
-    variants_done: int = 0
-
-    def update(self, stage: Stage, done: int, total: int) -> None:
-        part = done / total if total else 1.0
-        if stage is Stage.load:
-            value = LOAD_END * part
-        elif stage is Stage.denoise:
-            value = LOAD_END + (DENOISE_END - LOAD_END) * part
-        else:
-            if stage is Stage.files:
-                self.variants_done = done
-                within = 0.0
-            else:
-                start, end = WITHIN_VARIANT.get(stage, (0.0, 0.0))
-                within = start + (end - start) * part
-            value = DENOISE_END + (1 - DENOISE_END) * min(
-                1.0, (self.variants_done + within) / self.n_variants
-            )
-        self.fraction = max(self.fraction, value)
-        self.stage = stage
 
 
 @dataclass
@@ -197,7 +153,7 @@ class Worker:
         folder = task_folder(self.data_dir, task.id)
         shutil.rmtree(folder, ignore_errors=True)  # an earlier, interrupted attempt's files
         progress = TaskProgress(n_variants=int(task.spec.get("n_variants", 1)))
-        link = _Link(self.sessions, task.id, self.name, self.policy, progress, drain=self._stop)
+        link = Link(self.sessions, task.id, self.name, self.policy, progress, drain=self._stop)
         with link.heartbeat():
             try:
                 spec = parse_spec(task.spec)
@@ -319,75 +275,6 @@ def _generations(task: Task, result: Result, data_dir: Path) -> list[Generation]
             )
         )
     return rows
-
-
-@dataclass
-class _Link:
-    """The running task's line to the database: progress out, "go on?" back."""
-
-    sessions: sessionmaker[Session]
-    task_id: str
-    worker: str
-    policy: QueuePolicy
-    progress: TaskProgress
-    drain: threading.Event = field(default_factory=threading.Event)  # the worker is stopping
-    go_on: bool = True  # False once a report said stop (cancelled, or the lease lost)
-    _last: float = 0.0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def on_progress(self, stage: Stage, done: int, total: int) -> None:
-        changed = stage != self.progress.stage
-        self.progress.update(stage, done, total)
-        if changed or time.monotonic() - self._last >= REPORT_EVERY_S:
-            self.send()
-
-    def should_stop(self) -> bool:
-        return not self.go_on or self.drain.is_set()
-
-    def on_preview(self, frame: np.ndarray) -> None:
-        image = Image.fromarray(frame)
-        image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
-        jpeg = io.BytesIO()
-        image.save(jpeg, format="JPEG", quality=80)
-        with self._lock, self.sessions() as session:
-            add_preview(session, self.task_id, worker=self.worker, jpeg=jpeg.getvalue())
-
-    def send(self) -> None:
-        with self._lock, self.sessions() as session:
-            self._last = time.monotonic()
-            self.go_on = (
-                report(
-                    session,
-                    self.task_id,
-                    worker=self.worker,
-                    progress=self.progress.fraction,
-                    stage=self.progress.stage,
-                    policy=self.policy,
-                )
-                and self.go_on
-            )
-
-    def heartbeat(self) -> _Heartbeat:
-        return _Heartbeat(self, self.policy.lease_seconds / 3)
-
-
-class _Heartbeat:
-    def __init__(self, link: _Link, every_s: float) -> None:
-        self.link, self.every_s = link, every_s
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._beat, daemon=True, name="lease-heartbeat")
-
-    def _beat(self) -> None:
-        while not self.stop.wait(self.every_s):
-            self.link.send()
-
-    def __enter__(self) -> _Heartbeat:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join()
 
 
 def _device(settings: Settings) -> str:
