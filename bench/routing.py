@@ -30,12 +30,12 @@ import random
 import statistics
 import time
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from cinegen.jobs.routing import Demand, Profile, Routing, Sizer, Waiting, route
+from cinegen.jobs.routing import POLICIES, Demand, Profile, Routing, Sizer, Waiting, route
 from cinegen.registry import MODELS
 
 LOAD_GB_PER_S = 2.0  # NVMe to GPU, bf16 weights
@@ -128,9 +128,10 @@ def _choose(waiting: list[Waiting], *, name: str, loaded: dict[str, str | None],
     return next((t for t in waiting if t.id == found.ranked[0]), None) if found.ranked else None
 
 
-def replay(tasks: list[Waiting], costs: dict[str, Cost], *, workers: int, routed: bool,
+def replay(tasks: list[Waiting], costs: dict[str, Cost], *, workers: int,
            routing: Routing) -> dict[str, Any]:  # fmt: skip
-    """Every worker claims when free; (free at, name) on a heap. The figures of the day."""
+    """Every worker claims when free, by ``routing.policy``; (free at, name) on a heap. The
+    figures of the day."""
     arriving = deque(tasks)
     waiting: list[Waiting] = []
     loaded: dict[str, str | None] = {f"w{i}": None for i in range(workers)}
@@ -146,11 +147,8 @@ def replay(tasks: list[Waiting], costs: dict[str, Cost], *, workers: int, routed
             waiting.append(arriving.popleft())
         while started and started[0][0] < now_s - routing.share_window_s:
             started.popleft()
-        if not routed:
-            pick: Waiting | None = waiting[0]  # arrival order: oldest first
-        else:
-            pick = _choose(waiting, name=name, loaded=loaded, started=started, now_s=now_s,
-                           routing=routing)  # fmt: skip
+        pick = _choose(waiting, name=name, loaded=loaded, started=started, now_s=now_s,
+                       routing=routing)  # fmt: skip
         if pick is None:  # every task left to others: idle until something changes
             heapq.heappush(free, (_next_change(now_s, free, arriving, waiting, routing), name))
             continue
@@ -209,6 +207,19 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--accounts", type=int, default=8, help="artists besides the flood")
     parser.add_argument("--flood", type=int, default=300, help="tasks the flood sends")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--real",
+        action="store_true",
+        help="also replay the day's start through the real claim path",
+    )
+    parser.add_argument(
+        "--real-hours",
+        type=float,
+        default=1.0,
+        help="--real: hours of the day replayed (the flood's included)",
+    )
+    parser.add_argument("--real-speed", type=float, default=100.0,
+                        help="--real: simulated seconds per wall-clock second")  # fmt: skip
     args = parser.parse_args(argv)
     for name in ("workers", "accounts"):
         if getattr(args, name) < 1:
@@ -220,24 +231,40 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = arguments(argv)
     costs = {m: measured(m) for m in MEASURED} | {m: modelled(m) for m in MODELLED}
     tasks = traffic(args, costs)
-    calm_tasks = [t for t in tasks if t.account_id != "flood"]
-    routing = Routing(sizer=Sizer())
-    days = {}
-    for policy in ("oldest_first", "routed"):
-        routed = policy == "routed"
-        day = replay(tasks, costs, workers=args.workers, routed=routed, routing=routing)
-        calm = replay(calm_tasks, costs, workers=args.workers, routed=routed, routing=routing)
-        days[policy] = summary(day, calm, tasks)
     result = {
         "bench": "routing",
         "tasks": len(tasks),
         "workers": args.workers,
         "costs": {m: dataclasses_dict(c) for m, c in costs.items()},
-        **days,
-        "loads_ratio": round(days["routed"]["loads"] / max(1, days["oldest_first"]["loads"]), 3),
-    }
+        **compare(tasks, lambda day, routing: replay(day, costs, workers=args.workers,
+                                                     routing=routing)),
+    }  # fmt: skip
+    if args.real:
+        from routing_real import replay_real  # bench/ is on sys.path when run as a script
+
+        hours = [t for t in tasks if t.created_at < START + timedelta(hours=args.real_hours)]
+        result["real"] = {
+            "tasks": len(hours),
+            "speed": args.real_speed,
+            **compare(hours, lambda day, routing: replay_real(
+                day, costs, workers=args.workers, routing=routing, speed=args.real_speed,
+                start=START)),
+        }  # fmt: skip
     print(json.dumps(result))
     return result
+
+
+def compare(tasks: list[Waiting], run: Callable[[list[Waiting], Routing], dict[str, Any]],
+            ) -> dict[str, Any]:  # fmt: skip
+    """Each policy's figures for ``tasks`` (``run`` replays a day under a routing), and the
+    routed one's loads over oldest-first's."""
+    calm = [t for t in tasks if t.account_id != "flood"]
+    days = {}
+    for policy in POLICIES:
+        routing = Routing(policy=policy, sizer=Sizer())
+        days[policy] = summary(run(tasks, routing), run(calm, routing), tasks)
+    ratio = days["routed"]["loads"] / max(1, days["oldest_first"]["loads"])
+    return {**days, "loads_ratio": round(ratio, 3)}
 
 
 def dataclasses_dict(cost: Cost) -> dict[str, Any]:

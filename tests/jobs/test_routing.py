@@ -118,6 +118,14 @@ def test_leave_a_task_whose_model_another_worker_has_loaded_is_left_to_it():
     assert _first([late], idle, served={}, fleet=(LTX,)) == "late"  # the bound
 
 
+def test_the_oldest_first_policy_takes_the_oldest_whatever_is_loaded():
+    older = _waiting("older", "a", "wan", waited_s=60)
+    loaded = _waiting("loaded", "b", SMALL, waited_s=1)
+    plain = Routing(policy="oldest_first", sizer=ROUTING.sizer)
+    found = route([loaded, older], me=LTX, fleet=[LTX], served={"a": 5}, now=NOW, routing=plain)
+    assert found.ranked == ["older", "loaded"]
+
+
 def test_sizer_reads_the_memory_tiers_need():
     assert ROUTING.sizer.demand(_spec(BIG)).need / GiB == pytest.approx(25.85, abs=0.01)
     assert ROUTING.sizer.demand({"prompt": "x"}).model == "cinegen-tiny"  # the default model

@@ -30,6 +30,9 @@ lately, then:
    more than ``max_wait_s``. Trap: the share window is also how far an account that was
    idle can catch up on one that was busy; keep it near a few renders.
 
+``POLICIES`` names the rule sets a ``Routing`` can apply: ``routed`` (the above) and
+``oldest_first`` (the plain queue before routing, the baseline ``bench/routing.py`` measures).
+
 Needs are what ``engine/memory.py`` computes from published footprints: the least a
 model's render holds on the device under the tiers this deployment allows, over the
 ``HEADROOM`` the tier choice keeps back. A model with no known footprint needs nothing
@@ -133,6 +136,7 @@ class Routing:
     # them (its next render and one more). Measured (bench/routing.py, seeds 1-6): 1 cut
     # loads to 0.47-0.52 of oldest-first's, 2 to 0.43-0.48 for some 10 s more p50 wait.
     leave_depth: int = 2
+    policy: str = "routed"  # a row of POLICIES
     sizer: Sizer = field(default_factory=Sizer)
 
     @classmethod
@@ -222,6 +226,23 @@ LEAVE: tuple[Leave, ...] = (
 )
 
 
+@dataclass(frozen=True)
+class Policy:
+    ranking: tuple[Rule, ...]
+    leave: tuple[Leave, ...]
+
+
+POLICIES: dict[str, Policy] = {
+    "routed": Policy(RANKING, LEAVE),
+    # The queue before routing, the baseline bench/routing.py measures against.
+    "oldest_first": Policy(tuple(r for r in RANKING if r.name == "age"), ()),
+}
+
+
+def _left(task: Waiting, leave: Sequence[Leave], board: Board) -> bool:
+    return any(rule.test(task, board) for rule in leave)
+
+
 def _ordered(tasks: Iterable[Waiting], rules: Sequence[Rule], board: Board) -> list[Waiting]:
     return sorted(tasks, key=lambda t: tuple(rule.key(t, board) for rule in rules))
 
@@ -258,8 +279,11 @@ def route(
     for account, tasks in lines.items():
         for k, task in enumerate(_ordered(tasks, IN_LINE, board)):
             board.turn[task.id] = (served.get(account, 0) + k) / routing.weight(task.role)
-    mine = [t for ts in lines.values() for t in ts if not any(r.test(t, board) for r in LEAVE)]
-    return Route([t.id for t in _ordered(mine, RANKING, board)], unservable)
+    policy = POLICIES[routing.policy]
+    mine = [
+        t for ts in lines.values() for t in ts if not any(r.test(t, board) for r in policy.leave)
+    ]
+    return Route([t.id for t in _ordered(mine, policy.ranking, board)], unservable)
 
 
 def _most(fleet: Sequence[Profile]) -> int | None:
