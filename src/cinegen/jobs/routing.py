@@ -177,8 +177,8 @@ class Board:
         return task.demand.model in self.me.models
 
     def held(self, task: Waiting) -> bool:
-        """Its model is loaded on another live worker (not here), which can take every task
-        of that model waiting within ``leave_depth`` renders, and it is not overdue."""
+        """Its model is loaded on other live workers (not here), that model has at most
+        ``leave_depth`` waiting tasks per such worker, and the task is not overdue."""
         holders = self.holders[task.demand.model]
         return (
             holders > 0
@@ -280,9 +280,7 @@ def route(
         for k, task in enumerate(_ordered(tasks, IN_LINE, board)):
             board.turn[task.id] = (served.get(account, 0) + k) / routing.weight(task.role)
     policy = POLICIES[routing.policy]
-    mine = [
-        t for ts in lines.values() for t in ts if not any(r.test(t, board) for r in policy.leave)
-    ]
+    mine = [t for ts in lines.values() for t in ts if not _left(t, policy.leave, board)]
     return Route([t.id for t in _ordered(mine, policy.ranking, board)], unservable)
 
 
