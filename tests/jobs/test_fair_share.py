@@ -3,13 +3,16 @@ account's tasks delays another account's first task by at most one render."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from sqlalchemy import update
 
 from cinegen.config import Settings
 from cinegen.jobs.queue import QueuePolicy, claim, finish, submit
 from cinegen.jobs.routing import Profile, Routing, Sizer
 from cinegen.store.keys import create_key
-from cinegen.store.models import Role, TaskState
+from cinegen.store.models import Role, Task, TaskState, utcnow
 
 WEIGHTS = {"artist": 1.0, "reviewer": 1.0, "admin": 2.0}
 POLICY = QueuePolicy(
@@ -69,7 +72,7 @@ def test_accounts_with_backlogs_take_turns_weighted_by_role(sessions):
     assert [t for t in order if t in artist] == artist[:3]
 
 
-def test_within_an_account_a_loaded_model_does_not_jump_another_accounts_turn(sessions):
+def test_another_accounts_first_task_goes_before_the_workers_loaded_model(sessions):
     mine = _queue(sessions, _account(sessions, "flooder"), 5, model="ltx-video")
     (theirs,) = _queue(sessions, _account(sessions, "other"), 1, model="wan")
     ltx = Profile("ltx", models=("ltx-video",))
@@ -78,6 +81,24 @@ def test_within_an_account_a_loaded_model_does_not_jump_another_accounts_turn(se
         finish(session, first.id, worker="ltx", state=TaskState.succeeded)
         second = claim(session, ltx, POLICY)
     assert [first.id, second.id] == [mine[0], theirs]
+
+
+def test_a_first_task_goes_before_a_flood_past_the_wait_bound(sessions):
+    flood = _queue(sessions, _account(sessions, "flooder"), 6, model="ltx-video")
+    with sessions() as session:  # the flood has waited past the bound, oldest first
+        for i, task_id in enumerate(flood):
+            earlier = utcnow() - timedelta(seconds=900 - i)
+            session.execute(update(Task).where(Task.id == task_id).values(created_at=earlier))
+        session.commit()
+    (single,) = _queue(sessions, _account(sessions, "one-off"), 1, model="wan")
+    ltx = Profile("ltx", models=("ltx-video",))
+    order = []
+    with sessions() as session:
+        for _ in range(3):
+            task = claim(session, ltx, POLICY)
+            order.append(task.id)
+            finish(session, task.id, worker="ltx", state=TaskState.succeeded)
+    assert order == [flood[0], single, flood[1]]
 
 
 def test_role_weights_come_from_the_settings(monkeypatch):

@@ -1,10 +1,12 @@
-"""Claims that route: a worker takes its loaded model's task first, no task waits past the
-bound for a model nobody has loaded, a task too large for a worker waits for one that can
-hold it, and a task no live worker could ever hold fails saying so."""
+"""Claims that route: an account's first task before any backlog, a task past the wait bound
+next, then the worker's loaded model, then accounts' turns, then age; a task whose model
+another worker has loaded is left to it; a task too large for a worker waits for one that
+can hold it, and a task no live worker could ever hold fails saying so. Each rule of
+``routing.RANKING`` and ``routing.LEAVE`` has a pure test below that fails without it."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -13,7 +15,7 @@ from cinegen.config import Settings
 from cinegen.jobs import presence
 from cinegen.jobs.presence import Beat
 from cinegen.jobs.queue import UNSERVABLE, QueuePolicy, claim, submit
-from cinegen.jobs.routing import GiB, Profile, Routing, Sizer
+from cinegen.jobs.routing import Demand, GiB, Profile, Routing, Sizer, Waiting, route
 from cinegen.store.keys import create_key
 from cinegen.store.models import Task, TaskState, utcnow
 
@@ -59,6 +61,71 @@ def _online(sessions, worker: Profile, *, silent_s: float = 0.0) -> None:
         presence.beat(session, Beat(worker), now=utcnow() - timedelta(seconds=silent_s))
 
 
+NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
+
+
+def _waiting(task_id: str, account: str, model: str, *, waited_s: float) -> Waiting:
+    created = NOW - timedelta(seconds=waited_s)
+    return Waiting(task_id, account, "artist", created, Demand(model))
+
+
+def _first(waiting: list[Waiting], me: Profile, *, served: dict[str, int],
+           fleet: tuple[Profile, ...] = ()) -> str | None:  # fmt: skip
+    found = route(waiting, me=me, fleet=[me, *fleet], served=served, now=NOW, routing=ROUTING)
+    return found.ranked[0] if found.ranked else None
+
+
+LTX = Profile("ltx-worker", models=(SMALL,))
+
+
+def test_rule_first_an_accounts_first_task_goes_before_an_overdue_loaded_backlog():
+    flood = [_waiting(f"f{i}", "flood", SMALL, waited_s=600 - i) for i in range(5)]
+    single = _waiting("single", "one-off", "wan", waited_s=1)
+    assert _first([*flood, single], LTX, served={"flood": 4}) == "single"
+
+
+def test_rule_overdue_a_task_past_the_bound_goes_before_a_loaded_model():
+    overdue = _waiting("overdue", "a", "wan", waited_s=ROUTING.max_wait_s + 1)
+    loaded = _waiting("loaded", "b", SMALL, waited_s=1)
+    assert _first([loaded, overdue], LTX, served={"a": 3, "b": 1}) == "overdue"
+
+
+def test_rule_loaded_a_loaded_model_goes_before_an_accounts_earlier_turn():
+    due = _waiting("due", "a", "wan", waited_s=60)
+    loaded = _waiting("loaded", "b", SMALL, waited_s=1)
+    assert _first([due, loaded], LTX, served={"a": 1, "b": 3}) == "loaded"
+
+
+def test_rule_turn_the_account_served_less_goes_first():
+    busy = _waiting("busy", "a", "wan", waited_s=60)
+    idle = _waiting("idle", "b", "wan", waited_s=1)
+    assert _first([busy, idle], LTX, served={"a": 3, "b": 1}) == "idle"
+
+
+def test_rule_age_the_oldest_goes_first_among_equals():
+    newer = _waiting("newer", "a", "wan", waited_s=1)
+    older = _waiting("older", "b", "wan", waited_s=60)
+    assert _first([newer, older], LTX, served={"a": 1, "b": 1}) == "older"
+
+
+def test_leave_a_task_whose_model_another_worker_has_loaded_is_left_to_it():
+    ltx = [_waiting(f"l{i}", f"a{i}", SMALL, waited_s=10 + i) for i in range(3)]
+    idle = Profile("idle")
+    assert _first(ltx[:2], idle, served={}, fleet=(LTX,)) is None  # two: LTX's next two
+    assert _first(ltx[:2], LTX, served={}, fleet=(idle,)) == "l1"
+    assert _first(ltx, idle, served={}, fleet=(LTX,)) == "l2"  # three: more than it can take
+    late = _waiting("late", "b", SMALL, waited_s=ROUTING.max_wait_s)
+    assert _first([late], idle, served={}, fleet=(LTX,)) == "late"  # the bound
+
+
+def test_the_oldest_first_policy_takes_the_oldest_whatever_is_loaded():
+    older = _waiting("older", "a", "wan", waited_s=60)
+    loaded = _waiting("loaded", "b", SMALL, waited_s=1)
+    plain = Routing(policy="oldest_first", sizer=ROUTING.sizer)
+    found = route([loaded, older], me=LTX, fleet=[LTX], served={"a": 5}, now=NOW, routing=plain)
+    assert found.ranked == ["older", "loaded"]
+
+
 def test_sizer_reads_the_memory_tiers_need():
     assert ROUTING.sizer.demand(_spec(BIG)).need / GiB == pytest.approx(25.85, abs=0.01)
     assert ROUTING.sizer.demand({"prompt": "x"}).model == "cinegen-tiny"  # the default model
@@ -70,6 +137,15 @@ def test_a_worker_takes_its_loaded_models_task_before_an_older_one(sessions, acc
     newer = _submit(sessions, account, SMALL)
     assert _claim(sessions, Profile("ltx-worker", models=(SMALL,))) == newer
     assert _claim(sessions, Profile("ltx-worker-2", models=(SMALL,))) == older
+
+
+def test_a_worker_leaves_a_task_to_the_live_worker_that_has_its_model_loaded(sessions, account):
+    ltx = _submit(sessions, account, SMALL, waited_s=30)
+    loaded = Profile("ltx-worker", models=(SMALL,))
+    _online(sessions, loaded)
+    assert _claim(sessions, Profile("fresh")) is None
+    assert _task(sessions, ltx).state is TaskState.queued
+    assert _claim(sessions, loaded) == ltx
 
 
 def test_a_task_past_the_wait_bound_goes_before_loaded_models(sessions, account):

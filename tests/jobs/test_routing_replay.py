@@ -1,7 +1,8 @@
 """A replay of mixed traffic through the claim's ranking (pure: ``routing.route``, no
 database): three models, four accounts, one of them flooding, two workers that each keep
-one model loaded. Routed claims load models far less often than oldest-first, and the
-flood delays no other account's first task by more than one render per worker."""
+one model loaded and see each other's (as a claim sees the live workers). Routed claims
+load models far less often than oldest-first, and the flood delays no other account's
+first task by more than one render per worker."""
 
 from __future__ import annotations
 
@@ -33,8 +34,8 @@ def _traffic(seed: int) -> list[Waiting]:
 
 
 def _replay(tasks: list[Waiting], *, routed: bool) -> tuple[int, list[str]]:
-    """Two workers take turns claiming; each render is one tick. (model loads, the order
-    tasks were taken)."""
+    """Two workers take turns claiming; each render is one tick, a worker left nothing
+    waits for the next. (model loads, the order tasks were taken)."""
     loaded: dict[str, str | None] = {"w0": None, "w1": None}
     waiting, served, order, loads = list(tasks), Counter[str](), [], 0
     now = START + timedelta(seconds=len(tasks))
@@ -43,9 +44,12 @@ def _replay(tasks: list[Waiting], *, routed: bool) -> tuple[int, list[str]]:
             if not waiting:
                 break
             if routed:
-                me = Profile(name, models=tuple(m for m in [loaded[name]] if m))
-                found = route(waiting, me=me, fleet=[me], served=served, now=now,
+                fleet = [Profile(w, models=(m,) if m else ()) for w, m in loaded.items()]
+                me = next(w for w in fleet if w.name == name)
+                found = route(waiting, me=me, fleet=fleet, served=served, now=now,
                               routing=ROUTING)  # fmt: skip
+                if not found.ranked:
+                    continue
                 pick = next(t for t in waiting if t.id == found.ranked[0])
             else:
                 pick = min(waiting, key=lambda t: t.created_at)

@@ -6,17 +6,32 @@ lately, then:
 1. **filters**: a task that needs more device memory than this worker can give waits for
    one that can; a task that no live worker could ever hold fails (``unservable``), with a
    message naming the model, its need and the most any worker has;
-2. **ranks** the rest by ``RANKING``, a list of rules read in order (the first that differs
-   decides). Accounts take turns: an account's k-th task in its own line (0 = its next)
-   stands at turn ``(served + k) / weight``, ``served`` its tasks running or started or
-   finished within ``share_window_s``, ``weight`` by role (``QueueSettings``). An account
-   that was served nothing lately goes before another's backlog, whatever that backlog
-   holds: a flood delays another account's first task by at most one render per worker
-   (the one under way, or one tied at turn 0). Trap: the window is also how far an account
-   that was idle can catch up on one that was busy; keep it near a few renders.
-   Within an account's line and among equal turns a worker prefers tasks for a model it
-   has loaded (a 14 B model takes tens of seconds to load), but never once a task has
-   waited ``max_wait_s``: then it counts as loaded on every worker.
+2. **leaves** to other workers a task whose model another live worker has loaded while
+   that model has few waiting tasks (``LEAVE``): the worker that has it takes it next, with
+   no load, and this one stays free for a model nobody has loaded;
+3. **ranks** the rest by ``RANKING``, a list of rules read in order (the first that differs
+   decides):
+
+   - an account's *first* task (nothing served lately, nothing before it in its line) goes
+     before any backlog: a flood delays another account's first task by at most one render
+     per worker (the one under way, or one tied at turn 0);
+   - a task that has waited ``max_wait_s`` goes next, whatever model it needs (the bound);
+   - then a task for a model this worker has loaded (a 14 B model takes tens of seconds to
+     load);
+   - then accounts take turns: an account's k-th task in its own line (0 = its next) stands
+     at turn ``(served + k) / weight``, ``served`` its tasks running or started or finished
+     within ``share_window_s``, ``weight`` by role (``QueueSettings``);
+   - then the oldest.
+
+   Trap: the loaded model ranks before turns on purpose. With turns first a worker switched
+   models to serve whichever account was due, and loads fell only to 0.83 of oldest-first's
+   (``bench/routing.py``); the first-task rule keeps the fairness bound turns were for, and
+   the wait bound keeps a backlog of a loaded model from holding other models' tasks for
+   more than ``max_wait_s``. Trap: the share window is also how far an account that was
+   idle can catch up on one that was busy; keep it near a few renders.
+
+``POLICIES`` names the rule sets a ``Routing`` can apply: ``routed`` (the above) and
+``oldest_first`` (the plain queue before routing, the baseline ``bench/routing.py`` measures).
 
 Needs are what ``engine/memory.py`` computes from published footprints: the least a
 model's render holds on the device under the tiers this deployment allows, over the
@@ -26,7 +41,7 @@ here (it fails or fits at render time, as before routing).
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -117,6 +132,11 @@ class Routing:
     role_weights: Mapping[str, float] = field(default_factory=dict)
     beat_s: float = 10.0
     share_window_s: float = 600.0
+    # Waiting tasks per worker that has their model loaded, up to which the others leave
+    # them (its next render and one more). Measured (bench/routing.py, seeds 1-6): 1 cut
+    # loads to 0.47-0.52 of oldest-first's, 2 to 0.43-0.48 for some 10 s more p50 wait.
+    leave_depth: int = 2
+    policy: str = "routed"  # a row of POLICIES
     sizer: Sizer = field(default_factory=Sizer)
 
     @classmethod
@@ -147,12 +167,25 @@ class Board:
     now: datetime
     routing: Routing
     turn: dict[str, float] = field(default_factory=dict)  # task id -> its account's turn
+    holders: Counter[str | None] = field(default_factory=Counter)  # model -> other workers
+    backlog: Counter[str | None] = field(default_factory=Counter)  # model -> tasks waiting
 
     def overdue(self, task: Waiting) -> bool:
         return (self.now - task.created_at).total_seconds() >= self.routing.max_wait_s
 
     def loaded(self, task: Waiting) -> bool:
         return task.demand.model in self.me.models
+
+    def held(self, task: Waiting) -> bool:
+        """Its model is loaded on other live workers (not here), that model has at most
+        ``leave_depth`` waiting tasks per such worker, and the task is not overdue."""
+        holders = self.holders[task.demand.model]
+        return (
+            holders > 0
+            and not self.loaded(task)
+            and not self.overdue(task)
+            and self.backlog[task.demand.model] <= self.routing.leave_depth * holders
+        )
 
 
 @dataclass(frozen=True)
@@ -169,11 +202,45 @@ IN_LINE: tuple[Rule, ...] = (
     Rule("age", "oldest first", lambda t, b: (t.created_at, t.id)),
 )  # fmt: skip
 
-# Across accounts: whose turn it is, then as within a line.
+# Across accounts (the module docstring says why in this order).
 RANKING: tuple[Rule, ...] = (
+    Rule("first", "an account's first task: no backlog holds it", lambda t, b: b.turn[t.id] > 0),
+    Rule("overdue", "waited max_wait_s: no preference holds it", lambda t, b: not b.overdue(t)),
+    Rule("loaded", "its model is loaded here: no load", lambda t, b: not b.loaded(t)),
     Rule("turn", "accounts take turns, weighted by role", lambda t, b: b.turn[t.id]),
-    *IN_LINE,
+    Rule("age", "oldest first", lambda t, b: (t.created_at, t.id)),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Leave:
+    name: str
+    why: str
+    test: Callable[[Waiting, Board], bool]  # True: this worker does not take it now
+
+
+# Tasks this worker leaves for others although it could hold them (after turns are counted:
+# a task left to another worker still stands in its account's line).
+LEAVE: tuple[Leave, ...] = (
+    Leave("held", "another worker has its model loaded: it takes it next", lambda t, b: b.held(t)),
 )
+
+
+@dataclass(frozen=True)
+class Policy:
+    ranking: tuple[Rule, ...]
+    leave: tuple[Leave, ...]
+
+
+POLICIES: dict[str, Policy] = {
+    "routed": Policy(RANKING, LEAVE),
+    # The queue before routing, the baseline bench/routing.py measures against.
+    "oldest_first": Policy(tuple(r for r in RANKING if r.name == "age"), ()),
+}
+
+
+def _left(task: Waiting, leave: Sequence[Leave], board: Board) -> bool:
+    return any(rule.test(task, board) for rule in leave)
 
 
 def _ordered(tasks: Iterable[Waiting], rules: Sequence[Rule], board: Board) -> list[Waiting]:
@@ -195,22 +262,26 @@ def route(
     now: datetime,
     routing: Routing,
 ) -> Route:
-    """The tasks ``me`` may take, best first, and those no worker of ``fleet`` (the live
-    workers, ``me`` among them) could ever hold. ``served``: per account, its tasks running
-    or started or finished within ``share_window_s``."""
+    """The tasks ``me`` may take now, best first, and those no worker of ``fleet`` (the live
+    workers, ``me`` among them, with their loaded models) could ever hold. ``served``: per
+    account, its tasks running or started or finished within ``share_window_s``."""
     most = _most(fleet)
     unservable, lines = [], defaultdict(list)
+    board = Board(me=me, now=now, routing=routing)
+    board.holders.update(m for w in fleet if w.name != me.name for m in w.models)
     for task in waiting:
         if most is not None and task.demand.need > most:
             unservable.append((task.id, _unservable_message(task.demand, most)))
-        elif me.fits(task.demand):
+            continue
+        board.backlog[task.demand.model] += 1
+        if me.fits(task.demand):  # one too large for this worker waits for one that can
             lines[task.account_id].append(task)
-    board = Board(me=me, now=now, routing=routing)
     for account, tasks in lines.items():
         for k, task in enumerate(_ordered(tasks, IN_LINE, board)):
             board.turn[task.id] = (served.get(account, 0) + k) / routing.weight(task.role)
-    mine = [task for tasks in lines.values() for task in tasks]
-    return Route([t.id for t in _ordered(mine, RANKING, board)], unservable)
+    policy = POLICIES[routing.policy]
+    mine = [t for ts in lines.values() for t in ts if not _left(t, policy.leave, board)]
+    return Route([t.id for t in _ordered(mine, policy.ranking, board)], unservable)
 
 
 def _most(fleet: Sequence[Profile]) -> int | None:
