@@ -99,12 +99,24 @@ def eval_tiny(
     reader: Annotated[
         bool, typer.Option(help="Render from the prompt reader's caption, as generate does.")
     ] = True,
+    compare_reader: Annotated[
+        bool,
+        typer.Option(help="Also render at quality without the reader, in the same run."),
+    ] = False,
+    split: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this split (repeatable): seen, heldout, paraphrase."),
+    ] = None,
 ) -> None:
     """Measure how well cinegen-tiny follows prompts, at both presets, and turbo's speed-up."""
     from cinegen.models.tiny.evaluate import SPLITS, evaluate
     from cinegen.models.tiny.pipeline import TinyPipeline
     from cinegen.registry import CINEGEN_TINY
 
+    unknown = sorted(set(split or ()) - set(SPLITS))
+    if unknown:
+        allowed = ", ".join(SPLITS)
+        _fail(f"--split: {', '.join(unknown)} is not a split (allowed: {allowed})", code=2)
     _quiet_libraries()
     try:
         pipeline = TinyPipeline.load(weights)
@@ -112,7 +124,14 @@ def eval_tiny(
         _fail(str(exc), code=1)
     with _progress_bars(err.is_terminal) as report:
         results = evaluate(
-            pipeline, CINEGEN_TINY.presets, prompts, seed, on_batch=report, reader=reader
+            pipeline,
+            CINEGEN_TINY.presets,
+            per_split=prompts,
+            seed=seed,
+            on_batch=report,
+            reader=reader,
+            compare_reader=compare_reader,
+            splits=split or SPLITS,
         )
     if as_json:
         print(json.dumps(results))
@@ -121,10 +140,12 @@ def eval_tiny(
     names = ["background", "color", "shape", "motion", "overall"]
     for column in ["split", "renders", *names]:
         table.add_column(column, justify="left" if column in ("split", "renders") else "right")
-    for split in SPLITS:
-        for row in ("reference", "quality", "turbo"):
-            accuracy = results[row]["accuracy"][split]
-            table.add_row(split, row, *(f"{100 * accuracy[n]:.1f}%" for n in names))
+    for name in split or SPLITS:
+        for row in ("reference", "quality", "turbo", "quality_no_reader"):
+            if row not in results:
+                continue
+            accuracy = results[row]["accuracy"][name]
+            table.add_row(name, row, *(f"{100 * accuracy[n]:.1f}%" for n in names))
     out.print(table)
     quality, turbo = results["quality"], results["turbo"]
     out.print(

@@ -57,3 +57,24 @@ def test_eval_tiny_prints_one_json_object_with_every_split(tmp_path, mini_bundle
 def test_eval_tiny_names_a_missing_bundle(tmp_path):
     run = eval_tiny("--weights", str(tmp_path / "none"), cwd=tmp_path)
     assert run.returncode == 1 and "train-tiny" in run.stderr
+
+
+def test_eval_tiny_scores_the_network_with_and_without_the_reader_in_one_run(tmp_path, mini_bundle):
+    run = eval_tiny(
+        *("--prompts", "1", "--split", "paraphrase", "--compare-reader", "--json"),
+        *("--weights", str(mini_bundle)),
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
+    assert result["splits"] == ["paraphrase"]
+    without = result["quality_no_reader"]
+    assert without["steps"] == result["quality"]["steps"] and without["seconds"] > 0
+    # Only the asked split was rendered: the others score nothing.
+    assert result["reference"]["accuracy"]["paraphrase"]["overall"] > 0
+    assert result["reference"]["accuracy"]["seen"]["overall"] == 0
+
+
+def test_eval_tiny_names_the_splits_it_knows(tmp_path):
+    run = eval_tiny("--split", "typo", cwd=tmp_path)
+    assert run.returncode == 2 and "seen, heldout, paraphrase" in run.stderr

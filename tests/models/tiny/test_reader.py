@@ -104,10 +104,17 @@ def test_unknown_words_beside_known_ones_are_listed_not_guessed():
         "quickly",
         "car",
         "beautiful",
+        "really",
+        "looks",
+        "frame",
+        "screen",
+        "colour",
+        "moving",
+        "animation",
     ],
 )
 def test_ordinary_words_are_not_placed_by_the_encoder(word):
-    """MIN_CONTRAST sits above the contrast such words reach (measured: 0.01 to 0.10)."""
+    """MIN_CONTRAST sits above the contrast such words reach (measured: 0.01 to 0.15)."""
     assert reader._place([(0, word)], list(KINDS), encoder_similarity) == []
 
 
@@ -140,3 +147,26 @@ def test_no_list_holds_a_word_of_the_new_wordings_split():
     held_out = _phrase_words(True) - _phrase_words(False) - {"a", "an"}  # articles: captions'
     listed = set(FILLER) | {w for phrase in word_table() for w in _words(phrase)}
     assert listed & held_out == set()
+
+
+def test_a_size_word_is_not_read_as_growing():
+    """The encoder finds "big" near "growing" (contrast 0.29): sizes are filler."""
+    assert read("a big red ball over the ocean").objects == ((C.RED, S.CIRCLE, None),)
+
+
+def test_each_word_goes_to_the_kind_it_is_most_like():
+    """A word like both a colour and a background is placed once, as the one it is nearer."""
+    anchors = {
+        kind: {reader.CONTEXT[kind].format(p) for _, p in reader.anchors(kind)} for kind in KINDS
+    }
+
+    def fake(queries: list[str], keys: list[str]):
+        import torch
+
+        kind = next(k for k in KINDS if set(keys) <= anchors[k])
+        near = {C: "the colour navy", B: "in front of the beach"}.get(kind)
+        strength = {C: 0.5, B: 0.9}.get(kind, 0.0)
+        return torch.tensor([[strength * (k == near) for k in keys] for _ in queries])
+
+    reading = read("a circle by the glimmer", similarity=fake)
+    assert reading.background == B.OCEAN and reading.objects == ((None, S.CIRCLE, None),)

@@ -10,13 +10,15 @@ Each prompt is rendered at the quality and the turbo preset, and the analyser re
 the clip back: background, colour, shape and motion, each right or wrong. The
 ``reference`` row scores the toy world's own renders of the same scenes, so it shows how
 much of any miss is the analyser's. Quality and turbo render the same batches one
-after the other, so their speed ratio is measured side by side on one machine.
+after the other, so their speed ratio is measured side by side on one machine. With
+``compare_reader`` a third row, ``quality_no_reader``, renders the prompts as written (the
+network alone) in the same batches, so the reader's gain comes from one run.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -45,10 +47,13 @@ class Case:
     seed: int
 
 
-def cases(per_split: int, seed: int = 0) -> list[Case]:
-    """``per_split`` prompts of each split, the same for the same ``seed``."""
+def cases(per_split: int, seed: int = 0, splits: Sequence[str] = SPLITS) -> list[Case]:
+    """``per_split`` prompts of each of ``splits``, the same for the same ``seed`` (a split's
+    first n prompts are the same whatever n and whichever other splits are asked)."""
     out = []
     for k, split in enumerate(SPLITS):
+        if split not in splits:
+            continue
         rng = np.random.default_rng([seed, 1000 + k])
         for i in range(per_split):
             scene = sample_scene(rng, "heldout" if split == "heldout" else "train", n_objects=1)
@@ -92,22 +97,36 @@ def evaluate(
     seed: int = 0,
     on_batch: Callable[[str, int, int], None] = lambda preset, done, total: None,
     reader: bool = True,
+    compare_reader: bool = False,
+    splits: Sequence[str] = SPLITS,
 ) -> dict[str, Any]:
     """Score the reference renders and both ``presets`` (the model's steps and guidance,
     from the registry) on the same prompts and seeds. With ``reader`` the network renders
     from what ``reader.read`` makes of each prompt, as the backend does; each clip is still
-    scored against the prompt as written."""
-    todo = cases(per_split, seed)
+    scored against the prompt as written. ``compare_reader`` adds ``quality_no_reader``: the
+    quality preset on the prompts as written. ``splits`` limits the prompts to some splits
+    (the others score 0 of 0 clips)."""
+    todo = cases(per_split, seed, splits)
     reference = Scores()
     for case in todo:
         reference.add(case.split, score(render_clip(case.scene), case.prompt))
-    results: dict[str, Any] = {"prompts_per_split": per_split, "seed": seed, "reader": reader}
-    rendered = {c.prompt: read(c.prompt).prompt if reader else c.prompt for c in todo}
+    results: dict[str, Any] = {
+        "prompts_per_split": per_split,
+        "seed": seed,
+        "reader": reader,
+        "splits": list(splits),
+    }
+    read_as = {c.prompt: read(c.prompt).prompt if reader else c.prompt for c in todo}
     results["reference"] = reference.to_dict()
-    scores = {preset: Scores() for preset in (Preset.quality, Preset.turbo)}
+    # (row, preset, how each prompt is rendered): rows render interleaved, batch by batch, so
+    # every row sees the same machine load.
+    rows = [(p.value, p, read_as) for p in (Preset.quality, Preset.turbo)]
+    if compare_reader:
+        rows.append(("quality_no_reader", Preset.quality, {c.prompt: c.prompt for c in todo}))
+    scores = {name: Scores() for name, _, _ in rows}
     batches = [todo[i : i + BATCH] for i in range(0, len(todo), BATCH)]
     for done, batch in enumerate(batches, start=1):
-        for preset, tally in scores.items():  # interleaved: both see the same machine load
+        for name, preset, rendered in rows:
             config = presets[preset]
             t0 = time.perf_counter()
             clips = pipeline(
@@ -116,15 +135,14 @@ def evaluate(
                 steps=config.steps,
                 guidance=config.guidance,
             )
-            tally.seconds += time.perf_counter() - t0
+            scores[name].seconds += time.perf_counter() - t0
             frames = np.round(clips * 255).astype(np.uint8)
             for case, clip in zip(batch, frames, strict=True):
-                tally.add(case.split, score(clip, case.prompt))
-            on_batch(preset.value, done, len(batches))
-    for preset, tally in scores.items():
-        config = presets[preset]
-        results[preset.value] = {**tally.to_dict(), "steps": config.steps}
-    quality, turbo = scores[Preset.quality], scores[Preset.turbo]
+                scores[name].add(case.split, score(clip, case.prompt))
+            on_batch(name, done, len(batches))
+    for name, preset, _ in rows:
+        results[name] = {**scores[name].to_dict(), "steps": presets[preset].steps}
+    quality, turbo = scores[Preset.quality.value], scores[Preset.turbo.value]
     results["turbo_speedup"] = round(quality.seconds / max(turbo.seconds, 1e-9), 2)
     results["turbo_heldout_drop_points"] = round(
         100 * (quality.accuracy("heldout")["overall"] - turbo.accuracy("heldout")["overall"]), 1
