@@ -43,6 +43,9 @@ class Capabilities:
     # Its image-to-video pipeline takes a last frame beside the first (Wan's ``last_image``);
     # a model with video_conditioning holds one anyway (``holds_last_frame``).
     last_frame: bool = False
+    # Renders only between a given first and last frame (Wan 2.1 FLF2V): a request without
+    # both is refused (engine.plan), text alone and a first frame alone included.
+    both_frames: bool = False
     sound: bool = False  # its renders carry sound made with the picture (LTX-2, Kandinsky 6)
     # What remix strengths subtle, mild and strong mean for this model (0: keep, 1: ignore).
     remix_strengths: tuple[float, float, float] = (0.4, 0.6, 0.8)
@@ -180,10 +183,11 @@ class ModelEntry:
         caps = self.capabilities
         flags = {
             "text-to-video": caps.text_to_video,
-            "image-to-video": caps.image_to_video,
+            "image-to-video": caps.image_to_video and not caps.both_frames,
             "video-conditioning": caps.holds_frames_anywhere,
             "extend forward": caps.video_conditioning and not caps.later_frames,
-            "last frame": caps.last_frame,  # beside a first (video-conditioning holds any)
+            "last frame": caps.last_frame and not caps.both_frames,  # beside a first
+            "first and last frame, both required": caps.both_frames,
             "inpaint": caps.inpaint,
             "remix": caps.remix,
             "reference images": caps.reference_images,
@@ -500,6 +504,30 @@ _REAL = (
         # Wan2.2's i2v-A14B config: 40 steps, guidance 3.5 for both experts.
         presets=_presets(quality=(40, 3.5), turbo=(20, 3.5)),
     ),
+    ModelEntry(
+        id="wan-flf2v",
+        family="wan-flf2v",
+        description="Wan 2.1 FLF2V 14B 720p: the frames between a given first and last frame",
+        # WanImageToVideoPipeline with last_image; Wan 2.1 I2V 14B's transformer, its image
+        # embedder reading both frames' CLIP tokens (a learned position each: pos_embed).
+        weights="Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers",
+        capabilities=Capabilities(
+            text_to_video=False,
+            image_to_video=True,
+            last_frame=True,
+            both_frames=True,
+            # Wan2.1's flf2v-14B config: 81 frames at 16 fps, 1280x720.
+            spatial_multiple=16,
+            frame_step=4,
+            max_frames=81,
+            native_fps=16.0,
+            max_area=1280 * 720,
+        ),
+        # Wan2.1's generate.py for flf2v: 50 steps, guidance 5.0.
+        presets=_presets(quality=(50, 5.0), turbo=(20, 5.0)),
+        license="Apache-2.0",
+        footprint=footprints.WAN_I2V_14B,  # the same transformer, plus 2 x 257 positions
+    ),
 )
 
 # The in-code random-weight twins (engine/backends/diffusers/tiny_twins.py) share the real
@@ -609,6 +637,7 @@ LORA_FAMILIES = frozenset(
         "ltx",
         "ltx-2",
         "wan",
+        "wan-flf2v",
         "wan-2.2",
         "wan-2.2-ti2v",
         "wan-vace",
