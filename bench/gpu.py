@@ -10,7 +10,8 @@ through cinegen's own backend (``FullSizeBackend``: placed and called as loaded 
 4. ``turbo_ratio``: the quality preset's render over the turbo preset's (fewer steps, and the
    family's step cache where it has one);
 5. per step cache, FirstBlockCache, MagCache, TaylorSeer: seconds per step with it on, and the
-   speed-up over ``step_s``; "n/a" where diffusers cannot hook the model's blocks;
+   speed-up over ``step_s``; "n/a" where diffusers cannot hook the model's blocks (Pyramid
+   Flow's transformer is our own, not a diffusers model);
 6. ``attention``: the diffusers attention backend its attention processors run (or the
    processor class where it has no backend to choose, as SANA's linear attention);
 7. regional ``torch.compile`` (``compile_repeated_blocks``: each repeated block compiled once):
@@ -50,10 +51,10 @@ import numpy as np
 import torch
 
 from cinegen.config import Settings
-from cinegen.engine.backends.base import RenderJob, StepHooks
-from cinegen.engine.backends.diffusers.backend import DiffusersVideoBackend
+from cinegen.engine.backends.base import RenderJob, StepHooks, load_backend
+from cinegen.engine.backends.diffusers import fullsize
 from cinegen.engine.backends.diffusers.families import first_block_cache
-from cinegen.engine.backends.diffusers.fullsize import FULL, TWIN, FullSizeBackend
+from cinegen.engine.backends.diffusers.fullsize import FULL, TWIN
 from cinegen.engine.plan import native_size
 from cinegen.media.encode import encode_mp4
 from cinegen.registry import MODELS, Capabilities, PresetConfig
@@ -141,15 +142,13 @@ def render(backend: Any, job: RenderJob) -> tuple[np.ndarray, Clock, float]:
     return frames, clock, time.perf_counter() - start
 
 
-def denoisers(backend: Any) -> list[Any]:
-    pipe = backend._pipes["t2v"]
-    second = getattr(pipe, "transformer_2", None)
-    return [pipe.transformer] + ([] if second is None else [second])
+denoisers = fullsize.denoisers
 
 
 def attention_in_use(transformer: torch.nn.Module) -> str:
     """The attention backends the processors dispatch to (None: diffusers' active one), or
-    the processor's class where it has none to choose."""
+    the processor's class where it has none to choose (a transformer of our own, as Pyramid
+    Flow's, calls torch's scaled_dot_product_attention: "sdpa")."""
     from diffusers.models.attention_dispatch import _AttentionBackendRegistry
 
     active = _AttentionBackendRegistry.get_active_backend()[0]
@@ -163,11 +162,14 @@ def attention_in_use(transformer: torch.nn.Module) -> str:
             names.add(str(getattr(chosen, "value", chosen)))
         else:
             names.add(type(processor).__name__)
-    return "+".join(sorted(names)) or "none"
+    own = not hasattr(transformer, "set_attention_backend")
+    return "+".join(sorted(names)) or ("sdpa" if own else "none")
 
 
 def with_cache(backend: Any, job: RenderJob, make: Callable[[int], Any]) -> float:
     """Seconds per step of ``job`` with the step cache ``make`` gives on every denoiser."""
+    if not hasattr(backend, "family"):
+        raise TypeError("not a diffusers transformer: diffusers' step caches hook only theirs")
     family = backend.family
     backend.family = dataclasses.replace(family, cache=lambda: make(job.steps))
     try:
@@ -186,10 +188,21 @@ def compiled(backend: Any, job: RenderJob, compile_backend: str) -> dict[str, An
     """Regional compile of every denoiser, then the same render: its steps after the first
     (which compiles), and what compiling cost over an uncompiled first step."""
     for transformer in denoisers(backend):
-        transformer.compile_repeated_blocks(backend=compile_backend)
+        compile_blocks(transformer, compile_backend)
     _, clock, _ = render(backend, job)
     steps = np.diff(clock.ends)
     return {"compiled": clock.per_step(), "compile_first_step_s": float(steps[0])}
+
+
+def compile_blocks(transformer: torch.nn.Module, compile_backend: str) -> None:
+    """diffusers' ``compile_repeated_blocks``; a transformer of our own has none, and gets
+    the same: each block of its block lists compiled in place."""
+    if hasattr(transformer, "compile_repeated_blocks"):
+        transformer.compile_repeated_blocks(backend=compile_backend)
+        return
+    for name in ("transformer_blocks", "single_transformer_blocks"):
+        for block in getattr(transformer, name, ()):
+            block.compile(backend=compile_backend)
 
 
 def encoded_seconds(frames: np.ndarray, fps: float) -> float:
@@ -210,11 +223,12 @@ def peak_gib(device: torch.device) -> float | None:
 
 
 def load(model: str, args: argparse.Namespace) -> Any:
+    """The twin through the backend its registry entry names, or the full size (random)."""
     if args.tiny:
         settings = Settings(device=args.device, dtype="auto", memory="full")
-        return DiffusersVideoBackend(MODELS[model + TWIN], settings)
+        return load_backend(MODELS[model + TWIN], settings)
     settings = Settings(device=args.device, dtype="bfloat16", memory="full")
-    return FullSizeBackend(MODELS[model], settings)
+    return fullsize.load(model, settings)
 
 
 def measure(model: str, args: argparse.Namespace) -> dict[str, Any]:

@@ -297,11 +297,11 @@ def test_which_wan_image_to_video_pipelines_take_a_last_image(family: str, takes
 @pytest.mark.slow
 @pytest.mark.usefixtures("one_thread")
 def test_wan_2_1_flf2v_layout_takes_first_and_last_and_needs_both() -> None:
-    """What a future ``wan-flf2v`` row (Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers) would rest on,
-    pinned on diffusers 0.42.1: the same I2V pipeline and transformer, with the image
-    embedder's ``pos_embed_seq_len`` twice the CLIP tokens (the tiny twin's 17: 16 patches
-    and a class token), folds first and last frame into one sequence, and a first frame
-    alone no longer fits it."""
+    """What the ``wan-flf2v`` row (Wan-AI/Wan2.1-FLF2V-14B-720P-diffusers) rests on, pinned
+    on diffusers 0.42.1 (its twin: tiny_pipelines.build_wan_flf2v): the same I2V pipeline
+    and transformer, with the image embedder's ``pos_embed_seq_len`` twice the CLIP tokens
+    (the tiny twin's 17: 16 patches and a class token), folds first and last frame into one
+    sequence, and a first frame alone no longer fits it."""
     from diffusers import WanTransformer3DModel
     from PIL import Image
 

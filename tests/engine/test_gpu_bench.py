@@ -81,3 +81,25 @@ def test_the_shapes_it_builds_count_the_published_parameters(model: str) -> None
     vae = fullsize.build_module(*full.vae, "meta")
     assert fullsize.param_count(transformer) == pytest.approx(full.footprint.transformer, rel=0.01)
     assert fullsize.param_count(vae) == pytest.approx(full.footprint.vae, rel=0.01)
+
+
+def test_pyramid_flow_fills_its_row_through_its_own_backend(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Pyramid Flow is a backend of our own: its row times steps, its blocks compile, and the
+    diffusers step caches say "n/a" with why (its transformer is no diffusers model)."""
+    result = bench().main(
+        ["--tiny", "--device", "cpu", "--models", "pyramid-flow", "--steps", "2",
+         "--frames", "9", "--size", "64x64", "--compile-backend", "eager"]
+    )  # fmt: skip
+    printed = capsys.readouterr().out.splitlines()
+    cells = [c.strip() for c in printed[3].split("|")]
+    assert cells[:2] == ["pyramid-flow", "64x64x9"]
+    (row,) = result["rows"]
+    assert "error" not in row, row
+    assert row["attention"] == "sdpa"
+    assert isinstance(row["step_s"], float) and row["step_s"] > 0
+    assert isinstance(row["compiled"], float) and row["compiled"] > 0
+    for cache in ("FirstBlockCache", "MagCache", "TaylorSeer"):
+        assert row[cache] == "n/a"
+        assert "not a diffusers transformer" in row["why"][cache]

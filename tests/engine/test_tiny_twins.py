@@ -37,7 +37,13 @@ pytestmark = [  # builds and runs every twin: slow
 ]
 
 NO_I2V = ("mochi", "wan-vace")  # no such pipeline; VACE's one pipeline takes every condition
-CASES = [(f, t) for f in TINY_FAMILIES for t in TASKS if not (t == "i2v" and f in NO_I2V)]
+NO_T2V = ("wan-flf2v",)  # its one pipeline is image-to-video
+CASES = [
+    (f, t)
+    for f in TINY_FAMILIES
+    for t in TASKS
+    if not (t == "i2v" and f in NO_I2V) and not (t == "t2v" and f in NO_T2V)
+]
 CASE_IDS = [f"{f}-{t}" for f, t in CASES]
 I2V_CASES = [(f, t) for f, t in CASES if t == "i2v"]
 STEPS = 2
@@ -51,6 +57,7 @@ BATCHING = {
     ("wan-vace", "t2v"): ONE_BY_ONE,
     ("ltx-2", "i2v"): ONE_BY_ONE,  # one image indexes one generator per video (canary below)
     ("wan", "i2v"): PROMPT_LIST,
+    ("wan-flf2v", "i2v"): PROMPT_LIST,
     ("cogvideox", "t2v"): PROMPT_LIST,
     ("cogvideox", "i2v"): PROMPT_AND_IMAGE_LIST,
     ("hunyuan", "i2v"): PROMPT_AND_IMAGE_LIST,
@@ -95,6 +102,8 @@ def _kwargs(family: str, task: str, seeds: list[int], **overrides: Any) -> dict[
         kwargs["guidance_scale"] = 4.0
     if task == "i2v":
         kwargs["image"] = _image(height, width)
+    if family in NO_T2V:  # FLF2V: a last frame too, always
+        kwargs["last_image"] = _image(height, width, color=(0, 0, 255))
     batching = BATCHING.get((family, task), VIDEOS_PER_PROMPT)
     if batching == ONE_BY_ONE:
         kwargs.update(generator=kwargs["generator"][0], num_videos_per_prompt=1)
@@ -164,14 +173,15 @@ def _token_step(pipe: Any) -> tuple[int, int]:
 @pytest.mark.parametrize("family", TINY_FAMILIES)
 def test_declared_grid_matches_the_pipeline(family: str) -> None:
     grid = TINY_GRID[family]
-    spatial, temporal = _token_step(_pipe(family, "t2v"))
+    task = "i2v" if family in NO_T2V else "t2v"
+    spatial, temporal = _token_step(_pipe(family, task))
     assert grid.spatial_multiple % spatial == 0
     assert grid.frame_step % temporal == 0
     assert all(side % grid.spatial_multiple == 0 for side in grid.example_size)
     assert (grid.example_frames - 1) % grid.frame_step == 0
     side = grid.spatial_multiple  # the smallest valid size runs
     for frames in (grid.example_frames, grid.example_frames + grid.frame_step):
-        video = _video(family, "t2v", [0], height=side, width=side, num_frames=frames)
+        video = _video(family, task, [0], height=side, width=side, num_frames=frames)
         assert video.shape == (1, frames, side, side, 3)
 
 
@@ -307,18 +317,19 @@ def test_canary_kandinsky_6_first_block_cache() -> None:
 def test_turbo_cache_runs_and_disable_restores(family: str) -> None:
     make_config = BACKEND_FAMILIES[family].cache  # what the engine's turbo preset turns on
     assert make_config is not None
-    transformer = _pipe(family, "t2v").transformer
+    task = "i2v" if family in NO_T2V else "t2v"
+    transformer = _pipe(family, task).transformer
     # Four steps: Wan 2.2's first expert takes two of them (one of two leaves it nothing to
     # reuse); test_wan22.py caches both experts.
     steps = 4
-    plain = _video(family, "t2v", [6], num_inference_steps=steps)
+    plain = _video(family, task, [6], num_inference_steps=steps)
     with _cache(transformer, make_config()):
-        assert _video(family, "t2v", [6], num_inference_steps=steps).shape == plain.shape
+        assert _video(family, task, [6], num_inference_steps=steps).shape == plain.shape
     with _cache(transformer, FirstBlockCacheConfig(threshold=1e9)):  # reuse at every chance
         assert not np.allclose(
-            _video(family, "t2v", [6], num_inference_steps=steps), plain, atol=1e-6
+            _video(family, task, [6], num_inference_steps=steps), plain, atol=1e-6
         )
-    assert np.array_equal(_video(family, "t2v", [6], num_inference_steps=steps), plain)
+    assert np.array_equal(_video(family, task, [6], num_inference_steps=steps), plain)
 
 
 def test_build_is_seeded_and_leaves_the_global_rng_alone() -> None:

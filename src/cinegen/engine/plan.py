@@ -98,6 +98,14 @@ WHOLE_CLIP_OPERATIONS = frozenset({Operation.simple_compose, Operation.remix, Op
 def plan(spec: GenerationSpec, settings: Settings) -> RenderPlan:
     model, preset = resolve_model(spec.model, spec.preset, settings)
     caps = model.capabilities
+    if caps.both_frames and not _first_and_last(spec):
+        raise SpecError(
+            "inpaint_items",
+            f"both frames required: {model.id} renders only the frames between a given first "
+            "and last frame; send two image items, one at frame_index 0 and one at -1",
+            value=[f"{i.type} at {i.frame_index}" for i in spec.inpaint_items] or "none",
+            allowed="an image at frame_index 0 and an image at frame_index -1 (the last)",
+        )
     wanted = needs(spec)
     for need in wanted:
         if not getattr(caps, need):

@@ -295,6 +295,14 @@ FAMILIES: dict[str, Family] = {
         needs=("torchvision",),
     ),
     "wan": Family(t2v="WanPipeline", i2v="WanImageToVideoPipeline", decode=_wan_decode),
+    # Wan 2.1 FLF2V: the image-to-video pipeline with a first and a last frame, both always
+    # (its image embedder reads two pictures' tokens: plan refuses a request without both).
+    "wan-flf2v": Family(
+        t2v="WanImageToVideoPipeline",  # never loaded: the registry gives it no text-to-video
+        i2v="WanImageToVideoPipeline",
+        decode=_wan_decode,
+        condition=_first_last_condition,
+    ),
     # One pipeline for text alone and for any held frames or regions.
     "wan-vace": Family(
         t2v="WanVACEPipeline", single=True, decode=_wan_decode, condition=_vace_condition

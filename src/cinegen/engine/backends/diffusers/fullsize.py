@@ -9,7 +9,9 @@ full-size transformer, a text encoder one layer deep at the width the transforme
 text encoder runs once a call: its depth is not what is measured), and, with
 ``published_vae``, the full-size VAE; else the twin's VAE stays and the transformer's latent
 channels follow it (``Full.extra``: LTX 8 for 128, CogVideoX 4 for 16). ``FullSizeBackend``
-is ``DiffusersVideoBackend`` loading that pipeline instead of weights.
+is ``DiffusersVideoBackend`` loading that pipeline instead of weights. Pyramid Flow, a backend
+of our own, has a row too: its pieces and backend are in ``pyramid_flow/fullsize.py``.
+``load`` gives any row's backend, ``denoisers`` the transformers it steps through.
 
 Trap: the weights are random. Seconds and bytes are the real model's (same shapes, same
 kernels); the pictures are noise, and a step cache skips as the random activations let it,
@@ -18,8 +20,7 @@ not as the trained model's would.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +28,15 @@ import diffusers
 import torch
 
 from cinegen import footprints
+from cinegen.config import Settings
 from cinegen.engine.backends.diffusers import tiny_twins
 from cinegen.engine.backends.diffusers.backend import DiffusersVideoBackend
+from cinegen.engine.backends.diffusers.random_weights import (
+    default_dtype,
+    wider_text_encoder,
+)
+from cinegen.engine.backends.diffusers.random_weights import param_count as param_count
+from cinegen.engine.backends.pyramid_flow import fullsize as pyramid_flow
 from cinegen.footprints import Footprint
 from cinegen.registry import MODELS
 
@@ -67,15 +75,20 @@ class Full:
     its published VAE."""
 
     model: str  # the registry id; its ``-tiny-random`` twin carries the rest
-    transformer: str  # the diffusers class
+    # The diffusers class, or (a backend of our own) what builds it from the config's keys.
+    transformer: str | Callable[..., torch.nn.Module]
     config: dict[str, Any]
     text_width: int
     footprint: Footprint
     height: int  # the smallest valid size and frame count
     width: int
     frames: int
-    vae: tuple[str, dict[str, Any]]  # the diffusers class and its published configuration
+    # The diffusers class (or builder) and its published configuration.
+    vae: tuple[str | Callable[..., torch.nn.Module], dict[str, Any]]
     extra: dict[str, Any] = field(default_factory=dict)  # overrides for the twin's VAE
+    # What runs it: ``FullSizeBackend`` (None), or a backend of our own built the same way,
+    # called ``(entry, settings, published_vae=)``.
+    backend: Callable[..., Any] | None = None
 
 
 FULL: dict[str, Full] = {
@@ -116,45 +129,43 @@ FULL: dict[str, Full] = {
              {**WAN_1_3B, "num_attention_heads": 24, "ffn_dim": 14336, "in_channels": 48,
               "out_channels": 48},
              4096, footprints.WAN_22_TI2V_5B, 32, 32, 5, WAN_22_VAE),
+        # rain1011/pyramid-flow-miniflux, our own backend (pyramid_flow/fullsize.py): the
+        # transformer's class defaults are the reference's; text widths CLIP-L and T5-XXL.
+        Full("pyramid-flow", pyramid_flow.transformer, {}, 4096,
+             footprints.PYRAMID_FLOW_MINIFLUX, 64, 64, 9,
+             (pyramid_flow.vae, pyramid_flow.PUBLISHED_VAE), extra=pyramid_flow.TWIN_VAE_CHANNELS,
+             backend=pyramid_flow.FullSizePyramidFlowBackend),
     )
 }  # fmt: skip
 
 
-def param_count(module: torch.nn.Module) -> int:
-    return sum(p.numel() for p in module.parameters())
+Maker = str | Callable[..., torch.nn.Module]  # a diffusers class's name, or a builder
 
 
-@contextmanager
-def default_dtype(dtype: torch.dtype) -> Iterator[None]:
-    """Parameters made in ``dtype`` at once: a 5 B transformer built in float32 and cast
-    would hold 20 GB on the way, more than this machine has."""
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(dtype)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(before)
-
-
-def wider_text_encoder(encoder: Any, width: int) -> Any:
-    """The twin's text encoder, one layer deep, at ``width``: what the transformer reads."""
-    config = encoder.config.__class__(**encoder.config.to_dict())
-    size_key = "d_model" if hasattr(config, "d_model") else "hidden_size"
-    setattr(config, size_key, width)
-    for depth in ("num_layers", "num_hidden_layers"):
-        if hasattr(config, depth):
-            setattr(config, depth, 1)
-    if hasattr(config, "layer_types") and config.layer_types is not None:
-        config.layer_types = config.layer_types[:1]
-    torch.manual_seed(0)
-    return type(encoder)(config).to(torch.bfloat16).eval()
-
-
-def build_module(class_name: str, config: dict[str, Any], device: torch.device | str) -> Any:
-    """``diffusers.<class_name>(**config)`` in bfloat16, its weights made on ``device`` (a
-    GPU draws 5 B random numbers in a second; one CPU thread takes minutes)."""
+def build_module(made_by: Maker, config: dict[str, Any], device: torch.device | str) -> Any:
+    """``diffusers.<made_by>(**config)`` (or ``made_by(**config)``) in bfloat16, its weights
+    made on ``device`` (a GPU draws 5 B random numbers in a second; one CPU thread takes
+    minutes)."""
+    make = getattr(diffusers, made_by) if isinstance(made_by, str) else made_by
     with default_dtype(torch.bfloat16), torch.device(device):
-        return getattr(diffusers, class_name)(**config).eval()
+        return make(**config).eval()
+
+
+def load(model: str, settings: Settings, *, published_vae: bool = True) -> Any:
+    """The backend that renders ``model`` (a ``FULL`` id or its twin's) at full size."""
+    full = FULL[model.removesuffix(TWIN)]
+    backend = full.backend or FullSizeBackend
+    return backend(MODELS[model], settings, published_vae=published_vae)
+
+
+def denoisers(backend: Any) -> list[Any]:
+    """The transformers a render steps through: a backend of our own names them; a
+    diffusers one has its text-to-video pipeline's (and Wan 2.2's second expert)."""
+    if hasattr(backend, "denoisers"):
+        return list(backend.denoisers())
+    pipe = backend._pipes["t2v"]
+    second = getattr(pipe, "transformer_2", None)
+    return [pipe.transformer] + ([] if second is None else [second])
 
 
 def build_pipeline(

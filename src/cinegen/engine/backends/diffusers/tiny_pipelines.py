@@ -112,7 +112,10 @@ def wan_vae() -> AutoencoderKLWan:
 
 
 def wan_transformer(
-    in_channels: int, out_channels: int = 16, image_dim: int | None = None
+    in_channels: int,
+    out_channels: int = 16,
+    image_dim: int | None = None,
+    pos_embed_seq_len: int | None = None,
 ) -> WanTransformer3DModel:
     """A two-block Wan transformer (Wan 2.1, and each of Wan 2.2's experts)."""
     return WanTransformer3DModel(
@@ -126,14 +129,25 @@ def wan_transformer(
         num_layers=2,  # FirstBlockCache needs a first block and at least one more
         rope_max_seq_len=1024,  # as the real model: sides up to 1024 latent patches
         image_dim=image_dim,  # == image encoder hidden_size (Wan 2.1 I2V's CLIP tokens)
+        pos_embed_seq_len=pos_embed_seq_len,
     )
 
 
-def build_wan(task: str) -> DiffusionPipeline:
+# CLIP image tokens per picture: (32 / 8)^2 patches and the class token.
+CLIP_TOKENS = (32 // 8) ** 2 + 1
+
+
+def build_wan(task: str, *, pictures: int = 1) -> DiffusionPipeline:
     # Wan 2.1 I2V layout: the transformer sees noise (16) + image latents (16) + a first-frame
     # mask (4 == vae temporal compression) channels, and CLIP image tokens via `image_dim`.
+    # FLF2V (``pictures`` 2): the first and last frames' tokens, side by side, each with a
+    # learned position (``pos_embed``); Wan 2.1 I2V's embedder has none and takes one.
     i2v = task == "i2v"
-    transformer = wan_transformer(in_channels=36 if i2v else 16, image_dim=4 if i2v else None)
+    transformer = wan_transformer(
+        in_channels=36 if i2v else 16,
+        image_dim=4 if i2v else None,
+        pos_embed_seq_len=pictures * CLIP_TOKENS if pictures > 1 else None,
+    )
     vae = wan_vae()
     components: dict[str, object] = dict(
         transformer=transformer,
@@ -151,7 +165,7 @@ def build_wan(task: str) -> DiffusionPipeline:
             num_hidden_layers=2,
             num_attention_heads=2,
             intermediate_size=16,
-            image_size=32,  # == image processor crop_size
+            image_size=32,  # == image processor crop_size (CLIP_TOKENS)
             patch_size=8,
         )
     )
@@ -163,6 +177,13 @@ def build_wan(task: str) -> DiffusionPipeline:
         image_encoder=image_encoder,
         image_processor=image_processor,
     )
+
+
+def build_wan_flf2v(task: str) -> DiffusionPipeline:
+    """Wan 2.1 FLF2V: the image-to-video pipeline only, a first and a last frame."""
+    if task != "i2v":
+        raise ValueError(f"task={task!r}, family='wan-flf2v': its one pipeline is i2v")
+    return build_wan("i2v", pictures=2)
 
 
 def build_wan_vace(task: str) -> DiffusionPipeline:

@@ -54,6 +54,7 @@ TINY_FAMILIES: tuple[str, ...] = (
     "ltx-2",
     "wan",
     "wan-vace",
+    "wan-flf2v",
     "cogvideox",
     "mochi",
     "hunyuan",
@@ -92,6 +93,9 @@ TINY_GRID: dict[str, TinyGrid] = {
     "wan-vace": TinyGrid(
         spatial_multiple=16, frame_step=4, example_size=(16, 32), example_frames=5
     ),
+    "wan-flf2v": TinyGrid(
+        spatial_multiple=16, frame_step=4, example_size=(16, 32), example_frames=5
+    ),
     "cogvideox": TinyGrid(
         spatial_multiple=16, frame_step=8, example_size=(16, 32), example_frames=9
     ),
@@ -121,6 +125,7 @@ _BUILDERS: dict[str, Callable[[str], DiffusionPipeline]] = {
     "kandinsky-6": tiny_kandinsky6.build_kandinsky6,
     "wan": tiny_pipelines.build_wan,
     "wan-vace": tiny_pipelines.build_wan_vace,
+    "wan-flf2v": tiny_pipelines.build_wan_flf2v,
     "cogvideox": tiny_pipelines.build_cogvideox,
     "mochi": tiny_pipelines.build_mochi,
     "hunyuan": tiny_pipelines.build_hunyuan,
@@ -135,6 +140,7 @@ _NO_I2V = {
     "mochi": "mochi has no image-to-video pipeline in diffusers",
     "wan-vace": "VACE's one pipeline takes every condition: build task t2v",
 }
+_NO_T2V = {"wan-flf2v": "FLF2V's one pipeline is image-to-video: build task i2v"}
 
 
 def build_tiny_pipeline(family: str, task: str = "t2v", seed: int = 0) -> DiffusionPipeline:
@@ -146,6 +152,8 @@ def build_tiny_pipeline(family: str, task: str = "t2v", seed: int = 0) -> Diffus
         raise ValueError(f"task={task!r}: expected one of {', '.join(TASKS)}")
     if task == "i2v" and family in _NO_I2V:
         raise ValueError(f"task='i2v', family={family!r}: {_NO_I2V[family]}")
+    if task == "t2v" and family in _NO_T2V:
+        raise ValueError(f"task='t2v', family={family!r}: {_NO_T2V[family]}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return _BUILDERS[family](task)

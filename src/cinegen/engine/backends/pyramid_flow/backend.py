@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from PIL import Image
 
 from cinegen.config import Settings
@@ -91,6 +92,14 @@ class PyramidFlowBackend:
             ),
         )
         return Clips(frames)
+
+    @property
+    def device(self) -> torch.device:
+        return self.pipeline.device
+
+    def denoisers(self) -> list[Any]:
+        """The transformers loaded, each once (the twin's variants share one)."""
+        return list({id(dit): dit for dit in self.pipeline.transformers.values()}.values())
 
     def describe(self) -> dict[str, Any]:
         return {

@@ -1,0 +1,43 @@
+"""The embedded model, cinegen-tiny: trained here (``models/tiny``), shipped in the wheel."""
+
+from __future__ import annotations
+
+from cinegen import footprints
+from cinegen.registry.capabilities import Capabilities
+from cinegen.registry.entries import ModelEntry, presets
+
+# The embedded model, trained here (models/tiny): a toy world of coloured shapes moving
+# over simple backgrounds, 16 frames at 64x64, on any CPU in seconds.
+CINEGEN_TINY = ModelEntry(
+    id="cinegen-tiny",
+    family="tiny",
+    description="embedded, trained here: coloured shapes in motion, 16 frames at 64x64, any CPU",
+    weights="shipped with cinegen (models/tiny/shipped)",
+    capabilities=Capabilities(
+        image_to_video=True,
+        video_conditioning=True,  # the sampler holds any given frames or pixels: media.keep.Keep
+        inpaint=True,
+        remix=True,  # pipeline's source + strength
+        # Measured by bench/operations.py: colour follows a new prompt from 0.75 on, motion
+        # and background hold up to 0.85; at 0.95 a remix follows its prompt like text would.
+        remix_strengths=(0.75, 0.85, 0.95),
+        spatial_multiple=64,
+        max_area=64 * 64,
+        fixed_size=(64, 64),
+        fixed_frames=16,
+        # Its world crosses the frame in one clip: 16 frames look like motion over a few
+        # seconds, not over a minute. Longer videos are windows of this (in_windows).
+        window_seconds=4.0,
+        # One picture, as a storyboard's shot holds: it moves things a fixed distance per
+        # render, so motion held from a window of another length jumps at the seam (a
+        # bouncing object, 12 s at 8 fps: seams 5-9x the median step holding 0.5 s, 1.5x
+        # holding one frame, like its steps inside a window).
+        window_overlap_seconds=0.0,
+    ),
+    presets=presets(quality=(32, 4.0), turbo=(6, 4.0)),
+    factory="cinegen.engine.backends.cinegen_tiny:CinegenTinyBackend",
+    soundtrack="cinegen.engine.backends.cinegen_tiny_sound:cinegen_tiny_soundtrack",
+    license="Apache-2.0",
+    depicts_people=False,  # coloured shapes over five backgrounds (models/tiny/toyworld.py)
+    footprint=footprints.CINEGEN_TINY,
+)
