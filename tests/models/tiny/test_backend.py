@@ -114,7 +114,10 @@ def test_the_sidecar_records_the_caption_the_model_read_and_the_prompt_as_given(
     assert sidecar["prompt_used"] == "a pink square moves right over the night sky"
     assert sidecar["prompts_read"] == {given: "a pink square moves right over the night sky"}
     # The next generation records its own prompt only.
-    again = cinegen.generate(spec(prompt="a red ball falls"), out=tmp_path / "2", engine=engine)
+    again = cinegen.generate(spec(prompt="a red ball plummets"), out=tmp_path / "2", engine=engine)
     assert json.loads(again.sidecar.read_text())["prompts_read"] == {
-        "a red ball falls": "a red circle moves down"
+        "a red ball plummets": "a red circle moves down"
     }
+    # The model's own words are rendered as written.
+    own = cinegen.generate(spec(prompt="a red ball falls"), out=tmp_path / "3", engine=engine)
+    assert json.loads(own.sidecar.read_text())["prompt_used"] == "a red ball falls"

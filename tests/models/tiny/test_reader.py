@@ -71,7 +71,7 @@ def test_free_sentences_are_read_onto_the_worlds_values(text, color, shape, moti
 
 
 def test_two_objects_keep_their_own_attributes():
-    reading = read("a red ball moving left while a blue box falls, on the lawn", _no_encoder)
+    reading = read("a red ball moving left while a blue box falls, in a park", _no_encoder)
     assert reading.objects == ((C.RED, S.CIRCLE, M.LEFT), (C.BLUE, S.SQUARE, M.DOWN))
     assert reading.prompt == (
         "a red circle moves left while a blue square moves down, grass field background"
@@ -170,3 +170,19 @@ def test_each_word_goes_to_the_kind_it_is_most_like():
 
     reading = read("a circle by the glimmer", similarity=fake)
     assert reading.background == B.OCEAN and reading.objects == ((None, S.CIRCLE, None),)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a red circle bouncing in a grey studio", "a blue square rises over the ocean"],
+)
+def test_the_models_own_words_are_rendered_as_written(text):
+    # What v3 followed renders as it did before the reader (bench/operations.py's figures).
+    reading = read(text)
+    assert reading.prompt == text
+    assert reading.objects and reading.background is not None
+
+
+def test_a_sentence_with_an_everyday_word_is_said_in_the_models_words():
+    reading = read("a blue circle rises up over a plain white background")
+    assert reading.prompt == "a blue circle moves up over the grey studio"

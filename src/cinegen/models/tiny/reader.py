@@ -117,6 +117,12 @@ def word_table() -> dict[str, StrEnum]:
 
 
 @functools.cache
+def _own_phrases() -> frozenset[str]:
+    """The phrases of cinegen-tiny's training captions (not ``EVERYDAY``'s)."""
+    return frozenset(f for kind in KINDS for forms in _train_forms(kind).values() for f in forms)
+
+
+@functools.cache
 def _pattern() -> re.Pattern[str]:
     ordered = sorted(word_table(), key=len, reverse=True)  # "night sky" before "night"
     return re.compile(r"(?<![a-z])(" + "|".join(map(re.escape, ordered)) + r")(?![a-z])")
@@ -152,12 +158,16 @@ def read(text: str, similarity: Similarity | None = None) -> Reading:
     encoder's) places the words no list holds."""
     normalised = _tokens(text)
     found: list[tuple[int, StrEnum]] = []
-    rest = normalised
+    rest, own = normalised, True
     for match in _pattern().finditer(normalised):
         found.append((match.start(), word_table()[match.group(1)]))
         rest = rest[: match.start()] + " " * len(match.group(1)) + rest[match.end() :]
+        own = own and match.group(1) in _own_phrases()
     unknown = [(m.start(), m.group()) for m in re.finditer(r"[a-z'-]+", rest)]
     unknown = [(i, w) for i, w in unknown if w not in FILLER and len(w) > 2]
+    if own and not unknown:  # the model's own words: rendered as written, as before the reader
+        reading = _compose(text, sorted(found, key=lambda f: f[0]), ())
+        return Reading(text, text, reading.background, reading.objects)
     candidates = unknown
     if similarity is None:
         similarity, candidates = encoder_similarity, [(i, w) for i, w in unknown if _whole(w)]
