@@ -118,6 +118,20 @@ def test_leave_a_task_whose_model_another_worker_has_loaded_is_left_to_it():
     assert _first([late], idle, served={}, fleet=(LTX,)) == "late"  # the bound
 
 
+def test_leave_depth_is_the_operators_setting_and_0_never_leaves_a_task(monkeypatch):
+    monkeypatch.setenv("CINEGEN_QUEUE__LEAVE_DEPTH", "0")
+    never = Routing.configured(Settings())
+    assert never.leave_depth == 0
+    alone = [_waiting("l0", "a0", SMALL, waited_s=10)]
+    idle = Profile("idle")
+    found = route(alone, me=idle, fleet=[idle, LTX], served={}, now=NOW, routing=never)
+    assert found.ranked == ["l0"]  # taken here, not left to LTX
+    assert _first(alone, idle, served={}, fleet=(LTX,)) is None  # the default (2) leaves it
+    monkeypatch.setenv("CINEGEN_QUEUE__LEAVE_DEPTH", "-1")
+    with pytest.raises(ValueError, match="leave_depth"):
+        Settings()
+
+
 def test_the_oldest_first_policy_takes_the_oldest_whatever_is_loaded():
     older = _waiting("older", "a", "wan", waited_s=60)
     loaded = _waiting("loaded", "b", SMALL, waited_s=1)

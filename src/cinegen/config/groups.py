@@ -69,6 +69,9 @@ class QueueSettings(BaseModel):
     # at most: an account served nothing in that time goes next. Also the most an idle
     # account can catch up on a busy one, so keep it to a few renders.
     share_window_s: Annotated[float, Field(gt=0)] = 600.0
+    # A worker leaves a task to another live worker that has its model loaded while that
+    # model has at most this many waiting tasks per such worker (0: never leaves one).
+    leave_depth: Annotated[int, Field(ge=0, le=100)] = 2
     # Workers write their row (loaded models, free memory) this often; one silent for three
     # beats counts as gone when claims ask which workers could hold a task.
     beat_s: Annotated[float, Field(gt=0, le=600)] = 10.0

@@ -147,6 +147,7 @@ class Routing:
             role_weights={str(role): w for role, w in queue.role_weights.items()},
             beat_s=queue.beat_s,
             share_window_s=queue.share_window_s,
+            leave_depth=queue.leave_depth,
             sizer=Sizer(settings),
         )
 
