@@ -334,7 +334,9 @@ DIFFUSERS_MODELS: tuple[ModelEntry, ...] = (
             native_fps=16.0,
             max_area=1280 * 720,
         ),
-        # Wan2.1's generate.py for flf2v: 50 steps, guidance 5.0.
+        # Wan2.1's generate.py for flf2v: 50 steps (40 is i2v's only), guidance 5.0; its
+        # flow shift (16) comes with the weights' scheduler config. Its configs make
+        # flf2v-14B a copy of i2v-14B's (81 frames, sample_fps 16, 720p max area).
         presets=presets(quality=(50, 5.0), turbo=(20, 5.0)),
         license="Apache-2.0",
         footprint=footprints.WAN_I2V_14B,  # the same transformer, plus 2 x 257 positions
