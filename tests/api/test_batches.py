@@ -306,3 +306,45 @@ def test_a_prompt_holding_a_line_separator_is_one_line():
         "shot-1",
         "shot-2",
     ]
+
+
+def test_a_deleted_file_is_gone_but_its_batch_still_names_it(client, idle):
+    refused = [{**request_line(1), "body": {**TINY, "prompt": "x", "size": "big"}}]
+    uploaded = client.files.create(file=("one.jsonl", jsonl(refused)), purpose="batch")
+    batch = client.batches.create(
+        input_file_id=uploaded.id, endpoint="/v1/videos", completion_window="24h"
+    )
+    assert batch.status == "completed" and batch.error_file_id is not None  # refused: ended
+    on_disk = list((idle[1] / "files").glob(f"{uploaded.id}.*"))
+    assert len(on_disk) == 1
+
+    deleted = client.files.delete(uploaded.id)
+    assert (deleted.id, deleted.object, deleted.deleted) == (uploaded.id, "file", True)
+    assert not on_disk[0].exists()  # its bytes are gone from the data directory
+    with pytest.raises(openai.NotFoundError):
+        client.files.retrieve(uploaded.id)
+    with pytest.raises(openai.NotFoundError):
+        client.files.content(uploaded.id)
+    assert uploaded.id not in [f.id for f in client.files.list()]
+    assert batch.error_file_id in [f.id for f in client.files.list()]
+    with pytest.raises(openai.NotFoundError):  # deleting twice
+        client.files.delete(uploaded.id)
+    with pytest.raises(openai.BadRequestError) as caught:  # nor can a new batch read it
+        client.batches.create(
+            input_file_id=uploaded.id, endpoint="/v1/videos", completion_window="24h"
+        )
+    assert caught.value.body["param"] == "input_file_id"
+
+    again = client.batches.retrieve(batch.id)  # the batch made from it is whole
+    assert (again.status, again.input_file_id) == ("completed", uploaded.id)
+    assert again.error_file_id == batch.error_file_id
+    assert [line["custom_id"] for line in lines_of(client, again.error_file_id)] == ["shot-1"]
+
+
+def test_another_accounts_file_cannot_be_deleted(client, idle):
+    uploaded = client.files.create(file=("a.jsonl", jsonl([request_line(1)])), purpose="batch")
+    stranger = client_for(*idle, f"stranger-{time.monotonic_ns()}")
+    for file_id in (uploaded.id, "file_unknown"):
+        with pytest.raises(openai.NotFoundError):
+            stranger.files.delete(file_id)
+    assert client.files.content(uploaded.id).content == jsonl([request_line(1)])

@@ -124,7 +124,7 @@ def _say(session: Session, batch_id: str, *, settings: Settings, as_json: bool) 
     )
     for kind, file_id in (("output", found.output_file_id), ("errors", found.error_file_id)):
         stored = session.get(StoredFile, file_id) if file_id else None
-        if stored is not None:
+        if stored is not None and stored.deleted_at is None:  # deleted: its bytes are gone
             out.print(f"{kind}: {settings.data_dir / stored.path}")
     if found.state not in ENDED:
         err.print("it goes on in the workers; GET /v1/batches/{id} follows it")

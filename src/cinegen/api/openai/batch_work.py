@@ -124,7 +124,11 @@ def create(
     lines)."""
     check_choices(endpoint, completion_window)
     stored = _input_file(session, key, input_file_id)
-    lines, errors = read_lines((settings.data_dir / stored.path).read_bytes(), endpoint)
+    try:
+        data = (settings.data_dir / stored.path).read_bytes()
+    except FileNotFoundError:  # deleted between the look-up and the read
+        raise _no_input_file(input_file_id) from None
+    lines, errors = read_lines(data, endpoint)
     now = utcnow()
     # The batch and all its lines in one commit: no restart finds half of them (its
     # ``validating`` is that moment, never stored).
@@ -158,15 +162,24 @@ def create(
 
 def _input_file(session: Session, key: ApiKey, file_id: Any) -> StoredFile:
     stored = session.get(StoredFile, file_id) if isinstance(file_id, str) else None
-    if stored is None or stored.account_id != key.account_id or stored.purpose != "batch":
-        raise ApiError(
-            400,
-            f"input_file_id: no file {excerpt(file_id)} of purpose batch among this account's "
-            "files (upload one with POST /v1/files, purpose batch)",
-            code="invalid_value",
-            param="input_file_id",
-        )
+    if (
+        stored is None
+        or stored.account_id != key.account_id
+        or stored.purpose != "batch"
+        or stored.deleted_at is not None
+    ):
+        raise _no_input_file(file_id)
     return stored
+
+
+def _no_input_file(file_id: Any) -> ApiError:
+    return ApiError(
+        400,
+        f"input_file_id: no file {excerpt(file_id)} of purpose batch among this account's "
+        "files (upload one with POST /v1/files, purpose batch)",
+        code="invalid_value",
+        param="input_file_id",
+    )
 
 
 # --- following -------------------------------------------------------------------------------

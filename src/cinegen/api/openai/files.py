@@ -1,8 +1,14 @@
 """The OpenAI Files API, as far as the Batch API needs it: ``client.files.create`` (a JSONL
-file of requests, purpose ``batch``), ``client.files.retrieve`` and ``client.files.content``
-(the input, and the output and error lines a batch writes, purpose ``batch_output``).
+file of requests, purpose ``batch``), ``client.files.retrieve``, ``client.files.list`` and
+``client.files.content`` (the input, and the output and error lines a batch writes, purpose
+``batch_output``), and ``client.files.delete``.
 
 A file is the caller's alone: another account's id is answered as an unknown one.
+
+Trap: batches name files (``input_file_id`` is a foreign key; ``output_file_id`` and
+``error_file_id`` are ids too), so deleting keeps the row, marked ``deleted_at``, and
+removes only the bytes; a deleted file is then answered as an unknown one everywhere (and
+refused as a batch's input), while a batch made from it still names it, as OpenAI's do.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from cinegen.api.errors import ERROR_RESPONSES, ApiError, not_found
 from cinegen.api.openai.pages import CursorPage
 from cinegen.errors import excerpt
 from cinegen.media.atomic import atomic_path
-from cinegen.store.models import Account, StoredFile, new_id
+from cinegen.store.models import Account, StoredFile, new_id, utcnow
 
 router = APIRouter(
     prefix="/v1/files", tags=["OpenAI Files API"], responses=ERROR_RESPONSES, route_class=BodyRoute
@@ -83,9 +89,9 @@ def store(
 
 
 def owned(session: Session, account: Account, file_id: str) -> StoredFile:
-    """The caller's file, or 404 (also for another account's)."""
+    """The caller's file, or 404 (also for another account's, and a deleted one)."""
     stored = session.get(StoredFile, file_id)
-    if stored is None or stored.account_id != account.id:
+    if stored is None or stored.account_id != account.id or stored.deleted_at is not None:
         raise not_found("file", file_id)
     return stored
 
@@ -167,7 +173,9 @@ def list_files(
     purpose: Literal["batch", "batch_output"] | None = None,
 ) -> FileList:
     """The caller's files (of ``purpose``), by creation time."""
-    query = select(StoredFile).where(StoredFile.account_id == account.id)
+    query = select(StoredFile).where(
+        StoredFile.account_id == account.id, StoredFile.deleted_at.is_(None)
+    )
     if purpose is not None:
         query = query.where(StoredFile.purpose == purpose)
     key = (StoredFile.created_at, StoredFile.id)
@@ -206,6 +214,27 @@ def download_file_content(
     if not path.is_file():  # only an operator removing files by hand gets here
         raise not_found("content of file", file_id)
     return FileResponse(path, media_type="application/jsonl", filename=stored.filename)
+
+
+class FileDeleted(BaseModel):
+    """The SDK's ``FileDeleted``."""
+
+    id: str
+    object: Literal["file"] = "file"
+    deleted: Literal[True] = True
+
+
+@router.delete("/{file_id}", response_model=FileDeleted)
+def delete_file(
+    file_id: str, request: Request, account: CurrentAccount, session: SessionDep
+) -> FileDeleted:
+    """Forget the caller's file: its bytes are removed; batches made from it keep naming it."""
+    stored = owned(session, account, file_id)
+    stored.deleted_at = utcnow()
+    session.commit()
+    # After the commit: a failure before it leaves the file whole, never a row without bytes.
+    (request.app.state.data_dir / stored.path).unlink(missing_ok=True)
+    return FileDeleted(id=stored.id)
 
 
 HAND_READ_BODIES: tuple[type[BaseModel], ...] = (FileUpload,)

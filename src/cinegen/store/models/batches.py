@@ -15,7 +15,8 @@ from cinegen.store.models.base import Base, enum_column, utcnow
 class StoredFile(Base):
     """A file of the OpenAI Files API: a batch's JSONL input (purpose ``batch``) or the
     output and error lines a batch wrote (``batch_output``); its bytes live at ``path``,
-    relative to the data directory."""
+    relative to the data directory. A deleted file keeps its row (``deleted_at`` set, its
+    bytes gone): batches go on naming it, as OpenAI's do."""
 
     __tablename__ = "files"
 
@@ -26,6 +27,7 @@ class StoredFile(Base):
     bytes: Mapped[int] = mapped_column(BigInteger)
     path: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class BatchState(StrEnum):
