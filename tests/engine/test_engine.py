@@ -74,9 +74,11 @@ def test_image_to_video_runs_from_an_uploaded_image(engine, model):
         seen.append(item)
         return image[None]
 
-    item = {"type": "image", "upload_id": "up-1", "frame_index": 0}
-    rendered = engine.run(spec(model=model, inpaint_items=[item]), media=media)
-    assert seen and seen[0].upload_id == "up-1"
+    items = [{"type": "image", "upload_id": "up-1", "frame_index": 0}]
+    if MODELS[model].capabilities.both_frames:  # wan-flf2v: a last frame too, or refused
+        items.append({"type": "image", "upload_id": "up-2", "frame_index": -1})
+    rendered = engine.run(spec(model=model, inpaint_items=items), media=media)
+    assert [i.upload_id for i in seen] == [i["upload_id"] for i in items]
     assert rendered.variant(0).shape == (12, 64, 96, 3)
 
 
