@@ -13,8 +13,16 @@ two refreshes at once, queue it once.
 A batch moves on when someone asks about it (the API's retrieve, list and cancel, or
 ``cinegen batch``'s poll) and every few seconds by itself while an API process runs
 (``advance_open``); its tasks render meanwhile like any other, on any worker. Its end sends
-``batch.completed`` or ``batch.cancelled`` to the account's webhook endpoints, in the commit
-that ends it; a batch refused whole, ``batch.failed``.
+``batch.completed``, ``batch.cancelled`` or ``batch.expired`` to the account's webhook
+endpoints, in the commit that ends it; a batch refused whole, ``batch.failed``.
+
+Expiry, as OpenAI's: a batch still in progress when its completion window ends
+(``expires_at``) is noticed at its next move (``now`` past it) and ends ``expired``. What had
+ended by then stays as it is; every other line gets ``batch_expired`` as its error (an error
+on a line with a task overrules the task: it is reported, and counted, as expired whatever
+the task does next) and its task is cancelled, a running one asked to stop at its next step.
+The batch does not wait for those: its lines are all decided. A batch whose lines had all
+ended is completed, however late it is looked at; a cancelling one ends cancelled.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -63,7 +71,9 @@ OPEN = (BatchState.in_progress, BatchState.cancelling)
 ENDED_EVENTS: dict[BatchState, webhooks.EventType] = {
     BatchState.completed: "batch.completed",
     BatchState.cancelled: "batch.cancelled",
+    BatchState.expired: "batch.expired",
 }
+ENDED = (BatchState.completed, BatchState.failed, BatchState.cancelled, BatchState.expired)
 FINALIZE_S = 120  # seconds: writing the files of 5000 lines takes well under one
 KEY_REVOKED = {
     "code": "key_revoked",
@@ -75,11 +85,20 @@ CANCELLED_BEFORE_QUEUED = {
 }
 
 
-def _stalled(batch: Batch) -> bool:
+def batch_expired(batch: Batch) -> dict[str, str]:
+    """The error of a line not done when its batch's completion window ended."""
+    return {
+        "code": "batch_expired",
+        "message": f"the batch's completion window ({batch.completion_window}) ended before "
+        "this request was done; send it again in a new batch",
+    }
+
+
+def _stalled(batch: Batch, now: datetime) -> bool:
     """A batch left finalizing longer than any writing of its files takes: the process
     writing them stopped, and another may take the work over."""
     since = batch.finalizing_at
-    return since is not None and utcnow() - since > timedelta(seconds=FINALIZE_S)
+    return since is not None and now - since > timedelta(seconds=FINALIZE_S)
 
 
 def _same(column: Any, value: Any) -> Any:
@@ -183,17 +202,45 @@ def _no_input_file(file_id: Any) -> ApiError:
 
 
 # --- following -------------------------------------------------------------------------------
-def refresh(session: Session, batch: Batch, *, settings: Settings) -> Counts:
-    """Queue what may be queued of the waiting lines, and once every line has ended write
-    the output and error files and end the batch; its counts as they are now."""
+def refresh(
+    session: Session, batch: Batch, *, settings: Settings, now: datetime | None = None
+) -> Counts:
+    """Expire the batch if its completion window has ended (at ``now``), else queue what
+    may be queued of the waiting lines; once every line has ended write the output and
+    error files and end the batch; its counts as they are now."""
+    now = now or utcnow()
+    _expire_if_due(session, batch, now)
     if batch.state is BatchState.in_progress:
         _queue_waiting(session, batch, settings=settings)
     found = _tasks(session, batch.requests)
     if batch.state in OPEN and all(_ended(r, found) for r in batch.requests):
-        _finalize(session, batch, found, settings=settings)
-    elif batch.state is BatchState.finalizing and _stalled(batch):
-        _finalize(session, batch, found, settings=settings)  # its writer stopped midway
+        _finalize(session, batch, found, settings=settings, now=now)
+    elif batch.state is BatchState.finalizing and _stalled(batch, now):
+        _finalize(session, batch, found, settings=settings, now=now)  # its writer stopped
     return _counts(batch.requests, found)
+
+
+def _due(batch: Batch, now: datetime) -> bool:
+    """In progress when its completion window has ended."""
+    ends = batch.expires_at
+    return batch.state is BatchState.in_progress and ends is not None and now >= ends
+
+
+def _expire_if_due(session: Session, batch: Batch, now: datetime) -> None:
+    """A batch in progress past its completion window: every line not ended yet gets
+    ``batch_expired`` and its task is cancelled (the module's docstring). Two refreshes at
+    once write the same errors, and the second's cancels find the tasks ended."""
+    if not _due(batch, now):
+        return
+    found = _tasks(session, batch.requests)
+    unfinished = [r for r in batch.requests if not _ended(r, found)]
+    for request in unfinished:
+        request.error = batch_expired(batch)
+    session.commit()
+    for request in unfinished:
+        if request.task_id is not None:
+            with contextlib.suppress(IllegalTransition):  # it ended meanwhile
+                cancel(session, request.task_id)
 
 
 def _queue_waiting(session: Session, batch: Batch, *, settings: Settings) -> None:
@@ -240,14 +287,20 @@ def _room(session: Session, account_id: str, settings: Settings) -> bool:
     return (active or 0) < settings.max_active_tasks_per_account
 
 
-def cancel_batch(session: Session, batch: Batch, *, settings: Settings) -> Counts:
+def cancel_batch(
+    session: Session, batch: Batch, *, settings: Settings, now: datetime | None = None
+) -> Counts:
     """Stop the batch: its waiting lines are never queued, its queued tasks are cancelled at
-    once and its running ones at their next step; it is cancelled once they have all ended."""
-    if batch.state in (BatchState.completed, BatchState.failed, BatchState.cancelled):
+    once and its running ones at their next step; it is cancelled once they have all ended.
+    One past its completion window has expired instead (and cannot be cancelled)."""
+    now = now or utcnow()
+    if _due(batch, now):
+        refresh(session, batch, settings=settings, now=now)  # it ends expired (or completed)
+    if batch.state in ENDED:
         message = f"batch {batch.id} has already ended ({batch.state.value})"
         raise ApiError(409, message, code="already_finished")
     if batch.state is not BatchState.cancelling:
-        batch.state, batch.cancelling_at = BatchState.cancelling, utcnow()
+        batch.state, batch.cancelling_at = BatchState.cancelling, now
         for request in batch.requests:
             if _waiting(request):
                 request.error = CANCELLED_BEFORE_QUEUED
@@ -256,7 +309,7 @@ def cancel_batch(session: Session, batch: Batch, *, settings: Settings) -> Count
             if not task.state.terminal:
                 with contextlib.suppress(IllegalTransition):  # it ended meanwhile
                     cancel(session, task.id)
-    return refresh(session, batch, settings=settings)
+    return refresh(session, batch, settings=settings, now=now)
 
 
 def _waiting(request: BatchRequest) -> bool:
@@ -273,17 +326,24 @@ def _tasks(session: Session, requests: Iterable[BatchRequest]) -> dict[str, Task
 
 
 def _ended(request: BatchRequest, found: dict[str, Task]) -> bool:
+    if request.error is not None:  # refused, never queued, or expired: decided
+        return True
     if request.task_id is None:
-        return request.error is not None
+        return False
     task = found.get(request.task_id)
     return task is None or task.state.terminal  # a deleted video has ended too
+
+
+def _succeeded(request: BatchRequest, found: dict[str, Task]) -> bool:
+    """A line whose video was made (and that did not expire first): the output file's."""
+    task = found.get(request.task_id) if request.task_id else None
+    return request.error is None and task is not None and task.state is TaskState.succeeded
 
 
 def _counts(requests: list[BatchRequest], found: dict[str, Task]) -> Counts:
     completed = failed = 0
     for request in requests:
-        task = found.get(request.task_id) if request.task_id else None
-        if task is not None and task.state is TaskState.succeeded:
+        if _succeeded(request, found):
             completed += 1
         elif _ended(request, found):
             failed += 1
@@ -292,15 +352,17 @@ def _counts(requests: list[BatchRequest], found: dict[str, Task]) -> Counts:
 
 # --- finishing -------------------------------------------------------------------------------
 def _finalize(
-    session: Session, batch: Batch, found: dict[str, Task], *, settings: Settings
+    session: Session, batch: Batch, found: dict[str, Task], *, settings: Settings, now: datetime
 ) -> None:
-    """Write the output and error files and end the batch. Of two refreshes at once, the one
-    whose conditional update moves the batch to finalizing writes them; the other leaves."""
+    """Write the output and error files and end the batch: cancelled if it was being
+    cancelled, expired if a line was not done when its window ended, else completed. Of two
+    refreshes at once, the one whose conditional update moves the batch to finalizing writes
+    them; the other leaves."""
     moved = session.execute(
         update(Batch)
         .where(Batch.id == batch.id, Batch.state == batch.state)
         .where(_same(Batch.finalizing_at, batch.finalizing_at))
-        .values(state=BatchState.finalizing, finalizing_at=utcnow())
+        .values(state=BatchState.finalizing, finalizing_at=now)
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -313,9 +375,7 @@ def _finalize(
     for request in batch.requests:
         task = found.get(request.task_id) if request.task_id else None
         result = output_line(batch, request, task, settings=settings)
-        (output if task is not None and task.state is TaskState.succeeded else errors).append(
-            result
-        )
+        (output if _succeeded(request, found) else errors).append(result)
     for kind, lines in (("output", output), ("error", errors)):
         if lines:
             data = "".join(json.dumps(line) + "\n" for line in lines).encode()
@@ -325,24 +385,30 @@ def _finalize(
             )  # fmt: skip
             setattr(batch, f"{kind}_file_id", stored.id)
     if batch.cancelling_at is not None:
-        batch.state, batch.cancelled_at = BatchState.cancelled, utcnow()
+        batch.state, batch.cancelled_at = BatchState.cancelled, now
+    elif any(_expired(r) for r in batch.requests):  # its ``expired_at`` is its expires_at
+        batch.state = BatchState.expired
     else:
-        batch.state, batch.completed_at = BatchState.completed, utcnow()
+        batch.state, batch.completed_at = BatchState.completed, now
     webhooks.emit(session, batch.account_id, ENDED_EVENTS[batch.state], batch.id)
     session.commit()
 
 
-def advance_open(session: Session, *, settings: Settings) -> int:
+def _expired(request: BatchRequest) -> bool:
+    return request.error is not None and request.error.get("code") == "batch_expired"
+
+
+def advance_open(session: Session, *, settings: Settings, now: datetime | None = None) -> int:
     """Refresh every batch that has not ended (and one whose files' writer stopped): the
     API process does so every few seconds (``api.app``), so a batch nobody looks at still
-    queues its lines, ends, and sends its webhook event. How many it looked at."""
+    queues its lines, ends or expires, and sends its webhook event. How many it looked at."""
     open_ids = session.scalars(
         select(Batch.id).where(Batch.state.in_([*OPEN, BatchState.finalizing]))
     ).all()
     for batch_id in open_ids:
         batch = session.get(Batch, batch_id)
         if batch is not None:
-            refresh(session, batch, settings=settings)
+            refresh(session, batch, settings=settings, now=now)
     return len(open_ids)
 
 
@@ -359,16 +425,16 @@ def output_line(
         "error": None,
     }
     request_id = f"req_{digest[24:48]}"
-    if task is not None:
+    if request.status_code is not None:  # refused: the answer a single create had
+        answer = {"status_code": request.status_code, "request_id": request_id}
+        line["response"] = {**answer, "body": request.error}
+    elif request.error is not None:  # never queued, or expired (its task's end unreported)
+        line["error"] = request.error
+    elif task is not None:
         body = video(task, settings).model_dump(mode="json")
         line["response"] = {"status_code": 200, "request_id": request_id, "body": body}
         if body["error"] is not None:
             line["error"] = body["error"]
-    elif request.status_code is not None:  # refused: the answer a single create had
-        answer = {"status_code": request.status_code, "request_id": request_id}
-        line["response"] = {**answer, "body": request.error}
-    elif request.error is not None:
-        line["error"] = request.error
     else:
         line["error"] = {"code": "deleted", "message": "the video was deleted"}
     return line

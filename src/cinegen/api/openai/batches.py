@@ -4,7 +4,8 @@ calls it: many ``POST /v1/videos`` requests in one JSONL file (``client.files.cr
 
 Each line is queued as a single create would be, with the same validation, policy, quota and
 answers (``batch_work.py``); its video is an ordinary one (``GET /v1/videos/{id}`` shows it
-too). A batch is the caller's alone: another account's id is answered as an unknown one.
+too). A batch is the caller's alone: another account's id is answered as an unknown one. One
+not done when its completion window ends is ``expired``, its unfinished lines dropped.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from cinegen.api.deps import CurrentAccount, CurrentKey, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, not_found
 from cinegen.api.openai import batch_work
 from cinegen.api.openai.pages import CursorPage
-from cinegen.store.models import Account, Batch
+from cinegen.store.models import Account, Batch, BatchState
 
 router = APIRouter(prefix="/v1/batches", tags=["OpenAI Batch API"], responses=ERROR_RESPONSES)
 
@@ -44,8 +45,9 @@ class BatchRequestCounts(BaseModel):
 
 
 Status = Literal[
-    "validating", "failed", "in_progress", "finalizing", "completed", "cancelling", "cancelled"
-]
+    "validating", "failed", "in_progress", "finalizing", "completed", "expired", "cancelling",
+    "cancelled",
+]  # fmt: skip
 
 
 class BatchObject(BaseModel):
@@ -105,6 +107,8 @@ def batch_object(batch: Batch, counts: batch_work.Counts) -> BatchObject:
             "request_counts": BatchRequestCounts(**vars(counts)),
             "metadata": batch.meta,
             **{name: _seconds(getattr(batch, name)) for name in times},
+            # It expired when its completion window ended: that moment, not when it was noticed.
+            "expired_at": _seconds(batch.expires_at) if batch.state is BatchState.expired else None,
         }
     )
 

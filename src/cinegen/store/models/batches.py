@@ -31,7 +31,7 @@ class StoredFile(Base):
 
 
 class BatchState(StrEnum):
-    """OpenAI's batch statuses; ``expired`` never happens here (nothing is dropped)."""
+    """OpenAI's batch statuses."""
 
     validating = "validating"
     failed = "failed"  # its input file was refused as a whole: nothing was queued
@@ -40,6 +40,7 @@ class BatchState(StrEnum):
     completed = "completed"
     cancelling = "cancelling"
     cancelled = "cancelled"
+    expired = "expired"  # its completion window ended first: its unfinished lines were dropped
 
 
 class Batch(Base):
@@ -77,7 +78,8 @@ class Batch(Base):
 class BatchRequest(Base):
     """One line of a batch: waiting (no task, no refusal yet: the account was at its limit
     of unfinished tasks), queued as ``task_id``, or refused with ``status_code`` and the
-    error body a single create would have had."""
+    error body a single create would have had; an ``error`` without ``status_code`` ends it
+    otherwise (never queued, or its batch expired first)."""
 
     __tablename__ = "batch_requests"
 
