@@ -25,7 +25,7 @@ from cinegen.errors import SpecError
 from cinegen.store.models import ApiKey, Batch, BatchState, StoredFile
 
 POLL_S = 1.0
-ENDED = (BatchState.completed, BatchState.cancelled, BatchState.failed)
+ENDED = batch_work.ENDED  # expired too: `--wait` must stop on it
 
 
 def batch(
