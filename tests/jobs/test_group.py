@@ -1,7 +1,10 @@
 """A GPU group as one worker, on the CPU: two ranks under torch.distributed (gloo) render
-each task together, the leader storing it; a rank that dies ends the group's attempt, the
-task goes back to the queue and the group, started again, finishes it. (How a model splits
-a video over GPUs, and the speed-up, are checked on a GPU machine: bench, never a test.)"""
+each task of a model that splits together, the leader storing it, and the leader alone
+renders a task of a model that cannot; a rank that dies ends the group's attempt, the task
+goes back to the queue and the group, started again, finishes it. (How a model splits a
+video over GPUs, and the speed-up, are checked on a GPU machine: bench, never a test. On the
+CPU a model that splits renders the whole video on each rank: only which ranks rendered
+tells the two kinds of task apart here.)"""
 
 from __future__ import annotations
 
@@ -36,10 +39,14 @@ def settings_in(tmp_path, **more) -> Settings:
     return Settings(data_dir=tmp_path, default_model="cinegen-tiny", **more)
 
 
-def tasks_in(sessions, n: int) -> list[str]:
+def tasks_in(sessions, models: list[str]) -> list[str]:
+    """One task of each model, queued in this order."""
     with sessions() as session:
         account = create_key(session, "group").key.account_id
-        return [submit(session, account, {**SPEC, "seed": i + 1}).id for i in range(n)]
+        return [
+            submit(session, account, {**SPEC, "seed": i + 1, "model": model}).id
+            for i, model in enumerate(models)
+        ]
 
 
 def wait_for(sessions, ids: list[str], *states: TaskState) -> list[Task]:
@@ -67,10 +74,13 @@ def stopped(stop: threading.Event) -> None:
     assert not stop.thread.is_alive()  # type: ignore[attr-defined]
 
 
-def test_two_ranks_render_each_task_once_and_the_leader_stores_it(tmp_path, capfd):
+def test_a_task_that_splits_renders_on_every_rank_one_that_cannot_on_the_leader_alone(
+    tmp_path, capfd
+):
     settings = settings_in(tmp_path)
     sessions = open_database(tmp_path)
-    ids = tasks_in(sessions, 2)
+    models = ["cinegen-tiny", "wan-tiny-random", "cinegen-tiny"]  # cannot split, splits, cannot
+    ids = tasks_in(sessions, models)
     group = Group(settings, ["cpu", "cpu"])
     stop = started(group)
     try:
@@ -80,7 +90,7 @@ def test_two_ranks_render_each_task_once_and_the_leader_stores_it(tmp_path, capf
     assert group.code == 0 and group.attempts == 1  # stopped cleanly: every rank exited 0
     assert all(t.state is TaskState.succeeded and t.attempts == 1 for t in tasks), tasks
     with sessions() as session:
-        for task_id in ids:
+        for task_id in ids:  # the leader stored each, whoever rendered it
             (made,) = session.scalars(select(Generation).where(Generation.task_id == task_id))
             info = probe(tmp_path / made.files["video"])
             assert (info.width, info.height, info.n_frames) == (64, 64, 16)
@@ -91,19 +101,22 @@ def test_two_ranks_render_each_task_once_and_the_leader_stores_it(tmp_path, capf
             ).all()
             assert len(claims) == 1 and claims[0].startswith("claimed by group2:")
     said = capfd.readouterr().err
-    for task_id in ids:  # the other rank heard every step and rendered the same task
-        assert f"rank 0 · {task_id}: rank 1 rendered it (" in said, said[-2000:]
+    for task_id, model in zip(ids, models, strict=True):  # each rank's receipt, per task
+        if model == "wan-tiny-random":  # the other rank heard every step and rendered it too
+            assert f"rank 0 · {task_id}: rank 1 rendered it (" in said, said[-2000:]
+        else:  # only the leader rendered it; the other rank heard no step
+            assert f"rank 0 · {task_id}: rank 1 skipped it (0 steps)" in said, said[-2000:]
 
 
 def test_a_rank_that_dies_ends_the_attempt_and_the_group_finishes_the_task(tmp_path):
     settings = settings_in(tmp_path, task_lease_seconds=3.0)
     sessions = open_database(tmp_path)
-    (task_id,) = tasks_in(sessions, 1)
+    (task_id,) = tasks_in(sessions, ["cinegen-tiny"])
     group = Group(settings, ["cpu", "cpu"], restarts=2)
     stop = started(group)
     try:
         wait_for(sessions, [task_id], TaskState.running)
-        os.kill(group.processes[1].pid, signal.SIGKILL)  # the follower, mid-task
+        os.kill(group.processes[1].pid, signal.SIGKILL)  # the follower, as the leader renders alone
         (task,) = wait_for(sessions, [task_id], TaskState.succeeded, TaskState.failed)
     finally:
         stopped(stop)

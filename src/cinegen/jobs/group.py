@@ -1,15 +1,21 @@
 """A GPU group as one worker: ``cinegen worker --gpus 0,1,2,3``.
 
 One process per GPU under ``torch.distributed``, started as ``torchrun`` starts them. Rank 0,
-the *leader*, claims tasks and reports them like any worker; every rank renders the same
-task, and a model whose transformer can (``engine/backends/diffusers/parallel.py``) splits
-each video's tokens over the ranks. The ranks hear the leader through its broadcasts, each
-a tuple whose first word says what it is:
+the *leader*, claims tasks and reports them like any worker. A task whose model can split one
+video over GPUs (``engine/backends/diffusers/parallel.py``) renders on every rank, the
+transformer splitting each video's tokens over them; any other task (the leader claims tasks
+of every model) renders on the leader alone, the other ranks told to skip it, since each
+would only render the same video again. The ranks hear the leader through its broadcasts,
+each a tuple whose first word says what it is:
 
     ("task", id, spec, account)   every rank renders it
     ("go", bool)                  the leader's answer to "go on?" at each step, so that a
                                   cancel stops every rank at the same step
-    ("done",)                     the task has ended on the leader
+    ("skip", id)                  the leader renders this one alone; wait for its "done"
+    ("busy",)                     still rendering alone (at most once a minute): a rank
+                                  waiting longer than ``EXCHANGE_TIMEOUT`` would end itself
+    ("done",)                     the task has ended on the leader; each rank answers with
+                                  a receipt of what it did, which the leader logs
     ("idle",)                     nothing is queued; listen again
     ("stop",)                     the group ends (SIGTERM or Ctrl-C to the leader)
 
@@ -51,6 +57,9 @@ RESTART_PAUSE_S = 2.0
 WATCH_EVERY_S = 0.1
 # A rank waits this long for the others in any one exchange: longer than any model load.
 EXCHANGE_TIMEOUT = timedelta(minutes=30)
+# Trap: a rank that waits out EXCHANGE_TIMEOUT ends itself (NCCL's watchdog), and a render
+# on the leader alone can take longer; so the leader says "busy" at a step this often.
+BUSY_EVERY_S = 60.0
 
 
 class Channel:
@@ -70,6 +79,8 @@ class Leader(Worker):
     """Rank 0: a worker that tells the other ranks what it renders and when it stops."""
 
     channel: Channel = field(default_factory=Channel)
+    _shared: bool = field(default=False, init=False)  # the task now renders on every rank
+    _said_at: float = field(default=0.0, init=False)  # when the other ranks last heard it
 
     def run(self, stop: threading.Event | None = None, idle_s: float = 0.5) -> None:
         try:
@@ -84,9 +95,14 @@ class Leader(Worker):
         return found
 
     def execute(self, task: Task) -> None:
-        if task.spec.get("seed") is None:  # every rank must draw the same noise
-            task.spec = {**task.spec, "seed": new_seed()}
-        self.channel.send(("task", task.id, task.spec, task.account_id))
+        self._shared = _splits(self.engine, task.spec)
+        if self._shared:
+            if task.spec.get("seed") is None:  # every rank must draw the same noise
+                task.spec = {**task.spec, "seed": new_seed()}
+            self.channel.send(("task", task.id, task.spec, task.account_id))
+        else:
+            self.channel.send(("skip", task.id))
+            self._said_at = time.monotonic()
         try:
             super().execute(task)
         finally:
@@ -96,8 +112,23 @@ class Leader(Worker):
             log.info("%s: %s", task.id, "; ".join(str(r) for r in receipts[1:]))
 
     def agree_to_stop(self, stop: bool) -> bool:
-        self.channel.send(("go", not stop))
+        if self._shared:
+            self.channel.send(("go", not stop))
+        elif time.monotonic() - self._said_at >= BUSY_EVERY_S:
+            self.channel.send(("busy",))
+            self._said_at = time.monotonic()
         return stop
+
+
+def _splits(engine: Engine, spec_data: dict[str, Any]) -> bool:
+    """Whether the task's model renders one video over the group's GPUs; False for a spec
+    that does not plan (the leader meets the same failure alone and reports it)."""
+    from cinegen.engine.backends.diffusers.parallel import splits
+
+    try:
+        return splits(engine.plan(parse_spec(spec_data)).model.id)
+    except Exception:
+        return False
 
 
 class _OutOfTurn(BaseException):
@@ -111,7 +142,7 @@ class _OutOfTurn(BaseException):
 
 @dataclass
 class Follower:
-    """Ranks 1..n-1: render what the leader renders, store nothing."""
+    """Ranks 1..n-1: render the leader's tasks that split, skip the others, store nothing."""
 
     channel: Channel
     engine: Engine
@@ -127,6 +158,8 @@ class Follower:
             if message[0] == "task":
                 message = self._render(message)
                 continue
+            if message[0] == "skip":  # then only "busy" words until its "done"
+                self.steps, self.outcome = 0, "skipped it"
             if message[0] == "done":  # tell the leader what this rank did
                 receipt = f"rank {dist.get_rank()} {self.outcome} ({self.steps} steps)"
                 dist.gather_object(receipt, None, dst=0)
@@ -203,8 +236,8 @@ def _free_port() -> int:
 @dataclass
 class Group:
     """Starts and watches one process per device; ``devices`` are GPU ids ("0", "1", …), or
-    "cpu" for each rank of a CPU group (gloo: the tests' group, which renders the whole
-    video on every rank)."""
+    "cpu" for each rank of a CPU group (gloo: the tests' group, where a task that splits
+    renders the whole video on every rank)."""
 
     settings: Settings
     devices: list[str]
