@@ -1,6 +1,6 @@
 """What a batch does, for the HTTP routes (``batches.py``) and ``cinegen batch`` alike: read
 its input file's lines, queue each through the single create's own path, follow its tasks,
-and write the output and error files once every line has ended.
+and write the output and error files once every line has ended (``batch_output.py``).
 
 A line's life: *waiting* (no task yet), then *queued* as a task or *refused* with the status
 and error body a single ``POST /v1/videos`` would have answered (policy, validation, quota).
@@ -28,8 +28,6 @@ ended is completed, however late it is looked at; a cancelling one ends cancelle
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,11 +38,10 @@ from sqlalchemy.orm import Session
 
 from cinegen.api import tasks
 from cinegen.api.errors import ApiError
-from cinegen.api.openai import files
 from cinegen.api.openai.batch_input import read_lines
+from cinegen.api.openai.batch_output import store_files, succeeded
 from cinegen.api.openai.request_body import refuse_unknown
 from cinegen.api.openai.video_create import CREATE_FIELDS, create_task
-from cinegen.api.openai.video_objects import video
 from cinegen.config import Settings
 from cinegen.errors import excerpt
 from cinegen.jobs import webhooks
@@ -57,7 +54,6 @@ from cinegen.store.models import (
     BatchState,
     StoredFile,
     Task,
-    TaskState,
     new_id,
     utcnow,
 )
@@ -334,16 +330,10 @@ def _ended(request: BatchRequest, found: dict[str, Task]) -> bool:
     return task is None or task.state.terminal  # a deleted video has ended too
 
 
-def _succeeded(request: BatchRequest, found: dict[str, Task]) -> bool:
-    """A line whose video was made (and that did not expire first): the output file's."""
-    task = found.get(request.task_id) if request.task_id else None
-    return request.error is None and task is not None and task.state is TaskState.succeeded
-
-
 def _counts(requests: list[BatchRequest], found: dict[str, Task]) -> Counts:
     completed = failed = 0
     for request in requests:
-        if _succeeded(request, found):
+        if succeeded(request, found):
             completed += 1
         elif _ended(request, found):
             failed += 1
@@ -370,20 +360,7 @@ def _finalize(
         session.refresh(batch)
         return
     session.refresh(batch)
-    output: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
-    for request in batch.requests:
-        task = found.get(request.task_id) if request.task_id else None
-        result = output_line(batch, request, task, settings=settings)
-        (output if _succeeded(request, found) else errors).append(result)
-    for kind, lines in (("output", output), ("error", errors)):
-        if lines:
-            data = "".join(json.dumps(line) + "\n" for line in lines).encode()
-            stored = files.store(
-                session, batch.account_id, data, filename=f"{batch.id}_{kind}.jsonl",
-                purpose="batch_output", data_dir=settings.data_dir,
-            )  # fmt: skip
-            setattr(batch, f"{kind}_file_id", stored.id)
+    store_files(session, batch, found, settings=settings)
     if batch.cancelling_at is not None:
         batch.state, batch.cancelled_at = BatchState.cancelled, now
     elif any(_expired(r) for r in batch.requests):  # its ``expired_at`` is its expires_at
@@ -410,31 +387,3 @@ def advance_open(session: Session, *, settings: Settings, now: datetime | None =
         if batch is not None:
             refresh(session, batch, settings=settings, now=now)
     return len(open_ids)
-
-
-def output_line(
-    batch: Batch, request: BatchRequest, task: Task | None, *, settings: Settings
-) -> dict[str, Any]:
-    """One line of the output or error file, in the shape of OpenAI's batch output:
-    ``{id, custom_id, response: {status_code, request_id, body}, error}``."""
-    digest = hashlib.sha256(f"{batch.id}:{request.line}".encode()).hexdigest()
-    line: dict[str, Any] = {
-        "id": f"batch_req_{digest[:24]}",
-        "custom_id": request.custom_id,
-        "response": None,
-        "error": None,
-    }
-    request_id = f"req_{digest[24:48]}"
-    if request.status_code is not None:  # refused: the answer a single create had
-        answer = {"status_code": request.status_code, "request_id": request_id}
-        line["response"] = {**answer, "body": request.error}
-    elif request.error is not None:  # never queued, or expired (its task's end unreported)
-        line["error"] = request.error
-    elif task is not None:
-        body = video(task, settings).model_dump(mode="json")
-        line["response"] = {"status_code": 200, "request_id": request_id, "body": body}
-        if body["error"] is not None:
-            line["error"] = body["error"]
-    else:
-        line["error"] = {"code": "deleted", "message": "the video was deleted"}
-    return line
