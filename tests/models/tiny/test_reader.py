@@ -111,6 +111,10 @@ def test_unknown_words_beside_known_ones_are_listed_not_guessed():
         "colour",
         "moving",
         "animation",
+        "sofa",
+        "kitchen",
+        "sitting",
+        "disappears",
     ],
 )
 def test_ordinary_words_are_not_placed_by_the_encoder(word):
@@ -186,3 +190,29 @@ def test_the_models_own_words_are_rendered_as_written(text):
 def test_a_sentence_with_an_everyday_word_is_said_in_the_models_words():
     reading = read("a blue circle rises up over a plain white background")
     assert reading.prompt == "a blue circle moves up over the grey studio"
+
+
+@pytest.mark.parametrize(
+    ("text", "objects", "background"),
+    [
+        ("a ball hopped", ((None, S.CIRCLE, M.BOUNCING),), None),  # hops
+        ("a cube bounced over the meadows", ((None, S.SQUARE, M.BOUNCING),), B.GRASS),
+        ("pale blue box", ((C.BLUE, S.SQUARE, None),), None),  # one colour, said in two words
+        ("a red ball on a pink background", ((C.RED, S.CIRCLE, None),), None),
+        ("a red ball in a white room", ((C.RED, S.CIRCLE, None),), B.STUDIO),
+        ("a star jumps up", ((None, S.STAR, M.BOUNCING),), None),  # not a second motion
+        ("a star drifts from right to left", ((None, S.STAR, M.LEFT),), None),
+        ("a box travels toward the top", ((None, S.SQUARE, M.UP),), None),
+    ],
+)
+def test_inflections_and_phrases_are_read_as_one_value(text, objects, background):
+    reading = read(text, _no_encoder if "drifts" not in text and "travels" not in text else None)
+    assert reading.objects == objects and reading.background == background
+
+
+def test_an_unlisted_word_names_only_what_its_form_allows():
+    """A word in -ing names no place ("sitting" on a "sofa" is no studio), and a noun no
+    motion: the encoder is asked only where the word's form fits the kind."""
+    assert not reader._may_name("sitting", B) and not reader._may_name("noon", M)
+    assert reader._may_name("savanna", B) and reader._may_name("swerves", M)
+    assert read("a cat sitting on a sofa").objects == ()

@@ -22,6 +22,16 @@ def _spaced(text: str) -> list[str]:
     return text.split()
 
 
+def _toward(places: str) -> tuple[str, ...]:
+    """ "to the top", "toward the top", "towards top"...: a motion said as where it ends."""
+    return tuple(
+        f"{to} {the}{place}"
+        for place in _list(places)
+        for to in ("to", "toward", "towards")
+        for the in ("the ", "")
+    )
+
+
 # "plain", "white" and "grey" backgrounds become the grey studio (the world's only neutral
 # backdrop); "black" and "dark" ones the night sky (the darkest backdrop; it has a few
 # small stars).
@@ -29,23 +39,25 @@ EVERYDAY: dict[type[StrEnum], dict[StrEnum, tuple[str, ...]]] = {
     Color: {
         Color.RED: _list(
             "maroon, cherry, blood red, brick red, tomato red, reddish, burgundy, "
-            "vermilion, garnet, carmine, cardinal, strawberry, wine red"
+            "vermilion, garnet, carmine, cardinal, strawberry, wine red, cranberry, "
+            "fire red"
         ),
         Color.ORANGE: _list(
             "peach, apricot, carrot, pumpkin, orangey, orangish, marigold, saffron, copper, "
-            "rust, ochre"
+            "rust, ochre, clementine, burnt orange"
         ),
         Color.YELLOW: _list(
             "gold, mustard, canary, banana, sunflower, yellowish, butter, buttercup, "
-            "daffodil, blond, straw"
+            "daffodil, blond, straw, sunshine yellow"
         ),
         Color.GREEN: _list(
             "olive, mint, jade, forest green, leafy, greenish, teal green, sage, pine, "
-            "chartreuse, kelly green, leaf green, pea green"
+            "chartreuse, kelly green, leaf green, pea green, moss, avocado"
         ),
         Color.BLUE: _list(
             "navy, sky blue, sapphire, turquoise, cyan, teal, bluish, cerulean, denim, "
-            "royal blue, ultramarine, cornflower, indigo blue"
+            "royal blue, ultramarine, cornflower, indigo blue, baby blue, "
+            "powder blue, electric blue"
         ),
         Color.PURPLE: _list(
             "lavender, lilac, mauve, indigo, grape, amethyst, magenta, orchid, eggplant, "
@@ -53,17 +65,17 @@ EVERYDAY: dict[type[StrEnum], dict[StrEnum, tuple[str, ...]]] = {
         ),
         Color.PINK: _list(
             "salmon, blush, bubblegum, flamingo, coral, hot pink, pinkish, carnation, "
-            "peony, candy pink, baby pink"
+            "peony, candy pink, baby pink, rosy"
         ),
         Color.WHITE: _list(
             "snow white, cream, pearl, milky, chalk, silver, whitish, alabaster, eggshell, "
-            "porcelain, bone white, pale"
+            "porcelain, bone white, pale, off-white"
         ),
     },
     Shape: {
         Shape.CIRCLE: _list(
             "ring, bubble, coin, circular, balls, discs, spheres, globe, marble, wheel, "
-            "oval, spherical, hoop"
+            "oval, spherical, hoop, disk"
         ),
         Shape.SQUARE: _list(
             "rectangle, cubes, boxes, blocks, squarish, quadrilateral, brick, crate, panel, "
@@ -78,31 +90,45 @@ EVERYDAY: dict[type[StrEnum], dict[StrEnum, tuple[str, ...]]] = {
         ),
     },
     Motion: {
-        Motion.LEFT: _list("to the left, leftwards, toward the left, towards the left"),
-        Motion.RIGHT: _list("to the right, rightwards, toward the right, towards the right"),
+        Motion.LEFT: _list(
+            "to the left, leftwards, toward the left, towards the left, from right to left, "
+            "right to left"
+        ),
+        Motion.RIGHT: _list(
+            "to the right, rightwards, toward the right, towards the right, from left to right, "
+            "left to right"
+        ),
         Motion.UP: _list(
             "upwards, lifts, lifting, soars, soaring, goes higher, lifts off, levitates, "
-            "levitating, flies up, flying up"
-        ),
+            "levitating, flies up, flying up, fly up, "
+            "bottom to top, from bottom to top"
+        )
+        + _toward("top, sky, ceiling"),
         Motion.DOWN: _list(
             "downwards, plunges, plunging, tumbles, tumbling, plummets, plummeting, goes "
-            "lower, slumps, lowers, lowering"
-        ),
+            "lower, slumps, lowers, lowering, dive, dives, diving, "
+            "fell, sank, top to bottom, from top to bottom"
+        )
+        + _toward("bottom, ground, floor"),
         Motion.BOUNCING: _list(
             "bouncy, bounding, leaps, leaping, skips, skipping, springs, springing, "
-            "dribbles, ricochets, jiggles"
+            "dribbles, ricochets, jiggles, up and down"
         ),
         Motion.SPINNING: _list(
             "revolves, revolving, swirls, swirling, pirouettes, gyrates, gyrating, spirals, "
-            "spiralling"
+            "spiralling, spun, clockwise, "
+            "anticlockwise, counterclockwise, counter-clockwise, in circles"
         ),
         Motion.GROWING: _list(
             "inflates, inflating, getting big, gets big, scales up, balloons, ballooning, "
-            "widens, magnifies, gets larger and larger, increases in size"
+            "widens, magnifies, gets larger and larger, increases in size, "
+            "grew, bigger and bigger, becomes bigger, becoming bigger, becomes "
+            "larger, becoming larger"
         ),
         Motion.SHRINKING: _list(
             "deflates, deflating, getting small, scales down, fades, shrivels, shrivelling, "
-            "narrows, withers, decreases in size, gets tinier"
+            "narrows, withers, decreases in size, gets tinier, shrank, shrunk, "
+            "smaller and smaller, becomes smaller, becoming smaller"
         ),
     },
     Background: {
@@ -113,15 +139,16 @@ EVERYDAY: dict[type[StrEnum], dict[StrEnum, tuple[str, ...]]] = {
         ),
         Background.SUNSET: _list(
             "dusk, sundown, evening, orange sky, red sky, sunrise, afterglow, sunset glow, "
-            "late afternoon"
+            "late afternoon, setting sun, sun sets, sun is setting"
         ),
         Background.NIGHT: _list(
             "black background, dark background, plain black background, night, stars, "
             "starlit sky, outer space, space, dark sky, nighttime, galaxy, cosmos, moonlit "
-            "sky, star field"
+            "sky, star field, in the dark"
         ),
         Background.OCEAN: _list(
-            "waves, beach, lake, seaside, the sea, coast, shore, lagoon, bay, seascape, marine"
+            "waves, beach, lake, seaside, the sea, coast, shore, lagoon, bay, seascape, marine, "
+            "seashore, sandy beach"
         ),
         Background.GRASS: _list(
             "grass, field, grassland, garden, park, green field, farmland, countryside, "
@@ -130,13 +157,25 @@ EVERYDAY: dict[type[StrEnum], dict[StrEnum, tuple[str, ...]]] = {
     },
 }
 
+# Nouns of where a thing is: a colour just before one colours the place, not an object
+# ("on a pink background", "in a white room"); a white one is the grey studio.
+SETTINGS = frozenset(_spaced("background backgrounds room wall walls floor canvas"))
+
 # Words that never name anything here; they are not worth the encoder's time. Sizes too:
 # the world draws any size, and the encoder finds "big" near "growing".
-FILLER = frozenset(
-    _spaced(
-        "a across against an and are as at background behind but by for from full in into "
-        "is it it's its just of on one onto or over scene shot some that the there this "
-        "to two under very video while who with "
-        "small little large big giant enormous massive mini"
+FILLER = (
+    frozenset(
+        _spaced(
+            "a across against an and are as at background behind but by for from full in into "
+            "is it it's its just of on one onto or over scene shot some that the there this "
+            "to two under very video while who with "
+            "small little large big giant enormous massive mini "
+            # what people say around the world's words: requests, things, manners, places
+            "please show make want render animate create draw me you can could i like "
+            "thing things object objects shape size frame screen side middle centre "
+            "center along about until keeps keep slowly quickly fast slow gently "
+            "light bright deep vivid dark not"
+        )
     )
+    | SETTINGS
 )

@@ -7,10 +7,16 @@ on a black background").prompt`` is ``"a pink square moves right over the night 
 
 Words are placed in three ways, in order:
 
-1. the training vocabulary (``vocab``'s ``train`` phrases) and ``everyday``'s words;
-2. the frozen encoder's similarity, for words in neither: each unplaced word (and pair of
-   words) is embedded in a short context ("the colour ...") and compared with the anchors
-   of every kind still unsaid; it is placed only when clearly nearest one value
+1. the training vocabulary (``vocab``'s ``train`` phrases) and ``everyday``'s words and
+   phrases ("from left to right", "toward the top", "up and down"), and the inflections of
+   those words ("hopped": "hops", "meadows": "meadow"); what one word says of another is
+   then dropped (``_tidy``: "pale blue" is blue, "a pink background" colours no object,
+   "jumps up" is no second motion);
+2. the frozen encoder's similarity, for words in none of them: each unplaced word (and pair
+   of words that are each somewhat like the kind) is embedded in a short context ("the
+   colour ...") and compared with the anchors of every kind still unsaid that the word's
+   form allows (only a verb or adverb names a motion; a word in -ing or -ed names no
+   colour, shape or place); it is placed only when clearly nearest one value
    (``MIN_CONTRAST``, ``MIN_MARGIN``);
 3. what is still unplaced is left as the user wrote it: a prompt with no colour and no
    shape is rendered unchanged, and ``Reading.unplaced`` lists the words nobody placed.
@@ -32,7 +38,7 @@ from enum import StrEnum
 
 import torch
 
-from cinegen.models.tiny.everyday import EVERYDAY, FILLER
+from cinegen.models.tiny.everyday import EVERYDAY, FILLER, SETTINGS
 from cinegen.models.tiny.vocab import (
     BACKGROUND_WORDS,
     COLOR_WORDS,
@@ -55,14 +61,15 @@ CONTEXT: dict[type[StrEnum], str] = {
 # How much nearer a word must be to its nearest value than to the kind's values on average
 # (its contrast), and to the runner-up value (its margin). Set just above the highest
 # contrast of ordinary words that name nothing here ("dog", "camera", "really", "screen",
-# "moving": tests/models/tiny/test_reader.py), so that such words are left as written
-# ("tree" stays green: 0.17). Trap: the context ("the colour ...") makes every word look
-# alike to the encoder; raw similarity separates nothing, only the contrast does.
+# "moving", "sofa": 0.095 as a place; tests/models/tiny/test_reader.py), so that such
+# words are left as written ("tree" stays green: 0.17; "savanna", a grassland, 0.106).
+# Trap: the context ("the colour ...") makes every word look alike to the encoder; raw
+# similarity separates nothing, only the contrast does.
 MIN_CONTRAST: dict[type[StrEnum], float] = {
     Color: 0.11,
     Shape: 0.09,
     Motion: 0.16,
-    Background: 0.09,
+    Background: 0.10,
 }
 MIN_MARGIN = 0.03
 KINDS: tuple[type[StrEnum], ...] = (Color, Shape, Motion, Background)
@@ -157,28 +164,87 @@ def read(text: str, similarity: Similarity | None = None) -> Reading:
     """Place ``text``'s words on the world's values; ``similarity`` (default: the frozen
     encoder's) places the words no list holds."""
     normalised = _tokens(text)
-    found: list[tuple[int, StrEnum]] = []
+    found: list[tuple[int, int, StrEnum]] = []  # (start, end, value) in ``normalised``
     rest, own = normalised, True
     for match in _pattern().finditer(normalised):
-        found.append((match.start(), word_table()[match.group(1)]))
+        found.append((match.start(), match.end(), word_table()[match.group(1)]))
         rest = rest[: match.start()] + " " * len(match.group(1)) + rest[match.end() :]
         own = own and match.group(1) in _own_phrases()
     unknown = [(m.start(), m.group()) for m in re.finditer(r"[a-z'-]+", rest)]
     unknown = [(i, w) for i, w in unknown if w not in FILLER and len(w) > 2]
-    if own and not unknown:  # the model's own words: rendered as written, as before the reader
-        reading = _compose(text, sorted(found, key=lambda f: f[0]), ())
+    inflected = [(i, w, _inflected(w)) for i, w in unknown]
+    found += [(i, i + len(w), v) for i, w, v in inflected if v is not None]
+    unknown = [(i, w) for i, w, v in inflected if v is None]
+    found = sorted(found, key=lambda f: f[0])
+    tidy = _tidy(normalised, found)
+    if own and not inflected and tidy == found:
+        # the model's own words: rendered as written, as before the reader
+        reading = _compose(text, [v for _, _, v in found], ())
         return Reading(text, text, reading.background, reading.objects)
+    found = tidy
     candidates = unknown
     if similarity is None:
         similarity, candidates = encoder_similarity, [(i, w) for i, w in unknown if _whole(w)]
-    said = {type(v) for _, v in found}
+    said = {type(v) for _, _, v in found}
     missing = [k for k in KINDS if k not in said]
     if candidates and missing:
         placed = _place(candidates, missing, similarity)
-        found += [(positions[0], value) for positions, value in placed]
+        found += [(positions[0], positions[0], value) for positions, value in placed]
         used = {i for positions, _ in placed for i in positions}
         unknown = [(i, w) for i, w in unknown if i not in used]
-    return _compose(text, sorted(found, key=lambda f: f[0]), tuple(w for _, w in unknown))
+    values = [v for _, _, v in sorted(found, key=lambda f: f[0])]
+    return _compose(text, values, tuple(w for _, w in unknown))
+
+
+# Endings of inflected words, and what a listed word may end in instead: "hopped" is read
+# as "hops" and "bounced" as "bounce", "meadows" as "meadow". Verb endings only reach a
+# motion ("stared" is no star), a plural every kind.
+VERB_ENDINGS = ("ing", "ed", "es", "s", "d")
+PLURAL_ENDINGS = ("es", "s")
+
+
+def _inflected(word: str) -> StrEnum | None:
+    """The value of a listed word that ``word`` inflects, if any."""
+    table = word_table()
+    for ending in ("", *VERB_ENDINGS):
+        if not word.endswith(ending) or len(word) - len(ending) < 3:
+            continue
+        stem = word[: len(word) - len(ending)]
+        stems = {stem, stem + "e"} | ({stem[:-1]} if stem[-1] == stem[-2] else set())
+        for s in stems:
+            for form in (s, s + "s", s + "es", s + "ing", s[:-1] + "ing" if s[-1] == "e" else s):
+                value = table.get(form)
+                if form == word or value is None:
+                    continue
+                if isinstance(value, Motion) or (ending in PLURAL_ENDINGS and form == s):
+                    return value
+    return None
+
+
+DIRECTIONS = (Motion.UP, Motion.DOWN)
+
+
+def _tidy(normalised: str, found: list[tuple[int, int, StrEnum]]) -> list[tuple[int, int, StrEnum]]:
+    """Drop what one word says of another: the colour of a place, the first of two colours
+    said as one ("pale blue": blue), and "up" or "down" after a motion that is no direction
+    ("jumps up", "shrinks down")."""
+    out: list[tuple[int, int, StrEnum]] = []
+    for k, (start, end, value) in enumerate(found):
+        after = normalised[end:].lstrip(" -")
+        gap = len(normalised) - end - len(after)
+        follows = found[k + 1][2] if k + 1 < len(found) and found[k + 1][0] == end + gap else None
+        if isinstance(value, Color) and (
+            isinstance(follows, (Color, Background)) or after.split(" ", 1)[0] in SETTINGS
+        ):
+            if value is Color.WHITE and follows is None:
+                out.append((start, end, Background.STUDIO))
+            continue
+        if value in DIRECTIONS and out and out[-1][1] + 1 >= start:
+            before = out[-1][2]
+            if isinstance(before, Motion) and before not in DIRECTIONS:
+                continue
+        out.append((start, end, value))
+    return out
 
 
 def _place(
@@ -188,14 +254,24 @@ def _place(
     distinctly like one of its values, if distinct enough (``MIN_CONTRAST``). Every
     (word, kind) is weighed at once, surest first, so that a word goes to the kind it is
     most like ("midnight" to the background, not to a colour), and each kind and word are
-    placed once."""
-    candidates: list[tuple[tuple[int, ...], str]] = [((i,), w) for i, w in unknown]
-    candidates += [((i, j), f"{a} {b}") for (i, a), (j, b) in itertools.pairwise(unknown)]
+    placed once. A word is offered only to the kinds its form allows (``_may_name``), and
+    a pair only where both its words are somewhat like the kind on their own: a word that
+    names nothing ("robot") must not lend its pair another's meaning."""
+    words: list[tuple[tuple[int, ...], str]] = [((i,), w) for i, w in unknown]
+    pairs: list[tuple[tuple[int, ...], str]] = [
+        ((i, j), f"{a} {b}") for (i, a), (j, b) in itertools.pairwise(unknown)
+    ]
     offers: list[tuple[float, tuple[int, ...], StrEnum]] = []
     for kind in missing:
-        for c, (value, contrast) in enumerate(_nearest(candidates, kind, similarity)):
-            if value is not None:
-                offers.append((contrast - MIN_CONTRAST[kind], candidates[c][0], value))
+        floor = MIN_CONTRAST[kind] * PAIR_SHARE
+        own = _nearest(words, kind, similarity)
+        alone = {w[0][0]: contrast for w, (_, contrast) in zip(words, own, strict=True)}
+        fit = [p for p in pairs if all(alone[i] >= floor for i in p[0])]
+        candidates = words + fit
+        nearest = own + (_nearest(fit, kind, similarity) if fit else [])
+        for (positions, text), (value, contrast) in zip(candidates, nearest, strict=True):
+            if value is not None and _may_name(text.rsplit(" ", 1)[-1], kind):
+                offers.append((contrast - MIN_CONTRAST[kind], positions, value))
     placed: list[tuple[tuple[int, ...], StrEnum]] = []
     taken: set[int] = set()
     for _, positions, value in sorted(offers, key=lambda o: o[0], reverse=True):
@@ -204,6 +280,22 @@ def _place(
         placed.append((positions, value))
         taken.update(positions)
     return placed
+
+
+# A pair is weighed only when each of its words alone reaches this share of the kind's
+# MIN_CONTRAST.
+PAIR_SHARE = 0.5
+# Word forms that say what a word may name: only a verb or an adverb of direction names a
+# motion ("noon" does not), and a word in -ing or -ed names no colour, shape or place
+# ("sitting", "disappears" may: a plural noun ends in -s too).
+MOTION_FORMS = re.compile(r".*(s|ed|ing|ward|wards|wise)$")
+VERB_FORMS = re.compile(r".*(ed|ing)$")
+
+
+def _may_name(word: str, kind: type[StrEnum]) -> bool:
+    if kind is Motion:
+        return bool(MOTION_FORMS.match(word))
+    return not VERB_FORMS.match(word)
 
 
 def _nearest(
@@ -231,12 +323,10 @@ def _nearest(
     ]
 
 
-def _compose(
-    given: str, found: Sequence[tuple[int, StrEnum]], unplaced: tuple[str, ...]
-) -> Reading:
+def _compose(given: str, found: Sequence[StrEnum], unplaced: tuple[str, ...]) -> Reading:
     background: Background | None = None
     objects: list[_Object] = [_Object()]
-    for _, value in found:
+    for value in found:
         if isinstance(value, Background):
             background = background or value
             continue
