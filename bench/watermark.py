@@ -33,7 +33,8 @@ from cinegen.config import Settings
 from cinegen.engine.engine import Engine
 from cinegen.media.encode import encode_mp4
 from cinegen.media.synthetic import natural_clip
-from cinegen.provenance.invisible_watermark import MIN_SCORE, detect_file, embed
+from cinegen.provenance.invisible_watermark import MIN_SCORE, embed
+from cinegen.provenance.invisible_watermark_files import detect_file
 from cinegen.provenance.payload import Payload
 from cinegen.spec import parse_spec
 

@@ -17,7 +17,8 @@ DIALECTS = ["cinegen.api.openai", "cinegen.api.sora", "cinegen.api.native"]
 # to the entry naming it most precisely (a package's name covers its modules).
 LAYERS: list[list[str]] = [
     ["cinegen.errors", "cinegen.version", "cinegen.progress", "cinegen.media"],  # no cinegen below
-    ["cinegen.limits", "cinegen.spec_parts", "cinegen.spec"],  # the request: GenerationSpec
+    # the request: GenerationSpec
+    ["cinegen.limits", "cinegen.spec_choices", "cinegen.spec_parts", "cinegen.spec"],
     ["cinegen.registry", "cinegen.footprints"],  # models as data: what each can do, and holds
     ["cinegen.config"],  # settings
     ["cinegen.store", "cinegen.models"],  # the database; the embedded model's own code

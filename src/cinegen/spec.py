@@ -1,6 +1,7 @@
 """The request vocabulary: one ``GenerationSpec`` from the CLI to the engine.
 
-Its limits live in ``limits.py`` and its parts (timeline items, references, shots,
+Its limits live in ``limits.py``, its closed choices (type, operation, audio, preset) in
+``spec_choices.py`` (re-exported here) and its parts (timeline items, references, shots,
 characters, LoRA adapters, sources) in ``spec_parts.py``; what a whole request must hold
 together is checked here, once. Limits that depend on the chosen model (its native grid,
 its longest clip, what it can condition on) are checked by ``cinegen.engine.plan``
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import math
 import secrets
-from enum import StrEnum
 from typing import Annotated, Any, Self
 
 import numpy as np
@@ -42,6 +42,13 @@ from cinegen.limits import (
     MIN_SIDE,
     PROMPT_MAX_CHARS,
 )
+from cinegen.spec_choices import (
+    OPERATIONS_NEEDING_SOURCE,
+    AudioMode,
+    GenerationType,
+    Operation,
+    Preset,
+)
 from cinegen.spec_parts import (
     Character,
     InpaintItem,
@@ -54,6 +61,24 @@ from cinegen.spec_parts import (
     parse_loras,
 )
 
+# The choices are re-exported: one import gives a caller the whole request vocabulary.
+__all__ = [
+    "DEFAULT_FPS",
+    "DEFAULT_HEIGHT",
+    "DEFAULT_SECONDS",
+    "DEFAULT_WIDTH",
+    "OPERATIONS_NEEDING_SOURCE",
+    "AudioMode",
+    "GenerationSpec",
+    "GenerationType",
+    "Operation",
+    "Preset",
+    "frames_for",
+    "new_seed",
+    "parse_spec",
+    "spec_error_from",
+]
+
 
 def new_seed() -> int:
     """A fresh seed for a request that gave none: the one place seeds are drawn (the test
@@ -64,51 +89,6 @@ def new_seed() -> int:
 DEFAULT_WIDTH, DEFAULT_HEIGHT = 854, 480
 DEFAULT_FPS = 24.0
 DEFAULT_SECONDS = 5.0
-
-
-class GenerationType(StrEnum):
-    video_gen = "video_gen"
-    image_gen = "image_gen"
-
-
-class Operation(StrEnum):
-    simple_compose = "simple_compose"
-    remix = "remix"
-    extend = "extend"
-    loop = "loop"
-    blend = "blend"
-    inpaint = "inpaint"
-    recut = "recut"
-    storyboard = "storyboard"
-
-
-class AudioMode(StrEnum):
-    """Whether a video carries sound: ``auto`` where its model makes sound, ``off`` never,
-    ``on`` always (refused, naming the models that can, where the model makes none)."""
-
-    auto = "auto"
-    on = "on"
-    off = "off"
-
-
-class Preset(StrEnum):
-    """Speed/quality trade-off; each model defines what the two mean for it."""
-
-    turbo = "turbo"
-    quality = "quality"
-
-
-# Operations that work on earlier output and so need ``source``.
-OPERATIONS_NEEDING_SOURCE = frozenset(
-    {
-        Operation.remix,
-        Operation.extend,
-        Operation.loop,
-        Operation.blend,
-        Operation.inpaint,
-        Operation.recut,
-    }
-)
 
 
 class GenerationSpec(Strict):

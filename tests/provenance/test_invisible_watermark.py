@@ -23,10 +23,9 @@ from cinegen.provenance.invisible_watermark import (
     _read_cells,
     _render,
     detect,
-    detect_file,
     embed,
-    mean_luma,
 )
+from cinegen.provenance.invisible_watermark_files import detect_file, mean_luma
 from cinegen.provenance.payload import PAYLOAD_BITS, Payload, server_mark, task_mark
 from cinegen.spec import parse_spec
 

@@ -66,7 +66,8 @@ def train_tiny(
     """Train cinegen-tiny from scratch (resumes from WORKDIR when stopped)."""
     import torch
 
-    from cinegen.models.tiny.train import TrainSettings, train
+    from cinegen.models.tiny.train import train
+    from cinegen.models.tiny.train_settings import TrainSettings
 
     chosen = device or ("cuda" if torch.cuda.is_available() else "cpu")
     settings = TrainSettings(

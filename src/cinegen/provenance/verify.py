@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from cinegen.config import Settings
 from cinegen.provenance.identity import load_identity
-from cinegen.provenance.invisible_watermark import detect_file
+from cinegen.provenance.invisible_watermark_files import detect_file
 from cinegen.provenance.manifest import read_file
 from cinegen.provenance.payload import server_mark
 from cinegen.store.models import Task

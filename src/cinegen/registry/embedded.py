@@ -28,10 +28,10 @@ CINEGEN_TINY = ModelEntry(
         # Its world crosses the frame in one clip: 16 frames look like motion over a few
         # seconds, not over a minute. Longer videos are windows of this (in_windows).
         window_seconds=4.0,
-        # One picture, as a storyboard's shot holds: it moves things a fixed distance per
-        # render, so motion held from a window of another length jumps at the seam (a
-        # bouncing object, 12 s at 8 fps: seams 5-9x the median step holding 0.5 s, 1.5x
-        # holding one frame, like its steps inside a window).
+        # Each window holds only the last frame of the one before (0 s: at least one frame),
+        # as a storyboard's shot holds one picture: the model moves things a fixed distance
+        # per render, so motion held over several frames of a window of another length
+        # jumps at the seam. The seams' measured steps: README, bench/operations.py.
         window_overlap_seconds=0.0,
     ),
     presets=presets(quality=(32, 4.0), turbo=(6, 4.0)),

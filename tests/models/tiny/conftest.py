@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from cinegen.models.tiny.network import TinyConfig
-from cinegen.models.tiny.train import TrainSettings
+from cinegen.models.tiny.train_settings import TrainSettings
 
 MINI = TinyConfig(ae_width=16, width=64, depth=2, heads=2)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cinegen.models.tiny import analyse as analyser
+from cinegen.models.tiny import object_reading
 from cinegen.models.tiny.analyse import analyse, score
 from cinegen.models.tiny.selfcheck import ATTRIBUTES, DEGRADATIONS, measure, noise
 from cinegen.models.tiny.toyworld import (
@@ -152,19 +152,19 @@ def test_harmonic_norms_match_clean_renders(shape: Shape, monkeypatch: pytest.Mo
     # HARMONIC_NORM is a measured constant: re-measure it, so a change to the renderer shows.
     order = {Shape.TRIANGLE: 3, Shape.SQUARE: 4, Shape.STAR: 5}[shape]
     strengths: list[float] = []
-    classify = analyser._classify_shape
+    classify = object_reading._classify_shape
 
-    def spy(tracks: analyser._Tracks) -> tuple[Shape | None, float]:
+    def spy(tracks: object_reading._Tracks) -> tuple[Shape | None, float]:
         strengths.append(float(np.nanmedian(np.abs(tracks.harmonics[:, order - 3]))))
         return classify(tracks)
 
-    monkeypatch.setattr(analyser, "_classify_shape", spy)
+    monkeypatch.setattr(object_reading, "_classify_shape", spy)
     rng = np.random.default_rng(27)
     for _ in range(10):
         scene = sample_scene(rng, n_objects=1)
         obj = ObjectSpec(scene.objects[0].color, shape, Motion.LEFT, 0.36, 0.5, 0.4)
         analyse(render_clip(Scene(scene.background, (obj,))))
-    assert np.median(strengths) == pytest.approx(analyser.HARMONIC_NORM[shape], rel=0.05)
+    assert np.median(strengths) == pytest.approx(object_reading.HARMONIC_NORM[shape], rel=0.05)
 
 
 def test_scores_captions_in_either_wording() -> None:

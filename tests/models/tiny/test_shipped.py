@@ -42,7 +42,7 @@ def test_backgrounds_colours_and_motion_follow_the_prompt(shipped):
 def test_the_night_sky_has_its_stars(shipped):
     """The headline prompt: stars where the night sky has them, not a bare gradient."""
     from cinegen.models.tiny.toyworld import STAR_RGB
-    from cinegen.models.tiny.train import background_detail
+    from cinegen.models.tiny.train_autoencoder import background_detail
     from cinegen.models.tiny.vocab import Background
 
     clips = shipped("a blue star moving right over a night sky", [0, 1], steps=12, guidance=4.0)

@@ -137,7 +137,8 @@ def test_the_detail_stage_draws_the_night_stars_and_keeps_the_latents(tmp_path, 
     without moving a latent (the transformer trained on stage 1's latents stays valid)."""
     from cinegen.models.tiny.network import AutoEncoder
     from cinegen.models.tiny.toyworld import background_image
-    from cinegen.models.tiny.train import _to_unit, background_detail, train_detail
+    from cinegen.models.tiny.train_autoencoder import background_detail, train_detail
+    from cinegen.models.tiny.train_settings import to_unit
     from cinegen.models.tiny.vocab import Background
 
     plain = AutoEncoder(MINI)
@@ -148,7 +149,7 @@ def test_the_detail_stage_draws_the_night_stars_and_keeps_the_latents(tmp_path, 
     night = background_image(Background.NIGHT, MINI.size)
     stars = background_detail(Background.NIGHT, MINI.size)
     assert stars.sum() == 22
-    frame = _to_unit(np.round(night).astype(np.uint8)[None])
+    frame = to_unit(np.round(night).astype(np.uint8)[None])
     shortfall = {}
     with torch.no_grad():
         latents = {"plain": plain.eval().encode(frame), "detailed": detailed.encode(frame)}

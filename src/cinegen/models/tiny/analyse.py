@@ -12,8 +12,8 @@ ruler's. ``selfcheck`` measures it. Steps, all vectorised over frames:
    blend with the background explains them, and each well-supported colour is one object
    (two-object scenes have distinct colours that never touch);
 4. per object and frame: a soft matte (coverage along background -> colour), cleaned of
-   specks, then centroid, area and angular harmonics of the mask (a regular n-gon has
-   energy only at multiples of n: triangle 3, square 4, star 5);
+   specks, then (``object_reading.py``) centroid, area and angular harmonics of the mask (a
+   regular n-gon has energy only at multiples of n: triangle 3, square 4, star 5);
 5. shape from the harmonics of the larger frames, or none if the mask is scattered blobs;
    motion by fitting each motion's rendered track (``toyworld.MOTIONS``: centre, log-size,
    orientation) with a free gain: the best fit wins if it has at least 35% of the rendered
@@ -24,19 +24,18 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
 from cinegen.models.tiny import toyworld as world
+from cinegen.models.tiny.object_reading import F32, PALETTE, ObjectReading, read_object
 from cinegen.models.tiny.prompt import PromptAttributes, parse_prompt
-from cinegen.models.tiny.vocab import COLOR_RGB, Background, Color, Motion, Shape
+from cinegen.models.tiny.vocab import Background
 
 __all__ = ["ObjectReading", "PromptAttributes", "Reading", "analyse", "parse_prompt", "score"]
 
-F32 = NDArray[np.floating[Any]]  # float32 at run time
 WORK = 64  # analysis resolution: the model's native size
 MIN_FRAMES, MIN_SIZE = 8, 32
 FG_DISTANCE = 40.0  # RGB distance from the row background that marks a foreground pixel
@@ -46,29 +45,6 @@ MAX_OBJECTS = 2
 BACKGROUND_TOLERANCE = 60.0  # RGB distance from a background's colour still counted as it
 MIN_BACKGROUND_SHARE = 0.1  # of a row's pixels (all frames) near the reference to use them
 PURE_ALPHA = 0.75  # pixels at least this covered by their colour measure it
-MIN_AREA = 6.0  # pixels: smaller masks in a frame count as unseen
-MIN_MOTION = 0.35  # of the rendered amplitude, below which an object reads as still
-_PALETTE = np.array([COLOR_RGB[c] for c in Color], np.float32)
-_COLORS = list(Color)
-_ORDERS = {Shape.TRIANGLE: 3, Shape.SQUARE: 4, Shape.STAR: 5}
-
-
-@dataclass(frozen=True)
-class ObjectReading:
-    """One object as read from the frames; confidences are margins in [0, 1]."""
-
-    color: Color
-    shape: Shape | None  # None: no coherent shape (scattered blobs of the colour)
-    motion: Motion | None  # None: still, or no motion fits the track
-    color_confidence: float
-    shape_confidence: float
-    motion_confidence: float
-    area: float  # mean fraction of the frame covered where seen
-    track: tuple[tuple[float, float], ...]  # centre per frame as fractions; nan where unseen
-
-    @property
-    def confidence(self) -> float:
-        return min(self.color_confidence, self.shape_confidence, self.motion_confidence)
 
 
 @dataclass(frozen=True)
@@ -98,7 +74,7 @@ def analyse(frames: NDArray[np.uint8]) -> Reading:
     objects = []
     for matte, mask in zip(mattes, masks, strict=True):
         mask = _reconstruct(_erode(mask), mask)  # drops specks: stars, noise, stray rims
-        reading = _read_object(matte.colour, matte.alpha * _dilate(mask))
+        reading = read_object(matte.colour, matte.alpha * _dilate(mask))
         if reading is not None:
             objects.append(reading)
     objects.sort(key=lambda o: o.area, reverse=True)
@@ -147,12 +123,12 @@ def _object_mattes(video: F32, diff: F32, rows: F32, core: NDArray[np.bool_]) ->
     f, y, x = np.nonzero(core)
     if len(f) == 0:
         return []
-    axes = _PALETTE[None] - rows[y][:, None]  # (N, 8, 3): background to each palette colour
+    axes = PALETTE[None] - rows[y][:, None]  # (N, 8, 3): background to each palette colour
     offset = diff[f, y, x][:, None]  # (N, 1, 3)
     alpha = np.clip(_dot(offset, axes) / np.maximum(_sq_norm(axes), 1e-6), 0, 1)  # (N, 8)
     misfit = _sq_norm(offset - alpha[..., None] * axes)  # (N, 8)
     votes = np.argmin(misfit, axis=1)
-    counts = np.bincount(votes, minlength=len(_PALETTE))
+    counts = np.bincount(votes, minlength=len(PALETTE))
     floor = max(MIN_CORE_PIXELS * len(video), MIN_CORE_SHARE * counts.max())
     mattes: dict[int, _Matte] = {}  # by the palette colour nearest the measured one
     for k in np.argsort(-counts):
@@ -164,7 +140,7 @@ def _object_mattes(video: F32, diff: F32, rows: F32, core: NDArray[np.bool_]) ->
         colour = np.median(video[f[chosen], y[chosen], x[chosen]], axis=0)
         # Compression can make a few pixels of one object vote for a neighbouring colour
         # (orange for yellow); measured, they are the same colour, hence the same object.
-        nearest = int(np.argmin(_sq_norm(_PALETTE - colour)))
+        nearest = int(np.argmin(_sq_norm(PALETTE - colour)))
         if nearest not in mattes:
             mattes[nearest] = _matte(diff, rows, colour)
     return list(mattes.values())
@@ -247,147 +223,6 @@ def _background_rows(video: F32, rough: F32, reference: F32) -> F32:
         if near.sum() >= MIN_BACKGROUND_SHARE * len(pixels):
             rows[y] = pixels[near].mean(axis=0)
     return rows
-
-
-@dataclass(frozen=True)
-class _Tracks:
-    """Per-frame measurements of one object; nan where the object is unseen."""
-
-    area: F32  # (F,) pixels
-    cx: F32  # (F,) pixels
-    cy: F32
-    spread: F32  # (F,) 2 pi sum(w r^2) / area^2: 1 for a disc, ~1.25 for a star, >> for debris
-    harmonics: NDArray[np.complex64]  # (F, 3): orders 3, 4, 5, weighted by r^2
-
-
-def _tracks(weight: F32) -> _Tracks:
-    # Sparse: the object covers a few hundred of the 4096 pixels of a frame.
-    f, y, x = np.nonzero(weight)
-    w = weight[f, y, x]
-    n = len(weight)
-    area = np.bincount(f, w, minlength=n)
-    seen = area >= MIN_AREA
-    safe = np.where(seen, area, 1)
-    cx = np.bincount(f, w * (x + 0.5), minlength=n) / safe
-    cy = np.bincount(f, w * (y + 0.5), minlength=n) / safe
-    z = (x + 0.5 - cx[f]) + 1j * (y + 0.5 - cy[f])  # (N,) complex offsets from the centroid
-    r2 = (z * z.conjugate()).real
-    unit = z / np.sqrt(np.maximum(r2, 1e-12))
-    inertia = w * r2  # the rim, where shapes differ, weighs most
-    total = np.maximum(np.bincount(f, inertia, minlength=n), 1e-6)
-    power = unit * unit * unit
-    harmonics = []
-    for _ in (3, 4, 5):
-        moment = inertia * power
-        harmonics.append(
-            (np.bincount(f, moment.real, n) + 1j * np.bincount(f, moment.imag, n)) / total
-        )
-        power = power * unit
-
-    def known(values: NDArray[Any]) -> NDArray[Any]:
-        blank = np.nan if values.ndim == 1 else np.complex64(np.nan)
-        return np.where(seen.reshape(-1, *[1] * (values.ndim - 1)), values, blank)
-
-    return _Tracks(
-        known(area).astype(np.float32),
-        known(cx).astype(np.float32),
-        known(cy).astype(np.float32),
-        known(2 * np.pi * total / safe**2).astype(np.float32),
-        known(np.stack(harmonics, axis=1)).astype(np.complex64),
-    )
-
-
-# Harmonic strength of each shape's own order on clean renders (|m3| of a triangle &c.);
-# tests/models/tiny/test_analyse.py re-measures it. A shape scores its strength over this.
-HARMONIC_NORM = {Shape.TRIANGLE: 0.515, Shape.SQUARE: 0.273, Shape.STAR: 0.51}
-# A mask whose best shape scores below this is round. Clean circles score < 0.02, circles
-# through blur + half resolution + noise + JPEG < 0.13, small stars through all that > 0.2.
-CIRCLE_BELOW = 0.16
-# Every shape, clean or degraded, spreads 1.0-1.3; scattered blobs (a model that draws the
-# colour in patches but no object) spread far more and have no shape.
-MAX_SPREAD = 1.5
-# Motion is read by fitting each motion's own rendered track (toyworld.MOTIONS) to the measured
-# centre, log-size and orientation, each in units of its rendered amplitude.
-CHANNEL_UNITS = (
-    world.TRAVEL,  # x
-    world.TRAVEL,  # y
-    float(np.log(world.GROW_TO / world.GROW_FROM)),  # log size
-    2 * np.pi * world.SPIN_TURNS,  # orientation
-)
-MIN_FIT = 0.7  # share of the track's variance a motion must explain: jitter is no motion
-
-
-def _read_object(colour: F32, weight: F32) -> ObjectReading | None:
-    tracks = _tracks(weight)
-    seen = ~np.isnan(tracks.area)
-    if seen.sum() < 2:
-        return None
-    distance = np.linalg.norm(_PALETTE - colour[None], axis=1)
-    first, second = np.sort(distance)[:2]
-    shape, shape_conf = _classify_shape(tracks)
-    motion, motion_conf = _classify_motion(tracks, shape)
-    track = tuple(
-        (float(x) / WORK, float(y) / WORK) for x, y in zip(tracks.cx, tracks.cy, strict=True)
-    )
-    return ObjectReading(
-        color=_COLORS[int(np.argmin(distance))],
-        shape=shape,
-        motion=motion,
-        color_confidence=float(1 - first / max(second, 1e-6)),
-        shape_confidence=shape_conf,
-        motion_confidence=motion_conf,
-        area=float(np.nanmean(tracks.area)) / WORK**2,
-        track=track,
-    )
-
-
-def _classify_shape(tracks: _Tracks) -> tuple[Shape | None, float]:
-    # The larger half of the frames: a shrinking star's last frames are a few blurred pixels.
-    large = tracks.area >= 0.5 * np.nanmax(tracks.area)
-    spread = float(np.median(tracks.spread[large]))
-    if spread > MAX_SPREAD:
-        return None, float(min(1.0, spread / MAX_SPREAD - 1))
-    strength = np.median(np.abs(tracks.harmonics[large]), axis=0)  # (3,) orders 3, 4, 5
-    scores = {
-        shape: float(strength[_ORDERS[shape] - 3]) / norm for shape, norm in HARMONIC_NORM.items()
-    }
-    ranked = sorted(scores, key=scores.__getitem__, reverse=True)
-    best, runner_up = scores[ranked[0]], scores[ranked[1]]
-    if best < CIRCLE_BELOW:
-        return Shape.CIRCLE, float(1 - best / CIRCLE_BELOW)
-    return ranked[0], float(min(1 - runner_up / best, (best - CIRCLE_BELOW) / (1 - CIRCLE_BELOW)))
-
-
-def _classify_motion(tracks: _Tracks, shape: Shape | None) -> tuple[Motion | None, float]:
-    """The motion whose rendered track, scaled, best explains the measured one; None if no
-    motion reaches MIN_MOTION of its amplitude while explaining MIN_FIT of the variance."""
-    seen = ~np.isnan(tracks.area)
-    t = np.linspace(0, 1, len(seen), dtype=np.float32)[seen]
-    orientation = np.zeros(len(t))
-    if shape in _ORDERS:
-        # The phase of the shape's own harmonic turns `order` times as fast as the shape;
-        # unaliased while it turns under half its symmetry angle a frame (toyworld.SPIN_TURNS).
-        order = _ORDERS[shape]
-        orientation = np.unwrap(np.angle(tracks.harmonics[seen, order - 3])) / order
-    channels = (tracks.cx[seen] / WORK, tracks.cy[seen] / WORK, 0.5 * np.log(tracks.area[seen]))
-    measured = np.stack([*channels, orientation], axis=1) / CHANNEL_UNITS  # (T, 4)
-    measured -= measured.mean(axis=0)
-    variance = max(float(np.sum(measured**2)), 1e-12)
-    fits: dict[Motion, float] = {}
-    for motion, path in world.MOTIONS.items():
-        dx, dy, scale, angle = path(t)
-        template = np.stack([dx, dy, np.log(scale), angle], axis=1) / CHANNEL_UNITS
-        template -= template.mean(axis=0)
-        gain = float(np.sum(measured * template) / max(float(np.sum(template**2)), 1e-12))
-        explained = 1 - float(np.sum((measured - gain * template) ** 2)) / variance
-        # Either way round is a spin; every other motion has a direction.
-        if (abs(gain) if motion is Motion.SPINNING else gain) >= MIN_MOTION:
-            fits[motion] = explained
-    ranked = sorted(fits, key=fits.__getitem__, reverse=True)
-    if not ranked or fits[ranked[0]] < MIN_FIT:
-        return None, float(1 - max(fits.values(), default=0.0))
-    runner_up = fits[ranked[1]] if len(ranked) > 1 else 0.0
-    return ranked[0], float(fits[ranked[0]] - max(runner_up, 0.0))
 
 
 def score(frames: NDArray[np.uint8], prompt: str) -> dict[str, bool]:

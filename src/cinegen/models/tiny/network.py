@@ -86,7 +86,7 @@ class AutoEncoder(nn.Module):
     therefore adds ``detail``, a learned image of what is always at a place, wherever its
     ``detail_gate`` says it shows (at night, where no object covers it; per pixel).
     ``detail`` is zero through training stage 1, so it starts as the plain decoder; stage 2
-    learns it with the decoder (``train.py``).
+    learns it with the decoder (``train_autoencoder.py``).
     """
 
     def __init__(self, config: TinyConfig) -> None:

@@ -23,15 +23,16 @@ autoencoder's noise from the global generator). Each invocation is appended to
 ``runs.json`` in the work directory (command, settings, the steps it trained), and the
 bundle's record lists them all: a run stopped and resumed with other settings says so.
 ``export`` writes the shipped bundle (``weights.py``).
+
+Here: stages 3 and 4 and the whole run; stages 1 and 2 are ``train_autoencoder.py``, the
+settings and the seeded streams every stage draws from ``train_settings.py``.
 """
 
 from __future__ import annotations
 
 import copy
 import hashlib
-import math
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,158 +53,28 @@ from cinegen.models.tiny.flow import (
 from cinegen.models.tiny.network import AutoEncoder, TinyConfig, VideoDiT, count_parameters
 from cinegen.models.tiny.text import EncodedText, TextEncoder
 from cinegen.models.tiny.toyworld import Scene, background_image, render_clip, sample_scene
+from cinegen.models.tiny.train_autoencoder import train_autoencoder, train_detail
+from cinegen.models.tiny.train_settings import (
+    STAGE_DATA,
+    STAGE_DIT,
+    Progress,
+    TrainSettings,
+    autocast,
+    learning_rate,
+    rng_for,
+    to_unit,
+    torch_rng_for,
+)
 from cinegen.models.tiny.vocab import Background
 
-Progress = Callable[[str, int, int, dict[str, float]], None]
-
-STAGE_AE, STAGE_DATA, STAGE_DIT, STAGE_DETAIL = 1, 2, 3, 4  # random streams (kept as first used)
 CFG_DROP = 0.1  # share of prompts replaced by the empty prompt
 EMA_DECAY = 0.999
-FOREGROUND_WEIGHT = 10.0  # autoencoder: object pixels' share of the L1 loss
-DETAIL_LR = (1 / 3, 30.0)  # detail stage: (decoder, detail image and gate) x the base rate
 FOREGROUND_LATENT = 1.0  # normalised latent distance from the bare background marking an object
-
-
-@dataclass(frozen=True)
-class TrainSettings:
-    workdir: Path
-    seed: int = 0
-    config: TinyConfig = field(default_factory=TinyConfig)
-    ae_steps: int = 3000
-    ae_batch: int = 64  # frames
-    detail_steps: int = 1500
-    clips: int = 32768  # encoded training clips
-    dit_steps: int = 6000
-    dit_batch: int = 64
-    foreground_weight: float = 4.0  # transformer loss weight of object latents (1: uniform)
-    lr: float = 3e-4
-    warmup: int = 200
-    checkpoint_every: int = 200
-    device: str = "cpu"
-    compile: bool = False  # torch.compile the transformer (a minute to start, ~1.5x faster)
-    threads: int | None = None
-
-
-def _rng(seed: int, stage: int, step: int) -> np.random.Generator:
-    return np.random.default_rng([seed, stage, step])
-
-
-def _torch_rng(seed: int, stage: int, step: int) -> torch.Generator:
-    return torch.Generator().manual_seed(int(_rng(seed, stage, step).integers(2**62)))
-
-
-def _noise_like(x: Tensor, seed: int, stage: int, step: int) -> Tensor:
-    """Standard normal noise shaped like ``x``, drawn from ``(seed, stage, step)`` alone."""
-    noise = torch.randn(x.shape, generator=_torch_rng(seed, stage, step))
-    return noise.to(device=x.device, dtype=x.dtype)
-
-
-def _to_unit(clips: np.ndarray) -> Tensor:
-    """uint8 (..., H, W, 3) -> float (..., 3, H, W) in [-1, 1]."""
-    x = torch.from_numpy(clips).float().div(127.5).sub(1)
-    return x.movedim(-1, -3)
-
-
-def _autocast(device: str) -> Any:
-    return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
-
-
-def _lr(settings: TrainSettings, step: int, total: int) -> float:
-    if step < settings.warmup:
-        return settings.lr * (step + 1) / settings.warmup
-    progress = (step - settings.warmup) / max(1, total - settings.warmup)
-    return settings.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
-# --- stage 1: autoencoder ------------------------------------------------------------------
-def ae_batch(
-    seed: int, step: int, frames: int, config: TinyConfig, stage: int = STAGE_AE
-) -> tuple[Tensor, Tensor]:
-    """``frames`` toy-world frames (N, 3, H, W) in [-1, 1] and their per-pixel loss weights:
-    ``FOREGROUND_WEIGHT`` on objects, and in the detail stage on visible background detail."""
-    rng = _rng(seed, stage, step)
-    per_clip = 4
-    scenes = [sample_scene(rng) for _ in range(max(1, frames // per_clip))]
-    images, weights = [], []
-    for scene in scenes:
-        clip = render_clip(scene, config.frames, config.size)
-        picked = clip[rng.choice(config.frames, per_clip, replace=False)]
-        backdrop = background_image(scene.background, config.size)
-        differs = np.abs(picked.astype(np.float32) - backdrop).max(axis=-1) > 8
-        if stage == STAGE_DETAIL:
-            differs |= background_detail(scene.background, config.size)
-        images.append(picked)
-        weights.append(1 + (FOREGROUND_WEIGHT - 1) * differs)
-    x = _to_unit(np.concatenate(images))
-    w = torch.from_numpy(np.concatenate(weights)).float()[:, None]
-    return x, w
-
-
-def background_detail(background: Background, size: int) -> np.ndarray:
-    """(size, size) bool: where a backdrop differs from its row's colour (the night's stars)."""
-    image = background_image(background, size)
-    detail: np.ndarray = np.abs(image - np.median(image, axis=1, keepdims=True)).max(axis=-1) > 8
-    return detail
-
-
-def train_autoencoder(settings: TrainSettings, progress: Progress) -> AutoEncoder:
-    ae = AutoEncoder(settings.config).to(settings.device)
-    plain = [*ae.encoder.parameters(), *ae.decoder.parameters()]  # detail stays zero here
-    _fit(settings, ae, [(plain, 1.0)], STAGE_AE, settings.ae_steps, progress)
-    return ae.eval()
-
-
-def _fit(
-    settings: TrainSettings,
-    ae: AutoEncoder,
-    groups: list[tuple[list[nn.Parameter], float]],
-    stage: int,
-    total: int,
-    progress: Progress,
-) -> None:
-    """Train ``ae``'s parameters in ``groups`` (each with its multiple of the learning rate)
-    to ``total`` steps of L1 on ``ae_batch`` frames, resuming from the stage's checkpoint."""
-    name = {STAGE_AE: "autoencoder", STAGE_DETAIL: "detail"}[stage]
-    opt = torch.optim.AdamW([{"params": p} for p, _ in groups], lr=settings.lr, weight_decay=0.0)
-    checkpoint = Checkpoint(
-        settings.workdir / f"{name}.pt", opt, every=settings.checkpoint_every, model=ae
-    )
-    step = checkpoint.resume(settings.device)["step"]
-    while step < total:
-        for group, (_, scale) in zip(opt.param_groups, groups, strict=True):
-            group["lr"] = _lr(settings, step, total) * scale
-        x, w = ae_batch(settings.seed, step, settings.ae_batch, settings.config, stage)
-        x, w = x.to(settings.device), w.to(settings.device)
-        with _autocast(settings.device):
-            z = ae.encode(x)
-            noise = _noise_like(z, settings.seed, stage, step)
-            y = ae.decode(z + 0.05 * z.detach().std() * noise)
-        loss = ((y.float() - x).abs() * w).mean() / w.mean() + 1e-4 * z.float().pow(2).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()  # type: ignore[no-untyped-call]
-        opt.step()
-        step += 1
-        progress(name, step, total, {"loss": loss.item()})
-        checkpoint.save_if_due(step, total)
-
-
-# --- stage 2: detail -----------------------------------------------------------------------
-def train_detail(settings: TrainSettings, ae: AutoEncoder, progress: Progress) -> AutoEncoder:
-    """The decoder again with its ``detail`` image and gate; the encoder (and so every latent)
-    stays as stage 1 left it."""
-    ae.requires_grad_(False)
-    decoder = [*ae.decoder.parameters()]
-    detail = [ae.detail, *ae.detail_gate.parameters()]
-    for p in decoder + detail:
-        p.requires_grad_(True)
-    groups = [(decoder, DETAIL_LR[0]), (detail, DETAIL_LR[1])]
-    _fit(settings, ae, groups, STAGE_DETAIL, settings.detail_steps, progress)
-    return ae.requires_grad_(False).eval()
 
 
 # --- stage 3: latents ----------------------------------------------------------------------
 def dataset_scenes(seed: int, n: int) -> list[Scene]:
-    rng = _rng(seed, STAGE_DATA, 0)
+    rng = rng_for(seed, STAGE_DATA, 0)
     return [sample_scene(rng) for _ in range(n)]
 
 
@@ -211,8 +82,8 @@ def dataset_scenes(seed: int, n: int) -> list[Scene]:
 def encode_clips(ae: AutoEncoder, clips: np.ndarray, device: str) -> Tensor:
     """uint8 clips (B, F, H, W, 3) -> raw latents (B, F, C, h, w) float32."""
     b, f = clips.shape[:2]
-    x = _to_unit(clips.reshape(b * f, *clips.shape[2:])).to(device)
-    with _autocast(device):
+    x = to_unit(clips.reshape(b * f, *clips.shape[2:])).to(device)
+    with autocast(device):
         z = ae.encode(x).float()
     return z.view(b, f, *z.shape[1:])
 
@@ -284,12 +155,12 @@ def dit_batch(
     backgrounds: Tensor,
     encoder: TextEncoder,
 ) -> DitBatch:
-    rng = _rng(settings.seed, STAGE_DIT, step)
+    rng = rng_for(settings.seed, STAGE_DIT, step)
     index = rng.integers(len(scenes), size=settings.dit_batch)
     prompts = ["" if rng.random() < CFG_DROP else caption(scenes[i], rng) for i in index.tolist()]
     x0 = latents[torch.from_numpy(index)].float()
     condition = condition_for_training(x0, rng)
-    generator = _torch_rng(settings.seed, STAGE_DIT, step)
+    generator = torch_rng_for(settings.seed, STAGE_DIT, step)
     t = sample_training_time(len(index), generator)
     noise = torch.randn(x0.shape, generator=generator)
     order = list(Background)
@@ -325,9 +196,9 @@ def train_transformer(
     total = settings.dit_steps
     while step < total:
         for group in opt.param_groups:
-            group["lr"] = _lr(settings, step, total)
+            group["lr"] = learning_rate(settings, step, total)
         batch = dit_batch(settings, step, latents, scenes, backgrounds, encoder).to(device)
-        with _autocast(device):
+        with autocast(device):
             loss = flow_loss(
                 forward,  # type: ignore[arg-type]
                 batch.latents,

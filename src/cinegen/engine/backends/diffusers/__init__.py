@@ -2,6 +2,8 @@
 CogVideoX, Mochi, Hunyuan).
 
 - ``backend.py``: ``DiffusersVideoBackend``, one ``Backend`` for every family.
+- ``loading.py``: a family's pipeline class per task, its weights from a directory or the
+  hub, and a sibling pipeline over the modules already loaded.
 - ``families.py``: ``FAMILIES``, the table of what differs between families (pipeline
   classes, call arguments, step cache, preview decoders, held frames); ``ltx2.py``: what
   LTX-2 adds (sound, keyframes, two stages, distilled weights).

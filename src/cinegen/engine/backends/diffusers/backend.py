@@ -4,19 +4,17 @@ Wan VACE, CogVideoX, Mochi, Hunyuan, HunyuanVideo 1.5, SkyReels-V2, SANA-Video.
 ``DiffusersVideoBackend`` loads a model's pipelines, batches its variants, runs the step
 cache, the previews and the presets' two stages; what differs between families is data, the
 model's row of ``families.FAMILIES``. Weights come from a local directory
-(``Settings.model_paths``) or the hub id in the registry; the ``-tiny-random`` entries build
-the same pipeline classes in code.
+(``Settings.model_paths``) or the hub id in the registry, loaded by ``loading.py``; the
+``-tiny-random`` entries build the same pipeline classes in code.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,7 +25,7 @@ from cinegen.config import Settings
 from cinegen.engine import memory
 from cinegen.engine.backends.base import Clips, RenderJob, Sound, StepHooks
 from cinegen.engine.backends.device import pick_device_dtype
-from cinegen.engine.backends.diffusers import lora, ltx2, parallel, placement
+from cinegen.engine.backends.diffusers import loading, lora, ltx2, parallel, placement
 from cinegen.engine.backends.diffusers.families import FAMILIES, Family
 from cinegen.errors import ModelLoadError
 from cinegen.registry import ModelEntry
@@ -59,57 +57,20 @@ class DiffusersVideoBackend:
         self.quantize = "none" if self.entry.tiny_random else self.settings.quantize
         self.placement = self._choose_placement()
         main_task = "t2v" if self.entry.capabilities.text_to_video else "i2v"
-        self._pipes[main_task] = self._place(self._load(main_task))
+        main = loading.load_pipeline(
+            self.entry,
+            self.family,
+            main_task,
+            device=self.device,
+            dtype=self.dtype,
+            weights_from=self.weights_from,
+            quantize=self.quantize,
+        )
+        self._pipes[main_task] = self._place(main)
         if lora.pinned(self.settings, self.entry.id):
             self._adapters.use(self._adapters.pinned)  # they load (and fuse) with the model
 
     # -- loading -----------------------------------------------------------------------
-    def _load(self, task: str) -> Any:
-        if self.entry.tiny_random:
-            from cinegen.engine.backends.diffusers.tiny_twins import build_tiny_pipeline
-
-            pipe = build_tiny_pipeline(self.entry.family, task)
-            # Built in float32; casting with .to() only when asked for another dtype.
-            return pipe if self.dtype == torch.float32 else pipe.to(dtype=self.dtype)
-        import diffusers
-
-        cls = getattr(diffusers, self._class_name(task))
-        quantized = placement.quantization(self.quantize, self.device)
-        try:
-            return cls.from_pretrained(
-                self.weights_from, dtype=self.dtype, quantization_config=quantized
-            )
-        except Exception as exc:
-            self._explain_needs(exc)
-            if not isinstance(exc, (OSError, ValueError)):
-                raise
-            env = "CINEGEN_MODEL_PATHS__" + self.entry.id.upper().replace("-", "_")
-            where = "directory" if Path(self.weights_from).exists() else "hub id"
-            raise ModelLoadError(
-                f"could not load {self.entry.id} from {where} {self.weights_from!r} ({exc}). "
-                f"Download the diffusers-format weights of {self.entry.weights} and point "
-                f"{env} at that directory."
-            ) from exc
-
-    def _explain_needs(self, failure: Exception) -> None:
-        """Where loading failed and a package the family's weights need does not import, say
-        which to install (transformers' own failure names neither the package nor the fix)."""
-        for package in self.family.needs:
-            try:
-                importlib.import_module(package)
-            except Exception as exc:  # absent, or built for another torch (a RuntimeError)
-                raise ModelLoadError(
-                    f"could not load {self.entry.id} ({failure}): it needs {package}, which "
-                    f"did not import ({exc}). Install the {package} built for your torch "
-                    f"{torch.__version__.split('+')[0]}: pip install 'cinegen[{self.entry.family}]'"
-                ) from failure
-
-    def _class_name(self, task: str) -> str:
-        name = {"t2v": self.family.t2v, "i2v": self.family.i2v}.get(task, self.family.keyframes)
-        if name is None:
-            raise ModelLoadError(f"{self.entry.id} has no {task} pipeline")
-        return name
-
     def _choose_placement(self) -> memory.Choice:
         """The memory tier for this model on this device, from its need and the memory free
         now (``engine/memory.py``); the settings force a tier or the tiling."""
@@ -139,7 +100,8 @@ class DiffusersVideoBackend:
         if task not in self._pipes:
             if not (self.family.i2v_shares_weights and "t2v" in self._pipes):
                 raise ModelLoadError(f"{self.entry.id} cannot run {task}")
-            self._pipes[task] = _sibling(self._pipes["t2v"], self._class_name(task))
+            name = loading.class_name(self.entry, self.family, task)
+            self._pipes[task] = loading.sibling(self._pipes["t2v"], name)
         return self._pipes[task]
 
     def _weights_or_none(self, load: Callable[[str], Any], where: str | None) -> Any:
@@ -393,30 +355,3 @@ class _step_cache:
         if self.make_config is not None:
             for transformer in self.transformers:
                 transformer.disable_cache()
-
-
-def _sibling(pipe: Any, class_name: str) -> Any:
-    """Another pipeline class over ``pipe``'s loaded modules: no copy, no reload, no cast.
-
-    One class for both (Kandinsky 6) is the same pipeline. Trap: diffusers' ``from_pipe``
-    casts every shared module to float32 (its dtype defaults to it), doubling a bf16 model's
-    memory in place; passing it the dtype would cast the modules a model keeps in float32.
-    Trap: ``components`` leaves out the pipeline's settings (Wan 2.2 TI2V's
-    ``expand_timesteps``, ``boundary_ratio``), without which the sibling would read the
-    image the Wan 2.1 way and fail: they are carried over from its config."""
-    if type(pipe).__name__ == class_name:
-        return pipe
-    import diffusers
-
-    cls = getattr(diffusers, class_name)
-    wanted, optional = cls._get_signature_keys(cls)
-    # A module's config entry is its (library, class) pair: only plain values are settings.
-    settings = {
-        name: pipe.config[name]
-        for name in optional
-        if name in pipe.config and not isinstance(pipe.config[name], (list, tuple))
-    }
-    modules = {name: module for name, module in pipe.components.items() if name in wanted}
-    sibling = cls(**modules, **settings)
-    sibling.set_progress_bar_config(disable=True)
-    return sibling
