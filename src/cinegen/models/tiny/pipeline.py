@@ -6,12 +6,15 @@ comes from its own seed, so a variant depends on its seed and prompt, not on whi
 variants share the batch. A first frame, when given, is encoded and held fixed while the
 rest of the clip is sampled around it (image-to-video); more generally ``Keep`` holds any
 given pixels of any frames (extension, inpainting), and ``source`` starts the sampler from
-a noised existing clip instead of pure noise (remix).
+a noised existing clip instead of pure noise (remix). A held frame the pipeline drew itself
+(a long video's next window holds the last frame of the one before) is held as the latent
+it was drawn from (``DrawnFrames``), not re-encoded.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -35,6 +38,41 @@ from cinegen.models.tiny.weights import TinyModel, load
 HOLD_GUIDANCE = 6.0
 
 
+class DrawnFrames:
+    """The latents of the frames the pipeline drew lately, so that a held frame it drew
+    itself (each window of a long video holds the last frame of the one before) is held as
+    the latent it was drawn from, not re-encoded from its pixels. Trap: the autoencoder's
+    round trip is not neutral: it grows an object's area about 15% each time (a toy-world
+    spinning square: 0.062 -> 0.088 -> 0.098 -> 0.113 of the frame), which compounded
+    window after window and showed at every seam."""
+
+    # Mean absolute difference (0-255), over the pixels held, within which a held frame is
+    # one the pipeline drew: the engine hands frames back rounded to 8 bits and resized to
+    # the output and back (0.7 at 480x480). A latent that decodes that near a frame holds it
+    # better than its re-encoding, even were it another frame of a still clip.
+    TOLERANCE = 1.0
+    MIN_HELD = 0.5  # held pixels to compare at least (a share of the frame)
+
+    def __init__(self, capacity: int = 64) -> None:
+        self._frames: deque[tuple[np.ndarray, Tensor]] = deque(maxlen=capacity)
+
+    def remember(self, clips: np.ndarray, latents: Tensor) -> None:
+        """``clips`` (B, F, size, size, 3) in [0, 1] drawn from ``latents`` (B, F, C, h, w)."""
+        pixels = np.round(clips * 255).astype(np.int16)
+        for b in range(len(clips)):
+            for f in range(clips.shape[1]):
+                self._frames.append((pixels[b, f], latents[b, f].clone()))
+
+    def find(self, frame: np.ndarray, held: np.ndarray) -> Tensor | None:
+        """The latent a (size, size, 3) uint8 frame was drawn from, if drawn lately, judged
+        on its ``held`` (size, size) pixels."""
+        if held.mean() < self.MIN_HELD:
+            return None
+        given = frame[held].astype(np.int16)
+        near = (z for pixels, z in reversed(self._frames) if _near(pixels[held], given))
+        return next(near, None)
+
+
 class TinyPipeline:
     def __init__(
         self, model: TinyModel, encoder: TextEncoder, device: str = "cpu", autocast: bool = True
@@ -44,6 +82,7 @@ class TinyPipeline:
         self.device = torch.device(device)
         # bfloat16 matmuls: several times faster on CPUs with AMX or AVX512-BF16, and on GPUs.
         self.autocast = autocast
+        self.drawn = DrawnFrames()
 
     @classmethod
     def load(cls, directory: Path | None = None, device: str = "cpu") -> TinyPipeline:
@@ -118,6 +157,7 @@ class TinyPipeline:
             autocast=self.autocast,
         )
         clips = self.decode(latents)
+        self.drawn.remember(clips, latents)
         if keep is not None:  # the decoder blurs across cells: put the given pixels back
             given = keep.frames.astype(np.float32) / 255
             clips = np.where(keep.mask[None, ..., None], given[None], clips)
@@ -153,7 +193,11 @@ class TinyPipeline:
         down = cfg.latent_down
         cells = torch.from_numpy(np.ascontiguousarray(keep.mask)).to(self.device).float()
         cells = -F.max_pool2d(-cells[:, None], down)  # (F, 1, h, w): 1 where all kept
-        known = self.encode(keep.frames) * cells
+        known = self.encode(keep.frames)
+        for f in np.flatnonzero(keep.mask.any(axis=(1, 2))):
+            if (drawn := self.drawn.find(keep.frames[f], keep.mask[f])) is not None:
+                known[f] = drawn  # a frame it drew: held as drawn (``DrawnFrames``)
+        known = known * cells
         return Condition(
             known[None].expand(batch, -1, -1, -1, -1), cells[None].expand(batch, -1, -1, -1, -1)
         )
@@ -171,6 +215,10 @@ class TinyPipeline:
     @property
     def _std(self) -> Tensor:
         return self.model.latent_std.view(-1, 1, 1)
+
+
+def _near(drawn: np.ndarray, given: np.ndarray) -> bool:
+    return float(np.abs(drawn - given).mean()) <= DrawnFrames.TOLERANCE
 
 
 def _noise(shape: tuple[int, ...], seed: int) -> Tensor:
