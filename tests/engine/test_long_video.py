@@ -61,6 +61,7 @@ def test_a_model_that_cannot_continue_a_clip_refuses_a_long_one_naming_those_tha
 
 
 BOUNCING = "a red circle bouncing in a grey studio"  # a motion the toy world can go on with
+SPINNING = "a red square spinning in a grey studio"  # every step alike: a seam shows as itself
 
 
 @pytest.fixture(scope="module")
@@ -112,23 +113,38 @@ def test_a_minute_from_the_embedded_model_is_exact_and_its_seams_are_like_its_st
     # first and last frames), so the step out of the held frame is the bounce leaving the
     # floor: no jump, the mirror of the landing step into it (0.94-1.04x on seeds 1-5).
     # Trap: the floor step hides a change of look at the seam; on a spinning square (every
-    # step alike) the first seams jump 1.9-3.7x the median (bench/operations.py).
+    # step alike) the first seams jump 1.5-2.9x the median (bench/operations.py).
     landing = steps[np.array(seams) - 1]
     assert (steps[seams] <= 1.05 * landing).all(), (steps[seams] / landing).round(2)
     assert np.delete(steps, seams).min() > 0  # it moves all along: no window stands still
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 21's measure reads 1.72x on this seed (1.58-1.98 on seeds 1-5): on a bounce "
-    "every seam is a floor step, which reads 1.50 even in the toy world's own seamless clip "
-    "(test_the_seam_measure_on_the_toy_worlds_own_minute), so any drift tips it over: "
-    "the second window's steps run 9-38% above the last window's",
-)
 def test_every_seam_of_a_minute_is_within_one_and_a_half_median_steps(minute) -> None:
+    """Issue 21's measure on this seed (1.38; it read 1.57 before a held frame the model drew
+    was held as drawn, ``pipeline.DrawnFrames``). Not on every seed: bench/operations.py's
+    long_video reads 1.40, 1.45, 1.38, 1.75, 1.44 on seeds 1-5 (seed 4's first window
+    draws the circle squashed), and a seamless bounce itself reads 1.50 (every seam is a
+    floor step: test_the_seam_measure_on_the_toy_worlds_own_minute)."""
     rendered, video, _ = minute
     steps, seams = _steps_and_seams(rendered, video)
+    ratios = steps[seams] / np.median(steps)
+    assert ratios.max() <= 1.5, ratios.round(2)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 21's measure reads 2.9x on a spinning square (1.5-2.9 on seeds 1-5): the "
+    "model draws the square from the prompt smaller than it continues it from a held frame, "
+    "so the square grows at the first seams (a tenth of the frame to a fifth over a minute)",
+)
+def test_every_seam_of_a_spinning_minute_is_within_one_and_a_half_median_steps() -> None:
+    engine = Engine(Settings(default_model="cinegen-tiny", visible_mark=False))
+    rendered = engine.run(
+        spec(prompt=SPINNING, fps=4, n_frames=240, model="turbo", audio="off", seed=2)
+    )
+    steps, seams = _steps_and_seams(rendered, rendered.variant(0))
     ratios = steps[seams] / np.median(steps)
     assert ratios.max() <= 1.5, ratios.round(2)
 
