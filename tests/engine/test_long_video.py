@@ -10,8 +10,9 @@ import pytest
 
 from cinegen.config import Settings
 from cinegen.engine.engine import Engine
-from cinegen.engine.operations import Layout, Segment, Windows, in_windows
+from cinegen.engine.layout import Layout, Segment, Windows
 from cinegen.engine.plan import plan
+from cinegen.engine.windows import in_windows
 from cinegen.errors import SpecError
 from cinegen.models.tiny.scene import ObjectSpec, Scene
 from cinegen.models.tiny.toyworld import render_clip

@@ -32,16 +32,11 @@ from cinegen.engine.backends.base import (
     load_soundtrack,
 )
 from cinegen.engine.grid import native_keep, native_source
-from cinegen.engine.operations import (
-    Layout,
-    Placed,
-    Segment,
-    in_windows,
-    lay_out,
-    paste,
-)
+from cinegen.engine.layout import Layout, Placed, Segment, paste
+from cinegen.engine.operations import lay_out
 from cinegen.engine.plan import RenderPlan, plan
 from cinegen.engine.sources import MediaResolver, given_references, reference_pictures
+from cinegen.engine.windows import in_windows
 from cinegen.media.resample import resample_video
 from cinegen.progress import PreviewFn, ProgressFn, Stage
 from cinegen.spec import GenerationSpec

@@ -5,7 +5,7 @@ size (``plan.py``: the native grid). ``native_keep`` turns the layout's given pi
 that window into the ``Keep`` the render holds; ``native_source`` turns a remix's clip into
 the frames its sampling starts from. Both place the output's picture where the output is
 later cropped from (``resample.crop_box``). Afterwards the engine resamples to the
-requested grid and pastes the given pixels back exactly (``operations.paste``).
+requested grid and pastes the given pixels back exactly (``layout.paste``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from cinegen.engine.operations import Placed, Remix
+from cinegen.engine.layout import Placed, Remix
 from cinegen.media.keep import Keep
 from cinegen.media.resample import crop_box
 

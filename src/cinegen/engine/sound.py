@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cinegen.engine.backends.base import Sound, Soundtrack
-from cinegen.engine.operations import Layout, Segment
+from cinegen.engine.layout import Layout, Segment
 from cinegen.engine.plan import RenderPlan
 from cinegen.media import audio
 from cinegen.spec import GenerationSpec
