@@ -248,7 +248,7 @@ def _metadata(
 
 
 def _long_video(rendered: Rendered) -> dict[str, Any] | None:
-    """A long video's windows for the sidecar: the engine's (``operations.in_windows``,
+    """A long video's windows for the sidecar: the engine's (``windows.in_windows``,
     counted in output frames) or the model's own (diffusion forcing, in native frames);
     None where each render was one window."""
     windows = rendered.layout.windows

@@ -11,7 +11,7 @@ MIN_SIDE = 16
 MAX_LONG_SIDE = 1920  # 1080p landscape or portrait
 MAX_SHORT_SIDE = 1080
 # One video; a model that continues a clip renders a longer one as overlapping windows
-# (engine/operations.in_windows), the diffusion-forcing models natively.
+# (engine/windows.in_windows), the diffusion-forcing models natively.
 MAX_SECONDS = 60.0
 MIN_FPS, MAX_FPS = 1.0, 60.0
 MAX_FRAMES = int(MAX_SECONDS * MAX_FPS)

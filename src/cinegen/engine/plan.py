@@ -50,7 +50,7 @@ class RenderPlan:
     @property
     def longest_render(self) -> int | None:
         """Output frames one render covers, context included, where longer segments render
-        in windows (the model continues a clip: ``operations.in_windows``); else None and a
+        in windows (the model continues a clip: ``windows.in_windows``); else None and a
         longer render is refused."""
         caps = self.model.capabilities
         if not caps.video_conditioning or self.spec.type is GenerationType.image_gen:
