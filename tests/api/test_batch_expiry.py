@@ -186,3 +186,35 @@ def test_cancelling_a_batch_past_its_window_finds_it_expired(live):
     assert codes == ["batch_expired"] * 2
     assert all(t.state is TaskState.cancelled for t in live.tasks(batch.id).values())
     assert not live.worker.run_once()
+
+
+def test_a_line_queued_while_another_refresh_expires_the_batch_is_never_rendered(live, monkeypatch):
+    """Two refreshes at once (the API's chore and a retrieve): one queues a waiting line's
+    task while the other expires the batch, which saw no task to cancel. The task is
+    cancelled all the same, and the line is reported expired."""
+    client = live.client("racing")
+    batch = make_batch(client, [request_line(n) for n in range(1, 5)])  # line 4 waits
+    assert live.worker.run_once()  # room for line 4 now
+    create_task = batch_work.create_task
+    raced: list[str] = []
+
+    def create_then_expire(*args, **kwargs):
+        task = create_task(*args, **kwargs)
+        if not raced:  # the other refresh ends the batch before this one records the task
+            raced.append(task.id)
+            live.advance(batch.id, WINDOW_ENDED)
+        return task
+
+    monkeypatch.setattr(batch_work, "create_task", create_then_expire)
+    with live.sessions() as session:
+        batch_work.refresh(session, session.get(Batch, batch.id), settings=live.settings)
+    assert len(raced) == 1
+    with live.sessions() as session:
+        assert session.get(Task, raced[0]).state is TaskState.cancelled
+    ended = client.batches.retrieve(batch.id)
+    assert ended.status == "expired"
+    errors = {
+        line["custom_id"]: line["error"]["code"] for line in lines_of(client, ended.error_file_id)
+    }
+    assert errors == {f"shot-{n}": "batch_expired" for n in (2, 3, 4)}
+    assert not live.worker.run_once()

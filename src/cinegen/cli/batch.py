@@ -16,7 +16,7 @@ import typer
 from sqlalchemy.orm import Session, sessionmaker
 
 from cinegen.api.errors import ApiError
-from cinegen.api.openai import batch_work, files
+from cinegen.api.openai import batch_create, batch_work, files
 from cinegen.api.openai.batches import batch_object
 from cinegen.cli.keys import database
 from cinegen.cli.terminal import _fail, _progress_bars, _settings, err, out
@@ -80,7 +80,7 @@ def _create(session: Session, key_id: str, file: Path, *, settings: Settings) ->
         data_dir=settings.data_dir,
     )  # fmt: skip
     try:
-        made = batch_work.create(
+        made = batch_create.create(
             session, key, input_file_id=stored.id, endpoint="/v1/videos",
             completion_window="24h", metadata=None, settings=settings,
         )  # fmt: skip

@@ -1,6 +1,7 @@
 """What a batch does, for the HTTP routes (``batches.py``) and ``cinegen batch`` alike: read
 its input file's lines, queue each through the single create's own path, follow its tasks,
-and write the output and error files once every line has ended (``batch_output.py``).
+and write the output and error files once every line has ended (``batch_output.py``); a
+batch is made from its file by ``batch_create.py``.
 
 A line's life: *waiting* (no task yet), then *queued* as a task or *refused* with the status
 and error body a single ``POST /v1/videos`` would have answered (policy, validation, quota).
@@ -38,12 +39,10 @@ from sqlalchemy.orm import Session
 
 from cinegen.api import tasks
 from cinegen.api.errors import ApiError
-from cinegen.api.openai.batch_input import read_lines
 from cinegen.api.openai.batch_output import store_files, succeeded
 from cinegen.api.openai.request_body import refuse_unknown
 from cinegen.api.openai.video_create import CREATE_FIELDS, create_task
 from cinegen.config import Settings
-from cinegen.errors import excerpt
 from cinegen.jobs import webhooks
 from cinegen.jobs.moves import IllegalTransition
 from cinegen.jobs.queue import cancel
@@ -52,14 +51,10 @@ from cinegen.store.models import (
     Batch,
     BatchRequest,
     BatchState,
-    StoredFile,
     Task,
-    new_id,
     utcnow,
 )
 
-ENDPOINTS = ("/v1/videos",)
-COMPLETION_WINDOWS = ("24h",)
 # Refusals that say "not now" rather than "not this": the line waits and is tried again.
 NOT_NOW = frozenset({"too_many_active_tasks", "queue_full"})
 OPEN = (BatchState.in_progress, BatchState.cancelling)
@@ -108,95 +103,6 @@ class Counts:
     failed: int
 
 
-# --- creating --------------------------------------------------------------------------------
-def check_choices(endpoint: Any, completion_window: Any) -> None:
-    for param, value, allowed in (
-        ("endpoint", endpoint, ENDPOINTS),
-        ("completion_window", completion_window, COMPLETION_WINDOWS),
-    ):
-        if value not in allowed:
-            raise ApiError(
-                400,
-                f"{param} must be one of: {', '.join(allowed)} (got {excerpt(value)}); this "
-                "server makes videos",
-                code="invalid_value",
-                param=param,
-            )
-
-
-def create(
-    session: Session,
-    key: ApiKey,
-    *,
-    input_file_id: Any,
-    endpoint: Any,
-    completion_window: Any,
-    metadata: dict[str, str] | None,
-    settings: Settings,
-) -> Batch:
-    """A batch of the lines of the caller's file ``input_file_id``: refused whole (state
-    failed, its ``errors`` naming each bad line) or in progress (``refresh`` queues its
-    lines)."""
-    check_choices(endpoint, completion_window)
-    stored = _input_file(session, key, input_file_id)
-    try:
-        data = (settings.data_dir / stored.path).read_bytes()
-    except FileNotFoundError:  # deleted between the look-up and the read
-        raise _no_input_file(input_file_id) from None
-    lines, errors = read_lines(data, endpoint)
-    now = utcnow()
-    # The batch and all its lines in one commit: no restart finds half of them (its
-    # ``validating`` is that moment, never stored).
-    batch = Batch(
-        id=new_id("batch"),
-        account_id=key.account_id,
-        key_id=key.id,
-        input_file_id=stored.id,
-        endpoint=endpoint,
-        completion_window=completion_window,
-        state=BatchState.failed if errors else BatchState.in_progress,
-        meta=metadata,
-        errors=errors or None,
-        created_at=now,
-        failed_at=now if errors else None,
-        in_progress_at=None if errors else now,
-        expires_at=now + timedelta(hours=24),
-    )
-    session.add(batch)
-    if errors:
-        webhooks.emit(session, key.account_id, "batch.failed", batch.id)
-    else:
-        session.add_all(
-            BatchRequest(batch_id=batch.id, line=line.number, custom_id=line.custom_id,
-                         body=line.body)
-            for line in lines
-        )  # fmt: skip
-    session.commit()
-    return batch
-
-
-def _input_file(session: Session, key: ApiKey, file_id: Any) -> StoredFile:
-    stored = session.get(StoredFile, file_id) if isinstance(file_id, str) else None
-    if (
-        stored is None
-        or stored.account_id != key.account_id
-        or stored.purpose != "batch"
-        or stored.deleted_at is not None
-    ):
-        raise _no_input_file(file_id)
-    return stored
-
-
-def _no_input_file(file_id: Any) -> ApiError:
-    return ApiError(
-        400,
-        f"input_file_id: no file {excerpt(file_id)} of purpose batch among this account's "
-        "files (upload one with POST /v1/files, purpose batch)",
-        code="invalid_value",
-        param="input_file_id",
-    )
-
-
 # --- following -------------------------------------------------------------------------------
 def refresh(
     session: Session, batch: Batch, *, settings: Settings, now: datetime | None = None
@@ -233,10 +139,7 @@ def _expire_if_due(session: Session, batch: Batch, now: datetime) -> None:
     for request in unfinished:
         request.error = batch_expired(batch)
     session.commit()
-    for request in unfinished:
-        if request.task_id is not None:
-            with contextlib.suppress(IllegalTransition):  # it ended meanwhile
-                cancel(session, request.task_id)
+    _cancel_tasks(session, batch)
 
 
 def _queue_waiting(session: Session, batch: Batch, *, settings: Settings) -> None:
@@ -269,7 +172,7 @@ def _queue_waiting(session: Session, batch: Batch, *, settings: Settings) -> Non
                 return
             request.status_code, request.error = exc.status, exc.body()
         else:
-            request.task_id = task.id
+            _take(session, request, task.id)
         session.commit()
 
 
@@ -301,11 +204,43 @@ def cancel_batch(
             if _waiting(request):
                 request.error = CANCELLED_BEFORE_QUEUED
         session.commit()
-        for task in _tasks(session, batch.requests).values():
-            if not task.state.terminal:
-                with contextlib.suppress(IllegalTransition):  # it ended meanwhile
-                    cancel(session, task.id)
+        _cancel_tasks(session, batch)
     return refresh(session, batch, settings=settings, now=now)
+
+
+def _take(session: Session, request: BatchRequest, task_id: str) -> None:
+    """Give a waiting line its new task, unless the line ended meanwhile (another refresh
+    expired or cancelled the batch while this one created the task, and found no task to
+    cancel): then the task is cancelled before any worker renders it."""
+    taken = session.execute(
+        update(BatchRequest)
+        .where(
+            BatchRequest.batch_id == request.batch_id,
+            BatchRequest.line == request.line,
+            BatchRequest.error.is_(None),
+        )
+        .values(task_id=task_id)
+    )
+    if taken.rowcount == 0:  # type: ignore[attr-defined]
+        session.commit()
+        with contextlib.suppress(IllegalTransition):  # a worker finished it meanwhile
+            cancel(session, task_id)
+    session.refresh(request)
+
+
+def _cancel_tasks(session: Session, batch: Batch) -> None:
+    """Cancel the batch's unfinished tasks, its lines read again (in one query) after the
+    commit that ended them: a refresh that queued a line meanwhile gave it a task this one
+    had not seen."""
+    requests = session.scalars(
+        select(BatchRequest)
+        .where(BatchRequest.batch_id == batch.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    for task in _tasks(session, requests).values():
+        if not task.state.terminal:
+            with contextlib.suppress(IllegalTransition):  # it ended meanwhile
+                cancel(session, task.id)
 
 
 def _waiting(request: BatchRequest) -> bool:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from cinegen.api.deps import CurrentAccount, CurrentKey, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, not_found
-from cinegen.api.openai import batch_work
+from cinegen.api.openai import batch_create, batch_work
 from cinegen.api.openai.pages import CursorPage
 from cinegen.store.models import Account, Batch, BatchState
 
@@ -125,7 +125,7 @@ def owned(session: Session, account: Account, batch_id: str) -> Batch:
 def create_batch(
     body: BatchCreate, key: CurrentKey, session: SessionDep, settings: SettingsDep
 ) -> BatchObject:
-    batch = batch_work.create(
+    batch = batch_create.create(
         session,
         key,
         input_file_id=body.input_file_id,
