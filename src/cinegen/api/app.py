@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 # How often the API process's own chores run (``_chores``), in seconds.
 WEBHOOKS_EVERY_S = 1.0
 BATCHES_EVERY_S = 2.0
+FILES_EVERY_S = 60.0  # expiry is given in whole hours at least: a minute late is on time
 
 
 def server_config(app: FastAPI, settings: Settings, **overrides: Any) -> uvicorn.Config:
@@ -108,7 +109,8 @@ def create_app(
 async def _chores(app: FastAPI) -> AsyncIterator[None]:
     """While the app is served, threads do what no request asks for: send the webhook
     outbox's due deliveries (``jobs.webhooks``: the API process, never a worker, waits on
-    receivers) and move every open batch on (``batch_work.advance_open``)."""
+    receivers), move every open batch on (``batch_work.advance_open``) and delete the
+    Files API's expired files (``files.sweep_expired``)."""
     settings, sessions = app.state.settings, app.state.sessions
     courier = Courier(sessions, timeout=settings.webhook_timeout_seconds)
 
@@ -116,12 +118,17 @@ async def _chores(app: FastAPI) -> AsyncIterator[None]:
         with sessions() as session:
             batch_work.advance_open(session, settings=settings)
 
+    def expired_files() -> None:
+        with sessions() as session:
+            openai_files.sweep_expired(session, data_dir=settings.data_dir)
+
     stop = threading.Event()
     threads = [
         threading.Thread(target=_every, args=(stop, seconds, chore), name=name, daemon=True)
         for name, seconds, chore in (
             ("webhooks", WEBHOOKS_EVERY_S, courier.deliver_due),
             ("batches", BATCHES_EVERY_S, batches),
+            ("files", FILES_EVERY_S, expired_files),
         )
     ]
     for thread in threads:

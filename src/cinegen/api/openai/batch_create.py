@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from cinegen.api.errors import ApiError
 from cinegen.api.openai.batch_input import read_lines
+from cinegen.api.openai.files import expiry_seconds
 from cinegen.config import Settings
 from cinegen.errors import excerpt
 from cinegen.jobs import webhooks
@@ -43,12 +44,15 @@ def create(
     endpoint: Any,
     completion_window: Any,
     metadata: dict[str, str] | None,
+    output_expires_after: dict[str, Any] | None = None,
     settings: Settings,
 ) -> Batch:
     """A batch of the lines of the caller's file ``input_file_id``: refused whole (state
     failed, its ``errors`` naming each bad line) or in progress (``refresh`` queues its
-    lines)."""
+    lines). Its output and error files expire ``output_expires_after`` after they are
+    written (OpenAI's anchor is the file's creation), or never."""
     check_choices(endpoint, completion_window)
+    output_expires = _output_expiry(output_expires_after)
     stored = _input_file(session, key, input_file_id)
     try:
         data = (settings.data_dir / stored.path).read_bytes()
@@ -72,6 +76,7 @@ def create(
         failed_at=now if errors else None,
         in_progress_at=None if errors else now,
         expires_at=now + timedelta(hours=24),
+        output_expires_seconds=output_expires,
     )
     session.add(batch)
     if errors:
@@ -84,6 +89,13 @@ def create(
         )  # fmt: skip
     session.commit()
     return batch
+
+
+def _output_expiry(value: dict[str, Any] | None) -> int | None:
+    if value is None:
+        return None
+    params = ("output_expires_after.anchor", "output_expires_after.seconds")
+    return expiry_seconds(value.get("anchor"), value.get("seconds"), params=params)
 
 
 def _input_file(session: Session, key: ApiKey, file_id: Any) -> StoredFile:

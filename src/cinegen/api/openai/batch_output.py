@@ -2,7 +2,7 @@
 one JSON line per request, in the shape of OpenAI's batch output. The lines whose video was
 made go in the output file, every other (refused, never queued, failed, cancelled, expired,
 deleted) in the error file; each file is stored (``files.py``, purpose ``batch_output``)
-only if it has a line."""
+only if it has a line, expiring as the batch's ``output_expires_after`` says."""
 
 from __future__ import annotations
 
@@ -41,6 +41,7 @@ def store_files(
             stored = files.store(
                 session, batch.account_id, data, filename=f"{batch.id}_{kind}.jsonl",
                 purpose="batch_output", data_dir=settings.data_dir,
+                expires_after=batch.output_expires_seconds,
             )  # fmt: skip
             setattr(batch, f"{kind}_file_id", stored.id)
 

@@ -82,7 +82,8 @@ class BatchCreate(BaseModel):
     endpoint: str
     completion_window: str
     metadata: dict[str, str] | None = None
-    # The SDK's: how long the output file is kept. Files are kept until deleted here.
+    # The SDK's ``{anchor: "created_at", seconds}``: its output and error files expire that
+    # long after they are written. Without it they are kept until deleted.
     output_expires_after: dict[str, Any] | None = None
 
 
@@ -132,6 +133,7 @@ def create_batch(
         endpoint=body.endpoint,
         completion_window=body.completion_window,
         metadata=body.metadata,
+        output_expires_after=body.output_expires_after,
         settings=settings,
     )
     return batch_object(batch, batch_work.refresh(session, batch, settings=settings))

@@ -9,18 +9,28 @@ Trap: batches name files (``input_file_id`` is a foreign key; ``output_file_id``
 ``error_file_id`` are ids too), so deleting keeps the row, marked ``deleted_at``, and
 removes only the bytes; a deleted file is then answered as an unknown one everywhere (and
 refused as a batch's input), while a batch made from it still names it, as OpenAI's do.
+
+Expiry, as OpenAI's: a file uploaded with ``expires_after`` (anchor ``created_at``, an hour
+to 30 days; the SDK sends it as the multipart fields ``expires_after[anchor]`` and
+``expires_after[seconds]``) shows its ``expires_at``, and once that has passed is deleted as
+``DELETE`` deletes one, by ``sweep_expired``, which the API process runs every minute
+(``api.app``). A batch's output and error files expire so with the batch's
+``output_expires_after``. Trap: the input file of a batch not yet ended is kept past its
+expiry until the batch ends (its lines are stored with it, but OpenAI keeps it too), then
+swept. A file without ``expires_after`` never expires.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from pydantic import BaseModel
-from sqlalchemy import select
+from pydantic import BaseModel, Field
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cinegen.api.bodies import MAX_BODY_BYTES, BodyRoute
@@ -29,7 +39,7 @@ from cinegen.api.errors import ERROR_RESPONSES, ApiError, not_found
 from cinegen.api.openai.pages import CursorPage
 from cinegen.errors import excerpt
 from cinegen.media.atomic import atomic_path
-from cinegen.store.models import Account, StoredFile, new_id, utcnow
+from cinegen.store.models import Account, Batch, BatchState, StoredFile, new_id, utcnow
 
 router = APIRouter(
     prefix="/v1/files", tags=["OpenAI Files API"], responses=ERROR_RESPONSES, route_class=BodyRoute
@@ -38,6 +48,10 @@ router = APIRouter(
 FILES = "files"  # under the data directory
 UPLOAD_PURPOSES = ("batch",)  # what a client may upload; batch_output is the server's own
 MAX_FILE_BYTES = 16 * 1024 * 1024  # a batch's lines are prompts: thousands fit in far less
+EXPIRY_ANCHORS = ("created_at",)
+EXPIRY_SECONDS = (3600, 2_592_000)  # OpenAI's bounds: an hour to 30 days
+# A batch in these keeps its input file past the file's expiry.
+BATCH_ENDED = (BatchState.completed, BatchState.failed, BatchState.cancelled, BatchState.expired)
 
 
 class FileObject(BaseModel):
@@ -58,7 +72,43 @@ def file_object(stored: StoredFile) -> FileObject:
         created_at=int(stored.created_at.timestamp()),
         filename=stored.filename,
         purpose=stored.purpose,  # type: ignore[arg-type]
+        expires_at=int(stored.expires_at.timestamp()) if stored.expires_at else None,
     )
+
+
+def expiry_seconds(anchor: Any, seconds: Any, *, params: tuple[str, str]) -> int:
+    """The seconds of an ``expires_after`` (``{anchor, seconds}``, its fields named
+    ``params`` as the request sent them), checked against OpenAI's allowed values."""
+    anchor_param, seconds_param = params
+    if anchor not in EXPIRY_ANCHORS:
+        raise ApiError(
+            400,
+            f"{anchor_param} must be one of: {', '.join(EXPIRY_ANCHORS)} (got "
+            f"{excerpt(anchor)}); a file expires that many seconds after it is made",
+            code="invalid_value",
+            param=anchor_param,
+        )
+    whole = _whole(seconds)
+    low, high = EXPIRY_SECONDS
+    if whole is None or not low <= whole <= high:
+        raise ApiError(
+            400,
+            f"{seconds_param} must be a whole number of seconds from {low} (an hour) to "
+            f"{high} (30 days) (got {excerpt(seconds)}); leave expires_after out to keep the "
+            "file until it is deleted",
+            code="invalid_value",
+            param=seconds_param,
+        )
+    return whole
+
+
+def _whole(value: Any) -> int | None:
+    """An integer, as JSON sends it or as a multipart field's text."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and 0 < len(value) <= 12 and value.isascii() and value.isdigit():
+        return int(value)
+    return None
 
 
 def store(
@@ -69,8 +119,10 @@ def store(
     filename: str,
     purpose: str,
     data_dir: Path,
+    expires_after: int | None = None,
 ) -> StoredFile:
-    """Keep ``data`` as the account ``account_id``'s file (written before its row is committed)."""
+    """Keep ``data`` as the account ``account_id``'s file (written before its row is
+    committed), until deleted or for ``expires_after`` seconds."""
     file_id = new_id("file")
     relative = f"{FILES}/{file_id}.jsonl"
     with atomic_path(data_dir / relative) as tmp:
@@ -82,6 +134,8 @@ def store(
         filename=filename[:255],
         bytes=len(data),
         path=relative,
+        created_at=(now := utcnow()),
+        expires_at=None if expires_after is None else now + timedelta(seconds=expires_after),
     )
     session.add(stored)
     session.commit()
@@ -97,10 +151,15 @@ def owned(session: Session, account: Account, file_id: str) -> StoredFile:
 
 
 class FileUpload(BaseModel):
-    """``POST /v1/files`` as multipart: the file and its purpose."""
+    """``POST /v1/files`` as multipart: the file, its purpose, and when it expires (both
+    expiry fields or neither)."""
 
     file: bytes
     purpose: str
+    expires_after_anchor: Literal["created_at"] | None = Field(None, alias="expires_after[anchor]")
+    expires_after_seconds: int | None = Field(
+        None, alias="expires_after[seconds]", ge=EXPIRY_SECONDS[0], le=EXPIRY_SECONDS[1]
+    )
 
 
 @router.post(
@@ -139,6 +198,9 @@ async def create_file(request: Request, account: CurrentAccount, session: Sessio
             400, "file is required: a JSONL file, one request a line", code="invalid_value",
             param="file",
         )  # fmt: skip
+    expires_after = _upload_expiry(
+        form.get("expires_after[anchor]"), form.get("expires_after[seconds]")
+    )
     data = await upload.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise ApiError(
@@ -155,8 +217,16 @@ async def create_file(request: Request, account: CurrentAccount, session: Sessio
         filename=upload.filename or "batch.jsonl",
         purpose=purpose,
         data_dir=request.app.state.data_dir,
+        expires_after=expires_after,
     )
     return file_object(stored)
+
+
+def _upload_expiry(anchor: Any, seconds: Any) -> int | None:
+    if anchor is None and seconds is None:
+        return None
+    params = ("expires_after[anchor]", "expires_after[seconds]")
+    return expiry_seconds(anchor, seconds, params=params)
 
 
 class FileList(CursorPage[FileObject]):
@@ -235,6 +305,31 @@ def delete_file(
     # After the commit: a failure before it leaves the file whole, never a row without bytes.
     (request.app.state.data_dir / stored.path).unlink(missing_ok=True)
     return FileDeleted(id=stored.id)
+
+
+def sweep_expired(session: Session, *, data_dir: Path, now: datetime | None = None) -> list[str]:
+    """Delete, as ``DELETE /v1/files/{id}`` does, every file whose ``expires_at`` has passed
+    (at ``now``), except the input of a batch not yet ended: a later sweep takes it. Returns
+    their ids. One conditional update decides them against the batches committed by then; a
+    batch made from a file meanwhile has its lines stored already, and loses nothing."""
+    now = now or utcnow()
+    in_use = select(Batch.input_file_id).where(Batch.state.not_in(BATCH_ENDED))
+    gone = session.execute(
+        update(StoredFile)
+        .where(
+            StoredFile.deleted_at.is_(None),
+            StoredFile.expires_at <= now,
+            StoredFile.id.not_in(in_use),
+        )
+        .values(deleted_at=now)
+        .returning(StoredFile.id, StoredFile.path)
+        .execution_options(synchronize_session=False)
+    ).all()
+    session.commit()
+    # After the commit, as DELETE: a failure before it leaves the files whole.
+    for _, path in gone:
+        (data_dir / path).unlink(missing_ok=True)
+    return [file_id for file_id, _ in gone]
 
 
 HAND_READ_BODIES: tuple[type[BaseModel], ...] = (FileUpload,)

@@ -16,7 +16,8 @@ class StoredFile(Base):
     """A file of the OpenAI Files API: a batch's JSONL input (purpose ``batch``) or the
     output and error lines a batch wrote (``batch_output``); its bytes live at ``path``,
     relative to the data directory. A deleted file keeps its row (``deleted_at`` set, its
-    bytes gone): batches go on naming it, as OpenAI's do."""
+    bytes gone): batches go on naming it, as OpenAI's do. One with ``expires_at`` is deleted
+    so once that has passed (``files.sweep_expired``)."""
 
     __tablename__ = "files"
 
@@ -28,6 +29,7 @@ class StoredFile(Base):
     path: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
 
 
 class BatchState(StrEnum):
@@ -71,6 +73,8 @@ class Batch(Base):
     cancelling_at: Mapped[datetime | None] = mapped_column(default=None)
     cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Its output and error files expire this long after they are written (None: never).
+    output_expires_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
 
     requests: Mapped[list[BatchRequest]] = relationship(order_by="BatchRequest.line")
 
