@@ -25,7 +25,6 @@ from cinegen.errors import SpecError
 from cinegen.store.models import ApiKey, Batch, BatchState, StoredFile
 
 POLL_S = 1.0
-ENDED = batch_work.ENDED  # expired too: `--wait` must stop on it
 
 
 def batch(
@@ -108,7 +107,7 @@ def _follow(
         assert found is not None
         counts = batch_work.refresh(session, found, settings=settings)
         report("requests", counts.completed + counts.failed, counts.total)
-        return found.state in ENDED
+        return found.state.ended
 
 
 def _say(session: Session, batch_id: str, *, settings: Settings, as_json: bool) -> None:
@@ -126,5 +125,5 @@ def _say(session: Session, batch_id: str, *, settings: Settings, as_json: bool) 
         stored = session.get(StoredFile, file_id) if file_id else None
         if stored is not None and stored.deleted_at is None:  # deleted: its bytes are gone
             out.print(f"{kind}: {settings.data_dir / stored.path}")
-    if found.state not in ENDED:
+    if not found.state.ended:
         err.print("it goes on in the workers; GET /v1/batches/{id} follows it")

@@ -64,7 +64,6 @@ ENDED_EVENTS: dict[BatchState, webhooks.EventType] = {
     BatchState.cancelled: "batch.cancelled",
     BatchState.expired: "batch.expired",
 }
-ENDED = (BatchState.completed, BatchState.failed, BatchState.cancelled, BatchState.expired)
 FINALIZE_S = 120  # seconds: writing the files of 5000 lines takes well under one
 KEY_REVOKED = {
     "code": "key_revoked",
@@ -195,7 +194,7 @@ def cancel_batch(
     now = now or utcnow()
     if _due(batch, now):
         refresh(session, batch, settings=settings, now=now)  # it ends expired (or completed)
-    if batch.state in ENDED:
+    if batch.state.ended:
         message = f"batch {batch.id} has already ended ({batch.state.value})"
         raise ApiError(409, message, code="already_finished")
     if batch.state is not BatchState.cancelling:

@@ -50,8 +50,6 @@ UPLOAD_PURPOSES = ("batch",)  # what a client may upload; batch_output is the se
 MAX_FILE_BYTES = 16 * 1024 * 1024  # a batch's lines are prompts: thousands fit in far less
 EXPIRY_ANCHORS = ("created_at",)
 EXPIRY_SECONDS = (3600, 2_592_000)  # OpenAI's bounds: an hour to 30 days
-# A batch in these keeps its input file past the file's expiry.
-BATCH_ENDED = (BatchState.completed, BatchState.failed, BatchState.cancelled, BatchState.expired)
 
 
 class FileObject(BaseModel):
@@ -313,7 +311,9 @@ def sweep_expired(session: Session, *, data_dir: Path, now: datetime | None = No
     their ids. One conditional update decides them against the batches committed by then; a
     batch made from a file meanwhile has its lines stored already, and loses nothing."""
     now = now or utcnow()
-    in_use = select(Batch.input_file_id).where(Batch.state.not_in(BATCH_ENDED))
+    in_use = select(Batch.input_file_id).where(
+        Batch.state.not_in([s for s in BatchState if s.ended])
+    )
     gone = session.execute(
         update(StoredFile)
         .where(

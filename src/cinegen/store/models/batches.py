@@ -44,6 +44,16 @@ class BatchState(StrEnum):
     cancelled = "cancelled"
     expired = "expired"  # its completion window ended first: its unfinished lines were dropped
 
+    @property
+    def ended(self) -> bool:
+        """Whether the batch has ended: it changes no more."""
+        return self in (
+            BatchState.completed,
+            BatchState.failed,
+            BatchState.cancelled,
+            BatchState.expired,
+        )
+
 
 class Batch(Base):
     """A batch of video requests, one ``BatchRequest`` per line of its input file; its
