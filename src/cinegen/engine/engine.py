@@ -281,7 +281,9 @@ class _Renders:
                 held = _with_rendered(self.layout, joined, seg, i, output_size)
                 keep = native_keep(held, seg.window, native_frames, native_size, output_size)
                 videos.append(
-                    self._render(backend, dataclasses.replace(job, seeds=[seed], keep=keep))
+                    self._render(
+                        backend, dataclasses.replace(job, seeds=[seed], keep=keep, continues=True)
+                    )
                 )
             clips = _concatenate(videos)
         self.pieces.append(Piece(seg, clips.frames, native_fps, clips.sound))
@@ -339,6 +341,7 @@ def render_job(p: RenderPlan, native_frames: int, native_fps: float) -> RenderJo
         cache=p.preset_config.cache,
         two_stage=p.preset_config.two_stage,
         distilled=p.preset_config.distilled,
+        shift=p.preset_config.shift,
         sound=p.sound and p.model.capabilities.sound,
         audio_prompt=p.spec.audio_prompt or "",
         negative_audio_prompt=p.spec.negative_audio_prompt or "",

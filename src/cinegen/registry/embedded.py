@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from cinegen import footprints
 from cinegen.registry.capabilities import Capabilities
-from cinegen.registry.entries import ModelEntry, presets
+from cinegen.registry.entries import ModelEntry, PresetConfig
+from cinegen.spec import Preset
 
 # The embedded model, trained here (models/tiny): a toy world of coloured shapes moving
 # over simple backgrounds, 16 frames at 64x64, on any CPU in seconds.
@@ -34,7 +35,13 @@ CINEGEN_TINY = ModelEntry(
         # jumps at the seam. The seams' measured steps: README, bench/operations.py.
         window_overlap_seconds=0.0,
     ),
-    presets=presets(quality=(32, 4.0), turbo=(6, 4.0)),
+    # Turbo's 6 steps spent mostly at high noise (shift 3), where its shapes are decided:
+    # on eval-tiny's held-out split (64 prompts, seed 0, one run) 89.1% against quality's
+    # 88.7%, 5.3x faster; evenly spaced, 84.0% (shapes 45% against 64%). README.
+    presets={
+        Preset.quality: PresetConfig(steps=32, guidance=4.0),
+        Preset.turbo: PresetConfig(steps=6, guidance=4.0, cache=True, shift=3.0),
+    },
     factory="cinegen.engine.backends.cinegen_tiny:CinegenTinyBackend",
     soundtrack="cinegen.engine.backends.cinegen_tiny_sound:cinegen_tiny_soundtrack",
     license="Apache-2.0",

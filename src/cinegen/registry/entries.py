@@ -24,6 +24,9 @@ class PresetConfig:
     # distilled_weights`` or a local directory under the key ``<id>-distilled``); without them
     # the preset is the same weights with fewer steps.
     distilled: bool = False
+    # Spend more of the steps at high noise (SD3's timestep shift; 1: evenly spaced). Read by
+    # cinegen-tiny's own sampler; diffusers models keep their schedulers' own shift.
+    shift: float = 1.0
 
 
 @dataclass(frozen=True)

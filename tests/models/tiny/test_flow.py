@@ -7,6 +7,7 @@ t = 1 down to 0. Tolerances are float32 rounding bounds derived in each test, no
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -304,3 +305,13 @@ def test_flow_loss_shows_the_network_the_interpolant_with_given_latents_clean():
     assert torch.equal(call["state"][held], condition.known[held])
     bound = 2 * EPS * (latents.abs() + noise.abs())
     assert ((call["state"] - interpolant).abs() <= bound)[~held].all()
+
+
+def test_a_shifted_schedule_spends_its_steps_at_high_noise_and_keeps_its_ends():
+    even, shifted = flow.timesteps(6), flow.timesteps(6, shift=3.0)
+    assert even == pytest.approx([1, 5 / 6, 4 / 6, 3 / 6, 2 / 6, 1 / 6, 0])
+    assert shifted[0] == 1.0 and shifted[-1] == 0.0
+    assert sum(t > 0.5 for t in shifted) == 5 > sum(t > 0.5 for t in even)  # 5 of 7, not 3
+    assert all(a > b for a, b in itertools.pairwise(shifted))
+    # A remix still starts at its strength, shifted or not.
+    assert flow.timesteps(3, 0.4, shift=3.0)[0] == pytest.approx(0.4)

@@ -138,3 +138,24 @@ def test_a_frame_it_drew_is_held_as_drawn_not_grown_by_the_autoencoder(shipped):
     shipped.drawn = type(shipped.drawn)()  # forgotten: its pixels are all there is
     re_encoded = held_and_decoded(last)
     assert area(re_encoded) > 1.1 * area(last.astype(np.int16))  # measured: 1.17x
+
+
+def test_turbo_draws_held_out_shapes_readably_with_its_steps_at_high_noise(shipped):
+    """The turbo preset as the registry sets it (6 steps, shifted to high noise, where the
+    layout is decided): 16 held-out prompts."""
+    from cinegen.registry import MODELS
+    from cinegen.spec import Preset
+
+    turbo = MODELS["cinegen-tiny"].presets[Preset.turbo]
+    todo = cases(16, seed=0, splits=["heldout"])
+    clips = shipped(
+        [c.prompt for c in todo],
+        [c.seed for c in todo],
+        steps=turbo.steps,
+        guidance=turbo.guidance,
+        shift=turbo.shift,
+    )
+    frames = np.round(clips * 255).astype(np.uint8)
+    results = [score(clip, case.prompt) for case, clip in zip(todo, frames, strict=True)]
+    assert sum(r["shape"] for r in results) >= 11  # measured: 12 (evenly spaced steps: 8)
+    assert sum(r["motion"] for r in results) >= 14  # measured: 15, as evenly spaced

@@ -41,7 +41,11 @@ class RenderJob:
     cache: bool = False
     two_stage: bool = False  # the preset's (registry.PresetConfig): half size, then refined
     distilled: bool = False  # the preset's: on the distilled weights, where named
+    shift: float = 1.0  # the preset's timestep shift (cinegen-tiny's sampler)
     keep: Keep | None = None  # pixels to hold (needs the model's conditioning capabilities)
+    # The held pixels include frames rendered earlier in this generation (a long video's next
+    # window, a storyboard's next shot), by this backend's calls since one without it.
+    continues: bool = False
     # A clip to remix, (n_frames, height, width, 3) uint8: sampling starts from it noised to
     # ``strength`` (1: ignore it, 0: keep it as it is).
     source: np.ndarray | None = None

@@ -134,6 +134,7 @@ def evaluate(
                 [c.seed for c in batch],
                 steps=config.steps,
                 guidance=config.guidance,
+                shift=config.shift,
             )
             scores[name].seconds += time.perf_counter() - t0
             frames = np.round(clips * 255).astype(np.uint8)

@@ -128,11 +128,17 @@ class SamplerSettings:
     guidance: float  # classifier-free guidance on the prompt
     start: float = 1.0  # remix: begin from the source noised to this flow time
     hold_guidance: float = 1.0  # guidance on the held latents (1: none); see the module doc
+    shift: float = 1.0  # timestep shift (``timesteps``; 1: evenly spaced)
 
 
-def timesteps(steps: int, start: float = 1.0) -> list[float]:
-    """Flow times from ``start`` down to 0, evenly spaced."""
-    return [float(v) for v in np.linspace(start, 0.0, steps + 1)]
+def timesteps(steps: int, start: float = 1.0, shift: float = 1.0) -> list[float]:
+    """Flow times from ``start`` down to 0: evenly spaced, or with ``shift`` > 1 spent more
+    at high noise, where the layout is decided, by SD3's timestep shift (Esser et al. 2024,
+    arXiv:2403.03206) t = s·u / (1 + (s - 1)·u) over evenly spaced u (from the u of
+    ``start``, so that a remix still starts at its strength)."""
+    u_start = start / (shift - (shift - 1) * start)
+    u = np.linspace(u_start, 0.0, steps + 1)
+    return [float(v) for v in shift * u / (1 + (shift - 1) * u)]
 
 
 @torch.no_grad()
@@ -164,7 +170,7 @@ def sample(
     """
     b = noise.shape[0]
     cond = condition or Condition.none(tuple(noise.shape), noise.device)
-    times = timesteps(settings.steps, settings.start)
+    times = timesteps(settings.steps, settings.start, settings.shift)
     x = noise if source is None else (1 - times[0]) * source + times[0] * noise  # (B, F, C, H, W)
     guided = settings.guidance != 1.0
     hold_guided = condition is not None and settings.hold_guidance != 1.0

@@ -39,12 +39,14 @@ HOLD_GUIDANCE = 6.0
 
 
 class DrawnFrames:
-    """The latents of the frames the pipeline drew lately, so that a held frame it drew
-    itself (each window of a long video holds the last frame of the one before) is held as
-    the latent it was drawn from, not re-encoded from its pixels. Trap: the autoencoder's
-    round trip is not neutral: it grows an object's area about 15% each time (a toy-world
-    spinning square: 0.062 -> 0.088 -> 0.098 -> 0.113 of the frame), which compounded
-    window after window and showed at every seam."""
+    """The latents of the frames the pipeline drew in this generation's calls so far, so
+    that a held frame it drew itself (each window of a long video holds the last frame of
+    the one before) is held as the latent it was drawn from, not re-encoded from its pixels.
+    Trap: the autoencoder's round trip is not neutral: it grows an object's area about 15%
+    each time (a toy-world spinning square: 0.062 -> 0.088 -> 0.098 -> 0.113 of the
+    frame), which compounded window after window and showed at every seam. Only frames of
+    the calls since one without ``continues`` count: no clip depends on what an earlier
+    generation drew."""
 
     # Mean absolute difference (0-255), over the pixels held, within which a held frame is
     # one the pipeline drew: the engine hands frames back rounded to 8 bits and resized to
@@ -62,6 +64,9 @@ class DrawnFrames:
         for b in range(len(clips)):
             for f in range(clips.shape[1]):
                 self._frames.append((pixels[b, f], latents[b, f].clone()))
+
+    def forget(self) -> None:
+        self._frames.clear()
 
     def find(self, frame: np.ndarray, held: np.ndarray) -> Tensor | None:
         """The latent a (size, size, 3) uint8 frame was drawn from, if drawn lately, judged
@@ -105,8 +110,10 @@ class TinyPipeline:
         *,
         steps: int,
         guidance: float,
+        shift: float = 1.0,
         first_frame: np.ndarray | None = None,
         keep: Keep | None = None,
+        continues: bool = False,
         source: np.ndarray | None = None,
         strength: float = 1.0,
         on_step: Callable[[Tensor], None] = lambda estimate: None,
@@ -119,7 +126,9 @@ class TinyPipeline:
         starts from it noised to ``strength`` (1: ignore it, 0: return it unchanged).
         ``on_step`` runs after each sampler step (``steps``, or ``ceil(steps * strength)``,
         at least 1, with a ``source``) with the latents sampling is heading for (B, F, C,
-        h, w); ``decode`` turns them into a preview.
+        h, w); ``decode`` turns them into a preview. With ``continues`` the held frames this
+        pipeline drew since the last call without it are held as drawn (``DrawnFrames``); a
+        call without it starts afresh, so that no clip depends on what was rendered before.
         """
         prompts = [prompt] * len(seeds) if isinstance(prompt, str) else list(prompt)
         if len(prompts) != len(seeds):
@@ -134,6 +143,8 @@ class TinyPipeline:
         cfg = self.model.config
         shape = (cfg.frames, cfg.latent_channels, cfg.latent_size, cfg.latent_size)
         noise = torch.stack([_noise(shape, seed) for seed in seeds]).to(self.device)
+        if not continues:
+            self.drawn.forget()
         condition = self._condition(keep, len(seeds)) if keep is not None else None
         start, start_from = 1.0, None
         if source is not None:
@@ -150,6 +161,7 @@ class TinyPipeline:
                 guidance=guidance,
                 start=start,
                 hold_guidance=HOLD_GUIDANCE,
+                shift=shift,
             ),
             condition=condition,
             source=start_from,
