@@ -111,18 +111,13 @@ def test_same_spec_and_seed_give_the_same_video(engine, tmp_path):
     # The frames handed to the encoder are bit-identical run to run ...
     first, second = engine.run(spec()), engine.run(spec())
     np.testing.assert_array_equal(first.variant(0), second.variant(0))
-    # ... but libx264 (as built into PyAV's wheels) with frame threads is not
-    # bit-reproducible between encodes: P-frames differ by a few code values on under 1%
-    # of pixels. So the files match to well below what an eye can see. (The invisible
-    # mark's fine texture on so small a frame makes those differences larger; its payload
-    # is the same run to run, tests/provenance/test_invisible_watermark.py.)
+    # ... and so are the files' (the invisible mark, which names each generation, left
+    # out): x264 runs without its AVX-512 kernels, whose output drifted with what the
+    # process did before (media/x264.py).
     engine = _engine(engine, invisible_mark=False)
     a = cinegen.generate(spec(), out=tmp_path / "a", engine=engine).variants[0].video
     b = cinegen.generate(spec(), out=tmp_path / "b", engine=engine).variants[0].video
-    diff = np.abs(read_frames(a).astype(int) - read_frames(b))
-    assert diff.mean() < 1.0 and (diff > 4).mean() < 0.02
-    other = cinegen.generate(spec(seed=6), out=tmp_path / "c", engine=engine).variants[0].video
-    assert np.abs(read_frames(other).astype(int) - read_frames(a)).mean() > 5 * diff.mean()
+    np.testing.assert_array_equal(read_frames(a), read_frames(b))
 
 
 def files_in(folder):

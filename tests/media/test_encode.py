@@ -169,3 +169,18 @@ def test_missing_libx264_warns_and_falls_back_to_mpeg4(
 
 def test_this_install_has_libx264() -> None:
     assert encode.ENCODER == "libx264"
+
+
+def test_the_same_frames_encode_to_the_same_file_whatever_ran_before(tmp_path: Path) -> None:
+    """Without the reproducible kernel set, x264's AVX-512 kernels read memory left by what
+    the process decoded before, and the bytes drift from encode to encode."""
+    frames = gradient_clip(32, 320, 180)
+    frames[:, 60:120, ::7] = 255  # edges, so that motion search and B-frames have work
+    streams = set()
+    for i in range(8):
+        video = encode_mp4(frames, tmp_path / f"{i}.mp4", 16, crf=12, preset="veryfast")
+        read_frames(video)  # what ran before: a decode, whose freed buffers x264 reuses
+        with av.open(str(video)) as container:
+            packets = container.demux(container.streams.video[0])
+            streams.add(b"".join(bytes(p) for p in packets if p.size))
+    assert len(streams) == 1

@@ -16,6 +16,7 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace
 
 from cinegen.media import audio as sound
+from cinegen.media import x264
 from cinegen.media.atomic import atomic_path
 from cinegen.media.x264 import X264_PRESETS
 
@@ -155,7 +156,7 @@ def encode_mp4(
         cc.color_primaries = _BT709
         cc.color_trc = _BT709
         if ENCODER == "libx264":
-            stream.options = {"crf": str(crf), "preset": preset}
+            stream.options = {**x264.options(crf, preset)}
         else:
             # mpeg4 has no CRF; a fixed quantiser is the closest constant-quality mode.
             cc.qscale = True

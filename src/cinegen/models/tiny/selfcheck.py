@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from cinegen.media import x264
 from cinegen.models.tiny.analyse import score
 from cinegen.models.tiny.toyworld import Scene, Split, caption, render_clip, sample_scene
 
@@ -83,7 +84,7 @@ def h264(clip: Clip, rng: np.random.Generator, crf: int = 28) -> Clip:
     """Through libx264 (yuv420p, ``crf``) and back, as a delivered MP4 would be."""
     buffer = io.BytesIO()
     with av.open(buffer, "w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=16, options={"crf": str(crf)})
+        stream = container.add_stream("libx264", rate=16, options=x264.options(crf))
         stream.height, stream.width = clip.shape[1:3]
         stream.pix_fmt = "yuv420p"
         for frame in clip:
