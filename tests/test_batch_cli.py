@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from cinegen.config import Settings
 from cinegen.store.db import open_database
 from cinegen.store.keys import create_key
-from cinegen.store.models import Task, TaskState
+from cinegen.store.models import Batch, StoredFile, Task, TaskState
 
 from .servers import worker_sharing
 from .test_cli import cinegen
@@ -76,3 +77,28 @@ def test_it_follows_the_batch_to_its_end_and_says_where_the_lines_are(tmp_path, 
     assert json.loads(output)["response"]["body"]["status"] == "completed"
     (refused,) = Path(paths["errors"]).read_text().splitlines()
     assert json.loads(refused)["custom_id"] == "shot-2"
+
+
+def test_its_files_expire_when_asked_and_a_bad_duration_stores_nothing(tmp_path):
+    env = {"CINEGEN_DATA_DIR": str(tmp_path / "data")}
+    with open_database(tmp_path / "data")() as session:
+        key_id = create_key(session, "shell").key.id
+    shots = tmp_path / "shots.jsonl"
+    shots.write_text(_line(1))
+    for flag, value in (("--expires-after", "45m"), ("--output-expires-after", "31d"),
+                        ("--expires-after", "soon")):  # fmt: skip
+        refused = cinegen("batch", str(shots), "--key", key_id, flag, value, cwd=tmp_path, **env)
+        assert refused.returncode == 2
+        assert flag in refused.stderr and "1h" in refused.stderr and "30d" in refused.stderr
+    with open_database(tmp_path / "data")() as session:
+        assert session.query(StoredFile).count() == 0 and session.query(Batch).count() == 0
+
+    queued = cinegen("batch", str(shots), "--key", key_id, "--no-wait", "--json",
+                     "--expires-after", "7d", "--output-expires-after", "12h", cwd=tmp_path,
+                     **env)  # fmt: skip
+    assert queued.returncode == 0, queued.stderr
+    with open_database(tmp_path / "data")() as session:
+        (stored,) = session.query(StoredFile).all()
+        (batch,) = session.query(Batch).all()
+        assert stored.expires_at - stored.created_at == timedelta(days=7)
+        assert batch.output_expires_seconds == 12 * 3600

@@ -48,6 +48,20 @@ def batch(
         bool, typer.Option(help="Follow the batch until it ends (workers render it).")
     ] = True,
     as_json: Annotated[bool, typer.Option("--json", help="The batch as one JSON object.")] = False,
+    expires_after: Annotated[
+        str | None,
+        typer.Option(
+            help="Delete the uploaded file this long after it is stored (7d, 12h, 90m or "
+            "seconds; 1h to 30d), once its batch has ended. Kept until deleted if not given.",
+        ),
+    ] = None,
+    output_expires_after: Annotated[
+        str | None,
+        typer.Option(
+            help="Delete the batch's output and error files this long after they are made "
+            "(as --expires-after). Kept until deleted if not given.",
+        ),
+    ] = None,
 ) -> None:
     """Queue a file of video requests as one batch, follow it, and say where its output and
     error lines are."""
@@ -55,9 +69,14 @@ def batch(
         settings = _settings()
     except SpecError as exc:
         _fail(str(exc), 2)
+    kept_for = _expiry(expires_after, "--expires-after")
+    outputs_kept_for = _expiry(output_expires_after, "--output-expires-after")
     sessions = database()
     with sessions() as session:
-        batch_id = _create(session, key, file, settings=settings)
+        batch_id = _create(
+            session, key, file, settings=settings, kept_for=kept_for,
+            outputs_kept_for=outputs_kept_for,
+        )  # fmt: skip
     if wait:
         try:
             with _progress_bars(enabled=not as_json) as report:
@@ -70,18 +89,50 @@ def batch(
         _say(session, batch_id, settings=settings, as_json=as_json)
 
 
-def _create(session: Session, key_id: str, file: Path, *, settings: Settings) -> str:
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _expiry(value: str | None, flag: str) -> int | None:
+    """``value`` (``7d``, ``12h``, ``90m``, ``45s`` or plain seconds) as seconds within
+    OpenAI's bounds for a file's expiry, or None when not given."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    number, unit = (text[:-1], text[-1]) if text[-1:] in _UNITS else (text, "s")
+    low, high = files.EXPIRY_SECONDS
+    if number.isascii() and number.isdigit() and low <= int(number) * _UNITS[unit] <= high:
+        return int(number) * _UNITS[unit]
+    _fail(
+        f"{flag} must be a duration from 1h ({low} s) to 30d ({high} s): a whole number of "
+        f"seconds or one with s, m, h or d, such as 7d (got {value!r})",
+        2,
+    )
+
+
+def _create(
+    session: Session,
+    key_id: str,
+    file: Path,
+    *,
+    settings: Settings,
+    kept_for: int | None,
+    outputs_kept_for: int | None,
+) -> str:
     key = session.get(ApiKey, key_id)
     if key is None or key.revoked_at is not None:
         _fail(f"--key: no live API key {key_id!r} (`cinegen keys list` shows them)", 2)
     stored = files.store(
         session, key.account_id, file.read_bytes(), filename=file.name, purpose="batch",
-        data_dir=settings.data_dir,
+        data_dir=settings.data_dir, expires_after=kept_for,
     )  # fmt: skip
+    output_expiry = None
+    if outputs_kept_for is not None:
+        output_expiry = {"anchor": "created_at", "seconds": outputs_kept_for}
     try:
         made = batch_create.create(
             session, key, input_file_id=stored.id, endpoint="/v1/videos",
             completion_window="24h", metadata=None, settings=settings,
+            output_expires_after=output_expiry,
         )  # fmt: skip
     except ApiError as exc:
         _fail(exc.message, 2)
