@@ -13,9 +13,11 @@ from sqlalchemy import update
 
 from cinegen.config import Settings
 from cinegen.jobs import presence
+from cinegen.jobs import worker as worker_module
 from cinegen.jobs.presence import Beat
 from cinegen.jobs.queue import UNSERVABLE, QueuePolicy, claim, submit
 from cinegen.jobs.routing import Demand, GiB, Profile, Routing, Sizer, Waiting, route
+from cinegen.jobs.worker import Worker
 from cinegen.store.keys import create_key
 from cinegen.store.models import Task, TaskState, utcnow
 
@@ -178,6 +180,28 @@ def test_a_task_too_large_for_the_worker_waits_for_one_that_can_hold_it(sessions
     assert _claim(sessions, little) is None  # the big one is left queued
     assert _task(sessions, big).state is TaskState.queued
     assert _claim(sessions, large) == big
+
+
+def test_a_worker_whose_device_another_program_fills_leaves_big_tasks_until_it_is_free(
+    sessions, account, monkeypatch, tmp_path
+):
+    device = {"free": 70 * GiB}  # an 80 GiB card; the worker holds 4 GiB of it
+    monkeypatch.setattr(worker_module, "free_bytes", lambda name: device["free"])
+    monkeypatch.setattr(worker_module, "held_bytes", lambda name: 4 * GiB)
+    gpu = Worker(sessions, tmp_path, engine=None, policy=POLICY, device="cuda:0",
+                 capacity=80 * GiB)  # fmt: skip
+    assert gpu.profile().capacity == 74 * GiB
+    big, small = _submit(sessions, account, BIG, waited_s=30), _submit(sessions, account, SMALL)
+    device["free"] = 2 * GiB  # a notebook on the same card takes 68 GiB
+    with sessions() as session:
+        presence.beat(session, gpu.news())
+        (row,) = presence.listing(session)
+    assert (row.free_bytes, row.capacity_bytes) == (2 * GiB, 80 * GiB)
+    assert _claim(sessions, gpu.profile()) == small  # 6 GiB: ltx-video's 3.8 fits
+    assert _claim(sessions, gpu.profile()) is None
+    assert _task(sessions, big).state is TaskState.queued  # waiting, not failed: 80 GiB card
+    device["free"] = 70 * GiB  # the notebook is closed
+    assert _claim(sessions, gpu.profile()) == big
 
 
 def test_a_task_no_live_worker_could_hold_fails_saying_so(sessions, account):

@@ -193,6 +193,18 @@ def free_bytes(device: str) -> int | None:
     return None
 
 
+def held_bytes(device: str) -> int:
+    """Bytes this process holds on a device (torch's cache included): what it could give a
+    task by dropping its models, beside ``free_bytes``."""
+    import torch
+
+    if device.startswith("cuda") and torch.cuda.is_available():
+        return int(torch.cuda.memory_reserved(torch.device(device)))
+    if device == "mps" and torch.backends.mps.is_available():
+        return int(torch.mps.current_allocated_memory())
+    return 0
+
+
 def tier_table(
     entry: ModelEntry, *, dtype_bytes: int = 2, quantize: Quantize = "none"
 ) -> dict[str, str]:

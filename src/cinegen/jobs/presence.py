@@ -42,7 +42,7 @@ def beat(session: Session, news: Beat, *, now: datetime | None = None) -> None:
         row = WorkerRow(name=news.profile.name, started_at=now)
         session.add(row)
     row.models = list(news.profile.models)
-    row.capacity_bytes = news.profile.capacity
+    row.capacity_bytes = news.profile.most  # others read it as the most it can give
     row.device = news.device
     row.free_bytes = news.free_bytes
     row.task_id = news.task_id

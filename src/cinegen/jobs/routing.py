@@ -69,10 +69,17 @@ class Profile:
 
     name: str
     models: tuple[str, ...] = ()
-    capacity: int | None = None
+    capacity: int | None = None  # now
+    ceiling: int | None = None  # the most it could ever give; None: ``capacity``
 
     def fits(self, demand: Demand) -> bool:
         return self.capacity is None or demand.need <= self.capacity
+
+    @property
+    def most(self) -> int | None:
+        """What it could give once its device is its own again: whether a task that does
+        not fit now ever could."""
+        return self.capacity if self.ceiling is None else self.ceiling
 
 
 @dataclass(frozen=True)
@@ -288,9 +295,9 @@ def route(
 def _most(fleet: Sequence[Profile]) -> int | None:
     """The most device memory any worker of ``fleet`` can give (None: one is unplanned,
     or there is no worker to ask)."""
-    if not fleet or any(w.capacity is None for w in fleet):
+    if not fleet or any(w.most is None for w in fleet):
         return None
-    return max(w.capacity or 0 for w in fleet)
+    return max(w.most or 0 for w in fleet)
 
 
 def _unservable_message(demand: Demand, most: int) -> str:

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cinegen.config import Settings
 from cinegen.engine.engine import Engine
-from cinegen.engine.memory import free_bytes
+from cinegen.engine.memory import free_bytes, held_bytes
 from cinegen.errors import Cancelled, CinegenError, SpecError
 from cinegen.generation import Result, generate
 from cinegen.jobs.assets import (
@@ -76,7 +76,9 @@ class Worker:
     _next_sweep: float = field(default=0.0, init=False)
     name: str = field(default_factory=worker_name)
     device: str = "cpu"  # where it renders ("cuda", …): its free memory goes in its beats
-    capacity: int | None = None  # device bytes it can give a task; None: unplanned (CPU)
+    # The most device bytes it can give a task (None: unplanned, as on a CPU); at each claim
+    # it offers what is free of them then (``capacity_now``).
+    capacity: int | None = None
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _models: tuple[str, ...] = field(default=(), init=False)  # loaded, as of the last task
     _task_id: str | None = field(default=None, init=False)  # the task running now
@@ -86,7 +88,8 @@ class Worker:
         cls, settings: Settings, sessions: sessionmaker[Session], engine: Engine
     ) -> Worker:
         """A worker with the lease, retry, expiry and routing policy of ``settings``, and
-        the device memory free now (before it loads anything) as what it can give a task."""
+        the device memory free now (before it loads anything) as the most it can give a
+        task."""
         device = _device(settings)
         return cls(
             sessions=sessions,
@@ -113,7 +116,17 @@ class Worker:
                     stop.wait(idle_s)
 
     def profile(self) -> Profile:
-        return Profile(self.name, self._models, self.capacity)
+        return Profile(self.name, self._models, self.capacity_now(), ceiling=self.capacity)
+
+    def capacity_now(self) -> int | None:
+        """The device bytes a task could have now: what is free plus what this worker holds
+        (the models a task may displace), at most ``capacity``. Another program filling
+        the device shrinks it, so claims leave the tasks that would no longer fit to
+        other workers, or until the room is back."""
+        free = free_bytes(self.device)
+        if free is None or self.capacity is None:
+            return self.capacity
+        return min(self.capacity, free + held_bytes(self.device))
 
     def news(self) -> Beat:
         """What this worker's next beat writes."""
