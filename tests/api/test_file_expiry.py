@@ -71,7 +71,7 @@ def test_a_file_expires_after_its_seconds_and_is_then_deleted(client, live):
     kept = client.files.create(file=("kept.jsonl", jsonl([request_line(2)])), purpose="batch")
     assert expiring.expires_at == expiring.created_at + 3600
     assert client.files.retrieve(expiring.id).expires_at == expiring.expires_at
-    assert kept.expires_at is None
+    assert kept.expires_at == kept.created_at + 2_592_000  # OpenAI's default for batch input
     on_disk = data_dir / "files" / f"{expiring.id}.jsonl"
     assert on_disk.is_file()
 
@@ -89,8 +89,9 @@ def test_a_file_expires_after_its_seconds_and_is_then_deleted(client, live):
     assert not on_disk.exists()  # its bytes are gone from the data directory
     assert [f.id for f in client.files.list()] == [kept.id]
 
-    assert sweep(data_dir, expiring.expires_at, after=2_592_000 * 10) == []
+    assert sweep(data_dir, kept.expires_at, after=-1) == []
     assert client.files.content(kept.id).content == jsonl([request_line(2)])
+    assert sweep(data_dir, kept.expires_at, after=1) == [kept.id]
 
 
 def test_a_bad_expires_after_is_refused_naming_the_field_and_what_it_allows(client):

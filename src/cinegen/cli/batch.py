@@ -52,7 +52,7 @@ def batch(
         str | None,
         typer.Option(
             help="Delete the uploaded file this long after it is stored (7d, 12h, 90m or "
-            "seconds; 1h to 30d), once its batch has ended. Kept until deleted if not given.",
+            "seconds; 1h to 30d), once its batch has ended. 30d if not given, as OpenAI's.",
         ),
     ] = None,
     output_expires_after: Annotated[

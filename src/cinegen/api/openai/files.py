@@ -17,7 +17,9 @@ to 30 days; the SDK sends it as the multipart fields ``expires_after[anchor]`` a
 (``api.app``). A batch's output and error files expire so with the batch's
 ``output_expires_after``. Trap: the input file of a batch not yet ended is kept past its
 expiry until the batch ends (its lines are stored with it, but OpenAI keeps it too), then
-swept. A file without ``expires_after`` never expires.
+swept. A file uploaded without ``expires_after`` keeps OpenAI's default for its purpose
+(``DEFAULT_EXPIRY``: a batch's input, 30 days); output and error files without
+``output_expires_after`` never expire.
 """
 
 from __future__ import annotations
@@ -50,6 +52,9 @@ UPLOAD_PURPOSES = ("batch",)  # what a client may upload; batch_output is the se
 MAX_FILE_BYTES = 16 * 1024 * 1024  # a batch's lines are prompts: thousands fit in far less
 EXPIRY_ANCHORS = ("created_at",)
 EXPIRY_SECONDS = (3600, 2_592_000)  # OpenAI's bounds: an hour to 30 days
+# What a file uploaded without expires_after gets, by purpose, as OpenAI's Files API does;
+# a purpose not here is kept until deleted.
+DEFAULT_EXPIRY = {"batch": 2_592_000}
 
 
 class FileObject(BaseModel):
@@ -92,8 +97,7 @@ def expiry_seconds(anchor: Any, seconds: Any, *, params: tuple[str, str]) -> int
         raise ApiError(
             400,
             f"{seconds_param} must be a whole number of seconds from {low} (an hour) to "
-            f"{high} (30 days) (got {excerpt(seconds)}); leave expires_after out to keep the "
-            "file until it is deleted",
+            f"{high} (30 days) (got {excerpt(seconds)}); leave it out for the default",
             code="invalid_value",
             param=seconds_param,
         )
@@ -120,7 +124,10 @@ def store(
     expires_after: int | None = None,
 ) -> StoredFile:
     """Keep ``data`` as the account ``account_id``'s file (written before its row is
-    committed), until deleted or for ``expires_after`` seconds."""
+    committed), until deleted or for ``expires_after`` seconds (by default, its purpose's
+    ``DEFAULT_EXPIRY``)."""
+    if expires_after is None:
+        expires_after = DEFAULT_EXPIRY.get(purpose)
     file_id = new_id("file")
     relative = f"{FILES}/{file_id}.jsonl"
     with atomic_path(data_dir / relative) as tmp:
