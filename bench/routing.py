@@ -230,6 +230,16 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--real-speed", type=float, default=100.0,
                         help="--real: simulated seconds per wall-clock second")  # fmt: skip
+    parser.add_argument(
+        "--render",
+        action="store_true",
+        help="also run a short day of the embedded model and its twins through N real "
+        "workers that render (routing_workers.py)",
+    )
+    parser.add_argument("--render-tasks", type=int, default=48,
+                        help="--render: the artists' tasks")  # fmt: skip
+    parser.add_argument("--render-flood", type=int, default=24,
+                        help="--render: the flood's tasks, in the first tenth")  # fmt: skip
     args = parser.parse_args(argv)
     for name in ("workers", "accounts"):
         if getattr(args, name) < 1:
@@ -260,8 +270,32 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 day, costs, workers=args.workers, routing=routing, speed=args.real_speed,
                 start=START)),
         }  # fmt: skip
+    if args.render:
+        result["render"] = rendered_day(args, costs)
     print(json.dumps(result))
     return result
+
+
+def rendered_day(args: argparse.Namespace, costs: dict[str, Cost]) -> dict[str, Any]:
+    """The short day of ``routing_workers.py``, each policy's figures."""
+    from routing_workers import replay_workers, short_day  # bench/ is on sys.path
+
+    def mean_render(mix: dict[str, float]) -> float:
+        return sum(share * costs[m].render_s for m, share in mix.items()) / sum(mix.values())
+
+    render_s = mean_render(MEASURED)
+    speed = mean_render({**MEASURED, **MODELLED}) / render_s
+    day = short_day(MEASURED, render_s, workers=args.workers, accounts=args.accounts,
+                    tasks=args.render_tasks, flood=args.render_flood, seed=args.seed,
+                    start=START)  # fmt: skip
+    longest = max(costs[m].render_s for m in MEASURED)
+    return {
+        "tasks": len(day),
+        "speed": round(speed, 1),
+        **compare(day, lambda tasks, routing: replay_workers(
+            tasks, workers=args.workers, routing=routing, speed=speed, start=START,
+            render_s=longest)),
+    }  # fmt: skip
 
 
 def compare(tasks: list[Waiting], run: Callable[[list[Waiting], Routing], dict[str, Any]],
