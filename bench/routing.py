@@ -7,7 +7,8 @@ The day is replayed as events on a simulated clock through the claim's own ranki
 (as a claim sees the live workers); a worker left nothing idles until a task arrives, a
 worker frees or a task reaches the wait bound. ``--real`` also replays the day's first
 ``--real-hours`` through the real claim path (``routing_real.py``: a SQLite store,
-``queue.claim`` from N threads, renders as scaled sleeps).
+``queue.claim`` from N threads, renders as scaled sleeps). ``--render`` runs a short day
+of the models this CPU renders through N real workers that render (``routing_workers.py``).
 
 Each model's load and render time is measured here for the embedded model and the tiny
 twins (loaded and rendered once, on this CPU) and modelled for the full-size models from
@@ -21,6 +22,7 @@ popularity); one more account floods ``flood`` tasks in its first hour.
 
     python bench/routing.py [--workers 4] [--accounts 8] [--flood 300] [--seed 1]
                             [--real [--real-hours 1] [--real-speed 100]]
+                            [--render [--render-tasks 48] [--render-flood 24]]
 
 Prints one JSON object; targets (issue 22): loads cut by at least half (``loads_ratio``
 ≤ 0.5); no account's first task delayed by another's backlog by more than one render
