@@ -36,3 +36,35 @@ def test_suspend_resume_and_read_the_log(tmp_path):
     assert "access.resume" in table.stdout and "key.create" not in table.stdout
     empty = cinegen("admin", "suspend", "--reason", " ", cwd=tmp_path, **env)
     assert empty.returncode == 2 and "--reason" in empty.stderr
+
+
+def test_webhook_urls_approved_for_one_account_are_listed_and_withdrawn(tmp_path):
+    env = {"CINEGEN_DATA_DIR": str(tmp_path / "data"),
+           "CINEGEN_WEBHOOK_URLS": '["https://hooks.example.com/"]'}  # fmt: skip
+    assert cinegen("keys", "create", "--name", "acme", cwd=tmp_path, **env).returncode == 0
+    theirs = "https://acme.example/hooks/"
+    allowed = cinegen("admin", "webhooks", "allow", theirs, "--account", "acme", cwd=tmp_path,
+                      **env)  # fmt: skip
+    assert allowed.returncode == 0, allowed.stderr
+    for prefix, account, says in (("ftp://acme.example/", "acme", "PREFIX"),
+                                  (theirs, "nobody", "keys list")):  # fmt: skip
+        refused = cinegen("admin", "webhooks", "allow", prefix, "--account", account,
+                          cwd=tmp_path, **env)  # fmt: skip
+        assert refused.returncode == 2 and says in refused.stderr
+    listed = json.loads(cinegen("admin", "webhooks", "list", "--json", cwd=tmp_path, **env).stdout)
+    assert listed["deployment"] == ["https://hooks.example.com/"]
+    assert [(a["account"], a["prefix"]) for a in listed["accounts"]] == [("acme", theirs)]
+
+    gone = cinegen("admin", "webhooks", "disallow", theirs, "--account", "acme", cwd=tmp_path,
+                   **env)  # fmt: skip
+    assert gone.returncode == 0, gone.stderr
+    listed = json.loads(cinegen("admin", "webhooks", "list", "--json", cwd=tmp_path, **env).stdout)
+    assert listed["accounts"] == []
+    again = cinegen("admin", "webhooks", "disallow", theirs, "--account", "acme", cwd=tmp_path,
+                    **env)  # fmt: skip
+    assert again.returncode == 2 and "not approved" in again.stderr
+    actions = [
+        json.loads(line)["action"]
+        for line in cinegen("audit", "--json", cwd=tmp_path, **env).stdout.splitlines()
+    ]
+    assert actions[-2:] == ["webhook_url.allow", "webhook_url.disallow"]

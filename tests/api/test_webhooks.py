@@ -15,6 +15,7 @@ import openai
 import pytest
 from sqlalchemy import select, update
 
+from cinegen.store import webhook_urls
 from cinegen.store.models import DeliveryState, WebhookDelivery, utcnow
 
 from ..servers import free_port
@@ -126,6 +127,30 @@ def test_only_urls_the_operator_approved_are_taken(client, receiver):
         )
     assert refused.value.body["param"] == "event_types.0"
     assert "video.completed" in refused.value.body["message"]
+
+
+def test_a_url_the_operator_approved_for_one_account_is_that_accounts_alone(service, receiver):
+    customer, other = (openai.OpenAI(base_url=f"{service.url}/v1", api_key=service.key(name),
+                                     max_retries=0) for name in ("customer", "other"))  # fmt: skip
+    theirs = f"{receiver.url}/customer/"
+    with pytest.raises(openai.BadRequestError) as refused:
+        customer.webhooks.create(name="c", url=f"{theirs}in", event_types=["video.failed"])
+    assert theirs not in refused.value.body["message"]
+
+    with service.sessions() as session:
+        assert webhook_urls.allow(session, "customer", theirs, actor="cli:ops")
+    endpoint = customer.webhooks.create(name="c", url=f"{theirs}in", event_types=["video.failed"])
+    assert customer.webhooks.test(endpoint.id, event_type="video.failed").status_code == 200
+    receiver.next("/customer/in")
+    with pytest.raises(openai.BadRequestError) as refused:  # not another account's to use
+        other.webhooks.create(name="o", url=f"{theirs}in", event_types=["video.failed"])
+    assert theirs not in refused.value.body["message"]
+
+    with service.sessions() as session:
+        webhook_urls.disallow(session, "customer", theirs, actor="cli:ops")
+    with pytest.raises(openai.BadRequestError):  # withdrawn: nothing more is sent there
+        customer.webhooks.test(endpoint.id, event_type="video.failed")
+    customer.webhooks.delete(endpoint.id)
 
 
 def test_endpoints_list_update_and_belong_to_their_account(client, service, receiver):

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from cinegen.jobs import webhooks
 from cinegen.jobs.queue import QueuePolicy, cancel, claim, finish, submit
 from cinegen.jobs.webhooks import BACKOFF_SECONDS, Courier
+from cinegen.store import webhook_urls
 from cinegen.store.keys import create_key
 from cinegen.store.models import (
     DeliveryState,
@@ -32,6 +33,7 @@ from ..servers import free_port
 POLICY = QueuePolicy(lease_seconds=30, max_attempts=2)
 SPEC = {"prompt": "a red circle moving left over the ocean", "n_variants": 1, "seed": 1}
 SDK = OpenAI(api_key="unused", base_url="http://127.0.0.1:9/v1")  # unwrap needs no server
+PREFIXES = ["http://127.0.0.1:9/hooks"]  # the deployment's, as CINEGEN_WEBHOOK_URLS
 
 
 class Sent:
@@ -107,8 +109,10 @@ def test_each_delivery_is_signed_for_the_sdk_and_sent_once(sessions, account):
         webhooks.emit(session, account, "video.completed", "task_1")
         session.commit()
     send = Sent(204)
-    assert Courier(sessions, send=send).deliver_due() == 1
-    assert Courier(sessions, send=send).deliver_due() == 0  # delivered: not again
+    assert Courier(sessions, send=send, prefixes=PREFIXES).deliver_due() == 1
+    assert (
+        Courier(sessions, send=send, prefixes=PREFIXES).deliver_due() == 0
+    )  # delivered: not again
     url, body, headers = send.calls[0]
     event = SDK.webhooks.unwrap(body, headers, secret=hook.secret)
     assert (url, event.type, event.data.id) == (hook.url, "video.completed", "task_1")
@@ -122,7 +126,7 @@ def test_a_failing_receiver_waits_longer_each_time_then_the_delivery_fails(sessi
         webhooks.emit(session, account, "video.failed", "task_2")
         session.commit()
     send = Sent(*[500] * (len(BACKOFF_SECONDS) + 1))
-    courier = Courier(sessions, send=send)
+    courier = Courier(sessions, send=send, prefixes=PREFIXES)
     for pause in BACKOFF_SECONDS:
         before = utcnow()
         courier.deliver_due()
@@ -147,7 +151,7 @@ def test_an_endpoint_deleted_takes_its_deliveries_with_it(sessions, account):
         session.delete(session.get(WebhookEndpoint, hook.id))
         session.commit()
     send = Sent()
-    assert Courier(sessions, send=send).deliver_due() == 0 and not send.calls
+    assert Courier(sessions, send=send, prefixes=PREFIXES).deliver_due() == 0 and not send.calls
 
 
 @pytest.fixture
@@ -166,6 +170,34 @@ def redirecting() -> Iterator[str]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}/hooks"
     server.shutdown()
+
+
+def test_an_endpoint_whose_approval_is_withdrawn_is_sent_nothing_more(sessions):
+    with sessions() as session:
+        account = create_key(session, "customer").key.account_id
+        webhook_urls.allow(session, "customer", "http://127.0.0.1:9/customer", actor="cli:ops")
+    hook = endpoint(sessions, account, "video.completed")
+    hook_url = "http://127.0.0.1:9/customer/in"
+    with sessions() as session:
+        session.execute(update(WebhookEndpoint).values(url=hook_url))
+        webhooks.emit(session, account, "video.completed", "video_1")
+        session.commit()
+    send = Sent()
+    assert Courier(sessions, send=send).deliver_due() == 1  # its own approval: sent
+    assert [url for url, _, _ in send.calls] == [hook_url]
+
+    with sessions() as session:
+        webhook_urls.disallow(session, "customer", "http://127.0.0.1:9/customer", actor="cli:ops")
+        webhooks.emit(session, account, "video.completed", "video_2")
+        session.commit()
+    Courier(sessions, send=send).deliver_due()
+    assert len(send.calls) == 1  # nothing more
+    with sessions() as session:
+        last = session.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.endpoint_id == hook.id)
+            .order_by(WebhookDelivery.created_at.desc())
+        ).first()  # fmt: skip
+    assert last.state is DeliveryState.failed and "no longer" in last.last_error
 
 
 def test_a_redirect_is_a_failed_attempt_not_followed(redirecting):

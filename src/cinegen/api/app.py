@@ -112,7 +112,9 @@ async def _chores(app: FastAPI) -> AsyncIterator[None]:
     receivers), move every open batch on (``batch_work.advance_open``) and delete the
     Files API's expired files (``files.sweep_expired``)."""
     settings, sessions = app.state.settings, app.state.sessions
-    courier = Courier(sessions, timeout=settings.webhook_timeout_seconds)
+    courier = Courier(
+        sessions, timeout=settings.webhook_timeout_seconds, prefixes=settings.webhook_urls
+    )
 
     def batches() -> None:
         with sessions() as session:

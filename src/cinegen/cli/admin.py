@@ -13,6 +13,7 @@ from rich.table import Table
 
 from cinegen.cli.keys import database
 from cinegen.cli.terminal import err, out
+from cinegen.cli.webhook_urls import webhooks_app
 from cinegen.config import Settings
 from cinegen.jobs import presence
 from cinegen.store import access, audit
@@ -20,8 +21,10 @@ from cinegen.store.audit import cli_actor
 from cinegen.store.models import WorkerRow, utcnow
 
 admin_app = typer.Typer(
-    no_args_is_help=True, help="Suspend and resume all non-admin access; list the workers."
+    no_args_is_help=True,
+    help="Suspend and resume all non-admin access; list the workers; approve webhook URLs.",
 )
+admin_app.add_typer(webhooks_app, name="webhooks")
 
 
 def _say_access() -> None:

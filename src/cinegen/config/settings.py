@@ -9,7 +9,6 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
-from urllib.parse import urlsplit
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -20,6 +19,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from cinegen.config import webhook_prefixes
 from cinegen.config.groups import (
     MODERATION_CATEGORIES,
     ModerationCategory,
@@ -228,12 +228,10 @@ class Settings(BaseSettings):
     @classmethod
     def _webhook_prefixes(cls, prefixes: list[str]) -> list[str]:
         for prefix in prefixes:
-            parts = urlsplit(prefix)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError(
-                    f"webhook_urls: {prefix!r} is not an http(s) URL with a host "
-                    "(e.g. https://hooks.example.com/cinegen/)"
-                )
+            try:
+                webhook_prefixes.check(prefix)
+            except ValueError as exc:
+                raise ValueError(f"webhook_urls: {exc}") from None
         return prefixes
 
     @field_validator("visible_mark_text")

@@ -22,7 +22,7 @@ import logging
 import secrets
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, get_args
@@ -30,6 +30,8 @@ from typing import Literal, get_args
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from cinegen.config import webhook_prefixes
+from cinegen.store import webhook_urls
 from cinegen.store.models import (
     DeliveryState,
     WebhookDelivery,
@@ -165,6 +167,9 @@ class Courier:
     timeout: float = 10.0
     send: Send = post
     batch: int = 20
+    # The deployment's URL prefixes (``Settings.webhook_urls``): an endpoint no longer under
+    # one of them or of its account's approvals is sent nothing more.
+    prefixes: Sequence[str] = ()
 
     def deliver_due(self) -> int:
         """Send what is due now; how many deliveries were attempted."""
@@ -201,6 +206,14 @@ class Courier:
         assert delivery is not None
         endpoint = session.get(WebhookEndpoint, delivery.endpoint_id)
         if endpoint is None:  # deleted since: its deliveries went with it
+            return
+        allowed = webhook_urls.prefixes(session, endpoint.account_id, self.prefixes)
+        if not any(webhook_prefixes.covers(prefix, endpoint.url) for prefix in allowed):
+            delivery.state = DeliveryState.failed
+            delivery.last_error = "its URL is no longer under a prefix the operator approved"
+            log.warning("webhook %s to %s not sent: %s", delivery.id, endpoint.url,
+                        delivery.last_error)  # fmt: skip
+            session.commit()
             return
         now = utcnow()
         body = delivery.body.encode()

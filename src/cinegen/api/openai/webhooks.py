@@ -2,8 +2,9 @@
 
 ``client.webhooks.create/retrieve/update/list/delete/rotate_secret/test`` and
 ``client.webhooks.event_types.list`` work unmodified. A URL must lie under one of the
-prefixes the operator approved (``CINEGEN_WEBHOOK_URLS``): an account cannot make the
-server send requests anywhere else. Another account's endpoint answers 404.
+prefixes the operator approved (``CINEGEN_WEBHOOK_URLS`` for every account, ``cinegen admin
+webhooks allow`` for one: ``store/webhook_urls.py``): an account cannot make the server
+send requests anywhere else. Another account's endpoint answers 404.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from fastapi import APIRouter, Query
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from cinegen.api.deps import CurrentAccount, SessionDep, SettingsDep
 from cinegen.api.errors import ERROR_RESPONSES, ApiError
 from cinegen.api.openai.pages import CursorPage
-from cinegen.config import Settings
+from cinegen.config import Settings, webhook_prefixes
 from cinegen.jobs import webhooks
-from cinegen.store import audit
+from cinegen.store import audit, webhook_urls
 from cinegen.store.models import Account, WebhookEndpoint, new_id, utcnow
 
 router = APIRouter(tags=["OpenAI webhooks"], responses=ERROR_RESPONSES)
@@ -115,23 +117,24 @@ def _with_secret(endpoint: WebhookEndpoint) -> EndpointWithSecret:
     return EndpointWithSecret(**_shown(endpoint).model_dump(), signing_secret=endpoint.secret)
 
 
-def approved(url: str, settings: Settings) -> str:
-    """``url`` if it lies under a prefix the operator approved, else a 400 naming them."""
-    for prefix in settings.webhook_urls:
-        if url == prefix or url.startswith(prefix if prefix.endswith("/") else prefix + "/"):
-            return url
-    if not settings.webhook_urls:
+def approved(url: str, session: Session, account: Account, settings: Settings) -> str:
+    """``url`` if it lies under a prefix the operator approved for this account (the
+    deployment's or its own), else an error naming them."""
+    allowed = webhook_urls.prefixes(session, account.id, settings.webhook_urls)
+    if any(webhook_prefixes.covers(prefix, url) for prefix in allowed):
+        return url
+    if not allowed:
         raise ApiError(
             403,
-            "webhooks are off on this server: its operator lists the URL prefixes endpoints "
-            "may use in CINEGEN_WEBHOOK_URLS",
+            "webhooks are off for this account: the server's operator lists the URL "
+            "prefixes endpoints may use in CINEGEN_WEBHOOK_URLS, or approves some for one "
+            "account (cinegen admin webhooks allow)",
             code="webhooks_off",
             param="url",
         )
     raise ApiError(
         400,
-        f"url is not under a prefix this server's operator approved; allowed: "
-        f"{', '.join(settings.webhook_urls)}",
+        f"url is not under a prefix this server's operator approved; allowed: {', '.join(allowed)}",
         code="invalid_value",
         param="url",
     )
@@ -158,7 +161,7 @@ def create_endpoint(
         id=new_id("we"),
         account_id=account.id,
         name=body.name,
-        url=approved(body.url, settings),
+        url=approved(body.url, session, account, settings),
         event_types=list(dict.fromkeys(body.event_types)),
         secret=webhooks.new_secret(),
         created_at=now,
@@ -201,7 +204,7 @@ def update_endpoint(
     endpoint = _owned(session, account, endpoint_id)
     changes = {
         "name": body.name,
-        "url": None if body.url is None else approved(body.url, settings),
+        "url": None if body.url is None else approved(body.url, session, account, settings),
         "event_types": None if body.event_types is None else list(dict.fromkeys(body.event_types)),
     }
     changed = {k: v for k, v in changes.items() if v is not None and v != getattr(endpoint, k)}
@@ -254,6 +257,7 @@ async def test_endpoint(
 ) -> TestResult:
     """Send one sample event now (not through the outbox) and answer the receiver's status."""
     endpoint = _owned(session, account, endpoint_id)
+    approved(endpoint.url, session, account, settings)  # still: approvals can be withdrawn
     event_id, now = new_id("evt"), utcnow()
     sample = SAMPLE_IDS[body.event_type.split(".")[0]]
     payload = webhooks.event_body(event_id, body.event_type, sample, now).encode()

@@ -13,7 +13,7 @@ streams and audits read one table.
 | what an account brings | ``Upload``, ``Character`` | ``uploads.py`` |
 | the operator's side | ``Suspension``, ``AuditEvent`` | ``admin.py`` |
 | sharing | ``Share`` | ``shares.py`` |
-| webhooks | ``WebhookEndpoint``, ``WebhookDelivery`` | ``webhooks.py`` |
+| webhooks | ``WebhookEndpoint``, ``WebhookDelivery``, ``WebhookUrlApproval`` | ``webhooks.py`` |
 | Files and Batch APIs | ``StoredFile``, ``Batch``, ``BatchRequest`` | ``batches.py`` |
 | running workers | ``WorkerRow`` | ``workers.py`` |
 
@@ -28,7 +28,12 @@ from cinegen.store.models.batches import Batch, BatchRequest, BatchState, Stored
 from cinegen.store.models.shares import Share, ShareState
 from cinegen.store.models.tasks import TASK_MOVES, Generation, Task, TaskEvent, TaskState
 from cinegen.store.models.uploads import Character, Upload
-from cinegen.store.models.webhooks import DeliveryState, WebhookDelivery, WebhookEndpoint
+from cinegen.store.models.webhooks import (
+    DeliveryState,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookUrlApproval,
+)
 from cinegen.store.models.workers import WorkerRow
 
 __all__ = [
@@ -57,6 +62,7 @@ __all__ = [
     "UtcDateTime",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "WebhookUrlApproval",
     "WorkerRow",
     "new_id",
     "utcnow",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cinegen.store.models.base import Base, enum_column, utcnow
@@ -13,7 +13,8 @@ from cinegen.store.models.base import Base, enum_column, utcnow
 
 class WebhookEndpoint(Base):
     """A URL of an account's that receives events (``jobs/webhooks.py``), under one of the
-    prefixes the operator approved (``Settings.webhook_urls``). ``secret`` signs each
+    prefixes the operator approved (``Settings.webhook_urls``, or the account's
+    ``WebhookUrlApproval`` rows). ``secret`` signs each
     delivery; after a rotation that keeps it, ``old_secret`` signs too until it expires."""
 
     __tablename__ = "webhook_endpoints"
@@ -28,6 +29,21 @@ class WebhookEndpoint(Base):
     old_secret_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookUrlApproval(Base):
+    """A URL prefix the operator approved for one account's endpoints
+    (``cinegen admin webhooks allow``), beside the deployment's own
+    (``Settings.webhook_urls``), which every account may use."""
+
+    __tablename__ = "webhook_url_approvals"
+    __table_args__ = (UniqueConstraint("account_id", "prefix"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    prefix: Mapped[str] = mapped_column(String(2000))
+    approved_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class DeliveryState(StrEnum):
