@@ -109,7 +109,8 @@ def test_a_plain_sentence_renders_the_colour_motion_and_background_it_asks_for(s
 
     quality = CINEGEN_TINY.presets[Preset.quality]
     prompt = read("pink square heading right on a black background").prompt
-    clips = shipped(prompt, [1], steps=quality.steps, guidance=quality.guidance)
+    clips = shipped(prompt, [1], steps=quality.steps, guidance=quality.guidance,
+                    shift=quality.shift)  # fmt: skip
     reading = analyse(np.round(clips[0] * 255).astype(np.uint8))
     assert reading.background == Background.NIGHT  # "black" is the night sky
     first = reading.objects[0]
