@@ -4,6 +4,7 @@ A prefix covers itself and the paths below it, never another host."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
 
@@ -17,6 +18,9 @@ def check(prefix: str) -> str:
     return prefix
 
 
-def covers(prefix: str, url: str) -> bool:
-    """Whether ``url`` is ``prefix`` or lies below it."""
-    return url == prefix or url.startswith(prefix if prefix.endswith("/") else prefix + "/")
+def covered(url: str, prefixes: Sequence[str]) -> bool:
+    """Whether ``url`` is one of ``prefixes`` or lies below one."""
+    return any(
+        url == prefix or url.startswith(prefix if prefix.endswith("/") else prefix + "/")
+        for prefix in prefixes
+    )

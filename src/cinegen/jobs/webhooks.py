@@ -208,7 +208,7 @@ class Courier:
         if endpoint is None:  # deleted since: its deliveries went with it
             return
         allowed = webhook_urls.prefixes(session, endpoint.account_id, self.prefixes)
-        if not any(webhook_prefixes.covers(prefix, endpoint.url) for prefix in allowed):
+        if not webhook_prefixes.covered(endpoint.url, allowed):
             delivery.state = DeliveryState.failed
             delivery.last_error = "its URL is no longer under a prefix the operator approved"
             log.warning("webhook %s to %s not sent: %s", delivery.id, endpoint.url,

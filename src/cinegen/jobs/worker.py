@@ -77,7 +77,7 @@ class Worker:
     name: str = field(default_factory=worker_name)
     device: str = "cpu"  # where it renders ("cuda", …): its free memory goes in its beats
     # The most device bytes it can give a task (None: unplanned, as on a CPU); at each claim
-    # it offers what is free of them then (``capacity_now``).
+    # it offers what is free of them then (``_capacity_now``).
     capacity: int | None = None
     _stop: threading.Event = field(default_factory=threading.Event, init=False)
     _models: tuple[str, ...] = field(default=(), init=False)  # loaded, as of the last task
@@ -116,23 +116,26 @@ class Worker:
                     stop.wait(idle_s)
 
     def profile(self) -> Profile:
-        return Profile(self.name, self._models, self.capacity_now(), ceiling=self.capacity)
+        """What this worker offers a claim, its device measured now."""
+        return self._profile(free_bytes(self.device))
 
-    def capacity_now(self) -> int | None:
+    def _profile(self, free: int | None) -> Profile:
+        return Profile(self.name, self._models, self._capacity_now(free), ceiling=self.capacity)
+
+    def _capacity_now(self, free: int | None) -> int | None:
         """The device bytes a task could have now: what is free plus what this worker holds
         (the models a task may displace), at most ``capacity``. Another program filling
         the device shrinks it, so claims leave the tasks that would no longer fit to
         other workers, or until the room is back."""
-        free = free_bytes(self.device)
         if free is None or self.capacity is None:
             return self.capacity
         return min(self.capacity, free + held_bytes(self.device))
 
     def news(self) -> Beat:
-        """What this worker's next beat writes."""
-        free = free_bytes(self.device) if self.device != "cpu" else None
+        """What this worker's next beat writes (the device measured once for both)."""
+        free = free_bytes(self.device)
         return Beat(
-            self.profile(),
+            self._profile(free),
             device=self.device,
             free_bytes=free,
             task_id=self._task_id,

@@ -121,7 +121,7 @@ def approved(url: str, session: Session, account: Account, settings: Settings) -
     """``url`` if it lies under a prefix the operator approved for this account (the
     deployment's or its own), else an error naming them."""
     allowed = webhook_urls.prefixes(session, account.id, settings.webhook_urls)
-    if any(webhook_prefixes.covers(prefix, url) for prefix in allowed):
+    if webhook_prefixes.covered(url, allowed):
         return url
     if not allowed:
         raise ApiError(
