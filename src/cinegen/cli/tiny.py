@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from cinegen.cli.terminal import _fail, _progress_bars, _quiet_libraries, err, out
-from cinegen.errors import CinegenError
+from cinegen.errors import CinegenError, SpecError
 
 # The options every train command takes.
 Workdir = Annotated[Path, typer.Option(help="Checkpoints; a rerun resumes from them.")]
@@ -40,7 +40,10 @@ def _run_training(train: Callable[[StageProgress, str], Path], *, print_every: i
                 detail = " ".join(f"{k} {v:.4f}" for k, v in stats.items())
                 err.print(f"{stage} {done}/{total} {detail}")
 
-        path = train(progress, command)
+        try:
+            path = train(progress, command)
+        except CinegenError as exc:  # a refused setting or a bundle that cannot be read
+            _fail(str(exc), code=2 if isinstance(exc, SpecError) else 1)
     out.print(f"[bold green]trained[/] {path}")
 
 
@@ -62,14 +65,26 @@ def train_tiny(
     foreground_weight: Annotated[
         float, typer.Option(min=1.0, help="Transformer loss weight of object latents.")
     ] = 4.0,
+    lr: Annotated[float, typer.Option(min=0.0, help="Peak learning rate.")] = 3e-4,
+    init_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="Continue a bundle's folder (`shipped`: the weights cinegen ships): its "
+            "autoencoder as it is, its transformer trained on from its last step to --steps."
+        ),
+    ] = None,
 ) -> None:
-    """Train cinegen-tiny from scratch (resumes from WORKDIR when stopped)."""
+    """Train cinegen-tiny from scratch, or continue a bundle with --init-from (resumes from
+    WORKDIR when stopped)."""
     import torch
 
     from cinegen.models.tiny.train import train
     from cinegen.models.tiny.train_settings import TrainSettings
+    from cinegen.models.tiny.weights import SHIPPED
 
     chosen = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if init_from == Path("shipped"):
+        init_from = SHIPPED
     settings = TrainSettings(
         workdir=workdir,
         seed=seed,
@@ -81,6 +96,8 @@ def train_tiny(
         device=chosen,
         compile=compile,
         foreground_weight=foreground_weight,
+        lr=lr,
+        init_from=init_from,
     )
     _quiet_libraries()
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from cinegen.errors import ModelLoadError
+from cinegen.errors import ModelLoadError, SpecError
 from cinegen.models.tiny import weights
 from cinegen.models.tiny.train import train
 
@@ -158,3 +160,70 @@ def test_the_detail_stage_draws_the_night_stars_and_keeps_the_latents(tmp_path, 
             shortfall[name] = night[stars].mean() - pixels.movedim(0, -1).numpy()[stars].mean()
     torch.testing.assert_close(latents["detailed"], latents["plain"], rtol=0, atol=0)
     assert shortfall["plain"] > 100 and shortfall["detailed"] < 75
+
+
+def _tensors(bundle):
+    return load_file(str(bundle / weights.WEIGHTS_NAME))
+
+
+def test_a_continued_bundle_trains_on_from_its_weights_and_says_so(tmp_path, mini_bundle):
+    """`--init-from`: the autoencoder and latent statistics as they were, the transformer
+    trained on from its own weights (at learning rate 0 it stays exactly as it was), the
+    record naming what it continued; stopped and resumed, it ends where an unbroken one does."""
+    base = _tensors(mini_bundle)
+    still = train(
+        mini_settings(tmp_path / "still", init_from=mini_bundle, dit_steps=50, lr=0.0),
+        lambda *a: None,
+    )
+    for name, tensor in _tensors(still.parent).items():
+        torch.testing.assert_close(tensor, base[name], rtol=0, atol=0, msg=name)
+
+    settings = mini_settings(tmp_path / "on", init_from=mini_bundle, dit_steps=60)
+    with pytest.raises(Stop):  # checkpoints every 10 steps: the last one is at 50
+        train(settings, lambda stage, done, total, stats: _stop_at(done, 55))
+    unbroken = train(
+        mini_settings(tmp_path / "unbroken", init_from=mini_bundle, dit_steps=60), lambda *a: None
+    )
+    on = train(settings, lambda *a: None, command="cinegen resumed")
+    trained, straight = _tensors(on.parent), _tensors(unbroken.parent)
+    for name, tensor in trained.items():
+        torch.testing.assert_close(tensor, straight[name], rtol=0, atol=0, msg=name)
+        if not name.startswith("transformer"):
+            torch.testing.assert_close(tensor, base[name], rtol=0, atol=0, msg=name)
+    moved = [n for n in trained if n.startswith("transformer") and not trained[n].equal(base[n])]
+    assert len(moved) > 10
+
+    record = json.loads((on.parent / weights.RECORD_NAME).read_text())
+    base_record = json.loads((mini_bundle / weights.RECORD_NAME).read_text())
+    assert record["steps"] == {"autoencoder": 30, "detail": 20, "transformer": 60}
+    assert record["continued_from"]["sha256"] == base_record["sha256"]
+    assert record["continued_from"]["runs"] == base_record["runs"]
+    assert [run["steps"] for run in record["runs"]] == [
+        {"transformer": [40, 50]},  # up to its last checkpoint
+        {"transformer": [50, 60]},
+    ]
+    assert record["runs"][0]["settings"]["init_from_sha256"] == base_record["sha256"]
+
+
+def _stop_at(done: int, step: int) -> None:
+    if done == step:
+        raise Stop
+
+
+def test_continuing_asks_for_more_steps_than_the_bundle_has(tmp_path, mini_bundle):
+    with pytest.raises(SpecError, match="trained 40 transformer steps already") as refused:
+        train(mini_settings(tmp_path, init_from=mini_bundle, dit_steps=40), lambda *a: None)
+    assert refused.value.field == "steps" and not (tmp_path / "transformer.pt").exists()
+
+
+def test_the_command_continues_the_shipped_weights_only_past_their_steps(tmp_path):
+    args = ["--init-from", "shipped", "--steps", "100", "--workdir", str(tmp_path)]
+    run = subprocess.run(
+        [sys.executable, "-m", "cinegen", "train-tiny", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "trained 12000 transformer steps already" in run.stderr
+    assert "allowed: more than 12000" in run.stderr and "Traceback" not in run.stderr

@@ -31,7 +31,9 @@ settings and the seeded streams every stage draws from ``train_settings.py``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from cinegen.errors import SpecError
 from cinegen.models.tiny import captions, toyworld, vocab
 from cinegen.models.tiny import weights as bundle
 from cinegen.models.tiny.captions import caption
@@ -89,9 +92,13 @@ def encode_clips(ae: AutoEncoder, clips: np.ndarray, device: str) -> Tensor:
 
 
 def build_latents(
-    settings: TrainSettings, ae: AutoEncoder, progress: Progress
+    settings: TrainSettings,
+    ae: AutoEncoder,
+    progress: Progress,
+    stats: tuple[Tensor, Tensor] | None = None,
 ) -> tuple[Tensor, Tensor, Tensor, list[Scene]]:
-    """Latents of the training clips, normalised, with the per-channel mean and std used."""
+    """Latents of the training clips, normalised, with the per-channel mean and std used:
+    ``stats`` when given (a continued run keeps its bundle's), else the clips' own."""
     path = settings.workdir / "latents.pt"
     scenes = dataset_scenes(settings.seed, settings.clips)
     if path.exists():
@@ -107,7 +114,7 @@ def build_latents(
         progress("latents", min(start + chunk, len(scenes)), len(scenes), {})
     latents = torch.cat(parts)
     flat = latents.float().movedim(2, -1).reshape(-1, latents.shape[2])
-    mean, std = flat.mean(0), flat.std(0)
+    mean, std = stats if stats is not None else (flat.mean(0), flat.std(0))
     latents = ((latents.float() - mean[:, None, None]) / std[:, None, None]).half()
     save(path, {"latents": latents, "mean": mean, "std": std})
     return latents, mean, std, scenes
@@ -125,6 +132,14 @@ def background_latents(
 
 
 # --- stage 4: transformer ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Start:
+    """Where a continued run's transformer begins: a bundle's, at the step it stopped at."""
+
+    transformer: VideoDiT
+    step: int
+
+
 @dataclass
 class DitBatch:
     clips: list[int]  # indices of the training clips drawn
@@ -176,10 +191,15 @@ def train_transformer(
     scenes: list[Scene],
     backgrounds: Tensor,
     progress: Progress,
+    start: Start | None = None,
 ) -> tuple[VideoDiT, list[float]]:
+    """The transformer trained to ``settings.dit_steps``: from ``seed`` and step 0, or from
+    ``start`` (a bundle's transformer and the step it stopped at) with a fresh optimiser."""
     device = settings.device
     torch.manual_seed(settings.seed)  # the same start whatever ran before in this process
     model = VideoDiT(settings.config).to(device)
+    if start is not None:
+        model.load_state_dict(start.transformer.state_dict())
     ema = copy.deepcopy(model).requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=settings.lr, weight_decay=0.01)
     checkpoint = Checkpoint(
@@ -189,14 +209,15 @@ def train_transformer(
         model=model,
         ema=ema,
     )
+    first = start.step if start is not None else 0
     resumed = checkpoint.resume(device, losses=[])
-    step, losses = resumed["step"], resumed["losses"]
+    step, losses = max(resumed["step"], first), resumed["losses"]
     forward: nn.Module = torch.compile(model) if settings.compile else model  # type: ignore[assignment]
     encoder = TextEncoder(device)
     total = settings.dit_steps
     while step < total:
         for group in opt.param_groups:
-            group["lr"] = learning_rate(settings, step, total)
+            group["lr"] = learning_rate(settings, step, total, first)
         batch = dit_batch(settings, step, latents, scenes, backgrounds, encoder).to(device)
         with autocast(device):
             loss = flow_loss(
@@ -227,8 +248,12 @@ def train_transformer(
 def _settings_record(settings: TrainSettings) -> dict[str, Any]:
     """The settings that shape the weights (not where or how fast they were computed), and a
     fingerprint of the code that draws the data: a changed caption or scene changes it."""
-    skip = {"workdir", "config", "device", "compile", "threads", "checkpoint_every"}
+    skip = {"workdir", "config", "device", "compile", "threads", "checkpoint_every", "init_from"}
     record = {k: v for k, v in asdict(settings).items() if k not in skip}
+    if settings.init_from is not None:  # what it continued, not where that lay
+        record["init_from_sha256"] = json.loads(
+            (settings.init_from / bundle.RECORD_NAME).read_text()
+        )["sha256"]
     digest = hashlib.sha256()
     for module in (toyworld, vocab, captions):
         digest.update(Path(str(module.__file__)).read_bytes())
@@ -243,6 +268,18 @@ def train(
 ) -> Path:
     """Run (or resume) every stage and write the bundle to ``out`` (default: the workdir)."""
     settings.workdir.mkdir(parents=True, exist_ok=True)
+    base = bundle.load(settings.init_from) if settings.init_from is not None else None
+    if base is not None:  # its shapes, whatever the settings say
+        settings = dataclasses.replace(settings, config=base.config)
+        done = int(base.record["steps"]["transformer"])
+        if settings.dit_steps <= done:
+            raise SpecError(
+                "steps",
+                f"{settings.init_from} was trained {done} transformer steps already; "
+                "ask for more to continue it",
+                value=settings.dit_steps,
+                allowed=f"more than {done}",
+            )
     if settings.threads:
         torch.set_num_threads(settings.threads)
     torch.manual_seed(settings.seed)
@@ -258,17 +295,24 @@ def train(
         if due(done, total, settings.checkpoint_every):
             log.save()
 
-    ae = train_detail(settings, train_autoencoder(settings, tracked), tracked)
-    latents, mean, std, scenes = build_latents(settings, ae, tracked)
+    if base is None:
+        ae = train_detail(settings, train_autoencoder(settings, tracked), tracked)
+        latents, mean, std, scenes = build_latents(settings, ae, tracked)
+        start, earlier = None, {}
+        autoencoder_steps = {"autoencoder": settings.ae_steps, "detail": settings.detail_steps}
+    else:
+        ae = base.to(settings.device).autoencoder
+        stats = (base.latent_mean.cpu(), base.latent_std.cpu())
+        latents, mean, std, scenes = build_latents(settings, ae, tracked, stats)
+        start = Start(base.transformer, done)
+        earlier = {"continued_from": _continued(base.record)}
+        autoencoder_steps = {k: v for k, v in base.record["steps"].items() if k != "transformer"}
     backgrounds = background_latents(ae, settings.config, mean, std, settings.device)
-    dit, losses = train_transformer(settings, latents, scenes, backgrounds, tracked)
+    dit, losses = train_transformer(settings, latents, scenes, backgrounds, tracked, start)
     record = {
         **log.made(settings.seed, settings.device),
-        "steps": {
-            "autoencoder": settings.ae_steps,
-            "detail": settings.detail_steps,
-            "transformer": settings.dit_steps,
-        },
+        **earlier,
+        "steps": {**autoencoder_steps, "transformer": settings.dit_steps},
         "batch": {"autoencoder": settings.ae_batch, "transformer": settings.dit_batch},
         "clips": settings.clips,
         "final_loss": float(np.mean(losses[-200:])) if losses else None,
@@ -276,3 +320,10 @@ def train(
     }
     target = out or settings.workdir / "bundle"
     return bundle.export(target, settings.config, ae, dit, mean, std, record)
+
+
+def _continued(record: dict[str, Any]) -> dict[str, Any]:
+    """What a continued bundle's record keeps of the one it continued: how those weights
+    were made (their own command, runs, wall time, hardware) and which they were."""
+    keep = ("sha256", "command", "runs", "hardware", "wall_seconds", "steps", "continued_from")
+    return {key: record[key] for key in keep if key in record}

@@ -40,6 +40,10 @@ class TrainSettings:
     device: str = "cpu"
     compile: bool = False  # torch.compile the transformer (a minute to start, ~1.5x faster)
     threads: int | None = None
+    # Continue from this bundle (``cinegen train-tiny --init-from``): its autoencoder and
+    # latent statistics as they are (stages 1-2 skipped), its transformer trained on from
+    # the step it stopped at to ``dit_steps``, with a fresh optimiser, warm-up and cosine.
+    init_from: Path | None = None
 
 
 def rng_for(seed: int, stage: int, step: int) -> np.random.Generator:
@@ -67,9 +71,10 @@ def autocast(device: str) -> Any:
     return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
 
 
-def learning_rate(settings: TrainSettings, step: int, total: int) -> float:
-    """Linear warm-up to ``settings.lr``, then a cosine down to a tenth of it at ``total``."""
-    if step < settings.warmup:
-        return settings.lr * (step + 1) / settings.warmup
-    progress = (step - settings.warmup) / max(1, total - settings.warmup)
+def learning_rate(settings: TrainSettings, step: int, total: int, start: int = 0) -> float:
+    """Linear warm-up to ``settings.lr`` from ``start`` (where a continued run begins), then
+    a cosine down to a tenth of it at ``total``."""
+    if step < start + settings.warmup:
+        return settings.lr * (step - start + 1) / settings.warmup
+    progress = (step - start - settings.warmup) / max(1, total - start - settings.warmup)
     return settings.lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
