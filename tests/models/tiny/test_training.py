@@ -202,7 +202,8 @@ def test_a_continued_bundle_trains_on_from_its_weights_and_says_so(tmp_path, min
         {"transformer": [40, 50]},  # up to its last checkpoint
         {"transformer": [50, 60]},
     ]
-    assert record["runs"][0]["settings"]["init_from_sha256"] == base_record["sha256"]
+    made = record["runs"][0]["settings"]
+    assert made["init_from_sha256"] == base_record["sha256"] and "ae_steps" not in made
 
 
 def _stop_at(done: int, step: int) -> None:

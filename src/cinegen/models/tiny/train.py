@@ -250,7 +250,9 @@ def _settings_record(settings: TrainSettings) -> dict[str, Any]:
     fingerprint of the code that draws the data: a changed caption or scene changes it."""
     skip = {"workdir", "config", "device", "compile", "threads", "checkpoint_every", "init_from"}
     record = {k: v for k, v in asdict(settings).items() if k not in skip}
-    if settings.init_from is not None:  # what it continued, not where that lay
+    if settings.init_from is not None:  # what it continued, not where that lay; not stages 1-2
+        for unused in ("ae_steps", "ae_batch", "detail_steps"):
+            del record[unused]
         record["init_from_sha256"] = json.loads(
             (settings.init_from / bundle.RECORD_NAME).read_text()
         )["sha256"]
