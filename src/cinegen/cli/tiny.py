@@ -66,6 +66,9 @@ def train_tiny(
         float, typer.Option(min=1.0, help="Transformer loss weight of object latents.")
     ] = 4.0,
     lr: Annotated[float, typer.Option(min=0.0, help="Peak learning rate.")] = 3e-4,
+    time_shift: Annotated[
+        float, typer.Option(min=1.0, help="Shift training flow times to high noise (1: none).")
+    ] = 1.0,
     init_from: Annotated[
         Path | None,
         typer.Option(
@@ -97,6 +100,7 @@ def train_tiny(
         compile=compile,
         foreground_weight=foreground_weight,
         lr=lr,
+        time_shift=time_shift,
         init_from=init_from,
     )
     _quiet_libraries()

@@ -261,6 +261,17 @@ def test_training_times_follow_the_logit_normal_uniform_mixture():
     assert max(above.max().item(), below.max().item()) < 1.63 / math.sqrt(N_TIMES)
 
 
+def test_shifted_training_times_are_the_samplers_shift_of_the_unshifted_ones():
+    """``shift`` s maps each time u to s·u / (1 + (s - 1)·u), as ``timesteps`` does: the
+    same draws, and with s = 3 about a sixth of them above t = 0.9 instead of 3 %."""
+    unshifted = training_times().double()
+    shifted = flow.sample_training_time(N_TIMES, torch.Generator().manual_seed(7), 3.0)
+    inside = (unshifted > 1e-3) & (unshifted < 1 - 1e-3)  # away from the clamp's bounds
+    expected = 3 * unshifted[inside] / (1 + 2 * unshifted[inside])
+    torch.testing.assert_close(shifted.double()[inside], expected, rtol=0, atol=1e-6)
+    assert (unshifted > 0.9).double().mean() < 0.04 < 0.14 < (shifted > 0.9).double().mean()
+
+
 def training_batch(seed):
     gen = torch.Generator().manual_seed(seed)
     latents, noise = torch.randn(SHAPE, generator=gen), torch.randn(SHAPE, generator=gen)

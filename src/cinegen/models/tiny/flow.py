@@ -55,15 +55,18 @@ class Condition:
         return cls(torch.zeros(shape, device=device), torch.zeros((b, f, 1, h, w), device=device))
 
 
-def sample_training_time(batch: int, rng: torch.Generator) -> Tensor:
+def sample_training_time(batch: int, rng: torch.Generator, shift: float = 1.0) -> Tensor:
     """Flow times (batch,): mostly logit-normal, ``t = sigmoid(n)`` with n ~ N(0, 1), which
     puts the training where the flow is hardest, around t = 1/2 (Esser et al. 2024, "Scaling
     Rectified Flow Transformers", arXiv:2403.03206); a fifth uniform so that the few-step
-    turbo sampler's large steps near t = 1 and t = 0 are trained too."""
+    turbo sampler's large steps near t = 1 and t = 0 are trained too. ``shift`` > 1 moves
+    them to high noise as ``timesteps`` moves the sampler's (t = s·u / (1 + (s - 1)·u)),
+    where a clip's shapes are decided."""
     logit = torch.sigmoid(torch.randn(batch, generator=rng))  # (batch,) logit-normal
     uniform = torch.rand(batch, generator=rng)  # (batch,)
     pick = torch.rand(batch, generator=rng) < 0.2  # (batch,) bool, True: take the uniform one
-    return torch.where(pick, uniform, logit).clamp(1e-4, 1 - 1e-4)
+    u = torch.where(pick, uniform, logit)
+    return (shift * u / (1 + (shift - 1) * u)).clamp(1e-4, 1 - 1e-4)
 
 
 def condition_for_training(latents: Tensor, rng: np.random.Generator) -> Condition:

@@ -176,7 +176,7 @@ def dit_batch(
     x0 = latents[torch.from_numpy(index)].float()
     condition = condition_for_training(x0, rng)
     generator = torch_rng_for(settings.seed, STAGE_DIT, step)
-    t = sample_training_time(len(index), generator)
+    t = sample_training_time(len(index), generator, settings.time_shift)
     noise = torch.randn(x0.shape, generator=generator)
     order = list(Background)
     bare = backgrounds[[order.index(scenes[i].background) for i in index.tolist()]]

@@ -34,6 +34,7 @@ class TrainSettings:
     dit_steps: int = 6000
     dit_batch: int = 64
     foreground_weight: float = 4.0  # transformer loss weight of object latents (1: uniform)
+    time_shift: float = 1.0  # training flow times shifted to high noise (flow.sample_training_time)
     lr: float = 3e-4
     warmup: int = 200
     checkpoint_every: int = 200
