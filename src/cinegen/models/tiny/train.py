@@ -33,7 +33,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import hashlib
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -245,17 +244,15 @@ def train_transformer(
 
 
 # --- the whole run -------------------------------------------------------------------------
-def _settings_record(settings: TrainSettings) -> dict[str, Any]:
+def _settings_record(settings: TrainSettings, continued: str | None = None) -> dict[str, Any]:
     """The settings that shape the weights (not where or how fast they were computed), and a
     fingerprint of the code that draws the data: a changed caption or scene changes it."""
     skip = {"workdir", "config", "device", "compile", "threads", "checkpoint_every", "init_from"}
     record = {k: v for k, v in asdict(settings).items() if k not in skip}
-    if settings.init_from is not None:  # what it continued, not where that lay; not stages 1-2
+    if continued is not None:  # the sha256 it continued, not where that lay; not stages 1-2
         for unused in ("ae_steps", "ae_batch", "detail_steps"):
             del record[unused]
-        record["init_from_sha256"] = json.loads(
-            (settings.init_from / bundle.RECORD_NAME).read_text()
-        )["sha256"]
+        record["init_from_sha256"] = continued
     digest = hashlib.sha256()
     for module in (toyworld, vocab, captions):
         digest.update(Path(str(module.__file__)).read_bytes())
@@ -286,9 +283,9 @@ def train(
         torch.set_num_threads(settings.threads)
     torch.manual_seed(settings.seed)
     steps: dict[str, list[int]] = {}  # stage -> [first step, last step] trained by this run
-    log = RunLog(
-        settings.workdir, command=command, settings=_settings_record(settings), steps=steps
-    )
+    continued = base.record["sha256"] if base is not None else None
+    made = _settings_record(settings, continued)
+    log = RunLog(settings.workdir, command=command, settings=made, steps=steps)
 
     def tracked(stage: str, done: int, total: int, stats: dict[str, float]) -> None:
         progress(stage, done, total, stats)
@@ -302,6 +299,7 @@ def train(
         latents, mean, std, scenes = build_latents(settings, ae, tracked)
         start, earlier = None, {}
         autoencoder_steps = {"autoencoder": settings.ae_steps, "detail": settings.detail_steps}
+        ae_batch = settings.ae_batch
     else:
         ae = base.to(settings.device).autoencoder
         stats = (base.latent_mean.cpu(), base.latent_std.cpu())
@@ -309,13 +307,14 @@ def train(
         start = Start(base.transformer, done)
         earlier = {"continued_from": _continued(base.record)}
         autoencoder_steps = {k: v for k, v in base.record["steps"].items() if k != "transformer"}
+        ae_batch = base.record["batch"]["autoencoder"]
     backgrounds = background_latents(ae, settings.config, mean, std, settings.device)
     dit, losses = train_transformer(settings, latents, scenes, backgrounds, tracked, start)
     record = {
         **log.made(settings.seed, settings.device),
         **earlier,
         "steps": {**autoencoder_steps, "transformer": settings.dit_steps},
-        "batch": {"autoencoder": settings.ae_batch, "transformer": settings.dit_batch},
+        "batch": {"autoencoder": ae_batch, "transformer": settings.dit_batch},
         "clips": settings.clips,
         "final_loss": float(np.mean(losses[-200:])) if losses else None,
         "parameters": {"autoencoder": count_parameters(ae), "transformer": count_parameters(dit)},
