@@ -5,26 +5,32 @@ encoder does not place "heading right" near "moves right"). So the backend rende
 canonical training-style caption of what the user asked: ``read("pink square heading right
 on a black background").prompt`` is ``"a pink square moves right over the night sky"``.
 
-Words are placed in three ways, in order:
+Words are placed in four ways:
 
 1. the training vocabulary (``vocab``'s ``train`` phrases) and ``everyday``'s words and
    phrases ("from left to right", "toward the top", "up and down"), and the inflections of
    those words ("hopped": "hops", "meadows": "meadow"); what one word says of another is
    then dropped (``_tidy``: "pale blue" is blue, "a pink background" colours no object,
    "jumps up" is no second motion);
-2. the frozen encoder's similarity, for words in none of them: each unplaced word (and pair
+2. colour names people use, for words in no list (``color_names``: the XKCD colour
+   survey's 949 names, read by the colour each names: "cobalt" is blue, "chocolate" no
+   colour of this world), unless the encoder surely takes the word for something else
+   ("midnight": the night sky);
+3. the frozen encoder's similarity, for words in none of them: each unplaced word (and pair
    of words that are each somewhat like the kind) is embedded in a short context ("the
    colour ...") and compared with the anchors of every kind still unsaid that the word's
    form allows (only a verb or adverb names a motion; a word in -ing or -ed names no
    colour, shape or place); it is placed only when clearly nearest one value
    (``MIN_CONTRAST``, ``MIN_MARGIN``);
-3. what is still unplaced is left as the user wrote it: a prompt with no colour and no
+4. what is still unplaced is left as the user wrote it: a prompt with no colour and no
    shape is rendered unchanged, and ``Reading.unplaced`` lists the words nobody placed.
 
-Trap: no list the reader uses (``everyday``'s, the anchors) may hold a word of ``vocab``'s
+Trap: no list written here (``everyday``'s, the anchors) may hold a word of ``vocab``'s
 ``paraphrase`` phrases or of ``captions.PARAPHRASE_TEMPLATES``: those are ``cinegen
 eval-tiny``'s new-wordings split, a held-out test (``tests/models/tiny/test_reader.py``
-checks it).
+checks it). The colour survey is not written here and holds 15 of that split's 16 colour
+words ("violet", "cobalt"...): the split's colour figure measures the survey, not the
+encoder.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from enum import StrEnum
 
 import torch
 
+from cinegen.models.tiny.color_names import color_names
 from cinegen.models.tiny.everyday import EVERYDAY, FILLER, SETTINGS
 from cinegen.models.tiny.vocab import (
     BACKGROUND_WORDS,
@@ -187,8 +194,9 @@ def read(text: str, similarity: Similarity | None = None) -> Reading:
         similarity, candidates = encoder_similarity, [(i, w) for i, w in unknown if _whole(w)]
     said = {type(v) for _, _, v in found}
     missing = [k for k in KINDS if k not in said]
-    if candidates and missing:
-        placed = _place(candidates, missing, similarity)
+    named = _named_colors(normalised, unknown)
+    if (candidates or named) and missing:
+        placed = _place(candidates, missing, similarity, named)
         found += [(positions[0], positions[0], value) for positions, value in placed]
         used = {i for positions, _ in placed for i in positions}
         unknown = [(i, w) for i, w in unknown if i not in used]
@@ -247,8 +255,35 @@ def _tidy(normalised: str, found: list[tuple[int, int, StrEnum]]) -> list[tuple[
     return out
 
 
+# Words the colour survey names, and the world colour each reads as (None: brown, grey or
+# black, which the world does not draw).
+NamedColor = tuple[tuple[int, ...], Color | None]
+
+
+def _named_colors(normalised: str, unknown: list[tuple[int, str]]) -> list[NamedColor]:
+    """The unplaced words, and pairs of adjacent ones ("dusty rose"), that the XKCD survey
+    names as colours (``color_names``), unless a place follows ("a cobalt wall" colours no
+    object)."""
+    names = color_names()
+    spans = [((i, j), f"{a} {b}") for (i, a), (j, b) in itertools.pairwise(unknown)]
+    spans = [(p, text) for p, text in spans if p[1] == p[0] + len(text.split(" ")[0]) + 1]
+    out: list[NamedColor] = []
+    taken: set[int] = set()
+    for positions, text in [*spans, *(((i,), w) for i, w in unknown)]:
+        end = positions[-1] + len(text.rsplit(" ", 1)[-1])
+        following = normalised[end:].split(" ", 2)[1:2]
+        if text not in names or taken.intersection(positions) or set(following) & SETTINGS:
+            continue
+        out.append((positions, names[text]))
+        taken.update(positions)
+    return out
+
+
 def _place(
-    unknown: list[tuple[int, str]], missing: list[type[StrEnum]], similarity: Similarity
+    unknown: list[tuple[int, str]],
+    missing: list[type[StrEnum]],
+    similarity: Similarity,
+    named: Sequence[NamedColor] = (),
 ) -> list[tuple[tuple[int, ...], StrEnum]]:
     """For each unsaid kind, the unplaced word (or word pair) the encoder finds most
     distinctly like one of its values, if distinct enough (``MIN_CONTRAST``). Every
@@ -256,11 +291,17 @@ def _place(
     most like ("midnight" to the background, not to a colour), and each kind and word are
     placed once. A word is offered only to the kinds its form allows (``_may_name``), and
     a pair only where both its words are somewhat like the kind on their own: a word that
-    names nothing ("robot") must not lend its pair another's meaning."""
+    names nothing ("robot") must not lend its pair another's meaning.
+
+    A colour the survey names (``named``) is the colour it names, not the encoder's guess
+    ("chocolate" is brown, so no colour here), unless the encoder surely takes the word
+    for something else ("midnight" is the night sky, even where another word has named the
+    place); it is weighed after every sure guess of the encoder."""
     words: list[tuple[tuple[int, ...], str]] = [((i,), w) for i, w in unknown]
     pairs: list[tuple[tuple[int, ...], str]] = [
         ((i, j), f"{a} {b}") for (i, a), (j, b) in itertools.pairwise(unknown)
     ]
+    in_survey = {i for positions, _ in named for i in positions}
     offers: list[tuple[float, tuple[int, ...], StrEnum]] = []
     for kind in missing:
         floor = MIN_CONTRAST[kind] * PAIR_SHARE
@@ -270,8 +311,17 @@ def _place(
         candidates = words + fit
         nearest = own + (_nearest(fit, kind, similarity) if fit else [])
         for (positions, text), (value, contrast) in zip(candidates, nearest, strict=True):
+            if kind is Color and in_survey.intersection(positions):
+                continue
             if value is not None and _may_name(text.rsplit(" ", 1)[-1], kind):
                 offers.append((contrast - MIN_CONTRAST[kind], positions, value))
+    elsewhere = {i for _, positions, _ in offers for i in positions}
+    if Color in missing:
+        offers += [
+            (SURVEY_OFFER, p, value)
+            for p, value in named
+            if value is not None and not elsewhere.intersection(p)
+        ]
     placed: list[tuple[tuple[int, ...], StrEnum]] = []
     taken: set[int] = set()
     for _, positions, value in sorted(offers, key=lambda o: o[0], reverse=True):
@@ -282,6 +332,10 @@ def _place(
     return placed
 
 
+# Where a survey colour name ranks among the encoder's guesses (contrast less its kind's
+# MIN_CONTRAST, never below 0 for a sure guess): after them all. Sorting is stable, and the
+# survey's offers come last.
+SURVEY_OFFER = 0.0
 # A pair is weighed only when each of its words alone reaches this share of the kind's
 # MIN_CONTRAST.
 PAIR_SHARE = 0.5

@@ -1,0 +1,83 @@
+"""Colour names from the XKCD survey, read onto the world's eight colours."""
+
+from __future__ import annotations
+
+import pytest
+
+from cinegen.models.tiny.color_names import cielab, color_names, survey
+from cinegen.models.tiny.everyday import EVERYDAY
+from cinegen.models.tiny.reader import read
+from cinegen.models.tiny.vocab import Color, Shape
+
+C = Color
+
+
+def test_the_survey_ships_its_949_names():
+    names = survey()
+    assert len(names) == 949
+    assert names["cobalt"] == (0x1E, 0x48, 0x8F)
+
+
+def test_cielab_of_white_and_black():
+    assert cielab([255, 255, 255]) == pytest.approx([100.0, 0.0, 0.0], abs=0.05)
+    assert cielab([0, 0, 0]) == pytest.approx([0.0, 0.0, 0.0], abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("name", "color"),
+    [
+        ("cobalt", C.BLUE),
+        ("navy", C.BLUE),
+        ("tomato", C.RED),
+        ("mustard", C.YELLOW),
+        ("mint", C.GREEN),
+        ("lilac", C.PURPLE),
+        ("bubblegum", C.PINK),
+        ("cream", C.WHITE),  # very light, weakly coloured
+        ("pumpkin", C.ORANGE),
+        ("chocolate", None),  # brown: the world draws none
+        ("charcoal", None),  # grey
+        ("black", None),
+    ],
+)
+def test_a_survey_name_reads_as_the_colour_it_looks(name, color):
+    assert color_names()[name] == color
+
+
+def test_each_world_colours_name_reads_as_itself():
+    """The survey's own "red", "orange"... read as the world's colour of that name."""
+    table = color_names()
+    for color in Color:
+        assert table[color.value] == color
+
+
+def test_the_survey_mostly_agrees_with_the_hand_written_colour_words():
+    """Of the reader's own colour words the survey names too, most read the same (83%
+    measured; the rest are shades either way: "teal", "magenta")."""
+    table = color_names()
+    pairs = [(w, v) for v, words in EVERYDAY[Color].items() for w in words if w in table]
+    assert len(pairs) >= 60
+    same = sum(table[w] == v for w, v in pairs)
+    assert same / len(pairs) >= 0.8
+
+
+@pytest.mark.parametrize(
+    ("text", "color", "shape"),
+    [
+        ("a cobalt ball bouncing on the beach", C.BLUE, Shape.CIRCLE),
+        ("dusty rose triangle spinning", C.PINK, Shape.TRIANGLE),  # a two-word name
+        ("the tangerine cube drifting in the midnight gloom", C.ORANGE, Shape.SQUARE),
+        ("a chocolate box", None, Shape.SQUARE),  # no brown here: left as written
+        ("a cobalt wall with a red star", C.RED, Shape.STAR),  # the wall's colour, not the star's
+    ],
+)
+def test_the_reader_takes_colour_names_from_the_survey(text, color, shape):
+    reading = read(text)
+    assert reading.objects[0][:2] == (color, shape)
+
+
+def test_a_colour_name_the_encoder_takes_for_a_place_stays_a_place():
+    """ "midnight" is a survey colour (a dark blue) but, here, the night sky."""
+    reading = read("a tangerine cube in the midnight gloom")
+    assert reading.objects[0][0] == C.ORANGE
+    assert reading.background is not None and reading.background.value == "night"
