@@ -206,7 +206,8 @@ def read(text: str, similarity: Similarity | None = None) -> Reading:
 
 # Endings of inflected words, and what a listed word may end in instead: "hopped" is read
 # as "hops" and "bounced" as "bounce", "meadows" as "meadow". Verb endings only reach a
-# motion ("stared" is no star), a plural every kind.
+# motion ("stared" is no star), a plural every kind, and only the plural of the word itself
+# ("sags" is no "sage", a green).
 VERB_ENDINGS = ("ing", "ed", "es", "s", "d")
 PLURAL_ENDINGS = ("es", "s")
 
@@ -224,7 +225,7 @@ def _inflected(word: str) -> StrEnum | None:
                 value = table.get(form)
                 if form == word or value is None:
                     continue
-                if isinstance(value, Motion) or (ending in PLURAL_ENDINGS and form == s):
+                if isinstance(value, Motion) or (ending in PLURAL_ENDINGS and form == stem):
                     return value
     return None
 
