@@ -88,15 +88,18 @@ def _term(name: str) -> str:
 def color_names() -> dict[str, Color | None]:
     """Every survey name -> the world colour it reads as (None: brown, grey or black)."""
     names = survey()
-    lab = {name: cielab(np.array(rgb)) for name, rgb in names.items()}
-    labelled = [n for n in names if _term(n) in BASIC_TERMS]
-    points = np.stack([lab[n] for n in labelled])
+    every = list(names)
+    lab = cielab(np.array([names[n] for n in every]))  # (names, 3)
+    labelled = [k for k, n in enumerate(every) if _term(n) in BASIC_TERMS]
+    distance = np.linalg.norm(lab[:, None] - lab[None, labelled], axis=2)  # (names, labelled)
+    distance[labelled, np.arange(len(labelled))] = np.inf  # a name does not vote for itself
+    nearest = distance.argsort(axis=1)[:, :NEIGHBOURS]
+    chroma = np.hypot(lab[:, 1], lab[:, 2])
     out: dict[str, Color | None] = {}
-    for name, (lightness, a, b) in lab.items():
-        if lightness >= WHITE_LIGHTNESS and np.hypot(a, b) <= WHITE_CHROMA:
+    for k, name in enumerate(every):
+        if lab[k, 0] >= WHITE_LIGHTNESS and chroma[k] <= WHITE_CHROMA:
             out[name] = Color.WHITE
             continue
-        order = np.linalg.norm(points - lab[name], axis=1).argsort()
-        nearest = [labelled[i] for i in order if labelled[i] != name][:NEIGHBOURS]
-        out[name] = Counter(BASIC_TERMS[_term(n)] for n in nearest).most_common(1)[0][0]
+        votes = Counter(BASIC_TERMS[_term(every[labelled[j]])] for j in nearest[k])
+        out[name] = votes.most_common(1)[0][0]
     return out
