@@ -2,15 +2,15 @@
 
 The frozen sentence encoder barely knows colours (it places "cobalt" nearest white and
 "lemon" nearest purple), so the prompt reader takes colour names from people instead: the
-XKCD colour survey (Randall Munroe, 2010, CC0), in which some 222,500 people named
-millions of swatches; ``xkcd_colors.tsv`` holds its 949 commonest names and the sRGB colour
+XKCD colour survey (Randall Munroe, 2010, CC0), in which 222,500 sessions named over five
+million swatches; ``xkcd_colors.tsv`` holds its 949 commonest names and the sRGB colour
 each was given for. A name is read as a colour of the world by where that colour lies:
 
 - very light and weakly coloured ("ivory", "cream", "off white"): white;
 - otherwise the vote of its five nearest names in CIELAB among those whose last word is a
   basic colour term ("dark pastel green" is green): red, orange, yellow, green, blue,
   purple, pink or white, or brown, grey or black, which the world does not draw (``None``:
-  the reader leaves such a name as written).
+  the reader leaves such a name as written); a tie goes to the nearest name's term.
 
 Checked against the reader's own hand-written colour words (``everyday.EVERYDAY``) that
 the survey also names: 83% read the same; the rest are shades either way ("teal" is green
