@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from cinegen.models.tiny.color_names import cielab, color_names, survey
 from cinegen.models.tiny.everyday import EVERYDAY
-from cinegen.models.tiny.reader import read
+from cinegen.models.tiny.reader import read, word_table
 from cinegen.models.tiny.vocab import Color, Shape
 
 C = Color
@@ -68,6 +70,7 @@ def test_the_survey_mostly_agrees_with_the_hand_written_colour_words():
         ("dusty rose triangle spinning", C.PINK, Shape.TRIANGLE),  # a two-word name
         ("the tangerine cube drifting in the midnight gloom", C.ORANGE, Shape.SQUARE),
         ("a chocolate box", None, Shape.SQUARE),  # no brown here: left as written
+        ("a fuchsia box", C.PINK, Shape.SQUARE),  # a word the encoder cannot read whole
         ("a cobalt wall with a red star", C.RED, Shape.STAR),  # the wall's colour, not the star's
     ],
 )
@@ -81,3 +84,16 @@ def test_a_colour_name_the_encoder_takes_for_a_place_stays_a_place():
     reading = read("a tangerine cube in the midnight gloom")
     assert reading.objects[0][0] == C.ORANGE
     assert reading.background is not None and reading.background.value == "night"
+
+
+def test_every_survey_name_reads_without_error_as_its_colour_or_none():
+    """A name alone or before a shape, whatever the encoder makes of it (a seventh of the
+    names, spread over the alphabet): the object's colour is the survey's or none. (A name
+    holding a listed word, "bluey purple", takes that word's colour: the lists come first.)"""
+    table = color_names()
+    for name in sorted(table)[::7]:
+        assert read(name).given == name
+        if re.search(r"[^a-z ]", name) or set(name.split()) & set(word_table()):
+            continue
+        reading = read(f"a {name} box")
+        assert reading.objects[0][0] in (table[name], None), name

@@ -304,7 +304,7 @@ def _place(
     ]
     in_survey = {i for positions, _ in named for i in positions}
     offers: list[tuple[float, tuple[int, ...], StrEnum]] = []
-    for kind in missing:
+    for kind in missing if words else ():  # none: every word left is a survey colour
         floor = MIN_CONTRAST[kind] * PAIR_SHARE
         own = _nearest(words, kind, similarity)
         alone = {w[0][0]: contrast for w, (_, contrast) in zip(words, own, strict=True)}
