@@ -72,6 +72,9 @@ def test_the_survey_mostly_agrees_with_the_hand_written_colour_words():
         ("a chocolate box", None, Shape.SQUARE),  # no brown here: left as written
         ("a fuchsia box", C.PINK, Shape.SQUARE),  # a word the encoder cannot read whole
         ("a cobalt wall with a red star", C.RED, Shape.STAR),  # the wall's colour, not the star's
+        # a colour named beats one guessed: the encoder surely takes "horizon" for a blue
+        ("a tangerine ball rises at dusk near the horizon", C.ORANGE, Shape.CIRCLE),
+        ("a huge tangerine kite twirls at nightfall by the horizon", C.ORANGE, None),
     ],
 )
 def test_the_reader_takes_colour_names_from_the_survey(text, color, shape):

@@ -5,7 +5,7 @@ encoder does not place "heading right" near "moves right"). So the backend rende
 canonical training-style caption of what the user asked: ``read("pink square heading right
 on a black background").prompt`` is ``"a pink square moves right over the night sky"``.
 
-Words are placed in four ways:
+Words are read in five steps:
 
 1. the training vocabulary (``vocab``'s ``train`` phrases) and ``everyday``'s words and
    phrases ("from left to right", "toward the top", "up and down"), and the inflections of
@@ -16,21 +16,25 @@ Words are placed in four ways:
    survey's 949 names, read by the colour each names: "cobalt" is blue, "chocolate" no
    colour of this world), unless the encoder surely takes the word for something else
    ("midnight": the night sky);
-3. the frozen encoder's similarity, for words in none of them: each unplaced word (and pair
+3. words WordNet relates to the lists' shapes, motions and places (``wordnet_words``:
+   "orb" is a ball, "twirls" a way to turn, "prairie" a grassland), for a kind the prompt
+   has not named, before any guess of the encoder;
+4. the frozen encoder's similarity, for words in none of them: each unplaced word (and pair
    of words that are each somewhat like the kind) is embedded in a short context ("the
    colour ...") and compared with the anchors of every kind still unsaid that the word's
    form allows (only a verb or adverb names a motion; a word in -ing or -ed names no
    colour, shape or place); it is placed only when clearly nearest one value
-   (``MIN_CONTRAST``, ``MIN_MARGIN``);
-4. what is still unplaced is left as the user wrote it: a prompt with no colour and no
+   (``MIN_CONTRAST``, ``MIN_MARGIN``); a colour the survey names beats every colour it
+   guesses;
+5. what is still unplaced is left as the user wrote it: a prompt with no colour and no
    shape is rendered unchanged, and ``Reading.unplaced`` lists the words nobody placed.
 
 Trap: no list written here (``everyday``'s, the anchors) may hold a word of ``vocab``'s
 ``paraphrase`` phrases or of ``captions.PARAPHRASE_TEMPLATES``: those are ``cinegen
 eval-tiny``'s new-wordings split, a held-out test (``tests/models/tiny/test_reader.py``
-checks it). The colour survey is not written here and holds 15 of that split's 16 colour
-words ("violet", "cobalt"...): the split's colour figure measures the survey, not the
-encoder.
+checks it). The colour survey and WordNet are not written here, and hold most of that
+split's words (15 of its 16 colour words, "orb", "pentagram", "ascend", "twirl",
+"prairie"...): the split's figures measure them and the network, not the encoder.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from cinegen.models.tiny.vocab import (
     Motion,
     Shape,
 )
+from cinegen.models.tiny.wordnet_words import lookup
 
 # The context each kind's candidates are embedded in: a bare word embeds poorly.
 CONTEXT: dict[type[StrEnum], str] = {
@@ -195,8 +200,9 @@ def read(text: str, similarity: Similarity | None = None) -> Reading:
     said = {type(v) for _, _, v in found}
     missing = [k for k in KINDS if k not in said]
     named = _named_colors(normalised, unknown)
-    if (candidates or named) and missing:
-        placed = _place(candidates, missing, similarity, named)
+    related = _related_words(unknown, missing)
+    if (candidates or named or related) and missing:
+        placed = _place(candidates, missing, similarity, named, related)
         found += [(positions[0], positions[0], value) for positions, value in placed]
         used = {i for positions, _ in placed for i in positions}
         unknown = [(i, w) for i, w in unknown if i not in used]
@@ -280,11 +286,35 @@ def _named_colors(normalised: str, unknown: list[tuple[int, str]]) -> list[Named
     return out
 
 
+def _related_words(
+    unknown: list[tuple[int, str]], missing: list[type[StrEnum]]
+) -> list[tuple[tuple[int, ...], StrEnum]]:
+    """The unplaced words, and pairs of adjacent ones, that WordNet relates to a value of a
+    kind still unsaid (``wordnet_words``: "orb" a circle, "twirls" spinning); a motion only
+    where the word's form is a verb's or an adverb's (``_may_name``: "orb" is also a verb,
+    to orbit)."""
+    spans = [
+        ((i, j), f"{a} {b}")
+        for (i, a), (j, b) in itertools.pairwise(unknown)
+        if j == i + len(a) + 1
+    ] + [((i,), w) for i, w in unknown]  # a pair first: "hockey puck", not "puck"
+    out: list[tuple[tuple[int, ...], StrEnum]] = []
+    for kind in missing:
+        if kind is Color:
+            continue
+        for positions, text in spans:
+            value = lookup(text, kind)
+            if value is not None and (kind is not Motion or _may_name(text, kind)):
+                out.append((positions, value))
+    return out
+
+
 def _place(
     unknown: list[tuple[int, str]],
     missing: list[type[StrEnum]],
     similarity: Similarity,
     named: Sequence[NamedColor] = (),
+    related: Sequence[tuple[tuple[int, ...], StrEnum]] = (),
 ) -> list[tuple[tuple[int, ...], StrEnum]]:
     """For each unsaid kind, the unplaced word (or word pair) the encoder finds most
     distinctly like one of its values, if distinct enough (``MIN_CONTRAST``). Every
@@ -294,16 +324,21 @@ def _place(
     a pair only where both its words are somewhat like the kind on their own: a word that
     names nothing ("robot") must not lend its pair another's meaning.
 
-    A colour the survey names (``named``) is the colour it names, not the encoder's guess
-    ("chocolate" is brown, so no colour here), unless the encoder surely takes the word
-    for something else ("midnight" is the night sky, even where another word has named the
-    place); it is weighed after every sure guess of the encoder."""
+    A word WordNet relates to a value (``related``) names it before any guess of the
+    encoder. A colour the survey names (``named``) is the colour it names, not the
+    encoder's guess ("chocolate" is brown, so no colour here), unless the encoder surely
+    takes the word for something else ("midnight" is the night sky, even where another
+    word has named the place); it is weighed after every other sure guess of the encoder,
+    and where one is named the encoder guesses no colour ("horizon" is no blue beside
+    "tangerine")."""
     words: list[tuple[tuple[int, ...], str]] = [((i,), w) for i, w in unknown]
     pairs: list[tuple[tuple[int, ...], str]] = [
         ((i, j), f"{a} {b}") for (i, a), (j, b) in itertools.pairwise(unknown)
     ]
     in_survey = {i for positions, _ in named for i in positions}
-    offers: list[tuple[float, tuple[int, ...], StrEnum]] = []
+    offers: list[tuple[float, tuple[int, ...], StrEnum]] = [
+        (WORDNET_OFFER, positions, value) for positions, value in related
+    ]
     for kind in missing if words else ():  # none: every word left is a survey colour
         floor = MIN_CONTRAST[kind] * PAIR_SHARE
         own = _nearest(words, kind, similarity)
@@ -317,12 +352,12 @@ def _place(
             if value is not None and _may_name(text.rsplit(" ", 1)[-1], kind):
                 offers.append((contrast - MIN_CONTRAST[kind], positions, value))
     elsewhere = {i for _, positions, _ in offers for i in positions}
-    if Color in missing:
-        offers += [
-            (SURVEY_OFFER, p, value)
-            for p, value in named
-            if value is not None and not elsewhere.intersection(p)
-        ]
+    survey = [(p, value) for p, value in named if value is not None]
+    survey = [(p, value) for p, value in survey if not elsewhere.intersection(p)]
+    if Color in missing and survey:
+        # a colour named beats one guessed: "horizon" is no blue beside "tangerine"
+        offers = [o for o in offers if not isinstance(o[2], Color)]
+        offers += [(SURVEY_OFFER, p, value) for p, value in survey]
     placed: list[tuple[tuple[int, ...], StrEnum]] = []
     taken: set[int] = set()
     for _, positions, value in sorted(offers, key=lambda o: o[0], reverse=True):
@@ -333,6 +368,10 @@ def _place(
     return placed
 
 
+# Where a word WordNet relates to a value ranks: before every guess of the encoder (a
+# lexicographer's record beats a similarity the encoder gets wrong for half of our own
+# colour words). Its offers keep the prompt's order: the first such word of a kind wins.
+WORDNET_OFFER = 1.0
 # Where a survey colour name ranks among the encoder's guesses (contrast less its kind's
 # MIN_CONTRAST, never below 0 for a sure guess): after them all. Sorting is stable, and the
 # survey's offers come last.
