@@ -41,6 +41,7 @@ import torch
 from cinegen.config import Settings
 from cinegen.engine.backends.cinegen_tiny import CinegenTinyBackend
 from cinegen.engine.engine import Engine, Rendered
+from cinegen.engine.seams import steps
 from cinegen.media.encode import encode_mp4, read_frames
 from cinegen.models.tiny.analyse import Reading, analyse
 from cinegen.models.tiny.scene import ObjectSpec, Scene
@@ -106,12 +107,6 @@ class Bench:
 
     def cases(self) -> list[tuple[int, int]]:
         return [(k, seed) for seed in self.seeds for k in range(len(SCENES))]
-
-
-def steps(frames: np.ndarray) -> np.ndarray:
-    """Mean absolute change between consecutive frames, (F - 1,)."""
-    f = frames.astype(np.float32)
-    return np.abs(np.diff(f, axis=0)).mean(axis=(1, 2, 3))
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

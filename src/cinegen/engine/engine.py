@@ -35,6 +35,7 @@ from cinegen.engine.grid import native_keep, native_source
 from cinegen.engine.layout import Layout, Placed, Segment, paste
 from cinegen.engine.operations import lay_out
 from cinegen.engine.plan import RenderPlan, plan
+from cinegen.engine.seams import candidate_seeds, smoothest
 from cinegen.engine.sources import MediaResolver, given_references, reference_pictures
 from cinegen.engine.windows import in_windows
 from cinegen.media.resample import resample_video
@@ -277,14 +278,15 @@ class _Renders:
             clips = self._render(backend, dataclasses.replace(job, keep=keep))
         else:  # it holds frames rendered before, which differ per variant: one at a time
             videos = []
+            tries = p.model.capabilities.seam_candidates
             for i, seed in enumerate(p.seeds):
                 held = _with_rendered(self.layout, joined, seg, i, output_size)
                 keep = native_keep(held, seg.window, native_frames, native_size, output_size)
-                videos.append(
-                    self._render(
-                        backend, dataclasses.replace(job, seeds=[seed], keep=keep, continues=True)
-                    )
+                seeds = candidate_seeds(seed, tries)
+                tried = self._render(
+                    backend, dataclasses.replace(job, seeds=seeds, keep=keep, continues=True)
                 )
+                videos.append(smoothest(tried, keep))
             clips = _concatenate(videos)
         self.pieces.append(Piece(seg, clips.frames, native_fps, clips.sound))
 

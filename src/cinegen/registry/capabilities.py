@@ -60,6 +60,10 @@ class Capabilities:
     # What each window of a long video holds of the one before, in seconds (at least one
     # frame): the motion, which a model that continues a clip carries on.
     window_overlap_seconds: float = 0.5
+    # How many renders a clip that continues another (a long video's window, an extension)
+    # tries, from seeds after the variant's own, keeping the one whose first new frame
+    # steps least from what it holds (``engine.seams``); 1: the variant's seed alone.
+    seam_candidates: int = 1
 
     def remix_strength(self, strength: float | str | None) -> float:
         """A remix strength as a number: named ones by this model's scale, default mild."""

@@ -34,6 +34,11 @@ CINEGEN_TINY = ModelEntry(
         # per render, so motion held over several frames of a window of another length
         # jumps at the seam. The seams' measured steps: README, bench/operations.py.
         window_overlap_seconds=0.0,
+        # Each window tries three seeds, batched, and keeps the one that leaves the held frame
+        # most smoothly (engine/seams.py). bench/operations.py's long video, seeds 1-5, turbo,
+        # worst seam over the median step: bouncing 1.45 (1.81 with one seed), spinning 1.45
+        # (1.54); the minute renders in 1.6-2.7x the time (8.6-17.8 s against 4.2-6.2 s).
+        seam_candidates=3,
     ),
     # Both presets' steps spent mostly at high noise (shift 3), where shapes are decided. On
     # eval-tiny's held-out split (64 prompts, seed 0, one run each): turbo 89.1% (evenly
