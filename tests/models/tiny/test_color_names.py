@@ -9,7 +9,7 @@ import pytest
 from cinegen.models.tiny.color_names import cielab, color_names, survey
 from cinegen.models.tiny.everyday import EVERYDAY
 from cinegen.models.tiny.reader import read, word_table
-from cinegen.models.tiny.vocab import Color, Shape
+from cinegen.models.tiny.vocab import Color, Motion, Shape
 
 C = Color
 
@@ -75,11 +75,20 @@ def test_the_survey_mostly_agrees_with_the_hand_written_colour_words():
         # a colour named beats one guessed: the encoder surely takes "horizon" for a blue
         ("a tangerine ball rises at dusk near the horizon", C.ORANGE, Shape.CIRCLE),
         ("a huge tangerine kite twirls at nightfall by the horizon", C.ORANGE, None),
+        # a name said as a colour is that colour, whatever else the encoder takes it for
+        ("round rose-coloured dot expanding against a grey backdrop", C.PINK, Shape.CIRCLE),
+        ("a plum-colored box", C.PURPLE, Shape.SQUARE),
+        ("a chocolate-coloured box", None, Shape.SQUARE),  # brown: no colour here
     ],
 )
 def test_the_reader_takes_colour_names_from_the_survey(text, color, shape):
     reading = read(text)
     assert reading.objects[0][:2] == (color, shape)
+
+
+def test_a_listed_colour_said_as_a_colour_leaves_nothing_unread():
+    reading = read("a red-colored star falls")
+    assert reading.objects == ((C.RED, Shape.STAR, Motion.DOWN),) and reading.unplaced == ()
 
 
 def test_a_colour_name_the_encoder_takes_for_a_place_stays_a_place():

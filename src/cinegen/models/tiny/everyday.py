@@ -9,9 +9,17 @@ a held-out test of the reader as much as of the network.
 
 from __future__ import annotations
 
+import functools
 from enum import StrEnum
 
-from cinegen.models.tiny.vocab import Background, Color, Motion, Shape
+from cinegen.models.tiny.vocab import (
+    PROMPT_ONLY_WORDS,
+    Background,
+    Color,
+    Motion,
+    Shape,
+    train_forms,
+)
 
 
 def _list(text: str) -> tuple[str, ...]:
@@ -179,3 +187,21 @@ FILLER = (
     )
     | SETTINGS
 )
+
+
+# The kinds of value a prompt names, in the order the reader weighs them.
+KINDS: tuple[type[StrEnum], ...] = (Color, Shape, Motion, Background)
+
+
+@functools.cache
+def word_table() -> dict[str, StrEnum]:
+    """Every phrase the reader places without the encoder: the training words, the words
+    people type that no caption uses (``vocab.PROMPT_ONLY_WORDS``) and ``EVERYDAY``'s."""
+    table: dict[str, StrEnum] = {}
+    for kind in KINDS:
+        for value, forms in train_forms(kind).items():
+            table.update(dict.fromkeys(forms, value))
+        table.update(PROMPT_ONLY_WORDS[kind])
+        for value, everyday in EVERYDAY[kind].items():
+            table.update(dict.fromkeys(everyday, value))
+    return table

@@ -49,18 +49,8 @@ from enum import StrEnum
 import torch
 
 from cinegen.models.tiny.color_names import color_names
-from cinegen.models.tiny.everyday import EVERYDAY, FILLER, SETTINGS
-from cinegen.models.tiny.vocab import (
-    BACKGROUND_WORDS,
-    COLOR_WORDS,
-    MOTION_WORDS,
-    PROMPT_ONLY_WORDS,
-    SHAPE_WORDS,
-    Background,
-    Color,
-    Motion,
-    Shape,
-)
+from cinegen.models.tiny.everyday import EVERYDAY, FILLER, KINDS, SETTINGS, word_table
+from cinegen.models.tiny.vocab import Background, Color, Motion, Shape, train_forms
 from cinegen.models.tiny.wordnet_words import lookup
 
 # The context each kind's candidates are embedded in: a bare word embeds poorly.
@@ -84,7 +74,6 @@ MIN_CONTRAST: dict[type[StrEnum], float] = {
     Background: 0.10,
 }
 MIN_MARGIN = 0.03
-KINDS: tuple[type[StrEnum], ...] = (Color, Shape, Motion, Background)
 
 
 @dataclass
@@ -108,37 +97,10 @@ class Reading:
 Similarity = Callable[[list[str], list[str]], torch.Tensor]
 
 
-def _train_forms(kind: type[StrEnum]) -> dict[StrEnum, tuple[str, ...]]:
-    tables: dict[type[StrEnum], dict] = {  # type: ignore[type-arg]
-        Color: COLOR_WORDS,
-        Shape: SHAPE_WORDS,
-        Motion: MOTION_WORDS,
-        Background: BACKGROUND_WORDS,
-    }
-    out: dict[StrEnum, tuple[str, ...]] = {}
-    for value, words in tables[kind].items():
-        forms = [f for p in words.train for f in (p if isinstance(p, tuple) else (p,))]
-        out[value] = tuple(forms)
-    return out
-
-
-@functools.cache
-def word_table() -> dict[str, StrEnum]:
-    """Every phrase the reader places without the encoder (training words and ``EVERYDAY``)."""
-    table: dict[str, StrEnum] = {}
-    for kind in KINDS:
-        for value, forms in _train_forms(kind).items():
-            table.update(dict.fromkeys(forms, value))
-        table.update(PROMPT_ONLY_WORDS[kind])
-        for value, everyday in EVERYDAY[kind].items():
-            table.update(dict.fromkeys(everyday, value))
-    return table
-
-
 @functools.cache
 def _own_phrases() -> frozenset[str]:
     """The phrases of cinegen-tiny's training captions (not ``EVERYDAY``'s)."""
-    return frozenset(f for kind in KINDS for forms in _train_forms(kind).values() for f in forms)
+    return frozenset(f for kind in KINDS for forms in train_forms(kind).values() for f in forms)
 
 
 @functools.cache
@@ -149,7 +111,7 @@ def _pattern() -> re.Pattern[str]:
 
 def anchors(kind: type[StrEnum]) -> list[tuple[StrEnum, str]]:
     """(value, phrase) pairs the encoder compares unplaced words with."""
-    train = _train_forms(kind)
+    train = train_forms(kind)
     return [(v, p) for v in kind for p in (*train[v], *EVERYDAY[kind][v])]
 
 
@@ -183,7 +145,8 @@ def read(text: str, similarity: Similarity | None = None) -> Reading:
         rest = rest[: match.start()] + " " * len(match.group(1)) + rest[match.end() :]
         own = own and match.group(1) in _own_phrases()
     unknown = [(m.start(), m.group()) for m in re.finditer(r"[a-z'-]+", rest)]
-    unknown = [(i, w) for i, w in unknown if w not in FILLER and len(w) > 2]
+    # "-colored" is what a listed word leaves of "red-colored": nothing more to read
+    unknown = [(i, w) for i, w in unknown if w not in FILLER and len(w) > 2 and w[0] != "-"]
     inflected = [(i, w, _inflected(w)) for i, w in unknown]
     found += [(i, i + len(w), v) for i, w, v in inflected if v is not None]
     unknown = [(i, w) for i, w, v in inflected if v is None]
@@ -215,12 +178,18 @@ def read(text: str, similarity: Similarity | None = None) -> Reading:
 # motion ("stared" is no star), a plural every kind, and only the plural of the word itself
 # ("sags" is no "sage", a green).
 VERB_ENDINGS = ("ing", "ed", "es", "s", "d")
+COLOURED = re.compile(r"-colou?red$")
 PLURAL_ENDINGS = ("es", "s")
 
 
 def _inflected(word: str) -> StrEnum | None:
-    """The value of a listed word that ``word`` inflects, if any."""
+    """The value of a listed word that ``word`` inflects, if any, and the colour of a name
+    said as a colour ("plum-coloured": the survey's plum, however the encoder sees it)."""
     table = word_table()
+    if COLOURED.search(word):
+        name = COLOURED.sub("", word)
+        said = table.get(name)
+        return said if isinstance(said, Color) else color_names().get(name)
     for ending in ("", *VERB_ENDINGS):
         if not word.endswith(ending) or len(word) - len(ending) < 3:
             continue
@@ -445,7 +414,7 @@ def _compose(given: str, found: Sequence[StrEnum], unplaced: tuple[str, ...]) ->
 
 def _phrase(obj: _Object) -> tuple[str, str]:
     noun = " ".join(w for w in (obj.color and obj.color.value, _noun(obj.shape)) if w)
-    verb = _train_forms(Motion)[obj.motion][0] if obj.motion else ""
+    verb = train_forms(Motion)[obj.motion][0] if obj.motion else ""
     return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}", verb
 
 
@@ -455,7 +424,7 @@ def _noun(shape: Shape | None) -> str:
 
 def _caption(objects: list[_Object], background: Background | None) -> str:
     """A caption in the training templates' words (``captions.TRAIN_TEMPLATES``)."""
-    bg = _train_forms(Background)[background][0] if background else None
+    bg = train_forms(Background)[background][0] if background else None
     parts = [" ".join(w for w in _phrase(o) if w) for o in objects]
     if len(parts) == 2:
         text = f"{parts[0]} while {parts[1]}"

@@ -223,6 +223,15 @@ def phrases(kind: type[StrEnum]) -> dict[str, StrEnum]:
     return table
 
 
+def train_forms(kind: type[StrEnum]) -> dict[StrEnum, tuple[str, ...]]:
+    """Every value of ``kind`` -> the phrases training captions use for it, each grammatical
+    form of a motion phrase apart ("moves left", "moving left")."""
+    out: dict[StrEnum, tuple[str, ...]] = {}
+    for value, words in _WORD_TABLES[kind].items():
+        out[value] = tuple(f for p in words.train for f in (p if isinstance(p, tuple) else (p,)))
+    return out
+
+
 _WORD_TABLES: dict[type[StrEnum], Mapping[Any, Words[Any]]] = {
     Color: COLOR_WORDS,
     Shape: SHAPE_WORDS,

@@ -51,6 +51,7 @@ from enum import StrEnum
 from importlib import resources
 from pathlib import Path
 
+from cinegen.models.tiny.everyday import word_table
 from cinegen.models.tiny.vocab import Background, Motion, Shape
 
 # WordNet's parts of speech (its data file suffixes) and lexicographer files (numbers, as
@@ -166,8 +167,6 @@ def _lemmas(phrase: str) -> list[str]:
 
 def anchor_phrases() -> dict[str, StrEnum]:
     """The world's own phrases for shapes, motions and places (never ``paraphrase`` ones)."""
-    from cinegen.models.tiny.reader import word_table  # the reader imports this module
-
     return {p: v for p, v in word_table().items() if isinstance(v, (Shape, Motion, Background))}
 
 
