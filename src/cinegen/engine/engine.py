@@ -291,6 +291,11 @@ class _Renders:
         self.pieces.append(Piece(seg, clips.frames, native_fps, clips.sound))
 
     def _render(self, backend: Backend, job: RenderJob) -> Clips:
+        # a render that holds pixels, and every piece of a video made of several (windows,
+        # shots: one guidance throughout, or motion changes at the seams)
+        conditioned = job.keep is not None or job.source is not None
+        conditioned = conditioned or len(self.layout.segments) > 1
+        job = dataclasses.replace(job, guidance=self.plan.preset_config.guidance_for(conditioned))
         total_jobs, done = self._total_jobs, self._jobs_done
         hooks = StepHooks(on_preview=self.on_preview)
         if self.on_progress:

@@ -27,6 +27,16 @@ class PresetConfig:
     # Spend more of the steps at high noise (SD3's timestep shift; 1: evenly spaced). Read by
     # cinegen-tiny's own sampler; diffusers models keep their schedulers' own shift.
     shift: float = 1.0
+    # Guidance for a render that holds pixels (frames it continues or keeps, a source it
+    # remixes), where the prompt pulls against what is held, and for every piece of a video
+    # made of several renders (long video's windows, a storyboard's shots); None: guidance.
+    conditioned_guidance: float | None = None
+
+    def guidance_for(self, conditioned: bool) -> float:
+        """The guidance of a render that holds pixels (``conditioned``) or not."""
+        if conditioned and self.conditioned_guidance is not None:
+            return self.conditioned_guidance
+        return self.guidance
 
 
 @dataclass(frozen=True)
