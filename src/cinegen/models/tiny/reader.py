@@ -269,8 +269,6 @@ def _related_words(
     ] + [((i,), w) for i, w in unknown]  # a pair first: "hockey puck", not "puck"
     out: list[tuple[tuple[int, ...], StrEnum]] = []
     for kind in missing:
-        if kind is Color:
-            continue
         for positions, text in spans:
             value = lookup(text, kind)
             if value is not None and (kind is not Motion or _may_name(text, kind)):

@@ -74,7 +74,12 @@ SOURCES: dict[StrEnum, Sources] = {
     Motion.GROWING: _CHANGE,
     Motion.SHRINKING: _CHANGE,
 }
-KINDS: dict[str, type[StrEnum]] = {"shape": Shape, "motion": Motion, "background": Background}
+# The kinds the table names, by the name its rows give them.
+TABLE_KINDS: dict[str, type[StrEnum]] = {
+    "shape": Shape,
+    "motion": Motion,
+    "background": Background,
+}
 
 
 @dataclass(frozen=True)
@@ -196,7 +201,7 @@ def build(wordnet: WordNet, anchors: Mapping[str, StrEnum]) -> dict[tuple[str, s
                         )
     anchor = {s: next(iter(v)) for s, v in claimed.items() if len(v) == 1}
     out: dict[tuple[str, str], StrEnum] = {}
-    for kind_name, kind in KINDS.items():
+    for kind_name, kind in TABLE_KINDS.items():
         reach = REACH[kind]
         for (pos, lemma), synsets in wordnet.senses.items():
             key = (lemma.replace("_", " "), kind_name)
@@ -251,14 +256,17 @@ def _read_table() -> tuple[str, tuple[tuple[tuple[str, str], StrEnum], ...]]:
     for line in text.splitlines():
         if line and not line.startswith("#"):
             lemma, kind_name, value = line.split("\t")
-            rows.append(((lemma, kind_name), KINDS[kind_name](value)))
+            rows.append(((lemma, kind_name), TABLE_KINDS[kind_name](value)))
     return (found.group(1) if found else "", tuple(rows))
 
 
 def lookup(word: str, kind: type[StrEnum]) -> StrEnum | None:
     """The value of ``kind`` a word names by the table, trying its lemma forms too
-    ("twirls": "twirl", "ascending": "ascend")."""
-    kind_name = next(n for n, k in KINDS.items() if k is kind)
+    ("twirls": "twirl", "ascending": "ascend"); None for a kind it does not name (colours:
+    ``color_names``)."""
+    kind_name = next((n for n, k in TABLE_KINDS.items() if k is kind), None)
+    if kind_name is None:
+        return None
     table = wordnet_words()
     for lemma in _lemmas(word):
         value = table.get((lemma.replace("_", " "), kind_name))
