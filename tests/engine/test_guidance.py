@@ -30,7 +30,7 @@ def engine_and_calls():
         calls.append(job.guidance)
         return render(job, hooks)
 
-    backend.render = spy  # type: ignore[method-assign]
+    backend.render = spy
     return engine, calls
 
 

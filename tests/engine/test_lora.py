@@ -3,6 +3,7 @@ requests, switched without reloading the model, a pinned set fused."""
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from cinegen.engine.backends.diffusers import lora
 from cinegen.engine.engine import Engine
 from cinegen.errors import SpecError
 from cinegen.registry import LORA_FAMILIES, MODELS
-from cinegen.spec import parse_spec
+from cinegen.spec import Preset, parse_spec
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -152,13 +153,17 @@ def test_the_lora_flag_matches_the_pipelines_that_load_loras():
         assert entry.capabilities.lora == loads == (entry.family in LORA_FAMILIES), entry.id
 
 
-def test_turbo_lora_runs_its_own_steps_and_models_says_so(lora_dir, tmp_path):
+def test_turbo_lora_runs_its_own_steps_and_models_says_so(lora_dir, tmp_path, monkeypatch):
+    presets = MODELS[MODEL].presets
+    held = dataclasses.replace(presets[Preset.turbo], conditioned_guidance=6.0)
+    monkeypatch.setitem(presets, Preset.turbo, held)
     make_adapter(tmp_path / MODEL, "turbo", seed=3)
     settings = Settings(lora_dir=tmp_path)
     asked = {"prompt": "x", "model": MODEL, "seed": 1}
     turbo = Engine(settings).plan(parse_spec({**asked, "preset": "turbo"}))
     assert turbo.loras == (("turbo", 1.0),)
     assert (turbo.preset_config.steps, turbo.preset_config.guidance) == (4, 1.0)
+    assert turbo.preset_config.guidance_for(conditioned=True) == 1.0  # not the preset's 6
     assert not turbo.preset_config.cache
     assert lora.describe_turbo(MODELS[MODEL], settings) == "LoRA turbo (4 steps)"
     assert lora.describe_turbo(MODELS[MODEL], Settings(lora_dir=lora_dir)) == (

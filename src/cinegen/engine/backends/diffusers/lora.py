@@ -75,7 +75,12 @@ def preset_config(
     if distill is None:
         return config, ()
     changed = dataclasses.replace(
-        config, steps=distill.steps, guidance=distill.guidance, cache=False, distilled=False
+        config,
+        steps=distill.steps,
+        guidance=distill.guidance,
+        conditioned_guidance=None,  # the distillation's guidance, for every render
+        cache=False,
+        distilled=False,
     )
     return changed, ((distill.name, distill.scale),)
 
