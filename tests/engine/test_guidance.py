@@ -38,14 +38,14 @@ def _run(engine_and_calls, **fields):
     engine, calls = engine_and_calls
     calls.clear()
     fixed = {"prompt": "a red ball bouncing", "width": 64, "height": 64, "fps": 4}
-    engine.run(parse_spec({**fixed, "model": "turbo", "audio": "off", "seed": 1, **fields}))
+    engine.run(parse_spec({**fixed, "model": "quality", "audio": "off", "seed": 1, **fields}))
     return list(calls)
 
 
 @pytest.mark.slow
 def test_a_render_from_a_prompt_alone_uses_the_presets_guidance(engine_and_calls):
-    turbo = MODELS["cinegen-tiny"].presets[Preset.turbo]
-    assert _run(engine_and_calls, n_frames=8) == [turbo.guidance] == [2.0]
+    quality = MODELS["cinegen-tiny"].presets[Preset.quality]
+    assert _run(engine_and_calls, n_frames=8) == [quality.guidance] == [2.0]
 
 
 @pytest.mark.slow
